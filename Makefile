@@ -1,0 +1,61 @@
+# Hub & Spoke — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+SIM_RATE ?= 120
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
+
+## run: set everything up (virtualenv, install, database, demo data) and serve the app on SQLite
+run: install db
+	@echo "Serving on http://localhost:$(PORT) — the live simulator runs beside it; Ctrl-C stops both."
+	@$(PY) -m loaders simulate --rate $(SIM_RATE) & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
+
+install: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+dev: $(VENV)/.dev-installed
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## sysdeps: Debian packages the tests need (headless Chromium, PostgreSQL server)
+sysdeps:
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing chromium and postgresql (Debian packages)…"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+## db: create or upgrade the schema and load the demo organisation (idempotent)
+db: install
+	$(PY) -m loaders init
+	$(PY) -m loaders demo
+
+demo: install
+	$(PY) -m loaders demo
+
+## test: install everything and run the whole suite (unit on SQLite + PostgreSQL, AppTest, browser)
+test: dev sysdeps
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+test-unit: dev sysdeps
+	$(PY) -m pytest -q tests/unit
+test-app: dev
+	$(PY) -m pytest -q tests/app
+test-browser: dev sysdeps
+	$(PY) -m pytest -q tests/browser
+
+## bench: run the benchmarks; prints each figure beside its floor and writes bench/results.json
+bench: dev sysdeps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) data/*.db data/*.db-*

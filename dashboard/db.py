@@ -1,0 +1,262 @@
+"""Engine factory and schema (SQLAlchemy Core).
+
+Conventions
+- Every timestamp is stored as UTC without a zone (``UTCDateTime``): aware datetimes are converted to UTC on
+  the way in, and come back out aware (UTC). Naive datetimes handed in are taken to be UTC already.
+- Rollup tables bucket time as whole hours since the Unix epoch (``hour`` integers), which is cheap to
+  index, identical on SQLite and PostgreSQL and trivially converted (``hour * 3600`` seconds).
+- The schema is created and upgraded by Alembic (``dashboard/migrations``); ``python -m loaders init`` runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+UTC = dt.timezone.utc
+
+# Cycle-time histogram bin edges in hours (geometric, 0.05 h = 3 min ... 1,000 h ~ 6 weeks), shared by
+# the rollups (which count items per bin) and the queries (which interpolate percentiles from them).
+CYCLE_BIN_EDGES_H: tuple[float, ...] = tuple(round(0.05 * (20000 ** (i / 22)), 6) for i in range(23))
+N_CYCLE_BINS = len(CYCLE_BIN_EDGES_H) + 1  # one bin below the first edge, one above the last
+CYCLE_BIN_COLUMNS = tuple(f"b{i:02d}" for i in range(N_CYCLE_BINS))
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and returned as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if getattr(value, "tzinfo", None) is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(8), nullable=False),  # hub | spoke
+    Column("headcount", Float, nullable=False, default=0),
+    Column("cost_per_fte", Float, nullable=False, default=0),  # per year, in the org's currency
+    Column("description", Text),
+    Column("sort_order", Integer, nullable=False, default=0),
+)
+
+kpis = Table(
+    "kpis",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("unit_id", String(64), ForeignKey("units.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("unit_of_measure", String(16), nullable=False),  # EUR | % | count | hours | score
+    Column("target", Float),
+    Column("direction", String(8), nullable=False),  # higher | lower
+    Column("aggregation", String(8), nullable=False, default="sum"),  # sum | mean | last
+    Column("parent_id", String(64), ForeignKey("kpis.id")),
+    Column("is_goal", Boolean, nullable=False, default=False),  # headline tile of the shared goal
+    Column("description", Text),
+    Column("sort_order", Integer, nullable=False, default=0),
+)
+
+kpi_observations = Table(
+    "kpi_observations",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kpi_id", String(64), ForeignKey("kpis.id"), nullable=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("value", Float, nullable=False),
+    UniqueConstraint("kpi_id", "ts"),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("source_unit", String(64), ForeignKey("units.id"), nullable=False),
+    Column("target_unit", String(64), ForeignKey("units.id"), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("topic", String(64)),
+    Column("text", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("routed_at", UTCDateTime),
+    Column("accepted_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("due_at", UTCDateTime, nullable=False),  # created_at + sla_hours, kept for cheap breach checks
+    Column("status", String(16), nullable=False),  # new | routed | accepted | resolved | handed_back
+    Column("sla_hours", Float, nullable=False),
+    Column("value", Float),
+    Column("version", Integer, nullable=False, default=1),  # optimistic concurrency for edits
+    Column("updated_by", String(200)),
+    Column("updated_at", UTCDateTime),
+    Column("note", Text),
+)
+Index("ix_work_items_target_created", work_items.c.target_unit, work_items.c.created_at)
+Index("ix_work_items_source_created", work_items.c.source_unit, work_items.c.created_at)
+Index("ix_work_items_created", work_items.c.created_at)
+# Open items are few; a partial index keeps backlog counts cheap on both engines.
+Index(
+    "ix_work_items_open",
+    work_items.c.source_unit,
+    work_items.c.target_unit,
+    work_items.c.due_at,
+    sqlite_where=work_items.c.resolved_at.is_(None),
+    postgresql_where=work_items.c.resolved_at.is_(None),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("budget", Float, nullable=False, default=0),
+    Column("spend", Float, nullable=False, default=0),
+    Column("leads", Integer, nullable=False, default=0),
+    Column("conversions", Integer, nullable=False, default=0),
+    Column("revenue", Float, nullable=False, default=0),
+    UniqueConstraint("channel", "period_start"),
+)
+
+# --- rollups, maintained by the loaders and the simulator in the same transaction as their rows -------
+
+flow_hourly = Table(
+    "flow_hourly",
+    metadata,
+    Column("hour", Integer, primary_key=True),  # hours since epoch (UTC)
+    Column("source_unit", String(64), primary_key=True),
+    Column("target_unit", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("created", Integer, nullable=False, default=0),  # items created in this hour
+    Column("created_value", Float, nullable=False, default=0),
+    Column("resolved", Integer, nullable=False, default=0),  # items resolved in this hour
+    Column("resolved_in_sla", Integer, nullable=False, default=0),
+    Column("cycle_sum_h", Float, nullable=False, default=0),  # sum of (resolved_at - created_at) in hours
+    *[Column(name, Integer, nullable=False, default=0) for name in CYCLE_BIN_COLUMNS],
+)
+
+kpi_hourly = Table(
+    "kpi_hourly",
+    metadata,
+    Column("kpi_id", String(64), primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("n", Integer, nullable=False, default=0),
+    Column("sum", Float, nullable=False, default=0),
+    Column("last_ts", UTCDateTime, nullable=False),
+    Column("last_value", Float, nullable=False),
+)
+
+scenarios = Table(
+    "scenarios",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("description", Text),
+    Column("owner", String(200), nullable=False),
+    Column("inputs_version", Integer, nullable=False, default=1),
+    Column("inputs", JSON, nullable=False),
+    Column("results", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def to_hour(ts: dt.datetime) -> int:
+    """Whole hours since the epoch for an aware (or naive-UTC) datetime."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return int(ts.timestamp() // 3600)
+
+
+def hour_start(hour: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(hour * 3600, tz=UTC)
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Engine with sane defaults: pre-ping, and for SQLite WAL + busy timeout + foreign keys."""
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema with Alembic, on this engine."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def schema_ready(engine: Engine) -> bool:
+    """True when the schema exists at all (the app shows set-up instructions otherwise)."""
+    from sqlalchemy import inspect
+
+    return inspect(engine).has_table("work_items")
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

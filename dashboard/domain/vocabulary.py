@@ -1,0 +1,68 @@
+"""The shared vocabulary: work-item kinds, statuses, directions and windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+
+class UnitKind(StrEnum):
+    HUB = "hub"
+    SPOKE = "spoke"
+
+
+class ItemKind(StrEnum):
+    LEAD = "lead"
+    MENTION = "mention"
+    COMPLAINT = "complaint"
+    PROMOTION_NOTICE = "promotion_notice"
+    REPORT = "report"
+    REQUEST = "request"
+    INSIGHT = "insight"
+    ESCALATION = "escalation"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ROUTED = "routed"
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+
+
+OPEN_STATUSES = (Status.NEW, Status.ROUTED, Status.ACCEPTED, Status.HANDED_BACK)
+
+
+class Direction(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    MEAN = "mean"
+    LAST = "last"
+
+
+# The overview's time windows: key -> (label, length). "today" starts at local midnight (see window_bounds).
+WINDOWS: dict[str, tuple[str, dt.timedelta | None]] = {
+    "1h": ("Last hour", dt.timedelta(hours=1)),
+    "today": ("Today", None),
+    "7d": ("Last 7 days", dt.timedelta(days=7)),
+    "30d": ("Last 30 days", dt.timedelta(days=30)),
+}
+DEFAULT_WINDOW = "7d"
+
+
+def window_bounds(key: str, now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a window in UTC. ``today`` runs from midnight in the viewer's zone to now."""
+    if key not in WINDOWS:
+        raise ValueError(f"unknown window {key!r}; choose one of {', '.join(WINDOWS)}")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    length = WINDOWS[key][1]
+    if length is None:
+        local = now.astimezone(tz)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start.astimezone(dt.timezone.utc), now.astimezone(dt.timezone.utc)
+    return (now - length).astimezone(dt.timezone.utc), now.astimezone(dt.timezone.utc)

@@ -1,0 +1,102 @@
+"""One place for configuration: environment variables with the ``DASHBOARD_`` prefix or a ``.env`` file.
+
+Invalid settings fail at start-up with one line naming the bad variable (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = ROOT / "data" / "hubspoke.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DASHBOARD_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="production refuses unsafe defaults"
+    )
+    database_url: str = Field(
+        f"sqlite:///{DEFAULT_SQLITE}",
+        description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    pool_size: int = Field(5, ge=1, le=200, description="connections kept per app process (PostgreSQL)")
+    refresh_seconds: float = Field(10.0, ge=1, le=3600, description="live overview refresh interval")
+    cache_ttl_seconds: float = Field(5.0, ge=0, le=3600, description="how long query results are cached")
+    sla_green: float = Field(0.90, gt=0, le=1, description="SLA share at or above which an edge is green")
+    sla_amber: float = Field(0.75, gt=0, le=1, description="SLA share at or above which an edge is amber")
+    kpi_green: float = Field(0.75, gt=0, le=1, description="share of KPIs on target for a green unit")
+    kpi_amber: float = Field(0.50, gt=0, le=1, description="share of KPIs on target for an amber unit")
+    timezone: str = Field("UTC", description="IANA zone the viewer sees times in, e.g. Europe/Berlin")
+    default_unit: str | None = Field(None, description="spoke shown when /spoke has no ?unit=")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> "Settings":
+        if self.sla_amber > self.sla_green:
+            raise ValueError("DASHBOARD_SLA_AMBER must not exceed DASHBOARD_SLA_GREEN")
+        if self.kpi_amber > self.kpi_green:
+            raise ValueError("DASHBOARD_KPI_AMBER must not exceed DASHBOARD_KPI_GREEN")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(RuntimeError):
+    """Raised with a one-line, human message naming the bad variable."""
+
+
+def describe_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p]
+        name = "DASHBOARD_" + loc[0].upper() if loc else "settings"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        parts.append(f"{name}: {msg}" if loc else msg)
+    return "Invalid setting: " + "; ".join(parts)
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached). Tests call ``get_settings.cache_clear()`` after changing env."""
+    return load_settings()

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL server, each with the migrated schema.
+
+``engine`` is parametrised over both back-ends, so every test that takes it runs twice. Each test gets a
+fresh database: a new SQLite file, or a new PostgreSQL database cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard.db import make_engine, migrate  # noqa: E402
+from tests.pg import TempPostgres  # noqa: E402
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    url = os.environ.get("DASHBOARD_TEST_POSTGRES_URL")
+    if url:
+        yield url.rsplit("/", 1)[0]
+        return
+    server = TempPostgres().start()
+    try:
+        yield server.admin_url.rsplit("/", 1)[0]
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server):
+    """A database migrated once; each test clones it (CREATE DATABASE ... TEMPLATE is fast)."""
+    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS hub_template"))
+        conn.execute(text("CREATE DATABASE hub_template"))
+    tmpl = make_engine(f"{pg_server}/hub_template")
+    migrate(tmpl)
+    tmpl.dispose()
+    yield admin
+    admin.dispose()
+
+
+def new_pg_database(pg_server: str, admin) -> str:
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE hub_template'))
+    return f"{pg_server}/{name}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    eng = make_engine(url)
+    migrate(eng)
+    eng.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server, pg_template):
+    return new_pg_database(pg_server, pg_template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
