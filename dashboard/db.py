@@ -191,6 +191,13 @@ kpi_hourly = Table(
     Column("last_value", Float, nullable=False),
 )
 
+app_meta = Table(
+    "app_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 scenarios = Table(
     "scenarios",
     metadata,
