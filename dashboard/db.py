@@ -138,6 +138,7 @@ work_items = Table(
 Index("ix_work_items_target_created", work_items.c.target_unit, work_items.c.created_at)
 Index("ix_work_items_source_created", work_items.c.source_unit, work_items.c.created_at)
 Index("ix_work_items_created", work_items.c.created_at)
+Index("ix_work_items_resolved", work_items.c.resolved_at)  # exact window edges (see queries.overview)
 # Open items are few; a partial index keeps backlog counts cheap on both engines.
 Index(
     "ix_work_items_open",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:09:48.047558
+Create Date: 2026-11-23 08:10:54.668709
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,6 +146,7 @@ def upgrade() -> None:
     with op.batch_alter_table('work_items', schema=None) as batch_op:
         batch_op.create_index('ix_work_items_created', ['created_at'], unique=False)
         batch_op.create_index('ix_work_items_open', ['source_unit', 'target_unit', 'due_at'], unique=False, sqlite_where=sa.text('resolved_at IS NULL'), postgresql_where=sa.text('resolved_at IS NULL'))
+        batch_op.create_index('ix_work_items_resolved', ['resolved_at'], unique=False)
         batch_op.create_index('ix_work_items_source_created', ['source_unit', 'created_at'], unique=False)
         batch_op.create_index('ix_work_items_target_created', ['target_unit', 'created_at'], unique=False)
 
@@ -167,6 +168,7 @@ def downgrade() -> None:
     with op.batch_alter_table('work_items', schema=None) as batch_op:
         batch_op.drop_index('ix_work_items_target_created')
         batch_op.drop_index('ix_work_items_source_created')
+        batch_op.drop_index('ix_work_items_resolved')
         batch_op.drop_index('ix_work_items_open', sqlite_where=sa.text('resolved_at IS NULL'), postgresql_where=sa.text('resolved_at IS NULL'))
         batch_op.drop_index('ix_work_items_created')
 
