@@ -1,0 +1,51 @@
+"""Everything the executive overview shows, in one call (used by the page, the tests and the benchmark)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from dashboard.domain.access import require_viewer
+from dashboard.domain.vocabulary import window_bounds
+from dashboard.queries.flows import edge_flows
+from dashboard.queries.kpis import headline, kpi_trend, kpi_values, list_units, unit_kpi_health
+
+# trend granularity per window: hours per bucket
+TREND_BUCKET_HOURS = {"1h": 1, "today": 1, "7d": 6, "30d": 24}
+TREND_SPAN = {"1h": dt.timedelta(hours=24), "today": dt.timedelta(hours=24)}
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    window: str
+    start: dt.datetime
+    end: dt.datetime
+    units: pd.DataFrame
+    flows: pd.DataFrame
+    kpis: pd.DataFrame
+    health: pd.DataFrame
+    headline: pd.DataFrame
+    trends: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return self.units.empty
+
+
+def load_overview(engine: Engine, viewer, window: str, now: dt.datetime, tz: dt.tzinfo) -> OverviewData:
+    require_viewer(viewer)
+    start, end = window_bounds(window, now, tz)
+    with engine.connect() as conn:
+        units = list_units(conn, viewer)
+        flows = edge_flows(conn, viewer, start, end, now)
+        kpis = kpi_values(conn, viewer, start, end)
+        heads = headline(conn, viewer, start, end)
+        span = TREND_SPAN.get(window, end - start)
+        trends = kpi_trend(conn, viewer, heads.id.tolist(), end - span, end, TREND_BUCKET_HOURS[window])
+    return OverviewData(
+        window=window, start=start, end=end, units=units, flows=flows, kpis=kpis,
+        health=unit_kpi_health(kpis), headline=heads, trends=trends,
+    )

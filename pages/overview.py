@@ -1,0 +1,72 @@
+"""Overview: the live hub-and-spoke map and the shared-goal tiles (executives' landing page)."""
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.charts.hub_map import clicked_unit, hub_spoke_map
+from dashboard.domain.vocabulary import WINDOWS
+from dashboard.settings import get_settings
+from dashboard.ui import data
+from dashboard.ui.identity import current_viewer
+from dashboard.ui.tables import flows_table
+from dashboard.ui.widgets import kpi_tile, updated_caption, window_picker
+
+settings = get_settings()
+viewer = current_viewer()
+st.title("Overview")
+data.require_database()
+
+units = data.units(settings.database_url, viewer)
+if units.empty:
+    st.info(
+        "No organisation loaded yet. Load the demo with `python -m loaders demo` (or `make run`), "
+        "or import your own units, KPIs and work items.", icon=":material/inbox:",
+    )
+    st.stop()
+
+spokes = units[units.kind == "spoke"]
+names = dict(zip(units.id, units.name))
+left, mid, right = st.columns([3, 4, 2], vertical_alignment="bottom")
+with left:
+    window = window_picker()
+with mid:
+    focus = st.multiselect(
+        "Spokes", spokes.id.tolist(), format_func=lambda u: names.get(u, u), key="units",
+        bind="query-params", placeholder="All spokes",
+    )
+with right:
+    live = st.toggle("Live updates", value=True, key="live", help="Refresh the map and tiles by themselves")
+
+
+@st.fragment(run_every=settings.refresh_seconds if live else None)
+def live_view() -> None:
+    try:
+        with st.spinner("Loading flows…"):
+            ov = data.overview(settings.database_url, viewer, window)
+    except SQLAlchemyError:
+        st.warning("The database stopped answering; retrying on the next refresh.", icon=":material/sync_problem:")
+        return
+    tiles = st.columns(max(len(ov.headline), 1))
+    for col, row in zip(tiles, ov.headline.itertuples()):
+        with col:
+            kpi_tile(row, ov.trends)
+    if ov.headline.empty:
+        st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
+    st.subheader(f"Flows · {WINDOWS[window][0].lower()}")
+    fig = hub_spoke_map(
+        ov.units, ov.flows, ov.health, sla_green=settings.sla_green, sla_amber=settings.sla_amber,
+        kpi_green=settings.kpi_green, kpi_amber=settings.kpi_amber, focus=focus or None,
+    )
+    event = st.plotly_chart(fig, key="map", on_select="rerun", selection_mode="points",
+                            config={"displayModeBar": False})
+    target = clicked_unit(event)
+    if target in set(spokes.id):
+        st.switch_page("pages/spoke.py", query_params={"unit": target})
+    st.caption("Click a spoke or an edge to open that spoke's page. Edge width = volume, colour = share handled within SLA; "
+               "node colour = share of the unit's KPIs on target, size = headcount.")
+    updated_caption(paused=not live)
+    with st.expander("Flows as a table"):
+        flows_table(ov.flows, names, focus)
+
+
+live_view()

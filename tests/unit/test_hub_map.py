@@ -1,0 +1,81 @@
+"""The hub-and-spoke map is a pure function of its data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dashboard.charts.hub_map import EDGE_TRACE, NODE_TRACE, clicked_unit, hub_spoke_map, layout_positions
+from dashboard.charts.palette import BAND_COLOURS
+
+THRESHOLDS = dict(sla_green=0.9, sla_amber=0.75, kpi_green=0.75, kpi_amber=0.5)
+
+
+def units(n_spokes=5):
+    rows = [dict(id="hub", name="Hub", kind="hub", headcount=10)]
+    rows += [dict(id=f"s{i}", name=f"Spoke {i}", kind="spoke", headcount=5 + i) for i in range(n_spokes)]
+    return pd.DataFrame(rows)
+
+
+def flow(src, dst, created, sla):
+    return dict(source_unit=src, target_unit=dst, hub_side="out" if src == "hub" else "in",
+                spoke=dst if src == "hub" else src, created=created, created_value=0.0, resolved=created,
+                resolved_in_sla=0 if sla != sla else int(created * sla), sla_share=sla, mean_h=2.0, median_h=1.5,
+                p90_h=5.0, backlog=3, overdue=1)
+
+
+def health(ids, share=0.8):
+    return pd.DataFrame(dict(unit_id=ids, kpis=[2] * len(ids), kpis_with_data=[2] * len(ids),
+                             on_target=[1] * len(ids), kpi_share=[share] * len(ids)))
+
+
+def trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def test_map_has_one_node_per_unit_with_its_id_in_customdata():
+    u = units(5)
+    fig = hub_spoke_map(u, pd.DataFrame([flow("hub", "s0", 10, 0.95)]), health(u.id.tolist()), **THRESHOLDS)
+    nodes = trace(fig, NODE_TRACE)
+    assert [c[0] for c in nodes.customdata] == u.id.tolist()
+
+
+def test_both_directions_are_drawn_and_coloured_by_sla():
+    u = units(2)
+    f = pd.DataFrame([flow("hub", "s0", 100, 0.95), flow("s0", "hub", 10, 0.5), flow("hub", "s1", 5, np.nan)])
+    fig = hub_spoke_map(u, f, health(u.id.tolist()), **THRESHOLDS)
+    edges = trace(fig, EDGE_TRACE)
+    assert list(edges.marker.color) == [BAND_COLOURS["green"], BAND_COLOURS["red"], BAND_COLOURS["none"]]
+    assert [c[0] for c in edges.customdata] == ["s0", "s0", "s1"]
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert lines[0].line.width > lines[1].line.width > lines[2].line.width  # width follows volume
+    assert "Backlog: 3 open · 1 overdue" in edges.hovertext[0]
+
+
+def test_node_colour_shows_kpi_health_and_no_data_is_grey():
+    u = units(2)
+    h = health(["hub", "s0"], share=0.3)
+    fig = hub_spoke_map(u, pd.DataFrame([flow("hub", "s0", 1, 1.0)]), h, **THRESHOLDS)
+    colours = list(trace(fig, NODE_TRACE).marker.color)
+    assert colours[1] == BAND_COLOURS["red"] and colours[2] == BAND_COLOURS["none"]
+    assert "KPIs: no data" in trace(fig, NODE_TRACE).hovertext[2]
+
+
+def test_focus_keeps_only_the_chosen_spokes():
+    u = units(4)
+    f = pd.DataFrame([flow("hub", "s0", 3, 1.0), flow("hub", "s2", 3, 1.0)])
+    fig = hub_spoke_map(u, f, health(u.id.tolist()), focus=["s2"], **THRESHOLDS)
+    assert [c[0] for c in trace(fig, NODE_TRACE).customdata] == ["hub", "s2"]
+    assert [c[0] for c in trace(fig, EDGE_TRACE).customdata] == ["s2"]
+
+
+def test_spokes_sit_on_a_circle_around_the_hub():
+    pos = layout_positions(units(5))
+    assert pos["hub"] == (0.0, 0.0)
+    assert all(abs(np.hypot(*pos[f"s{i}"]) - 1) < 1e-9 for i in range(5))
+
+
+def test_clicked_unit_reads_customdata_of_the_first_point():
+    assert clicked_unit({"selection": {"points": [{"customdata": ["sales"]}]}}) == "sales"
+    assert clicked_unit({"selection": {"points": []}}) is None
+    assert clicked_unit(None) is None
