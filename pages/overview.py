@@ -9,7 +9,7 @@ from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.tables import flows_table
-from dashboard.ui.widgets import kpi_tile, updated_caption, window_picker
+from dashboard.ui.widgets import kpi_tile, spoke_filter, updated_caption, window_picker
 
 settings = get_settings()
 viewer = current_viewer()
@@ -30,10 +30,7 @@ left, mid, right = st.columns([3, 4, 2], vertical_alignment="bottom")
 with left:
     window = window_picker()
 with mid:
-    focus = st.multiselect(
-        "Spokes", spokes.id.tolist(), format_func=lambda u: names.get(u, u), key="units",
-        bind="query-params", placeholder="All spokes",
-    )
+    focus = spoke_filter(spokes.id.tolist(), names)
 with right:
     live = st.toggle("Live updates", value=True, key="live", help="Refresh the map and tiles by themselves")
 

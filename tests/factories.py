@@ -39,3 +39,19 @@ def item(id, source, target, created, *, kind="lead", resolved=None, sla_hours=4
 
 def at(hours_before_now: float) -> dt.datetime:
     return NOW - dt.timedelta(hours=hours_before_now)
+
+
+def sample_activity(conn, now: dt.datetime) -> None:
+    """tiny_org plus a day of flows and KPI observations relative to ``now`` (for app and browser tests)."""
+    tiny_org(conn)
+    h = lambda hours: now - dt.timedelta(hours=hours)  # noqa: E731
+    items = [item(f"lead-{i}", "hub", "sales", h(20 - i), resolved=h(19.5 - i), value=50.0) for i in range(12)]
+    items += [item(f"open-{i}", "hub", "sales", h(2 + i / 10), sla_hours=1) for i in range(4)]
+    items += [item(f"req-{i}", "sales", "hub", h(10 - i), kind="request", resolved=h(9 - i), sla_hours=0.5) for i in range(3)]
+    items += [item(f"rep-{i}", "hub", "finance", h(30 + i), kind="report", resolved=h(28 + i), sla_hours=24) for i in range(2)]
+    items.append(item("hyperlink", "hub", "sales", h(1), value=1.0) | {"text": '=HYPERLINK("http://x","y")'})
+    store.insert_work_items(conn, items)
+    store.insert_kpi_observations(conn, [
+        dict(kpi_id=k, ts=h(i), value=v) for i in range(0, 48, 2)
+        for k, v in (("revenue", 120.0 + i), ("conversion", 5.5), ("cost", 15.0))
+    ])

@@ -10,15 +10,24 @@ import streamlit as st
 from dashboard.domain import format as fmt
 from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS
 from dashboard.settings import get_settings
+from dashboard.ui import urlstate
 
 
 def window_picker(key: str = "window") -> str:
     """Time window, kept in the URL (?window=7d) so a link reproduces the view."""
-    choice = st.segmented_control(
-        "Window", list(WINDOWS), default=DEFAULT_WINDOW, format_func=lambda k: WINDOWS[k][0],
-        key=key, bind="query-params", required=True,
-    )
-    return choice or DEFAULT_WINDOW
+    urlstate.seed_one(key, list(WINDOWS), DEFAULT_WINDOW)
+    choice = st.segmented_control("Window", list(WINDOWS), format_func=lambda k: WINDOWS[k][0], key=key, required=True)
+    choice = choice or DEFAULT_WINDOW
+    urlstate.write(key, choice, DEFAULT_WINDOW)
+    return choice
+
+
+def spoke_filter(spokes: list[str], names: dict[str, str], key: str = "units") -> list[str]:
+    """Which spokes to show (empty = all), kept in the URL as ?units=sales,finance."""
+    urlstate.seed_many(key, spokes)
+    chosen = st.multiselect("Spokes", spokes, format_func=lambda u: names.get(u, u), key=key, placeholder="All spokes")
+    urlstate.write(key, chosen)
+    return chosen
 
 
 def kpi_tile(row, trend: pd.DataFrame) -> None:
@@ -30,7 +39,7 @@ def kpi_tile(row, trend: pd.DataFrame) -> None:
         fmt.measure(row.value, row.unit_of_measure),
         delta=fmt.signed_percent(row.change),
         delta_color="normal" if row.direction == "higher" else "inverse",
-        delta_description="vs previous period" if row.change is not None else None,
+        delta_description="vs previous period" if pd.notna(row.change) else None,
         chart_data=values if len(values) > 1 else None,
         border=True,
         help=row.description or None,

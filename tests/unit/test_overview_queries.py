@@ -106,7 +106,7 @@ def test_headline_compares_with_the_previous_period(org):
     assert h.at["revenue", "value"] == pytest.approx(1000)
     assert h.at["revenue", "previous"] == pytest.approx(50)
     assert h.at["revenue", "change"] == pytest.approx(19.0)
-    assert h.at["cost", "change"] is None  # nothing in the previous period
+    assert pd.isna(h.at["cost", "change"])  # nothing in the previous period: no change, not 0 %
 
 
 def test_overview_bundle_has_one_node_per_unit(org):

@@ -1,0 +1,35 @@
+"""Widget values mirrored in the URL (``?window=7d&units=sales,finance``) so a link reproduces the view.
+
+Streamlit's ``bind="query-params"`` writes a widget's *formatted label* into the URL; we want stable ids, so
+this seeds the widget from the URL on first render and writes its value back after each change. Invalid
+values in the URL are ignored (the default applies) rather than raising.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import streamlit as st
+
+
+def seed_one(key: str, options: Sequence[str], default: str) -> None:
+    if key not in st.session_state:
+        raw = st.query_params.get(key)
+        st.session_state[key] = raw if raw in options else default
+
+
+def seed_many(key: str, options: Sequence[str]) -> None:
+    if key not in st.session_state:
+        raw = [v for part in st.query_params.get_all(key) for v in part.split(",") if v]
+        st.session_state[key] = [v for v in dict.fromkeys(raw) if v in options]
+
+
+def write(key: str, value, default=None) -> None:
+    """Put the value in the URL; drop the parameter when it equals the default (clean links)."""
+    if value == default or value in (None, [], ()):
+        if key in st.query_params:
+            del st.query_params[key]
+        return
+    text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+    if st.query_params.get(key) != text:
+        st.query_params[key] = text

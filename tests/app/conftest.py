@@ -1,0 +1,51 @@
+"""AppTest fixtures: the real app script against a real SQLite file (settings via environment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.db import make_engine, migrate
+from dashboard.settings import get_settings
+from tests.factories import sample_activity
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    """Point the app at a database URL for this test (settings are re-read)."""
+    def _use(url: str, **env):
+        monkeypatch.setenv("DASHBOARD_DATABASE_URL", url)
+        for key, value in env.items():
+            monkeypatch.setenv(f"DASHBOARD_{key.upper()}", str(value))
+        get_settings.cache_clear()
+        return url
+    yield _use
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app_db(tmp_path, use_db):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:
+        sample_activity(conn, dt.datetime.now(dt.timezone.utc))
+    engine.dispose()
+    return use_db(url)
+
+
+@pytest.fixture
+def app():
+    def _app(page: str | None = None, **query) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.query_params.update(query)
+        if page:
+            at.switch_page(page)
+        return at
+    return _app

@@ -1,0 +1,47 @@
+"""What only a browser shows: the map draws, a click on a spoke opens its page, live refresh and pause."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from dashboard.charts.hub_map import NODE_TRACE
+from tests.browser.plotly_helpers import click_point, wait_for_map
+
+UPDATED = re.compile(r"Updated (\d\d:\d\d:\d\d)")
+
+
+def updated_time(page) -> str:
+    text = page.get_by_text(UPDATED).first.inner_text()
+    return UPDATED.search(text).group(1)
+
+
+def test_clicking_a_spoke_on_the_map_opens_its_page(page, live_server):
+    page.goto(live_server.url)
+    wait_for_map(page)
+    click_point(page, NODE_TRACE, "sales")
+    page.wait_for_url(re.compile(r"/spoke\?unit=sales"))
+    page.get_by_role("heading", name="Sales").wait_for()
+    assert page.get_by_text("Conversion rate").first.is_visible()
+
+
+def test_deep_link_opens_a_spoke(page, live_server):
+    page.goto(f"{live_server.url}/spoke?unit=finance")
+    page.get_by_role("heading", name="Finance").wait_for()
+    assert "unit=finance" in page.url
+
+
+def test_live_fragment_refreshes_by_itself_and_pause_stops_it(page, live_server):
+    page.goto(live_server.url)
+    wait_for_map(page)
+    first = updated_time(page)
+    deadline = time.time() + 15
+    while updated_time(page) == first and time.time() < deadline:
+        time.sleep(0.5)
+    assert updated_time(page) != first, "the live view did not refresh by itself"
+
+    page.get_by_text("Live updates").click()
+    page.get_by_text("Live updates paused").wait_for()
+    paused_text = page.get_by_text("Live updates paused").inner_text()
+    time.sleep(5)  # more than two refresh intervals
+    assert page.get_by_text("Live updates paused").inner_text() == paused_text
