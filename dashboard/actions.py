@@ -1,0 +1,83 @@
+"""What a spoke lead can do to routed work: acknowledge, resolve, hand back to the hub (with a note).
+
+Each item is written in its own transaction through ``store.transition_item`` (optimistic check on the
+version the user saw), so in a bulk action one item that someone else changed first is reported and left
+as it is, while the others go through. Authorisation is re-checked here: the item must belong to the
+spoke the viewer may act for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, or_, select
+
+from dashboard import store
+from dashboard.db import work_items
+from dashboard.domain.access import NotPermitted, require_unit
+from dashboard.domain.vocabulary import Status
+
+ACTIONS: dict[str, tuple[str, Status]] = {
+    "acknowledge": ("Acknowledge", Status.ACCEPTED),
+    "resolve": ("Resolve", Status.RESOLVED),
+    "hand_back": ("Hand back to the hub", Status.HANDED_BACK),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    item_id: str
+    ok: bool
+    message: str
+    status: str | None = None
+    version: int | None = None
+
+
+def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action: str, *,
+        note: str | None = None, now: dt.datetime | None = None) -> list[Outcome]:
+    """Apply ``action`` to ``items`` (id, version the user saw). Returns one outcome per item."""
+    v = require_unit(viewer, unit)
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
+    note = (note or "").strip() or None
+    if action == "hand_back" and not note:
+        raise ValueError("Say why you hand the item back: the note goes to the hub with it.")
+    if not items:
+        raise ValueError("Select at least one item first.")
+    label, status = ACTIONS[action]
+    now = now or dt.datetime.now(dt.timezone.utc)
+    outcomes = []
+    for item_id, version in items:
+        with engine.begin() as conn:
+            owner = conn.execute(
+                select(work_items.c.id).where(
+                    work_items.c.id == item_id,
+                    or_(work_items.c.target_unit == unit, work_items.c.source_unit == unit),
+                )
+            ).first()
+            if owner is None:
+                outcomes.append(Outcome(item_id, False, f"{item_id}: not an item of this spoke"))
+                continue
+            try:
+                res = store.transition_item(conn, item_id, expected_version=int(version), status=status,
+                                            at=now, by=v.user, note=note)
+            except store.StoreError as exc:
+                outcomes.append(Outcome(item_id, False, str(exc)))
+                continue
+        if res.ok:
+            outcomes.append(Outcome(item_id, True, f"{item_id}: {label.lower()} done", res.item["status"], res.version))
+        else:
+            cur = res.item
+            who = cur.get("updated_by") or "someone else"
+            when = cur.get("updated_at")
+            when_txt = f" at {when:%H:%M:%S} UTC" if isinstance(when, dt.datetime) else ""
+            outcomes.append(Outcome(
+                item_id, False,
+                f"{item_id}: already changed by {who}{when_txt}; it is now “{cur['status']}”. Nothing was overwritten.",
+                cur["status"], res.version,
+            ))
+    return outcomes
+
+
+__all__ = ["ACTIONS", "Outcome", "act", "NotPermitted"]
