@@ -22,7 +22,8 @@ def test_clicking_a_spoke_on_the_map_opens_its_page(page, live_server):
     click_point(page, NODE_TRACE, "sales")
     page.wait_for_url(re.compile(r"/spoke\?unit=sales"))
     page.get_by_role("heading", name="Sales").wait_for()
-    assert page.get_by_text("Conversion rate").first.is_visible()
+    page.get_by_role("heading", name="Flows with the hub").wait_for()
+    assert page.get_by_text("KPIs vs target").first.is_visible()
 
 
 def test_deep_link_opens_a_spoke(page, live_server):
