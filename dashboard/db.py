@@ -84,6 +84,10 @@ units = Table(
     Column("cost_per_fte", Float, nullable=False, default=0),  # per year, in the org's currency
     Column("description", Text),
     Column("sort_order", Integer, nullable=False, default=0),
+    # 0002: which check panels the unit's page shows (comma-separated ids, see dashboard.domain.panels),
+    # and how many routed items one FTE can work per day (sales: leads per rep per day).
+    Column("panels", Text),
+    Column("capacity_per_fte_day", Float),
 )
 
 kpis = Table(
@@ -190,6 +194,18 @@ kpi_hourly = Table(
     Column("sum", Float, nullable=False, default=0),
     Column("last_ts", UTCDateTime, nullable=False),
     Column("last_value", Float, nullable=False),
+)
+
+promotions = Table(  # 0002: promotions customer service must know about (from promotion notices)
+    "promotions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(32)),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("notice_item_id", String(64)),  # the promotion_notice work item that announced it
+    Column("description", Text),
 )
 
 app_meta = Table(
