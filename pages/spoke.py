@@ -1,14 +1,12 @@
-"""A spoke's page: its KPIs and its flows with the hub. Deep link: /spoke?unit=<id>."""
-
-import datetime as dt
+"""A spoke lead's page: KPIs, the inbox of routed work with actions, flow with the hub, the team's checks.
+Deep link: /spoke?unit=<id>&window=7d&status=routed,accepted&kind=lead&channel=web"""
 
 import streamlit as st
 
-from dashboard.domain.vocabulary import WINDOWS, window_bounds
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import data, spoke_view
 from dashboard.ui.identity import current_viewer
-from dashboard.ui.tables import flows_table, kpi_table
+from dashboard.ui.panels import render_panels
 from dashboard.ui.widgets import window_picker
 
 settings = get_settings()
@@ -40,14 +38,16 @@ if unit not in set(spokes.id):
     spoke_links()
     st.stop()
 
-st.title(names[unit])
 st.query_params["unit"] = unit
-window = window_picker()
-start, end = window_bounds(window, dt.datetime.now(dt.timezone.utc), settings.tz)
-kpis = data.kpis_for_window(settings.database_url, viewer, start, end)
-st.subheader(f"KPIs vs target · {WINDOWS[window][0].lower()}")
-kpi_table(kpis[kpis.unit_id == unit])
-st.subheader("Flows with the hub")
-ov = data.overview(settings.database_url, viewer, window)
-flows_table(ov.flows, names, [unit])
+st.title(names[unit])
+ctx = spoke_view.context(viewer, unit, names, window_picker())
+
+st.subheader("KPIs vs target")
+own_kpis = spoke_view.kpi_section(ctx)
+st.subheader("Inbox: work routed to this team")
+spoke_view.inbox_section(ctx)
+spoke_view.kpi_export(ctx, own_kpis)
+st.subheader("Flow with the hub")
+spoke_view.flow_section(ctx)
+render_panels(ctx)
 st.page_link("pages/overview.py", label="Back to the overview", icon=":material/arrow_back:")

@@ -140,13 +140,18 @@ def kpi_trend(conn: Connection, viewer, kpi_ids: list[str], start: dt.datetime, 
     return pd.DataFrame(out, columns=["kpi_id", "ts", "value"])
 
 
-def headline(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """The shared-goal tiles: goal KPIs with value, previous-period value, change and target status."""
+def kpis_with_change(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """kpi_values plus the previous equal-length period's value and the relative change."""
     current = kpi_values(conn, viewer, start, end)
     previous = kpi_values(conn, viewer, start - (end - start), start).set_index("id")["value"]
-    goals = current[current.is_goal.astype(bool)].copy()
-    goals["previous"] = goals.id.map(previous)
-    goals["change"] = [
-        pct_change(None if pd.isna(c) else c, None if pd.isna(p) else p) for c, p in zip(goals.value, goals.previous)
+    current["previous"] = current.id.map(previous)
+    current["change"] = [
+        pct_change(None if pd.isna(c) else c, None if pd.isna(p) else p) for c, p in zip(current.value, current.previous)
     ]
-    return goals.reset_index(drop=True)
+    return current
+
+
+def headline(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """The shared-goal tiles: goal KPIs with value, previous-period value, change and target status."""
+    frame = kpis_with_change(conn, viewer, start, end)
+    return frame[frame.is_goal.astype(bool)].reset_index(drop=True)

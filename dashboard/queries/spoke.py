@@ -78,12 +78,25 @@ def inbox(conn: Connection, viewer, unit: str, f: InboxFilter, now: dt.datetime)
             .order_by(order, wi.id).limit(f.limit).offset(f.offset))
     rows = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=INBOX_COLUMNS)
     for col in ("created_at", "due_at", "accepted_at", "resolved_at", "updated_at"):
-        rows[col] = pd.to_datetime(rows[col], utc=True)
-    end = rows.resolved_at.fillna(pd.Timestamp(now))
+        rows[col] = pd.to_datetime(rows[col], utc=True).astype("datetime64[us, UTC]")
+    now_ts = pd.Timestamp(now).as_unit("us")
+    end = rows.resolved_at.fillna(now_ts)
     rows["age_h"] = (end - rows.created_at).dt.total_seconds() / 3600
-    rows["due_in_h"] = (rows.due_at - pd.Timestamp(now)).dt.total_seconds() / 3600
-    rows["breached"] = np.where(rows.resolved_at.notna(), rows.resolved_at > rows.due_at, rows.due_at < pd.Timestamp(now))
+    rows["due_in_h"] = (rows.due_at - now_ts).dt.total_seconds() / 3600
+    rows["breached"] = np.where(rows.resolved_at.notna(), rows.resolved_at > rows.due_at, rows.due_at < now_ts)
     return InboxPage(rows=rows, total=int(total), filter=f)
+
+
+def export_rows(conn: Connection, viewer, unit: str, f: InboxFilter, now: dt.datetime, cap: int = 50_000) -> pd.DataFrame:
+    """Every item matching the filter (not just one page), up to ``cap`` rows, for a CSV export."""
+    frames, offset = [], 0
+    while offset < cap:
+        page = inbox(conn, viewer, unit, InboxFilter(**{**f.__dict__, "limit": min(1000, cap - offset), "offset": offset}), now)
+        frames.append(page.rows)
+        offset += len(page.rows)
+        if len(page.rows) < 1000:
+            break
+    return pd.concat(frames, ignore_index=True)
 
 
 def inbox_options(conn: Connection, viewer, unit: str, start: dt.datetime | None = None) -> dict[str, list[str]]:

@@ -18,15 +18,16 @@ def seed_one(key: str, options: Sequence[str], default: str) -> None:
         st.session_state[key] = raw if raw in options else default
 
 
-def seed_many(key: str, options: Sequence[str]) -> None:
+def seed_many(key: str, options: Sequence[str], default: Sequence[str] = ()) -> None:
     if key not in st.session_state:
         raw = [v for part in st.query_params.get_all(key) for v in part.split(",") if v]
-        st.session_state[key] = [v for v in dict.fromkeys(raw) if v in options]
+        chosen = [v for v in dict.fromkeys(raw) if v in options]
+        st.session_state[key] = chosen if (chosen or key in st.query_params) else list(default)
 
 
 def write(key: str, value, default=None) -> None:
     """Put the value in the URL; drop the parameter when it equals the default (clean links)."""
-    if value == default or value in (None, [], ()):
+    if value == default or (default is None and value in (None, [], ())):
         if key in st.query_params:
             del st.query_params[key]
         return

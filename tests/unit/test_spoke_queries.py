@@ -80,3 +80,13 @@ def test_flow_trend_tracks_backlog_over_time(org):
     assert incoming.backlog.iloc[-1] == 25
     assert incoming.breaches.sum() == 1
     assert opts == {"channels": ["email", "web"], "kinds": ["lead", "request"]}
+
+
+def test_export_returns_every_matching_item_across_pages(org):
+    from dashboard.queries.spoke import export_rows
+
+    with org.connect() as conn:
+        rows = export_rows(conn, LOCAL_ADMIN, "sales", InboxFilter(limit=10), NOW, cap=1000)
+        capped = export_rows(conn, LOCAL_ADMIN, "sales", InboxFilter(limit=10), NOW, cap=5)
+    assert len(rows) == 27 and rows.id.is_unique
+    assert len(capped) == 5

@@ -1,0 +1,119 @@
+"""Data for the cross-team check panels on spoke pages (each scoped to a unit the viewer may see)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from dashboard.db import campaigns, flow_hourly, promotions, to_hour, units, work_items
+from dashboard.domain.access import require_unit, require_viewer
+
+PANELS = {  # id -> title; a unit's `panels` column lists the ids its page shows
+    "lead_capacity": "Marketing leads vs sales capacity",
+    "promotions": "Active and upcoming promotions",
+    "channel_roi": "Spend, revenue and ROI by channel",
+    "routed_topics": "Routed topics and recurring questions",
+}
+
+
+def unit_panels(conn: Connection, viewer, unit: str) -> list[str]:
+    require_unit(viewer, unit)
+    raw = conn.execute(select(units.c.panels).where(units.c.id == unit)).scalar_one_or_none() or ""
+    return [p.strip() for p in raw.split(",") if p.strip() in PANELS]
+
+
+def unit_row(conn: Connection, viewer, unit: str) -> dict | None:
+    require_unit(viewer, unit)
+    row = conn.execute(select(units).where(units.c.id == unit)).mappings().first()
+    return dict(row) if row else None
+
+
+def daily_arrivals(conn: Connection, viewer, unit: str, kinds: list[str], start: dt.datetime, end: dt.datetime) -> pd.Series:
+    """Items of ``kinds`` routed to the unit per UTC day (from the hourly rollup)."""
+    require_unit(viewer, unit)
+    fh = flow_hourly.c
+    rows = pd.DataFrame(  # hourly sums from SQL; days are formed in pandas (portable across engines)
+        conn.execute(
+            select(fh.hour, func.sum(fh.created).label("n"))
+            .where(fh.target_unit == unit, fh.kind.in_(kinds), fh.hour >= to_hour(start), fh.hour <= to_hour(end))
+            .group_by(fh.hour)
+        ).all(),
+        columns=["hour", "n"],
+    )
+    if rows.empty:
+        return pd.Series(dtype=float)
+    rows["day"] = pd.to_datetime(rows.hour * 3600, unit="s", utc=True).dt.date
+    return rows.groupby("day").n.sum().astype(float)
+
+
+def promotions_with_volume(conn: Connection, viewer, unit: str, now: dt.datetime, margin_days: int = 2) -> pd.DataFrame:
+    """Promotions ending within the last week or later, with complaints and mentions routed to the unit
+    from ``margin_days`` before each promotion to ``margin_days`` after it."""
+    require_unit(viewer, unit)
+    p = promotions.c
+    promos = pd.DataFrame(
+        conn.execute(select(p.id, p.name, p.channel, p.starts_at, p.ends_at, p.description)
+                     .where(p.ends_at >= now - dt.timedelta(days=7)).order_by(p.starts_at)).mappings().all(),
+        columns=["id", "name", "channel", "starts_at", "ends_at", "description"],
+    )
+    wi = work_items.c
+    counts = []
+    for row in promos.itertuples():
+        lo, hi = row.starts_at - dt.timedelta(days=margin_days), row.ends_at + dt.timedelta(days=margin_days)
+        n = conn.execute(
+            select(func.count()).where(wi.target_unit == unit, wi.kind.in_(["complaint", "mention"]),
+                                       wi.created_at >= lo, wi.created_at < hi)
+        ).scalar_one()
+        counts.append(int(n))
+    promos["complaints_and_mentions"] = counts
+    promos["state"] = [
+        "active" if s <= now < e else ("upcoming" if s > now else "ended") for s, e in zip(promos.starts_at, promos.ends_at)
+    ]
+    return promos
+
+
+def campaign_frame(conn: Connection, viewer, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Campaign periods overlapping [start, end] (finance, hub leads and executives)."""
+    require_viewer(viewer)
+    c = campaigns.c
+    return pd.DataFrame(
+        conn.execute(select(c.channel, c.period_start, c.period_end, c.budget, c.spend, c.leads, c.conversions, c.revenue)
+                     .where(c.period_end >= start, c.period_start <= end)).mappings().all(),
+        columns=["channel", "period_start", "period_end", "budget", "spend", "leads", "conversions", "revenue"],
+    )
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, accents and punctuation removed, whitespace collapsed: 'Où est ma commande?!' -> 'ou est ma commande'."""
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]", " ", text.lower())).strip()
+
+
+def routed_topics(conn: Connection, viewer, unit: str, start: dt.datetime, end: dt.datetime, limit: int = 20000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Topics of items routed to the unit (counts by kind), and recurring questions: texts that repeat once
+    normalised (FAQ candidates), with counts and an example."""
+    require_unit(viewer, unit)
+    wi = work_items.c
+    by_topic = pd.DataFrame(
+        conn.execute(select(func.coalesce(wi.topic, "(no topic)").label("topic"), wi.kind, func.count().label("items"))
+                     .where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end)
+                     .group_by(func.coalesce(wi.topic, "(no topic)"), wi.kind)
+                     .order_by(func.count().desc())).all(),
+        columns=["topic", "kind", "items"],
+    )
+    texts = pd.DataFrame(
+        conn.execute(select(wi.text, wi.topic).where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end,
+                                                     wi.text.is_not(None)).limit(limit)).all(),
+        columns=["text", "topic"],
+    )
+    if texts.empty:
+        return by_topic, pd.DataFrame(columns=["question", "topic", "count", "example"])
+    texts["question"] = texts.text.map(normalise_text)
+    faq = (texts[texts.text.str.contains(r"\?", regex=True)]
+           .groupby("question").agg(count=("text", "size"), topic=("topic", "first"), example=("text", "first"))
+           .reset_index().query("count >= 2").sort_values("count", ascending=False))
+    return by_topic, faq[["question", "topic", "count", "example"]].reset_index(drop=True)
