@@ -26,7 +26,7 @@ if units.empty:
 
 spokes = units[units.kind == "spoke"]
 names = dict(zip(units.id, units.name))
-left, mid, right = st.columns([3, 4, 2], vertical_alignment="bottom")
+left, mid, right = st.columns([4, 4, 2], vertical_alignment="bottom")
 with left:
     window = window_picker()
 with mid:

@@ -21,7 +21,8 @@ from dashboard.domain.stats import band
 
 NODE_TRACE = "units"
 EDGE_TRACE = "flows"
-OFFSET = 0.045  # half the gap between the two directions of a spoke's edge
+OFFSET = 0.075  # half the gap between the two directions of a spoke's edge
+MAX_WIDTH = 10.0  # px, the busiest edge
 
 
 def layout_positions(units: pd.DataFrame) -> dict[str, tuple[float, float]]:
@@ -35,6 +36,15 @@ def layout_positions(units: pd.DataFrame) -> dict[str, tuple[float, float]]:
         angle = math.pi / 2 - 2 * math.pi * i / max(len(spokes), 1)
         pos[spoke] = (math.cos(angle), math.sin(angle))
     return pos
+
+
+def _label_position(x: float, y: float) -> str:
+    """Put a node's name on the side facing away from the hub, so edges never run through it."""
+    if abs(x) < 0.2 and abs(y) < 0.2:
+        return "bottom center"
+    if abs(y) >= abs(x) * 0.6:
+        return "top center" if y > 0 else "bottom center"
+    return "middle right" if x > 0 else "middle left"
 
 
 def _edge_line(a: tuple[float, float], b: tuple[float, float], side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +99,7 @@ def hub_spoke_map(
         colour = BAND_COLOURS[b]
         side = 1 if row.hub_side == "out" else -1
         xs, ys = _edge_line(pos[row.source_unit], pos[row.target_unit], side)
-        width = 1.5 + 12.0 * math.sqrt(row.created / max_volume)
+        width = 1.5 + (MAX_WIDTH - 1.5) * math.sqrt(row.created / max_volume)
         fig.add_trace(
             go.Scatter(x=xs, y=ys, mode="lines", line=dict(width=width, color=colour), opacity=0.85,
                        hoverinfo="skip", showlegend=False, name=f"{row.source_unit}->{row.target_unit}")
@@ -99,8 +109,10 @@ def hub_spoke_map(
             xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.1,
             arrowwidth=2, arrowcolor=colour, text="",
         )
-        mid_x.append((xs[0] + xs[1]) / 2)
-        mid_y.append((ys[0] + ys[1]) / 2)
+        # 38 % along from the source: hub → spoke labels sit nearer the hub, spoke → hub ones nearer the
+        # spoke, so the two directions' labels never collide
+        mid_x.append(xs[0] + (xs[1] - xs[0]) * 0.38)
+        mid_y.append(ys[0] + (ys[1] - ys[0]) * 0.38)
         mid_colour.append(colour)
         mid_text.append(fmt.compact(row.created))
         mid_hover.append(_edge_hover(row, names))
@@ -119,7 +131,7 @@ def hub_spoke_map(
     volume_by_unit = pd.concat([
         flows.groupby("source_unit").created.sum(), flows.groupby("target_unit").created.sum()
     ]).groupby(level=0).sum()
-    node_x, node_y, node_colour, node_size, node_text, node_hover, node_ids = [], [], [], [], [], [], []
+    node_x, node_y, node_colour, node_size, node_text, node_hover, node_ids, node_pos = [], [], [], [], [], [], [], []
     max_head = max(float(units.headcount.max() or 1), 1.0)
     for u in units.itertuples():
         x, y = pos[u.id]
@@ -135,6 +147,7 @@ def hub_spoke_map(
         )
         node_x.append(x)
         node_y.append(y)
+        node_pos.append(_label_position(x, y))
         node_colour.append(HUB if (u.kind == "hub" and kb == "none") else BAND_COLOURS[kb])
         node_size.append(26 + 34 * math.sqrt(max(float(u.headcount or 0), 0) / max_head))
         node_text.append(u.name)
@@ -145,7 +158,7 @@ def hub_spoke_map(
         node_ids.append([u.id])
     fig.add_trace(
         go.Scatter(
-            x=node_x, y=node_y, mode="markers+text", name=NODE_TRACE, text=node_text, textposition="bottom center",
+            x=node_x, y=node_y, mode="markers+text", name=NODE_TRACE, text=node_text, textposition=node_pos,
             textfont=dict(size=13, color=TEXT),
             marker=dict(size=node_size, color=node_colour, line=dict(width=2, color="white")),
             hovertext=node_hover, hoverinfo="text", customdata=node_ids, showlegend=False,
