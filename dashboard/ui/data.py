@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db import make_engine, ping, schema_ready
 from dashboard.domain.access import Viewer
-from dashboard.queries.kpis import kpi_values, list_units
+from dashboard.queries.kpis import list_units
 from dashboard.queries.overview import OverviewData, load_overview
 from dashboard.settings import get_settings
 
@@ -80,9 +80,3 @@ def overview(url: str, viewer: Viewer, window: str) -> OverviewData:
 def units(url: str, viewer: Viewer):
     with engine().connect() as conn:
         return list_units(conn, viewer)
-
-
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
-def kpis_for_window(url: str, viewer: Viewer, start: dt.datetime, end: dt.datetime):
-    with engine().connect() as conn:
-        return kpi_values(conn, viewer, start, end)

@@ -9,9 +9,27 @@ import streamlit as st
 from dashboard.charts import spoke_charts
 from dashboard.domain import format as fmt
 from dashboard.domain.checks import capacity_outlook, channel_returns, suggest_shift
+from dashboard.domain.vocabulary import window_bounds
 from dashboard.queries import checks as q
 from dashboard.settings import get_settings
 from dashboard.ui import data
+
+
+def _bounds(window: str):
+    return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
+def _topics(url: str, viewer, unit: str, window: str):
+    with data.engine().connect() as conn:
+        return q.routed_topics(conn, viewer, unit, *_bounds(window))
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
+def _arrivals(url: str, viewer, unit: str):
+    now = dt.datetime.now(dt.timezone.utc)
+    with data.engine().connect() as conn:
+        return q.unit_row(conn, viewer, unit), q.daily_arrivals(conn, viewer, unit, ["lead"], now - dt.timedelta(days=28), now)
 
 
 def render_panels(ctx) -> None:
@@ -24,9 +42,7 @@ def render_panels(ctx) -> None:
 
 def lead_capacity(ctx) -> None:
     now = dt.datetime.now(dt.timezone.utc)
-    with data.engine().connect() as conn:
-        unit = q.unit_row(conn, ctx.viewer, ctx.unit)
-        daily = q.daily_arrivals(conn, ctx.viewer, ctx.unit, ["lead"], now - dt.timedelta(days=28), now)
+    unit, daily = _arrivals(get_settings().database_url, ctx.viewer, ctx.unit)
     per_fte = unit.get("capacity_per_fte_day")
     if not per_fte or not unit.get("headcount"):
         st.info("Set this unit's headcount and leads per rep per day (`capacity_per_fte_day`) to compare.")
@@ -87,8 +103,7 @@ def channel_roi(ctx) -> None:
 
 
 def routed_topics(ctx) -> None:
-    with data.engine().connect() as conn:
-        by_topic, faq = q.routed_topics(conn, ctx.viewer, ctx.unit, ctx.start, ctx.end)
+    by_topic, faq = _topics(get_settings().database_url, ctx.viewer, ctx.unit, ctx.window)
     if by_topic.empty:
         st.info("Nothing routed to this team in this window.")
         return

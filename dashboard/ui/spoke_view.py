@@ -42,27 +42,46 @@ def context(viewer: Viewer, unit: str, names: dict[str, str], window: str) -> Sp
     return SpokeContext(viewer, unit, names[unit], window, start, end, names)
 
 
+def _bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
+    return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
+
+
+# Cached accessors are keyed by the window's name, not its bounds: bounds move with the clock and would
+# make every key new. Within the ttl a rerun reuses the result; after it, the bounds are recomputed.
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _kpis(url: str, viewer: Viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+def _kpis(url: str, viewer: Viewer, window: str) -> pd.DataFrame:
     with data.engine().connect() as conn:
-        return kpis_with_change(conn, viewer, start, end)
+        return kpis_with_change(conn, viewer, *_bounds(window))
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _flow(url: str, viewer: Viewer, unit: str, start: dt.datetime, end: dt.datetime, bucket: int):
+def _kpi_trend(url: str, viewer: Viewer, ids: tuple[str, ...], window: str):
+    with data.engine().connect() as conn:
+        return kpi_trend(conn, viewer, list(ids), *_bounds(window), 24 if window == "30d" else 6)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def _options(url: str, viewer: Viewer, unit: str, since: dt.date) -> dict[str, list[str]]:
+    with data.engine().connect() as conn:  # per day: the lists change rarely, and a day's drift is harmless
+        return q.inbox_options(conn, viewer, unit, dt.datetime.combine(since, dt.time(), dt.timezone.utc))
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
+def _flow(url: str, viewer: Viewer, unit: str, window: str):
+    start, end = _bounds(window)
+    bucket = 1 if window in ("1h", "today") else (6 if window == "7d" else 24)
     with data.engine().connect() as conn:
         return q.flow_trend(conn, viewer, unit, start, end, bucket), q.cycle_histogram(conn, viewer, unit, start, end)
 
 
 def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
     url = get_settings().database_url
-    kpis = _kpis(url, ctx.viewer, ctx.start, ctx.end)
+    kpis = _kpis(url, ctx.viewer, ctx.window)
     own = kpis[kpis.unit_id == ctx.unit]
     if own.empty:
         st.info("This spoke has no KPIs yet. Add them to the `kpis` table (see the README's data contract).")
         return own
-    with data.engine().connect() as conn:
-        trend = kpi_trend(conn, ctx.viewer, own.id.tolist(), ctx.start, ctx.end, 24 if ctx.window == "30d" else 6)
+    trend = _kpi_trend(url, ctx.viewer, tuple(own.id), ctx.window)
     for start in range(0, len(own), 4):
         cols = st.columns(4)
         for col, row in zip(cols, own.iloc[start:start + 4].itertuples()):
@@ -102,8 +121,7 @@ def _inbox_filters(ctx: SpokeContext, options: dict[str, list[str]]) -> q.InboxF
 def inbox_section(ctx: SpokeContext) -> None:
     eng = data.engine()
     now = dt.datetime.now(dt.timezone.utc)
-    with eng.connect() as conn:
-        options = q.inbox_options(conn, ctx.viewer, ctx.unit, ctx.start)
+    options = _options(get_settings().database_url, ctx.viewer, ctx.unit, ctx.start.date())
     f = _inbox_filters(ctx, options)
     with eng.connect() as conn:
         total = q.inbox(conn, ctx.viewer, ctx.unit, f, now).total
@@ -209,8 +227,7 @@ def kpi_export(ctx: SpokeContext, own: pd.DataFrame) -> None:
 
 
 def flow_section(ctx: SpokeContext) -> None:
-    bucket = 1 if ctx.window in ("1h", "today") else (6 if ctx.window == "7d" else 24)
-    trend, hist = _flow(get_settings().database_url, ctx.viewer, ctx.unit, ctx.start, ctx.end, bucket)
+    trend, hist = _flow(get_settings().database_url, ctx.viewer, ctx.unit, ctx.window)
     if trend.empty or trend.created.sum() == 0:
         st.info("No flow with the hub in this window.", icon=":material/swap_horiz:")
         return
