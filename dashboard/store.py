@@ -179,9 +179,9 @@ def _upsert(conn: Connection, table: Table, rows: Rows, key: Sequence[str]) -> i
         missing = [k for k in key if _is_missing(r.get(k))]
         if missing:
             raise InvalidRowsError(f"{table.name}: row without {', '.join(missing)}: {r}")
-    # executemany needs one column set per statement; rows giving different columns go in separate groups
-    by_columns = lambda r: tuple(sorted(r))  # noqa: E731
-    for columns, group in itertools.groupby(sorted(records, key=by_columns), key=by_columns):
+    # executemany needs one column set per statement: consecutive rows giving the same columns go together
+    # (runs, not a sort, so the input order - parents before children - is kept)
+    for columns, group in itertools.groupby(records, key=lambda r: tuple(sorted(r))):
         stmt = _dialect_insert(conn, table)
         updates = {c: stmt.excluded[c] for c in columns if c not in key}
         if updates:
