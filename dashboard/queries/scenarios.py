@@ -1,0 +1,99 @@
+"""Saved scenarios: name, description, owner, versioned inputs and the results they produced.
+
+Names are unique; saving over an existing name needs ``overwrite=True`` (the page asks first). Anyone who
+may see scenarios can list and open them; only the owner or an admin may overwrite or delete one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dashboard.db import scenarios
+from dashboard.domain.access import NotPermitted, Role, require_viewer
+
+
+class ScenarioExists(ValueError):
+    """A scenario with that name exists; ask the user to overwrite or rename."""
+
+
+@dataclass(frozen=True)
+class Saved:
+    id: int
+    name: str
+    description: str | None
+    owner: str
+    inputs_version: int
+    inputs: dict
+    results: dict | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _may_change(viewer, owner: str) -> bool:
+    return viewer.role is Role.ADMIN or viewer.user == owner
+
+
+def list_scenarios(conn: Connection, viewer) -> pd.DataFrame:
+    require_viewer(viewer)
+    s = scenarios.c
+    rows = conn.execute(select(s.id, s.name, s.description, s.owner, s.updated_at).order_by(s.updated_at.desc())).mappings().all()
+    return pd.DataFrame(rows, columns=["id", "name", "description", "owner", "updated_at"])
+
+
+def get_scenario(conn: Connection, viewer, scenario_id: int) -> Saved | None:
+    require_viewer(viewer)
+    row = conn.execute(select(scenarios).where(scenarios.c.id == scenario_id)).mappings().first()
+    return Saved(**row) if row else None
+
+
+def save_scenario(conn: Connection, viewer, *, name: str, description: str | None, inputs: dict, inputs_version: int,
+                  results: dict | None, overwrite: bool = False, now: dt.datetime | None = None) -> int:
+    """Insert, or with ``overwrite`` replace, the scenario called ``name``; returns its id."""
+    v = require_viewer(viewer)
+    name = (name or "").strip()
+    if not name:
+        raise ValueError("Give the scenario a name.")
+    if len(name) > 200:
+        raise ValueError("Scenario names are at most 200 characters.")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    s = scenarios.c
+    existing = conn.execute(select(s.id, s.owner).where(s.name == name)).first()
+    values = dict(description=description, inputs=inputs, inputs_version=inputs_version, results=results, updated_at=now)
+    if existing:
+        if not overwrite:
+            raise ScenarioExists(f"A scenario called “{name}” exists already: overwrite it or choose another name.")
+        if not _may_change(v, existing.owner):
+            raise NotPermitted(f"“{name}” belongs to {existing.owner}; save under another name.")
+        conn.execute(update(scenarios).where(s.id == existing.id).values(**values))
+        return int(existing.id)
+    try:
+        return int(conn.execute(insert(scenarios).values(name=name, owner=v.user, created_at=now, **values)).inserted_primary_key[0])
+    except IntegrityError:  # a colleague saved the same name a moment ago
+        raise ScenarioExists(f"A scenario called “{name}” was just saved by someone else: choose another name.") from None
+
+
+def duplicate_scenario(conn: Connection, viewer, scenario_id: int, now: dt.datetime | None = None) -> int:
+    original = get_scenario(conn, viewer, scenario_id)
+    if original is None:
+        raise LookupError("That scenario no longer exists.")
+    base = f"{original.name} (copy)"
+    name, n = base, 2
+    while conn.execute(select(func.count()).where(scenarios.c.name == name)).scalar_one():
+        name, n = f"{base} {n}", n + 1
+    return save_scenario(conn, viewer, name=name, description=original.description, inputs=original.inputs,
+                         inputs_version=original.inputs_version, results=original.results, now=now)
+
+
+def delete_scenario(conn: Connection, viewer, scenario_id: int) -> None:
+    v = require_viewer(viewer)
+    found = get_scenario(conn, v, scenario_id)
+    if found is None:
+        return
+    if not _may_change(v, found.owner):
+        raise NotPermitted(f"“{found.name}” belongs to {found.owner}; only they or an admin can delete it.")
+    conn.execute(delete(scenarios).where(scenarios.c.id == scenario_id))
