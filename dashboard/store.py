@@ -25,6 +25,7 @@ oracle for the incremental path.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 from contextlib import contextmanager
@@ -54,6 +55,7 @@ from dashboard.domain.stats import cycle_bin_index
 from dashboard.domain.vocabulary import ItemKind, Status
 
 UTC = dt.timezone.utc
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_SECOND = 1_000_000
 US_PER_HOUR = 3_600 * US_PER_SECOND
 DAY_US = 24 * US_PER_HOUR
@@ -478,31 +480,33 @@ def _driver_executemany(conn: Connection, stmt, columns: Sequence[str], rows: It
     conn.exec_driver_sql(str(compiled), list(params))
 
 
-def _records(frame: pd.DataFrame, columns: Sequence[str], negate: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Plain-Python dicts for executemany (``tolist`` turns numpy scalars into int/float in C)."""
-    lists = [(-frame[c].to_numpy() if c in negate else frame[c].to_numpy()).tolist() for c in columns]
-    return [dict(zip(columns, values)) for values in zip(*lists)]
+def _upsert_flow_rows(conn: Connection, rows: Sequence[tuple], cleanup: bool = False) -> None:
+    """Add delta rows (FLOW_KEY + FLOW_SUMS order) into flow_hourly with one upsert statement.
 
-
-def _apply_flow_deltas(conn: Connection, deltas: pd.DataFrame, sign: int = 1) -> None:
-    """Add (or with sign=-1 subtract) deltas into flow_hourly with one upsert statement."""
-    if deltas.empty:
+    ``cleanup`` then drops rows the change left all zero (after a subtraction), so the table stays equal to
+    a rebuild, which has no such rows.
+    """
+    if not rows:
         return
     stmt = _dialect_insert(conn, flow_hourly)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(FLOW_KEY),
         set_={c: flow_hourly.c[c] + stmt.excluded[c] for c in FLOW_SUMS},
     )
-    columns = (*FLOW_KEY, *FLOW_SUMS)
-    records = _records(deltas, columns, negate=FLOW_SUMS if sign < 0 else ())
-    _driver_executemany(conn, stmt, columns, (tuple(r.values()) for r in records))
-    if sign < 0:  # a subtraction can leave an all-zero row; drop it so the table equals a rebuild
+    _driver_executemany(conn, stmt, (*FLOW_KEY, *FLOW_SUMS), rows)
+    if cleanup:
         fh = flow_hourly.c
-        for r in records:
+        for hour, source, target, kind, *_ in rows:
             conn.execute(delete(flow_hourly).where(
-                fh.hour == r["hour"], fh.source_unit == r["source_unit"], fh.target_unit == r["target_unit"],
-                fh.kind == r["kind"], fh.created == 0, fh.resolved == 0,
+                fh.hour == hour, fh.source_unit == source, fh.target_unit == target, fh.kind == kind,
+                fh.created == 0, fh.resolved == 0,
             ))
+
+
+def _apply_flow_deltas(conn: Connection, deltas: pd.DataFrame) -> None:
+    """Upsert a frame of deltas (see _flow_deltas); ``tolist`` hands the driver plain Python numbers."""
+    columns = (*FLOW_KEY, *FLOW_SUMS)
+    _upsert_flow_rows(conn, list(zip(*[deltas[c].to_numpy().tolist() for c in columns])))
 
 
 # --- driver-level bulk writes --------------------------------------------------------------------------
@@ -645,17 +649,23 @@ def _transition_fields(new: Status, at: dt.datetime, row: Mapping[str, Any]) -> 
     raise InvalidTransitionError(f"nothing moves back to {new.value!r}")
 
 
-def _single_item_frame(row: Mapping[str, Any]) -> _ItemFrame:
-    us = lambda v: NAT if v is None else int((_aware(v) - dt.datetime(1970, 1, 1, tzinfo=UTC)) // dt.timedelta(microseconds=1))  # noqa: E731
-    return _ItemFrame({
-        "source_unit": np.array([row["source_unit"]], dtype=object),
-        "target_unit": np.array([row["target_unit"]], dtype=object),
-        "kind": np.array([row["kind"]], dtype=object),
-        "created_at": np.array([us(row["created_at"])], dtype=np.int64),
-        "resolved_at": np.array([us(row["resolved_at"])], dtype=np.int64),
-        "due_at": np.array([us(row["due_at"])], dtype=np.int64),
-        "value": np.array([np.nan if row.get("value") is None else row["value"]], dtype=float),
-    })
+def _us_since_epoch(ts: dt.datetime) -> int:
+    return (_aware(ts) - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _resolution_delta(row: Mapping[str, Any], sign: int) -> tuple:
+    """One item's resolution as a flow_hourly delta row (plain Python: a transition touches one item, and
+    building DataFrames for it would cost more than the database round trips)."""
+    created, resolved, due = (_us_since_epoch(row[c]) for c in ("created_at", "resolved_at", "due_at"))
+    cycle_h = (resolved - created) / US_PER_HOUR
+    bins = [0] * N_CYCLE_BINS
+    bins[bisect.bisect_right(CYCLE_BIN_EDGES_H, cycle_h)] = sign  # same rule as cycle_bin_index
+    return (resolved // US_PER_HOUR, row["source_unit"], row["target_unit"], row["kind"],
+            0, 0.0, sign, sign * int(resolved <= due), sign * cycle_h, *bins)
+
+
+def _apply_resolution(conn: Connection, row: Mapping[str, Any], sign: int) -> None:
+    _upsert_flow_rows(conn, [_resolution_delta(row, sign)], cleanup=sign < 0)
 
 
 def transition_item(
@@ -705,10 +715,10 @@ def transition_item(
     if result.rowcount != 1:  # lost a race between the read and the write
         return TransitionResult(ok=False, item=_fetch_item(conn, item_id) or row)
     if old is Status.RESOLVED:
-        _apply_flow_deltas(conn, _flow_deltas(_single_item_frame(row), created=False), sign=-1)
+        _apply_resolution(conn, row, -1)
     after = row | changes
     if new is Status.RESOLVED:
-        _apply_flow_deltas(conn, _flow_deltas(_single_item_frame(after), created=False))
+        _apply_resolution(conn, after, +1)
     return TransitionResult(ok=True, item=after)
 
 
@@ -802,8 +812,10 @@ def insert_kpi_observations(conn: Connection, rows: Rows, *, batch_size: int = D
 def _epoch_us(conn: Connection, column):
     """SQL for a stored timestamp as integer µs since the epoch, exact on both engines."""
     if conn.dialect.name == "sqlite":
-        # stored text 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds via strftime, microseconds from the text
-        return cast(func.strftime("%s", column), BigInteger) * US_PER_SECOND + cast(func.substr(column, 21, 6), BigInteger)
+        # stored text 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from the first 19 characters, microseconds
+        # from the text. (strftime on the full text would round to milliseconds: .9995 s -> the next second.)
+        seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
+        return seconds * US_PER_SECOND + cast(func.substr(column, 21, 6), BigInteger)
     return cast(extract("epoch", column) * US_PER_SECOND, BigInteger)
 
 

@@ -33,13 +33,25 @@ def rollups(conn) -> tuple[pd.DataFrame, pd.DataFrame]:
             kpi.sort_values(["kpi_id", "hour"]).reset_index(drop=True))
 
 
+FLOAT_COLUMNS = {"created_value", "cycle_sum_h", "sum", "last_value"}  # sums in a different order: approx
+
+
+def assert_same_rollup(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns) and len(got) == len(want), (len(got), len(want))
+    for col in got.columns:
+        if col in FLOAT_COLUMNS:
+            np.testing.assert_allclose(got[col].astype(float), want[col].astype(float), rtol=1e-9, atol=1e-6, err_msg=col)
+        else:  # keys, counts, hours and timestamps: exactly
+            assert got[col].tolist() == want[col].tolist(), col
+
+
 def assert_rollups_match_rebuild(conn) -> None:
     """The incremental rollups equal what rebuild_rollups computes from the base tables."""
     flows, kpi = rollups(conn)
     store.rebuild_rollups(conn)
     want_flows, want_kpi = rollups(conn)
-    pd.testing.assert_frame_equal(flows, want_flows, check_dtype=False, check_exact=False, atol=1e-6)
-    pd.testing.assert_frame_equal(kpi, want_kpi, check_dtype=False, check_exact=False, atol=1e-6)
+    assert_same_rollup(flows, want_flows)
+    assert_same_rollup(kpi, want_kpi)
 
 
 @pytest.fixture
@@ -96,7 +108,7 @@ def _apply(conn, op, counter: list[int]) -> None:
         ])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=12))
 def test_incremental_rollups_equal_a_rebuild_after_any_mix_of_writes(org, ops):
     with org.connect() as conn:
@@ -114,7 +126,7 @@ def test_bulk_insert_bins_cycle_times_like_the_sql_rebuild_even_on_bin_edges(org
     """Cycle times exactly on histogram edges land in the same bin in numpy and in SQL."""
     rng = np.random.default_rng(3)
     edges_s = [round(e * 3600) for e in CYCLE_BIN_EDGES_H[:12] if abs(e * 3600 - round(e * 3600)) < 1e-9]
-    cycles = np.concatenate([edges_s, rng.integers(1, 400_000, 3000)])
+    cycles = np.concatenate([edges_s, rng.integers(1, 400_000, 1500)])
     rows = []
     for i, seconds in enumerate(cycles):
         source, target, kind = ROUTES[i % len(ROUTES)]
@@ -127,6 +139,16 @@ def test_bulk_insert_bins_cycle_times_like_the_sql_rebuild_even_on_bin_edges(org
         assert_rollups_match_rebuild(conn)
 
 
+def test_rebuild_is_exact_for_timestamps_a_hair_before_the_hour(org):
+    """SQLite parses fractional seconds to milliseconds; .999999 s must not roll into the next hour."""
+    last_us = dt.datetime(2026, 11, 23, 9, 59, 59, 999_999, tzinfo=UTC)
+    with org.begin() as conn:
+        store.insert_work_items(conn, [item("edge", "hub", "sales", last_us - dt.timedelta(hours=1), resolved=last_us)])
+        store.insert_kpi_observations(conn, [dict(kpi_id="revenue", ts=last_us, value=1.0)])
+        assert conn.execute(select(flow_hourly.c.hour).where(flow_hourly.c.resolved == 1)).scalar_one() == to_hour(last_us)
+        assert_rollups_match_rebuild(conn)
+
+
 # --- transitions --------------------------------------------------------------------------------------------
 
 
@@ -134,21 +156,7 @@ def _resolved_count(conn) -> int:
     return conn.execute(select(func.coalesce(func.sum(flow_hourly.c.resolved), 0))).scalar_one()
 
 
-def test_resolving_and_reopening_move_the_resolution_in_and_out_of_the_rollup(org):
-    with org.begin() as conn:
-        store.insert_work_items(conn, [item("a", "hub", "sales", NOW - dt.timedelta(hours=3))])
-        r = store.transition_item(conn, "a", expected_version=1, status="accepted", at=NOW - dt.timedelta(hours=2), by="u")
-        assert r.ok and r.version == 2 and r.item["accepted_at"] == NOW - dt.timedelta(hours=2)
-        r = store.transition_item(conn, "a", expected_version=2, status="resolved", at=NOW, by="u", note="done")
-        assert r.ok and r.item["resolved_at"] == NOW and r.item["note"] == "done"
-        assert _resolved_count(conn) == 1
-        r = store.transition_item(conn, "a", expected_version=3, status="handed_back", at=NOW, by="u")
-        assert r.ok and r.item["resolved_at"] is None
-        assert _resolved_count(conn) == 0
-        assert_rollups_match_rebuild(conn)
-
-
-def test_unknown_items_and_invalid_transitions_are_refused_clearly(org):
+def test_transitions_move_the_resolution_in_and_out_of_the_rollup_and_refuse_bad_moves(org):
     with org.begin() as conn:
         store.insert_work_items(conn, [item("a", "hub", "sales", NOW - dt.timedelta(hours=3))])
         with pytest.raises(store.UnknownItemError, match="nope"):
@@ -160,6 +168,15 @@ def test_unknown_items_and_invalid_transitions_are_refused_clearly(org):
         with pytest.raises(store.InvalidTransitionError, match="before it was created"):
             store.transition_item(conn, "a", expected_version=1, status="resolved", at=NOW - dt.timedelta(days=1), by="u")
         assert conn.execute(select(work_items.c.version, work_items.c.status)).one() == (1, "routed")
+        r = store.transition_item(conn, "a", expected_version=1, status="accepted", at=NOW - dt.timedelta(hours=2), by="u")
+        assert r.ok and r.version == 2 and r.item["accepted_at"] == NOW - dt.timedelta(hours=2)
+        r = store.transition_item(conn, "a", expected_version=2, status="resolved", at=NOW, by="u", note="done")
+        assert r.ok and r.item["resolved_at"] == NOW and r.item["note"] == "done"
+        assert _resolved_count(conn) == 1
+        r = store.transition_item(conn, "a", expected_version=3, status="handed_back", at=NOW, by="u")
+        assert r.ok and r.item["resolved_at"] is None
+        assert _resolved_count(conn) == 0
+        assert_rollups_match_rebuild(conn)
 
 
 def test_a_stale_version_is_refused_and_the_first_edit_survives(org):
@@ -215,11 +232,14 @@ def test_concurrent_transitions_on_one_version_let_exactly_one_through(org):
     (dict(resolved_at=NOW - dt.timedelta(days=3), status="resolved"), "resolved before created"),
     (dict(sla_hours=None), "sla_hours missing"),
 ])
-def test_malformed_work_items_are_rejected_and_nothing_is_written(org, bad, message):
+def test_malformed_work_items_are_rejected_and_nothing_is_written(sqlite_engine, bad, message):
+    """Validation runs before anything reaches the database, so one engine is enough here."""
+    with sqlite_engine.begin() as conn:
+        tiny_org(conn)
     good = item("ok", "hub", "sales", NOW - dt.timedelta(hours=1))
-    with org.begin() as conn, pytest.raises(store.InvalidRowsError, match=message):
+    with sqlite_engine.begin() as conn, pytest.raises(store.InvalidRowsError, match=message):
         store.insert_work_items(conn, [good, item("bad", "hub", "sales", NOW - dt.timedelta(hours=2)) | bad])
-    with org.connect() as conn:
+    with sqlite_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(work_items)).scalar_one() == 0
 
 
@@ -236,7 +256,7 @@ def test_duplicate_ids_raise_by_default_and_are_skipped_on_request(org):
         assert_rollups_match_rebuild(conn)
 
 
-def test_duplicate_kpi_observations_are_ignored_without_double_counting(org):
+def test_duplicate_kpi_observations_are_ignored_and_late_ones_do_not_become_the_latest(org):
     obs = [dict(kpi_id="revenue", ts=NOW - dt.timedelta(minutes=m), value=float(m)) for m in (5, 10, 70)]
     with org.begin() as conn:
         assert store.insert_kpi_observations(conn, obs + [obs[0]]) == 3  # a repeat inside the input
@@ -246,15 +266,12 @@ def test_duplicate_kpi_observations_are_ignored_without_double_counting(org):
         latest = conn.execute(select(kpi_hourly.c.last_ts, kpi_hourly.c.last_value)
                               .where(kpi_hourly.c.hour == to_hour(NOW))).one()
         assert latest == (NOW, 1.0)
-        assert_rollups_match_rebuild(conn)
-
-
-def test_a_late_kpi_observation_does_not_replace_the_hours_latest_value(org):
-    with org.begin() as conn:
+        # a late observation (earlier ts) adds to n and sum but does not become the hour's latest value
         store.insert_kpi_observations(conn, [dict(kpi_id="cost", ts=NOW, value=5.0)])
         store.insert_kpi_observations(conn, [dict(kpi_id="cost", ts=NOW - dt.timedelta(minutes=20), value=9.0)])
         row = conn.execute(select(kpi_hourly).where(kpi_hourly.c.kpi_id == "cost")).mappings().one()
         assert (row["n"], row["sum"], row["last_ts"], row["last_value"]) == (2, 14.0, NOW, 5.0)
+        assert_rollups_match_rebuild(conn)
 
 
 # --- timestamps ---------------------------------------------------------------------------------------------
