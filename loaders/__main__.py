@@ -1,0 +1,214 @@
+"""Command line: ``python -m loaders {init,demo,simulate}``.
+
+The database URL comes from the settings (``DASHBOARD_DATABASE_URL`` or ``.env``); ``--database-url``
+overrides it. Problems a user can fix (bad settings, a bad or unreachable database, a refused demo) end
+with one ``error: ...`` line on stderr and no traceback: exit code 2 for configuration and connection
+problems, 1 for a refused operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from dashboard.db import make_engine, migrate, ping, schema_ready
+from dashboard.settings import Settings, SettingsError, get_settings, load_settings
+
+# loaders.demo / loaders.simulate (numpy, pandas) are imported by the commands that need them, so `init`
+# and every error path start fast.
+DEFAULT_SEED = 7
+DEFAULT_WORK_ITEMS = 150_000
+DEFAULT_KPI_OBSERVATIONS = 60_000
+DEFAULT_DAYS = 90
+
+EXIT_REFUSED = 1
+EXIT_CONFIG = 2
+
+
+class CliError(Exception):
+    """A one-line message for the user and the exit code to end with."""
+
+    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: show only what follows the credentials
+        return url.split("@")[-1]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
+
+
+# --- commands -------------------------------------------------------------------------------------------
+
+
+def _revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def cmd_init(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
+    ping(engine)
+    before = _revision(engine) if schema_ready(engine) else None
+    migrate(engine)
+    after = _revision(engine)
+    where = safe_url(settings.database_url)
+    if before is None:
+        print(f"init: created the schema (revision {after}) on {where}")
+    elif before != after:
+        print(f"init: upgraded the schema from {before} to {after} on {where}")
+    else:
+        print(f"init: schema already up to date (revision {after}) on {where}")
+    return 0
+
+
+def _require_schema(engine: Engine, settings: Settings) -> None:
+    ping(engine)
+    if not schema_ready(engine):
+        raise CliError(f"the database at {safe_url(settings.database_url)} has no tables yet: "
+                       "run `python -m loaders init` first")
+
+
+def cmd_demo(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
+    from loaders import demo
+
+    _require_schema(engine, settings)
+    try:
+        summary = demo.load_demo(engine, seed=args.seed, now=args.now, work_items=args.work_items,
+                                 kpi_observations=args.kpi_observations, days=args.days, force=args.force)
+    except demo.DemoRefused as exc:
+        raise CliError(str(exc), EXIT_REFUSED) from None
+    print(summary.line())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
+    from loaders import simulate
+
+    _require_schema(engine, settings)
+    try:
+        simulate.run(engine, rate_per_min=args.rate, duration=args.duration, seed=args.seed, tick=args.tick,
+                     report_every=args.report_every, force=args.force, out=lambda line: print(line, flush=True))
+    except simulate.NothingToSimulate as exc:
+        raise CliError(str(exc), EXIT_REFUSED) from None
+    return 0
+
+
+# --- parsing --------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _aware_time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use an ISO timestamp such as 2026-11-23T10:00:00+00:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", default=argparse.SUPPRESS,
+                        help="SQLAlchemy URL (default: DASHBOARD_DATABASE_URL or the settings' SQLite file)")
+    parser = argparse.ArgumentParser(prog="python -m loaders", parents=[common],
+                                     description="Create the schema, load the demo organisation, feed live data.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{init,demo,simulate}")
+
+    init = sub.add_parser("init", parents=[common], help="create or upgrade the database schema")
+    init.set_defaults(handler=cmd_init)
+
+    d = sub.add_parser("demo", parents=[common], help="(re)build the demo organisation, anchored at now")
+    d.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
+    d.add_argument("--work-items", type=_positive_int, default=DEFAULT_WORK_ITEMS,
+                   help="work items to generate (default %(default)s)")
+    d.add_argument("--kpi-observations", type=_positive_int, default=DEFAULT_KPI_OBSERVATIONS,
+                   help="KPI observations, at most (default %(default)s)")
+    d.add_argument("--days", type=int, default=DEFAULT_DAYS, help="history length in days (default %(default)s)")
+    d.add_argument("--now", type=_aware_time, default=None, help="anchor time instead of now (reproducible demos)")
+    d.add_argument("--force", action="store_true", help="replace data that is not the demo")
+    d.set_defaults(handler=cmd_demo)
+
+    s = sub.add_parser("simulate", parents=[common], help="append live work items and KPI observations")
+    s.add_argument("--rate", type=float, default=120.0, help="new work items per minute (default %(default)s)")
+    s.add_argument("--duration", type=_positive_float, default=None, help="stop after this many seconds")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    s.add_argument("--tick", type=_positive_float, default=1.0, help="seconds between batches (default %(default)s)")
+    s.add_argument("--report-every", type=_positive_int, default=10, help="print a line every N batches")
+    s.add_argument("--force", action="store_true", help="simulate into a database that does not hold the demo")
+    s.set_defaults(handler=cmd_simulate)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    url = getattr(args, "database_url", None)
+    return load_settings(database_url=url) if url else get_settings()
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        return make_engine(settings.database_url, pool_size=settings.pool_size)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise CliError(f"bad database URL {safe_url(settings.database_url)!r}: {_first_line(exc)}") from None
+    except OSError as exc:  # the SQLite file's folder cannot be created
+        raise CliError(f"cannot create the database at {safe_url(settings.database_url)}: {exc.strerror or exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace, Engine, Settings], int] = args.handler
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        return handler(args, engine, settings)
+    except DBAPIError as exc:
+        raise CliError(f"cannot use the database at {safe_url(settings.database_url)}: {_first_line(exc)} "
+                       "(is it running, and does DASHBOARD_DATABASE_URL point at it?)") from None
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error on {safe_url(settings.database_url)}: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except SettingsError as exc:
+        message, code = str(exc), EXIT_CONFIG
+    except CliError as exc:
+        message, code = str(exc), exc.code
+    except KeyboardInterrupt:
+        return 130
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,631 @@
+"""A deterministic demo organisation: an analytics & marketing hub serving five spokes.
+
+What it shows and why
+- Flows both ways on every spoke: the hub sends leads and purchase-intent mentions to Sales, complaints,
+  complaint mentions and promotion notices to Customer service, budget/revenue reports to Finance,
+  insights to Product and job questions to HR; every spoke sends requests, escalations or data back.
+- Office-hour and consumer (evening/weekend) seasonality, SLA hours per kind, cycle times mostly within SLA
+  with visible breaches (insights to Product run late, Customer service is getting slower), and a growing
+  backlog of open items at Customer service, so the map has green, amber and red edges.
+- A KPI tree ending in the shared goal (revenue) with some KPIs on target and some not, per unit.
+- Weekly campaigns per channel with different ROI.
+
+Everything is generated with numpy from one seeded ``Generator`` and anchored at ``now``: the same seed and
+``now`` give identical rows, and dates are always recent. Loading replaces an earlier demo in one
+transaction (``app_meta`` ``dataset`` = ``demo`` marks ownership) and refuses to overwrite other data unless
+forced, so re-running never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, exists, select
+
+from dashboard import store
+from dashboard.db import (
+    app_meta,
+    campaigns,
+    flow_hourly,
+    kpi_hourly,
+    kpi_observations,
+    kpis,
+    units,
+    work_items,
+)
+from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
+
+UTC = dt.timezone.utc
+DATASET = "demo"
+DEFAULT_SEED = 7
+DEFAULT_WORK_ITEMS = 150_000
+DEFAULT_KPI_OBSERVATIONS = 60_000
+DEFAULT_DAYS = 90
+US = 1_000_000
+HOUR_US = 3_600 * US
+DAY_US = 24 * HOUR_US
+
+BACKLOG_UNIT = "customer_service"  # the spoke whose backlog grows
+BACKLOG_RAMP_DAYS = 35  # items to it created in this many last days increasingly stay open
+BACKLOG_MAX_SHARE = 0.16  # ... up to this share for items created just now
+CYCLE_SIGMA = 0.6  # spread of log cycle time
+WEEKEND_SLOWDOWN = 1.6  # office teams answer weekend items later
+
+
+class DemoRefused(RuntimeError):
+    """The database holds data that is not the demo; replacing it needs ``force``."""
+
+
+# --- the organisation ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    id: str
+    name: str
+    kind: UnitKind
+    headcount: float
+    cost_per_fte: float
+    description: str
+
+
+UNITS: tuple[UnitSpec, ...] = (
+    UnitSpec("hub", "Digital analytics & marketing hub", UnitKind.HUB, 18, 86_000,
+             "Campaigns, content, social listening, CRM and analytics for the whole company."),
+    UnitSpec("sales", "Sales", UnitKind.SPOKE, 42, 72_000, "Turns leads and purchase intent into revenue."),
+    UnitSpec("finance", "Finance", UnitKind.SPOKE, 12, 78_000, "Budgets, revenue reporting and marketing ROI."),
+    UnitSpec("customer_service", "Customer service", UnitKind.SPOKE, 30, 52_000,
+             "Complaints, promotion questions and customer care."),
+    UnitSpec("product", "Product", UnitKind.SPOKE, 26, 92_000, "Builds on customer insight and usage data."),
+    UnitSpec("hr", "HR", UnitKind.SPOKE, 8, 66_000, "Recruiting and employer branding."),
+)
+
+# Hour-of-day (UTC) and day-of-week (Mon..Sun) intensity: internal work follows office hours; customers
+# write in the evening and at weekends.
+PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "office": (
+        (0.02, 0.02, 0.02, 0.02, 0.03, 0.06, 0.2, 0.55, 0.9, 1.0, 1.0, 0.95,
+         0.7, 0.9, 1.0, 0.95, 0.85, 0.6, 0.3, 0.15, 0.08, 0.05, 0.03, 0.02),
+        (1.0, 1.05, 1.0, 0.95, 0.85, 0.12, 0.08),
+    ),
+    "consumer": (
+        (0.15, 0.08, 0.05, 0.04, 0.04, 0.08, 0.2, 0.4, 0.55, 0.6, 0.65, 0.7,
+         0.8, 0.75, 0.7, 0.7, 0.75, 0.85, 0.95, 1.0, 1.0, 0.9, 0.6, 0.3),
+        (0.9, 0.9, 0.95, 0.95, 1.0, 1.15, 1.1),
+    ),
+}
+
+PRODUCTS = ("X200 microwave", "AirPure 3 purifier", "Nova S blender", "K9 kettle", "Breeze tower fan")
+MENTION_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "purchase_intent": (
+        "Does anyone know where to buy the {p}?",
+        "Is the {p} in stock anywhere near me?",
+        "Thinking about getting the {p} - is it worth it?",
+        "Any discount codes for the {p}?",
+    ),
+    "complaint": (
+        "My {p} stopped working after two weeks.",
+        "Still waiting for a refund on my {p}.",
+        "Delivery of my {p} is a week late and nobody answers.",
+        "The {p} arrived damaged, really disappointed.",
+    ),
+    "jobs": (
+        "Are you hiring data analysts this year?",
+        "How do I apply for the marketing internship?",
+        "Is the customer service role still open?",
+        "What is it like to work on your product team?",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One kind of work moving from ``source`` to ``target``.
+
+    ``share`` is its share of all items; cycle times are log-normal with median ``cycle_frac`` x SLA, so
+    ``cycle_frac`` sets how often the SLA is breached (0.4 -> ~6 %, 0.75 -> ~32 %).
+    """
+
+    source: str
+    target: str
+    kind: ItemKind
+    share: float
+    sla_hours: float
+    cycle_frac: float
+    profile: Literal["office", "consumer"]
+    channels: tuple[tuple[str, float], ...]
+    topics: tuple[str, ...]
+    value_eur: float | None = None  # mean value per item (log-normal), e.g. expected deal size of a lead
+    mention_topic: str | None = None  # mentions: topic and text templates from MENTION_TEMPLATES
+
+
+INTERNAL = (("internal", 1.0),)
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("hub", "sales", ItemKind.LEAD, 0.28, 4, 0.40, "consumer",
+              (("social", 0.4), ("web", 0.4), ("email", 0.2)), ("kitchen", "cleaning", "climate", "small_appliances"), 1500),
+    RouteSpec("hub", "sales", ItemKind.MENTION, 0.06, 2, 0.40, "consumer", (("social", 1.0),),
+              ("purchase_intent",), 300, mention_topic="purchase_intent"),
+    RouteSpec("hub", "customer_service", ItemKind.COMPLAINT, 0.12, 8, 0.55, "consumer",
+              (("email", 0.45), ("web", 0.3), ("social", 0.25)), ("delivery", "billing", "product_defect", "refund")),
+    RouteSpec("hub", "customer_service", ItemKind.MENTION, 0.05, 4, 0.50, "consumer", (("social", 1.0),),
+              ("complaint",), mention_topic="complaint"),
+    RouteSpec("hub", "customer_service", ItemKind.PROMOTION_NOTICE, 0.05, 24, 0.35, "office", INTERNAL,
+              ("spring_sale", "newsletter", "price_change", "product_launch")),
+    RouteSpec("hub", "hr", ItemKind.MENTION, 0.03, 24, 0.40, "consumer", (("social", 1.0),), ("jobs",),
+              mention_topic="jobs"),
+    RouteSpec("hub", "finance", ItemKind.REPORT, 0.025, 48, 0.45, "office", INTERNAL, ("budget", "revenue")),
+    RouteSpec("hub", "product", ItemKind.INSIGHT, 0.045, 72, 0.75, "office", (("analytics", 1.0),),
+              ("feature_usage", "churn_signals", "search_trends", "reviews")),
+    RouteSpec("sales", "hub", ItemKind.REQUEST, 0.06, 24, 0.45, "office", INTERNAL,
+              ("campaign_brief", "lead_scoring", "dashboard", "content")),
+    RouteSpec("sales", "hub", ItemKind.ESCALATION, 0.02, 4, 0.45, "office", INTERNAL, ("key_account", "pricing_issue")),
+    RouteSpec("sales", "hub", ItemKind.REPORT, 0.02, 48, 0.40, "office", INTERNAL, ("crm_export", "pipeline_data")),
+    RouteSpec("customer_service", "hub", ItemKind.ESCALATION, 0.03, 4, 0.60, "office", INTERNAL,
+              ("viral_complaint", "press", "product_safety")),
+    RouteSpec("customer_service", "hub", ItemKind.REQUEST, 0.03, 24, 0.40, "office", INTERNAL, ("faq_content", "promo_details")),
+    RouteSpec("finance", "hub", ItemKind.REPORT, 0.03, 48, 0.40, "office", INTERNAL, ("budget_actuals", "cost_allocation")),
+    RouteSpec("finance", "hub", ItemKind.REQUEST, 0.02, 24, 0.45, "office", INTERNAL, ("roi_analysis", "forecast_input")),
+    RouteSpec("product", "hub", ItemKind.REQUEST, 0.04, 24, 0.45, "office", INTERNAL,
+              ("launch_campaign", "user_research", "ab_test")),
+    RouteSpec("product", "hub", ItemKind.REPORT, 0.03, 48, 0.40, "office", INTERNAL, ("usage_data", "release_notes")),
+    RouteSpec("hr", "hub", ItemKind.REQUEST, 0.025, 48, 0.40, "office", INTERNAL, ("employer_branding", "job_ads")),
+    RouteSpec("hr", "hub", ItemKind.REPORT, 0.01, 72, 0.40, "office", INTERNAL, ("headcount_data",)),
+)
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """A KPI and how its demo series behaves: ``ratio`` is level / target at the start and end of the period.
+
+    For ``sum`` KPIs the target is per day (see dashboard.queries.kpis). Whether a KPI ends on target follows
+    from ``ratio[1]`` and ``direction``; margins are wide enough that noise does not flip a 7-day window.
+    """
+
+    id: str
+    unit_id: str
+    name: str
+    unit_of_measure: str
+    target: float
+    direction: Direction
+    aggregation: Aggregation
+    parent_id: str | None
+    is_goal: bool
+    cadence: Literal["fast", "daily"]
+    ratio: tuple[float, float]
+    noise: float
+    description: str = ""
+
+
+H, L = Direction.HIGHER, Direction.LOWER
+SUM, MEAN, LAST = Aggregation.SUM, Aggregation.MEAN, Aggregation.LAST
+KPIS: tuple[KpiSpec, ...] = (
+    KpiSpec("revenue", "sales", "Revenue", "EUR", 120_000, H, SUM, None, True, "fast", (0.97, 1.07), 0.25,
+            "The shared goal every unit contributes to."),
+    KpiSpec("conversion_rate", "sales", "Conversion rate", "%", 3.5, H, MEAN, "revenue", True, "fast", (0.86, 0.93), 0.06,
+            "Share of qualified leads that buy."),
+    KpiSpec("leads", "sales", "Qualified leads", "count", 0, H, SUM, "revenue", True, "fast", (1.0, 1.0), 0.0,
+            "Leads the hub hands to Sales (counted from the lead flow)."),
+    KpiSpec("marketing_cost", "hub", "Marketing cost", "EUR", 9_000, L, SUM, "revenue", True, "fast", (0.99, 0.9), 0.2,
+            "Media spend and agency fees; lower is better."),
+    KpiSpec("average_order_value", "sales", "Average order value", "EUR", 240, H, MEAN, "revenue", False, "fast", (1.0, 1.06), 0.05),
+    KpiSpec("win_rate", "sales", "Opportunity win rate", "%", 25, H, MEAN, "conversion_rate", False, "daily", (0.92, 0.86), 0.04),
+    KpiSpec("lead_response_hours", "sales", "Lead response time", "hours", 4, L, MEAN, "conversion_rate", False, "fast", (0.9, 0.75), 0.1),
+    KpiSpec("content_output", "hub", "Content pieces published", "count", 14, H, SUM, "leads", False, "fast", (1.0, 1.12), 0.3),
+    KpiSpec("campaign_roi", "hub", "Campaign ROI", "%", 250, H, MEAN, "marketing_cost", False, "daily", (1.05, 1.12), 0.05),
+    KpiSpec("data_freshness_hours", "hub", "Data freshness", "hours", 2, L, MEAN, "conversion_rate", False, "fast", (0.8, 0.7), 0.1),
+    KpiSpec("social_engagement_rate", "hub", "Social engagement rate", "%", 4, H, MEAN, "leads", False, "fast", (0.95, 0.88), 0.06),
+    KpiSpec("cs_first_response_hours", "customer_service", "First response time", "hours", 2, L, MEAN, "csat", False, "fast",
+            (1.1, 1.7), 0.1),
+    KpiSpec("complaint_resolution_pct", "customer_service", "Complaints resolved within SLA", "%", 90, H, MEAN, "csat", False,
+            "daily", (0.95, 0.82), 0.02),
+    KpiSpec("csat", "customer_service", "Customer satisfaction", "%", 85, H, MEAN, "revenue", False, "daily", (0.99, 0.93), 0.015),
+    KpiSpec("tickets_closed", "customer_service", "Tickets closed", "count", 180, H, SUM, "csat", False, "fast", (1.05, 1.1), 0.2),
+    KpiSpec("report_on_time_pct", "finance", "Reports delivered on time", "%", 95, H, MEAN, "marketing_cost", False, "daily",
+            (1.03, 1.04), 0.01),
+    KpiSpec("budget_variance_pct", "finance", "Budget variance", "%", 5, L, LAST, "marketing_cost", False, "daily", (0.8, 0.6), 0.05),
+    KpiSpec("invoice_processing_hours", "finance", "Invoice processing time", "hours", 48, L, MEAN, "revenue", False, "daily",
+            (0.95, 0.85), 0.04),
+    KpiSpec("feature_adoption_pct", "product", "Feature adoption", "%", 40, H, MEAN, "conversion_rate", False, "daily", (0.85, 0.9), 0.03),
+    KpiSpec("insights_actioned_pct", "product", "Insights actioned", "%", 60, H, MEAN, "conversion_rate", False, "daily", (1.0, 1.1), 0.04),
+    KpiSpec("releases_shipped", "product", "Releases shipped", "count", 1.5, H, SUM, "feature_adoption_pct", False, "daily", (1.2, 1.25), 0.05),
+    KpiSpec("time_to_hire_hours", "hr", "Time to hire", "hours", 35 * 24, L, MEAN, "revenue", False, "daily", (1.05, 1.15), 0.04),
+    KpiSpec("applications_per_role", "hr", "Applications per open role", "count", 40, H, MEAN, "time_to_hire_hours", False, "daily",
+            (1.05, 1.15), 0.05),
+    KpiSpec("employee_turnover_pct", "hr", "Employee turnover (annualised)", "%", 12, L, LAST, "revenue", False, "daily", (0.95, 0.88), 0.02),
+)
+LEADS_TARGET_SHARE = 0.92  # the leads target sits a little below the generated lead flow (on target)
+# KPIs counted from the work-item flow rather than drawn at random (the simulator keeps doing so)
+DERIVED_KPIS: dict[str, ItemKind] = {"leads": ItemKind.LEAD}
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """Weekly campaign economics per channel: ROI = conversion x order value / cost per lead - 1."""
+
+    channel: str
+    weekly_budget: float
+    cost_per_lead: float
+    conversion: float
+    order_value: float
+
+
+CHANNELS: tuple[ChannelSpec, ...] = (
+    ChannelSpec("search", 18_000, 40, 0.09, 1_400),
+    ChannelSpec("social", 14_000, 25, 0.05, 1_100),
+    ChannelSpec("email", 4_000, 8, 0.07, 900),
+    ChannelSpec("display", 9_000, 60, 0.03, 1_200),
+    ChannelSpec("events", 8_000, 150, 0.12, 2_500),
+)
+
+
+# --- generated data ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoData:
+    """Everything the demo writes, as plain rows and frames (no I/O), so tests can compare two runs."""
+
+    seed: int
+    now: dt.datetime
+    days: int
+    units: list[dict]
+    kpis: list[dict]
+    campaigns: list[dict]
+    work_items: pd.DataFrame
+    kpi_observations: pd.DataFrame
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def _now_us(now: dt.datetime | None) -> int:
+    now = dt.datetime.now(UTC) if now is None else now
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return int(now.timestamp()) * US  # whole seconds keep every generated timestamp on a second
+
+
+def _hour_weights(profile: str, bin_mid_us: np.ndarray) -> np.ndarray:
+    """Intensity of a profile for each hour bin, from its hour of day and weekday (epoch day 0 = Thursday)."""
+    by_hour, by_dow = (np.asarray(p) for p in PROFILES[profile])
+    hours = bin_mid_us // HOUR_US
+    return by_hour[hours % 24] * by_dow[(hours // 24 + 3) % 7]
+
+
+def _arrivals(rng: np.random.Generator, n: int, spec: RouteSpec, now_us: int, days: int) -> np.ndarray:
+    """``n`` creation times (µs) over the last ``days``, following the route's profile and a mild growth."""
+    n_bins = days * 24
+    bin_end = now_us - np.arange(n_bins, dtype=np.int64)[::-1] * HOUR_US  # bins end at now, hour by hour
+    age = (np.arange(n_bins)[::-1] + 0.5) / n_bins  # 1 = oldest, 0 = newest
+    weights = _hour_weights(spec.profile, bin_end - HOUR_US // 2) * (1.0 + 0.12 * (1 - age))
+    if spec.target == BACKLOG_UNIT and spec.profile == "consumer":
+        weights = weights * np.where(age < 0.25, 1.3, 1.0)  # a complaint surge in the last weeks
+    counts = rng.multinomial(n, weights / weights.sum())
+    starts = np.repeat(bin_end - HOUR_US, counts)
+    offsets = (rng.random(n) * 3600).astype(np.int64) * US
+    return np.minimum(starts + offsets, now_us - US)
+
+
+def _route_counts(rng: np.random.Generator, n: int) -> np.ndarray:
+    shares = np.array([r.share for r in ROUTES])
+    return rng.multinomial(n, shares / shares.sum())
+
+
+def _pick(rng: np.random.Generator, options: tuple[tuple[str, float], ...], n: int) -> np.ndarray:
+    names = np.array([o[0] for o in options], dtype=object)
+    p = np.array([o[1] for o in options])
+    return names[rng.choice(len(names), size=n, p=p / p.sum())]
+
+
+def _mention_texts(rng: np.random.Generator, topic: str, n: int) -> np.ndarray:
+    texts = np.array(sorted({t.format(p=p) for t in MENTION_TEMPLATES[topic] for p in PRODUCTS}), dtype=object)
+    return texts[rng.integers(0, len(texts), n)]
+
+
+def route_attributes(rng: np.random.Generator, spec: RouteSpec, n: int) -> dict[str, np.ndarray]:
+    """Kind, units, channel, topic, text, SLA and value for ``n`` new items of one route.
+
+    Shared with the live simulator so new items look like the demo's.
+    """
+    topics = np.array(spec.topics, dtype=object)[rng.integers(0, len(spec.topics), n)]
+    value = (rng.lognormal(np.log(spec.value_eur) - 0.5 * 0.8**2, 0.8, n).round(2)
+             if spec.value_eur else np.full(n, np.nan))
+    return {
+        "kind": _const(spec.kind.value, n),
+        "source_unit": _const(spec.source, n),
+        "target_unit": _const(spec.target, n),
+        "channel": _pick(rng, spec.channels, n),
+        "topic": topics,
+        "text": _mention_texts(rng, spec.mention_topic, n) if spec.mention_topic else _const(None, n),
+        "sla_hours": np.full(n, float(spec.sla_hours)),
+        "value": value,
+    }
+
+
+def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, now_us: int, days: int) -> dict[str, np.ndarray]:
+    """Routed / accepted / resolved times and status for one route's items, as of ``now``."""
+    n = len(created)
+    age = (now_us - created) / (days * DAY_US)  # 0 = now, 1 = start of the period
+    recent = np.clip(1 - age, 0, 1)
+    median_h = spec.cycle_frac * spec.sla_hours * np.ones(n)
+    if spec.target == BACKLOG_UNIT:
+        median_h *= 1 + 0.7 * recent**2  # Customer service is getting slower
+    if spec.profile == "office":
+        weekday = (created // DAY_US + 3) % 7
+        median_h *= np.where(weekday >= 5, WEEKEND_SLOWDOWN, 1.0)
+    cycle_us = (rng.lognormal(np.log(median_h), CYCLE_SIGMA) * HOUR_US).astype(np.int64) // US * US + US
+    triage_us = ((rng.exponential(0.1, n) * HOUR_US).astype(np.int64) // US * US
+                 if spec.kind is ItemKind.MENTION else np.zeros(n, dtype=np.int64))
+    routed = created + np.minimum(triage_us, cycle_us // 2)
+    accepted = routed + ((cycle_us - (routed - created)) * rng.uniform(0.1, 0.4, n)).astype(np.int64) // US * US
+    resolved = created + cycle_us
+    stuck = np.zeros(n, dtype=bool)
+    if spec.target == BACKLOG_UNIT:  # a growing share never gets resolved: the backlog
+        ramp = np.clip(1 - (now_us - created) / (BACKLOG_RAMP_DAYS * DAY_US), 0, 1)
+        stuck = rng.random(n) < BACKLOG_MAX_SHARE * ramp
+    is_open = stuck | (resolved > now_us)
+    handed_back = is_open & (rng.random(n) < 0.01) & (routed <= now_us)
+    status = np.where(~is_open, Status.RESOLVED.value,
+                      np.where(handed_back, Status.HANDED_BACK.value,
+                               np.where(accepted <= now_us, Status.ACCEPTED.value,
+                                        np.where(routed <= now_us, Status.ROUTED.value, Status.NEW.value)))).astype(object)
+    nat = np.iinfo(np.int64).min
+    routed_at = np.where(routed <= now_us, routed, nat)
+    accepted_at = np.where((accepted <= now_us) & ~handed_back, accepted, nat)
+    resolved_at = np.where(is_open, nat, resolved)
+    updated = np.max(np.stack([created, routed_at, accepted_at, resolved_at]), axis=0)
+    return {"routed_at": routed_at, "accepted_at": accepted_at, "resolved_at": resolved_at, "status": status,
+            "updated_at": updated}
+
+
+def _to_timestamps(us: np.ndarray) -> pd.Series:
+    return pd.Series(us.view("datetime64[us]")).dt.tz_localize(UTC)
+
+
+ID_PREFIX = "demo-"
+ID_DIGITS = 7
+
+
+def _demo_ids(n: int) -> np.ndarray:
+    """'demo-0000001', ... built as a code-point matrix (formatting a million ids one by one takes a second)."""
+    digits = max(ID_DIGITS, len(str(n)))
+    width = len(ID_PREFIX) + digits
+    buf = np.empty((width, n), dtype=np.uint32)
+    buf[:len(ID_PREFIX)] = np.array([ord(ch) for ch in ID_PREFIX], dtype=np.uint32)[:, None]
+    numbers = np.arange(1, n + 1, dtype=np.uint32)
+    for k in range(digits):
+        numbers, digit = np.divmod(numbers, 10)
+        buf[width - 1 - k] = digit + 48
+    return np.ascontiguousarray(buf.T).view(f"<U{width}").ravel().astype(object)
+
+
+def _const(value: object, n: int) -> np.ndarray:
+    return np.repeat(np.array([value], dtype=object), n)
+
+
+TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at", "updated_at")
+
+
+def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int) -> pd.DataFrame:
+    """``n`` work items over the last ``days``, sorted by creation, ids ``demo-0000001``... in that order.
+
+    Columns are built per route as numpy arrays and joined once; text columns stay ``object`` (no
+    conversion to Arrow strings and back on the way to the driver).
+    """
+    parts: dict[str, list[np.ndarray]] = {}
+    for spec, count in zip(ROUTES, _route_counts(rng, n)):
+        created = _arrivals(rng, int(count), spec, now_us, days)
+        cols = route_attributes(rng, spec, int(count)) | {"created_at": created}
+        cols |= _lifecycle(rng, spec, created, now_us, days)
+        for name, values in cols.items():
+            parts.setdefault(name, []).append(values)
+    columns = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    order = np.argsort(columns["created_at"], kind="stable")
+    frame: dict[str, pd.Series] = {"id": pd.Series(_demo_ids(n), dtype=object)}
+    for name, values in columns.items():
+        values = values[order]
+        if name in TIME_COLUMNS:
+            frame[name] = _to_timestamps(values)
+        elif values.dtype == object:
+            frame[name] = pd.Series(values, dtype=object)
+        else:
+            frame[name] = pd.Series(values)
+    frame["updated_by"] = pd.Series(_const("demo", n), dtype=object)
+    return pd.DataFrame(frame)
+
+
+# --- KPIs -------------------------------------------------------------------------------------------------
+
+
+def _observation_counts(n_total: int, days: int) -> dict[str, int]:
+    """Observations per KPI: daily KPIs get one a day; fast ones share the rest of the budget evenly."""
+    daily = [k.id for k in KPIS if k.cadence == "daily"]
+    fast = [k.id for k in KPIS if k.cadence == "fast"]
+    rest = n_total - days * len(daily)
+    if rest < days * len(fast):  # too small a budget for daily + finer: spread it evenly
+        each = max(1, n_total // len(KPIS))
+        return {k.id: min(each, days * 24 * 60) for k in KPIS}
+    per_fast = min(rest // len(fast), days * 24 * 60)  # at most one a minute
+    return {k: days for k in daily} | {k: per_fast for k in fast}
+
+
+def _observation_times(count: int, now_us: int, days: int, daily: bool) -> tuple[np.ndarray, int]:
+    """Evenly spaced times ending at ``now`` (daily ones at 06:00 UTC) and the spacing in µs."""
+    if daily:
+        last_day = now_us - (now_us - 6 * HOUR_US) % DAY_US
+        return last_day - np.arange(count, dtype=np.int64)[::-1] * DAY_US, DAY_US
+    step = max(1, (days * 86_400) // count) * US
+    return now_us - np.arange(count, dtype=np.int64)[::-1] * step, step
+
+
+def _season(times: np.ndarray) -> np.ndarray:
+    """Consumer seasonality normalised to a weekly mean of 1 (sum KPIs follow it, their daily total doesn't)."""
+    by_hour, by_dow = (np.asarray(p) for p in PROFILES["consumer"])
+    week_mean = by_hour.mean() * by_dow.mean()
+    return _hour_weights("consumer", times) / week_mean
+
+
+def _kpi_series(rng: np.random.Generator, spec: KpiSpec, target: float, times: np.ndarray, step_us: int,
+                now_us: int, days: int) -> np.ndarray:
+    progress = 1 - (now_us - times) / (days * DAY_US)
+    level = target * (spec.ratio[0] + (spec.ratio[1] - spec.ratio[0]) * np.clip(progress, 0, 1))
+    if spec.aggregation is Aggregation.SUM:
+        season = _season(times) if spec.cadence == "fast" else 1.0
+        values = level * (step_us / DAY_US) * season * rng.lognormal(-0.5 * spec.noise**2, spec.noise, len(times))
+    else:
+        values = level * (1 + spec.noise * rng.standard_normal(len(times)))
+    values = np.maximum(values, 0)
+    if spec.unit_of_measure == "%" and target <= 100:  # shares cannot exceed 100 % (ROI can)
+        values = np.minimum(values, 100)
+    return values.round(4)
+
+
+def _kind_counts(items: pd.DataFrame, kind: ItemKind, times: np.ndarray, step_us: int) -> np.ndarray:
+    """Items of ``kind`` created in each observation's interval (ts - step, ts] (e.g. the leads KPI)."""
+    leads = items.loc[items.kind == kind.value, "created_at"]
+    created = leads.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view(np.int64)
+    edges = np.concatenate([[times[0] - step_us], times])
+    return np.histogram(created, bins=edges)[0].astype(float)
+
+
+def generate_kpis(items: pd.DataFrame, days: int) -> list[dict]:
+    """KPI rows; the leads target follows the generated lead flow so it sits just on target."""
+    leads_per_day = (items.kind == ItemKind.LEAD.value).sum() / days
+    rows = []
+    for order, k in enumerate(KPIS):
+        target = round(leads_per_day * LEADS_TARGET_SHARE, 1) if k.id == "leads" else k.target
+        rows.append(dict(id=k.id, unit_id=k.unit_id, name=k.name, unit_of_measure=k.unit_of_measure, target=float(target),
+                         direction=k.direction.value, aggregation=k.aggregation.value, parent_id=k.parent_id,
+                         is_goal=k.is_goal, description=k.description or None, sort_order=order))
+    return rows
+
+
+def generate_observations(rng: np.random.Generator, kpi_rows: list[dict], items: pd.DataFrame, n_total: int,
+                          now_us: int, days: int) -> pd.DataFrame:
+    counts = _observation_counts(n_total, days)
+    targets = {r["id"]: r["target"] for r in kpi_rows}
+    parts = []
+    for spec in KPIS:
+        times, step = _observation_times(counts[spec.id], now_us, days, spec.cadence == "daily")
+        if spec.id in DERIVED_KPIS:
+            values = _kind_counts(items, DERIVED_KPIS[spec.id], times, step)
+        else:
+            values = _kpi_series(rng, spec, targets[spec.id], times, step, now_us, days)
+        parts.append(pd.DataFrame({"kpi_id": spec.id, "ts": times, "value": values}))
+    df = pd.concat(parts, ignore_index=True)
+    df["ts"] = _to_timestamps(df["ts"].to_numpy())
+    return df
+
+
+# --- campaigns --------------------------------------------------------------------------------------------
+
+
+def generate_campaigns(rng: np.random.Generator, now_us: int, days: int) -> list[dict]:
+    """One row per channel and ISO week overlapping the period; the current week is spent pro rata."""
+    today = dt.datetime.fromtimestamp(now_us / US, tz=UTC).date()
+    first = today - dt.timedelta(days=days)
+    monday = first - dt.timedelta(days=first.weekday())
+    rows = []
+    while monday <= today:
+        elapsed = min(1.0, ((today - monday).days + 1) / 7)
+        for ch in CHANNELS:
+            spend = ch.weekly_budget * rng.uniform(0.9, 1.02) * elapsed
+            leads = int(rng.poisson(spend / ch.cost_per_lead))
+            conversions = int(rng.binomial(leads, ch.conversion))
+            revenue = conversions * ch.order_value * rng.uniform(0.85, 1.15)
+            rows.append(dict(channel=ch.channel, period_start=monday, period_end=monday + dt.timedelta(days=6),
+                             budget=float(ch.weekly_budget), spend=round(spend, 2), leads=leads,
+                             conversions=conversions, revenue=round(revenue, 2)))
+        monday += dt.timedelta(days=7)
+    return rows
+
+
+def generate(*, seed: int = DEFAULT_SEED, now: dt.datetime | None = None, work_items: int = DEFAULT_WORK_ITEMS,
+             kpi_observations: int = DEFAULT_KPI_OBSERVATIONS, days: int = DEFAULT_DAYS) -> DemoData:
+    """The whole demo organisation as data; deterministic in (seed, now, sizes)."""
+    if work_items < 0 or kpi_observations < 0 or days < 1:
+        raise ValueError("sizes must be non-negative and days at least 1")
+    now_us = _now_us(now)
+    rng = np.random.default_rng(seed)
+    items = generate_work_items(rng, work_items, now_us, days)
+    kpi_rows = generate_kpis(items, days)
+    observations = generate_observations(rng, kpi_rows, items, kpi_observations, now_us, days)
+    unit_rows = [dict(id=u.id, name=u.name, kind=u.kind.value, headcount=float(u.headcount), cost_per_fte=float(u.cost_per_fte),
+                      description=u.description, sort_order=i) for i, u in enumerate(UNITS)]
+    anchored = dt.datetime.fromtimestamp(now_us / US, tz=UTC)
+    meta = {"dataset": DATASET, "demo_seed": str(seed), "demo_now": anchored.isoformat(), "demo_days": str(days),
+            "demo_work_items": str(len(items)), "demo_kpi_observations": str(len(observations))}
+    return DemoData(seed=seed, now=anchored, days=days, units=unit_rows, kpis=kpi_rows,
+                    campaigns=generate_campaigns(rng, now_us, days), work_items=items,
+                    kpi_observations=observations, meta=meta)
+
+
+# --- loading ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    units: int
+    kpis: int
+    work_items: int
+    kpi_observations: int
+    campaigns: int
+    replaced: str | None  # what was there before: "demo", "other data" or None for an empty database
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        what = {None: "loaded", "demo": "replaced the earlier demo with", "other data": "replaced existing data with"}[self.replaced]
+        rate = f", {self.work_items / self.seconds:,.0f} items/s" if self.seconds > 0 else ""
+        return (f"demo: {what} {self.units} units, {self.kpis} KPIs, {self.work_items:,} work items, "
+                f"{self.kpi_observations:,} KPI observations, {self.campaigns} campaign weeks in {self.seconds:.1f} s{rate}")
+
+
+OWNED_TABLES = (kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
+
+
+def existing_dataset(conn: Connection) -> str | None:
+    """'demo' if the demo owns the data, 'other data' if anything else is loaded, None when empty."""
+    has_rows = any(conn.execute(select(exists().select_from(t))).scalar() for t in OWNED_TABLES)
+    if not has_rows:
+        return None
+    return DATASET if store.get_meta(conn, "dataset") == DATASET else "other data"
+
+
+def _clear(conn: Connection) -> None:
+    for table in OWNED_TABLES:
+        conn.execute(delete(table))
+    conn.execute(delete(app_meta).where(app_meta.c.key.like("demo_%")))
+
+
+def write_demo(conn: Connection, data: DemoData, *, force: bool = False) -> DemoSummary:
+    """Replace the demo (or, with ``force``, any data) by ``data`` inside the caller's transaction."""
+    before = existing_dataset(conn)
+    if before == "other data" and not force:
+        raise DemoRefused(
+            "the database already holds data that is not the demo; "
+            "re-run with --force to replace it with the demo (this deletes units, KPIs, work items and observations)"
+        )
+    _clear(conn)
+    store.upsert_units(conn, data.units)
+    store.upsert_kpis(conn, data.kpis)
+    store.upsert_campaigns(conn, data.campaigns)
+    n_items = store.insert_work_items(conn, data.work_items, batch_size=200_000)
+    n_obs = store.insert_kpi_observations(conn, data.kpi_observations, batch_size=200_000, check_existing=False)
+    for key, value in data.meta.items():
+        store.set_meta(conn, key, value)
+    return DemoSummary(units=len(data.units), kpis=len(data.kpis), work_items=n_items, kpi_observations=n_obs,
+                       campaigns=len(data.campaigns), replaced=before)
+
+
+def load_demo(engine: Engine, *, seed: int = DEFAULT_SEED, now: dt.datetime | None = None,
+              work_items: int = DEFAULT_WORK_ITEMS, kpi_observations: int = DEFAULT_KPI_OBSERVATIONS,
+              days: int = DEFAULT_DAYS, force: bool = False) -> DemoSummary:
+    """Generate and load the demo in ONE transaction: readers see the old data or the new, never a mix."""
+    started = time.perf_counter()
+    data = generate(seed=seed, now=now, work_items=work_items, kpi_observations=kpi_observations, days=days)
+    with engine.begin() as conn:
+        summary = write_demo(conn, data, force=force)
+    return DemoSummary(**{**summary.__dict__, "seconds": time.perf_counter() - started})

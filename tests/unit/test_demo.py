@@ -1,0 +1,227 @@
+"""The demo organisation and the loaders CLI, on SQLite and PostgreSQL (small sizes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from dashboard import store
+from dashboard.db import kpis, make_engine, migrate, units, work_items
+from dashboard.settings import get_settings
+from dashboard.domain.access import LOCAL_ADMIN
+from dashboard.queries.flows import edge_flows
+from dashboard.queries.kpis import kpi_values
+from loaders import demo
+from loaders.__main__ import main
+from tests.conftest import new_pg_database
+from tests.factories import tiny_org
+from tests.unit.test_store import assert_rollups_match_rebuild
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 11, 23, 10, 30, 15, tzinfo=dt.timezone.utc)
+SMALL = dict(now=NOW, work_items=3000, kpi_observations=2500)
+SPOKES = {"sales": "Sales", "finance": "Finance", "customer_service": "Customer service", "product": "Product", "hr": "HR"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def loaded(request, tmp_path_factory):
+    """One demo per engine, shared by the read-only tests of this module (loading is the slow part)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+        eng = make_engine(url)
+        migrate(eng)
+    else:
+        url = new_pg_database(request.getfixturevalue("pg_server"), request.getfixturevalue("pg_template"))
+        eng = make_engine(url)
+    demo.load_demo(eng, **SMALL)
+    yield eng
+    eng.dispose()
+
+
+def table(conn, t, order) -> pd.DataFrame:
+    return pd.DataFrame(conn.execute(select(t).order_by(*order)).mappings().all())
+
+
+# --- generation (no database) -----------------------------------------------------------------------------
+
+
+def test_same_seed_and_now_generate_identical_data_and_another_seed_does_not():
+    a, b = demo.generate(seed=5, **SMALL), demo.generate(seed=5, **SMALL)
+    pd.testing.assert_frame_equal(a.work_items, b.work_items)
+    pd.testing.assert_frame_equal(a.kpi_observations, b.kpi_observations)
+    assert (a.units, a.kpis, a.campaigns, a.meta) == (b.units, b.kpis, b.campaigns, b.meta)
+    c = demo.generate(seed=6, **SMALL)
+    assert not a.work_items.created_at.equals(c.work_items.created_at)
+
+
+def test_generated_items_are_consistent_and_recent():
+    items = demo.generate(**SMALL).work_items
+    assert len(items) == 3000 and items.id.is_unique
+    assert items.created_at.max() < NOW and items.created_at.min() >= NOW - dt.timedelta(days=demo.DEFAULT_DAYS)
+    resolved = items.status == "resolved"
+    assert resolved.mean() > 0.8
+    assert items.resolved_at.notna().eq(resolved).all()
+    assert (items.resolved_at[resolved] >= items.created_at[resolved]).all()
+    mentions = items[items.kind == "mention"]
+    assert mentions.text.notna().all() and mentions.text.nunique() <= 3 * 4 * len(demo.PRODUCTS)
+    assert set(mentions.topic) == {"purchase_intent", "complaint", "jobs"}
+    by_topic = mentions.groupby("topic").target_unit.unique().to_dict()
+    assert {k: list(v) for k, v in by_topic.items()} == {
+        "purchase_intent": ["sales"], "complaint": ["customer_service"], "jobs": ["hr"]}
+    hours = items.created_at.dt.hour
+    assert ((hours >= 8) & (hours < 18)).mean() > 0.5  # office hours carry most of the work
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+
+def test_demo_loads_the_organisation_with_flows_both_ways_on_every_spoke(loaded):
+    with loaded.connect() as conn:
+        names = dict(conn.execute(select(units.c.id, units.c.name)).all())
+        assert names == {"hub": "Digital analytics & marketing hub", **SPOKES}
+        pairs = set(conn.execute(select(work_items.c.source_unit, work_items.c.target_unit).distinct()).all())
+        for spoke in SPOKES:
+            assert ("hub", spoke) in pairs and (spoke, "hub") in pairs, spoke
+        assert store.get_meta(conn, "dataset") == "demo"
+        assert_rollups_match_rebuild(conn)
+
+
+def test_kpi_tree_ends_at_the_shared_goal_and_health_is_mixed(loaded):
+    with loaded.connect() as conn:
+        tree = pd.DataFrame(conn.execute(select(kpis)).mappings().all()).set_index("id")
+        values = kpi_values(conn, LOCAL_ADMIN, NOW - dt.timedelta(days=7), NOW)
+    assert pd.isna(tree.loc["revenue"].parent_id) and tree.loc["revenue"].is_goal
+    assert {"conversion_rate", "leads", "marketing_cost"} <= set(tree.index[tree.is_goal.astype(bool)])
+    assert tree.loc["marketing_cost"].unit_id == "hub" and tree.loc["marketing_cost"].direction == "lower"
+    for kpi_id in tree.index:  # every chain of parents ends at revenue
+        seen = kpi_id
+        while pd.notna(tree.loc[seen].parent_id):
+            seen = tree.loc[seen].parent_id
+        assert seen == "revenue"
+    assert set(tree.unit_id) == {"hub", *SPOKES}
+    status = values.set_index("id").on_target
+    assert status.notna().all()
+    assert 0.3 < status.astype(bool).mean() < 0.9  # some on target, some not
+    assert not status[values.set_index("id").unit_id == "customer_service"].all()
+
+
+def test_customer_service_has_the_growing_backlog_and_breaches_are_visible(loaded):
+    with loaded.connect() as conn:
+        flows = edge_flows(conn, LOCAL_ADMIN, NOW - dt.timedelta(days=30), NOW, NOW).set_index(["source_unit", "target_unit"])
+    out = flows.xs("hub", level="source_unit")
+    assert out.backlog.idxmax() == "customer_service"
+    assert out.loc["customer_service", "overdue"] > 0.5 * out.loc["customer_service", "backlog"]
+    assert (flows.sla_share < 1).all() and (flows.sla_share > 0.5).all()
+    assert flows.loc[("hub", "sales"), "sla_share"] > 0.85  # most work is on time
+
+
+def test_rerunning_the_demo_replaces_it_without_duplicates(engine):
+    sizes = dict(now=NOW, work_items=1200, kpi_observations=800)
+    summary = demo.load_demo(engine, **sizes)
+    assert (summary.units, summary.work_items, summary.replaced) == (6, 1200, None)
+    assert 600 < summary.kpi_observations <= 800
+    with engine.connect() as conn:
+        first = table(conn, work_items, [work_items.c.id])
+    summary = demo.load_demo(engine, **sizes)
+    assert summary.replaced == "demo"
+    with engine.connect() as conn:
+        again = table(conn, work_items, [work_items.c.id])
+        assert_rollups_match_rebuild(conn)
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_demo_refuses_other_data_unless_forced(engine):
+    with engine.begin() as conn:
+        tiny_org(conn)
+    small = dict(now=NOW, work_items=500, kpi_observations=300)
+    with pytest.raises(demo.DemoRefused, match="--force"):
+        demo.load_demo(engine, **small)
+    with engine.connect() as conn:
+        assert conn.execute(select(units.c.name).where(units.c.id == "hub")).scalar_one() == "Marketing hub"
+    assert demo.load_demo(engine, force=True, **small).replaced == "other data"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(kpis).where(kpis.c.id == "close_days")).scalar_one() == 0
+        assert store.get_meta(conn, "dataset") == "demo"
+
+
+# --- the CLI, as a user runs it ----------------------------------------------------------------------------
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m loaders ...`` in a clean environment (no DASHBOARD_* variables, no .env in the cwd)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
+    clean.update(PYTHONPATH=str(ROOT), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "loaders", *args], capture_output=True, text=True, env=clean,
+                          cwd=ROOT / "tests", timeout=120)
+
+
+def test_cli_errors_are_one_clear_line_with_exit_code_2():
+    done = cli("init", "--database-url", "postgresql+psycopg://u:secret@127.0.0.1:9/db")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: cannot use the database") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """Environment changes for in-process CLI runs, with the cached settings re-read."""
+    for key in [k for k in os.environ if k.startswith("DASHBOARD_")]:
+        monkeypatch.delenv(key)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("args, variables, expect", [
+    (["demo", "--database-url", "mysql://h/db"], {}, "error: Invalid setting: DASHBOARD_DATABASE_URL"),
+    (["init"], {"DASHBOARD_SLA_GREEN": "7"}, "error: Invalid setting: DASHBOARD_SLA_GREEN"),
+    (["simulate"], {"DASHBOARD_DATABASE_URL": "sqlite:////proc/nowhere/x.db"}, "error: cannot create the database"),
+    (["demo", "--database-url", "postgresql+nodriver://h/db"], {}, "error: bad database URL"),
+])
+def test_configuration_errors_end_with_one_line_and_exit_code_2(env, capsys, args, variables, expect):
+    for key, value in variables.items():
+        env.setenv(key, value)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expect) and err.count("\n") == 1, err
+
+
+def test_cli_init_then_demo_print_one_line_each(env, capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["init", "--database-url", url]) == 0
+    assert capsys.readouterr().out.startswith("init: created the schema")
+    assert main(["init", "--database-url", url]) == 0
+    assert capsys.readouterr().out.startswith("init: schema already up to date")
+    args = ["demo", "--database-url", url, "--work-items", "1500", "--kpi-observations", "500", "--now", "2026-11-23T10:30:00Z"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("demo: loaded") and "1,500 work items" in out
+
+
+def test_the_cli_defaults_match_the_demo_module():
+    from loaders import __main__ as cli_module
+
+    assert (cli_module.DEFAULT_SEED, cli_module.DEFAULT_WORK_ITEMS, cli_module.DEFAULT_KPI_OBSERVATIONS,
+            cli_module.DEFAULT_DAYS) == (demo.DEFAULT_SEED, demo.DEFAULT_WORK_ITEMS, demo.DEFAULT_KPI_OBSERVATIONS,
+                                         demo.DEFAULT_DAYS)
+
+
+def test_cli_demo_on_a_database_without_tables_says_to_run_init(env, capsys, tmp_path):
+    assert main(["demo", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m loaders init" in err and err.count("\n") == 1
+
+
+def test_cli_demo_refuses_other_data_with_exit_code_1(env, capsys, db_url, engine):
+    with engine.begin() as conn:
+        tiny_org(conn)
+    assert main(["demo", "--database-url", db_url, "--work-items", "100", "--kpi-observations", "100"]) == 1
+    err = capsys.readouterr().err
+    assert "--force" in err and err.count("\n") == 1
