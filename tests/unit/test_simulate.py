@@ -1,0 +1,114 @@
+"""The live feed on SQLite and PostgreSQL: it adds and moves work, keeps rollups right, stops cleanly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from dashboard import store
+from dashboard.db import kpi_observations, work_items
+from loaders import demo, simulate
+from tests.factories import tiny_org
+from tests.unit.test_demo import ROOT
+from tests.unit.test_store import assert_rollups_match_rebuild
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture
+def demo_db(engine):
+    demo.load_demo(engine, now=dt.datetime.now(UTC), work_items=1000, kpi_observations=800)
+    return engine
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        sim = conn.execute(select(func.count()).where(work_items.c.id.like("sim-%"))).scalar_one()
+        moved = conn.execute(select(func.count()).where(work_items.c.updated_by == simulate.ACTOR,
+                                                        work_items.c.version > 1)).scalar_one()
+        obs = conn.execute(select(func.count()).select_from(kpi_observations)).scalar_one()
+    return sim, moved, obs
+
+
+def test_a_short_run_adds_items_moves_open_ones_and_keeps_rollups_right(demo_db):
+    _, _, obs_before = counts(demo_db)
+    lines: list[str] = []
+    totals = simulate.run(demo_db, rate_per_min=1200, duration=0.8, tick=0.15, seed=1, report_every=2, out=lines.append)
+    sim, moved, obs = counts(demo_db)
+    assert totals.batches >= 3 and sim == totals.stats.created > 0
+    assert moved > 0 and totals.stats.moved >= moved
+    assert obs - obs_before == totals.stats.observations > 0
+    assert lines[-1].startswith("simulate:") and f"+{sim:,} items" in lines[-1]
+    assert any(line.startswith("simulate: batch 2:") for line in lines)
+    with demo_db.connect() as conn:
+        assert_rollups_match_rebuild(conn)
+
+
+def test_a_batch_that_fails_midway_leaves_nothing_behind(demo_db, monkeypatch):
+    with demo_db.connect() as conn:
+        model = simulate.load_model(conn, now=dt.datetime.now(UTC))
+    before = counts(demo_db)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("killed midway")
+
+    monkeypatch.setattr(simulate.store, "insert_kpi_observations", broken)
+    with pytest.raises(RuntimeError, match="killed midway"):
+        with demo_db.begin() as conn:
+            simulate.simulate_batch(conn, model, np.random.default_rng(2), simulate.Clock(), now=dt.datetime.now(UTC),
+                                    seconds=5, rate_per_min=600, pending_derived={})
+    assert counts(demo_db) == before
+    with demo_db.connect() as conn:
+        assert_rollups_match_rebuild(conn)
+
+
+def test_a_stop_request_ends_the_run_after_the_current_batch(demo_db):
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    totals = simulate.run(demo_db, rate_per_min=600, duration=None, tick=0.1, seed=3, stop=stop, out=lambda _: None)
+    timer.join()
+    assert 1 <= totals.batches and totals.seconds < 5
+
+
+def test_it_refuses_an_empty_database_and_one_without_the_demo(engine):
+    with pytest.raises(simulate.NothingToSimulate, match="python -m loaders demo"):
+        simulate.run(engine, duration=0.1, out=lambda _: None)
+    with engine.begin() as conn:
+        tiny_org(conn)
+    with pytest.raises(simulate.NothingToSimulate, match="--force"):
+        simulate.run(engine, duration=0.1, out=lambda _: None)
+    totals = simulate.run(engine, rate_per_min=600, duration=0.3, tick=0.1, seed=4, force=True, out=lambda _: None)
+    assert totals.stats.created > 0  # the demo's hub->sales and sales->hub routes fit the tiny organisation
+    with engine.connect() as conn:
+        assert_rollups_match_rebuild(conn)
+
+
+def test_sigterm_stops_the_cli_cleanly_with_a_summary(sqlite_url, sqlite_engine):
+    demo.load_demo(sqlite_engine, work_items=500, kpi_observations=300)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")} | {"PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loaders", "simulate", "--database-url", sqlite_url, "--tick", "0.2",
+         "--report-every", "1", "--seed", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT / "tests",
+    )
+    try:
+        first = proc.stdout.readline()  # the first batch has committed
+        assert first.startswith("simulate: batch 1:"), first + proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert out.strip().splitlines()[-1].startswith("simulate: ") and "batches in" in out and not err
+    with sqlite_engine.connect() as conn:
+        assert store.get_meta(conn, "dataset") == "demo"
+        assert_rollups_match_rebuild(conn)
