@@ -24,8 +24,10 @@ def test_resolving_an_item_updates_the_inbox(page, live_server):
     before = inbox_count(page)
     tick_first_row(page)
     page.get_by_text("Act on 1 selected item").wait_for()
-    page.get_by_label("Action").click()
-    page.get_by_role("option", name="Resolve").click()
+    action = page.get_by_role("combobox", name="Action")
+    action.click()
+    action.fill("Resolve")
+    action.press("Enter")
     page.get_by_role("button", name="Apply").click()
     page.get_by_text("Resolve: 1 item updated.").wait_for()
     page.wait_for_function(
