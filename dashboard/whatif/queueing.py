@@ -163,12 +163,13 @@ class QueueMetrics:
 def _metrics(arrival_rate: float, service_rate: float, servers: int, factor: float) -> QueueMetrics:
     traffic = arrival_rate / service_rate
     rho = traffic / servers
-    if rho >= 1.0:
+    headroom = servers * service_rate - arrival_rate  # cμ − λ; tested too, as rounding can leave ρ < 1 with 0 here
+    if rho >= 1.0 or headroom <= 0.0:
         inf = math.inf
         lq = inf if arrival_rate > 0 else 0.0
         return QueueMetrics(arrival_rate, service_rate, servers, traffic, rho, 1.0, inf, inf, lq, lq, False, factor)
     p_wait = erlang_c(traffic, servers)
-    wq = factor * p_wait / (servers * service_rate - arrival_rate)
+    wq = factor * p_wait / headroom
     w = wq + 1.0 / service_rate
     return QueueMetrics(arrival_rate, service_rate, servers, traffic, rho, p_wait, wq, w,
                         arrival_rate * wq, arrival_rate * w, True, factor)
@@ -215,10 +216,11 @@ def service_level(arrival_rate: float, service_rate: float, servers: int, target
     if arrival_rate == 0:
         return 1.0
     traffic = arrival_rate / service_rate
-    if traffic >= servers:
+    headroom = servers * service_rate - arrival_rate
+    if traffic >= servers or headroom <= 0.0:
         return 0.0
     p_wait = erlang_c(traffic, servers)
-    return 1.0 - p_wait * math.exp(-(servers * service_rate - arrival_rate) * target_wait / factor)
+    return 1.0 - p_wait * math.exp(-headroom * target_wait / factor)
 
 
 def min_servers_for_sla(arrival_rate: float, service_rate: float, target_wait: float, target_level: float,
@@ -241,10 +243,11 @@ def min_servers_for_sla(arrival_rate: float, service_rate: float, target_wait: f
     inv_b = 1.0
     for k in range(1, max_servers + 1):
         inv_b = 1.0 + inv_b * k / traffic
-        if k > traffic:
+        headroom = k * service_rate - arrival_rate
+        if k > traffic and headroom > 0.0:
             rho = traffic / k
             p_wait = 1.0 / ((1.0 - rho) * inv_b + rho)
-            level = 1.0 - p_wait * math.exp(-(k * service_rate - arrival_rate) * target_wait / factor)
+            level = 1.0 - p_wait * math.exp(-headroom * target_wait / factor)
             if level >= target_level:
                 return k
     raise ValueError(f"no staffing up to {max_servers} servers reaches a service level of {target_level}")
@@ -321,8 +324,8 @@ def mmc_array(arrival_rate: object, service_rate: object, servers: object,
     lam, mu, c, factor = np.broadcast_arrays(lam, mu, np.asarray(servers), factor)
     traffic = lam / mu
     rho = traffic / c
-    stable = rho < 1.0
-    p_wait = erlang_c_array(traffic, c)
+    stable = (rho < 1.0) & (c * mu - lam > 0.0)
+    p_wait = np.where(stable, erlang_c_array(traffic, c), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         wq = np.where(stable, factor * p_wait / np.where(stable, c * mu - lam, 1.0), np.inf)
     w = wq + 1.0 / mu
@@ -364,7 +367,7 @@ def staff_for_sla(arrival_rate: np.ndarray, service_rate: np.ndarray, target_wai
     servers[is_fixed] = fixed[is_fixed].astype(np.int64)
     traffic = np.divide(lam, mu)
     # fixed staffing that cannot carry the load: unstable, everyone waits
-    overloaded = is_fixed & (lam > 0) & (servers <= traffic)
+    overloaded = is_fixed & (lam > 0) & ((servers <= traffic) | (servers * mu - lam <= 0.0))
     p_wait[overloaded] = 1.0
     todo = np.flatnonzero((lam > 0) & ~overloaded)
     if todo.size == 0:
@@ -378,10 +381,11 @@ def staff_for_sla(arrival_rate: np.ndarray, service_rate: np.ndarray, target_wai
             if k > MAX_SERVERS:
                 raise ValueError(f"no staffing up to {MAX_SERVERS} servers meets the service level")
             inv = 1.0 + inv * (k / a)
-            stable = k > a
+            headroom = k * m - lt
+            stable = (k > a) & (headroom > 0.0)
             rho = a / k
             c_k = np.where(stable, 1.0 / ((1.0 - rho) * inv + rho), 1.0)
-            level = 1.0 - c_k * np.exp(-(k * m - lt) * tw / f)
+            level = 1.0 - c_k * np.exp(-headroom * tw / f)
             hit = np.where(np.isnan(fx), stable & (level >= tg), fx == k)
             if hit.any():
                 servers[todo[hit]] = k
