@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from dashboard.whatif.engine import Outcome, Params, compute
-from dashboard.whatif.inputs import FIELD_LABELS, FunctionInputs, InputError, ScenarioInputs, function_label
+from dashboard.whatif.inputs import (
+    FIELD_LABELS,
+    FunctionInputs,
+    GlobalInputs,
+    InputError,
+    ScenarioInputs,
+    function_label,
+)
 from dashboard.whatif.model import evaluate
 
 MAX_POINTS = 20_000
@@ -166,7 +173,7 @@ def _effective(inputs: ScenarioInputs, key: str, function: str) -> float:
 def _base_value(inputs: ScenarioInputs, key: str, function: str | None) -> float:
     """The input's value as the table shows it: per function, or over all functions (demand summed, the rest
     averaged); the FTE cost shown is the hub's (spoke FTE costs move by the same factor)."""
-    if key in inputs.globals.model_fields and key not in FunctionInputs.model_fields:
+    if key in GlobalInputs.model_fields and key not in FunctionInputs.model_fields:
         return float(getattr(inputs.globals, key))
     if function is not None:
         return _effective(inputs, key, function)

@@ -115,7 +115,8 @@ class FunctionInputs(_Inputs):
 
     ``flow_efficiency`` (default 1) is the share of an item's in-progress time that someone actually works on
     it: people juggle several items, so an item of 1 work hour may take 5 elapsed hours at 0.2. It lengthens
-    lead times but not the FTE need (the queues and staffing run on work content).
+    lead times; the queues run on work content, so it changes staffing only by leaving less of the SLA for
+    waiting.
     """
 
     central_share: float = Field(ge=0, le=1)

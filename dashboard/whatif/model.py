@@ -401,7 +401,7 @@ def spoke_delta(result: ScenarioResult, baseline: ScenarioResult) -> pd.DataFram
     """Per spoke: handoffs per month and median lead time against a baseline (for the map's edges)."""
     cols = ["handoffs_per_month", "lead_time_median_h", "lead_time_mean_h", "total_cost", "sla_met_share"]
     now, before = result.spokes[cols], baseline.spokes.reindex(result.spokes.index)[cols]
-    out = now.join(before, rsuffix="_baseline")
+    out = now.join(before.add_suffix("_baseline"))
     for c in cols:
         a, b = out[c].to_numpy(dtype=float), out[f"{c}_baseline"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
