@@ -28,6 +28,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import operator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence
@@ -474,10 +475,15 @@ def _driver_executemany(conn: Connection, stmt, columns: Sequence[str], rows: It
         if sorted(names) != sorted(columns):
             raise StoreError(f"unexpected parameters {names} for columns {list(columns)}")
         order = [list(columns).index(n) for n in names]
-        params: Iterable = (tuple(r[i] for i in order) for r in rows)
+        if order == list(range(len(columns))):  # the usual case: table order already
+            params: Iterable = rows
+        else:
+            pick = operator.itemgetter(*order)
+            params = (pick(r) for r in rows)
     else:
         params = (dict(zip(columns, r)) for r in rows)
-    conn.exec_driver_sql(str(compiled), list(params))
+    params = params if isinstance(params, list) else list(params)
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _upsert_flow_rows(conn: Connection, rows: Sequence[tuple], cleanup: bool = False) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -575,12 +575,28 @@ class DemoSummary:
     campaigns: int
     replaced: str | None  # what was there before: "demo", "other data" or None for an empty database
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks
 
     def line(self) -> str:
-        what = {None: "loaded", "demo": "replaced the earlier demo with", "other data": "replaced existing data with"}[self.replaced]
+        what = {None: "loaded", "demo": "replaced the earlier demo with",
+                "other data": "replaced existing data with"}[self.replaced]
         rate = f", {self.work_items / self.seconds:,.0f} items/s" if self.seconds > 0 else ""
         return (f"demo: {what} {self.units} units, {self.kpis} KPIs, {self.work_items:,} work items, "
-                f"{self.kpi_observations:,} KPI observations, {self.campaigns} campaign weeks in {self.seconds:.1f} s{rate}")
+                f"{self.kpi_observations:,} KPI observations, {self.campaigns} campaign weeks "
+                f"in {self.seconds:.1f} s{rate}")
+
+
+class _Stopwatch:
+    """Seconds per named step (generation, items, observations, commit), so a benchmark can split a load."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = self.phases.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 OWNED_TABLES = (kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
@@ -600,8 +616,10 @@ def _clear(conn: Connection) -> None:
     conn.execute(delete(app_meta).where(app_meta.c.key.like("demo_%")))
 
 
-def write_demo(conn: Connection, data: DemoData, *, force: bool = False) -> DemoSummary:
+def write_demo(conn: Connection, data: DemoData, *, force: bool = False,
+               stopwatch: _Stopwatch | None = None) -> DemoSummary:
     """Replace the demo (or, with ``force``, any data) by ``data`` inside the caller's transaction."""
+    watch = stopwatch or _Stopwatch()
     before = existing_dataset(conn)
     if before == "other data" and not force:
         raise DemoRefused(
@@ -612,12 +630,15 @@ def write_demo(conn: Connection, data: DemoData, *, force: bool = False) -> Demo
     store.upsert_units(conn, data.units)
     store.upsert_kpis(conn, data.kpis)
     store.upsert_campaigns(conn, data.campaigns)
+    watch.lap("clear_and_reference")
     n_items = store.insert_work_items(conn, data.work_items, batch_size=200_000)
+    watch.lap("work_items")
     n_obs = store.insert_kpi_observations(conn, data.kpi_observations, batch_size=200_000, check_existing=False)
     for key, value in data.meta.items():
         store.set_meta(conn, key, value)
+    watch.lap("kpi_observations")
     return DemoSummary(units=len(data.units), kpis=len(data.kpis), work_items=n_items, kpi_observations=n_obs,
-                       campaigns=len(data.campaigns), replaced=before)
+                       campaigns=len(data.campaigns), replaced=before, phases=watch.phases)
 
 
 def load_demo(engine: Engine, *, seed: int = DEFAULT_SEED, now: dt.datetime | None = None,
@@ -625,7 +646,10 @@ def load_demo(engine: Engine, *, seed: int = DEFAULT_SEED, now: dt.datetime | No
               days: int = DEFAULT_DAYS, force: bool = False) -> DemoSummary:
     """Generate and load the demo in ONE transaction: readers see the old data or the new, never a mix."""
     started = time.perf_counter()
+    watch = _Stopwatch()
     data = generate(seed=seed, now=now, work_items=work_items, kpi_observations=kpi_observations, days=days)
+    watch.lap("generate")
     with engine.begin() as conn:
-        summary = write_demo(conn, data, force=force)
-    return DemoSummary(**{**summary.__dict__, "seconds": time.perf_counter() - started})
+        summary = write_demo(conn, data, force=force, stopwatch=watch)
+    watch.lap("commit")
+    return replace(summary, seconds=time.perf_counter() - started, phases=watch.phases)
