@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from dashboard.whatif.inputs import ScenarioInputs
-from dashboard.whatif.queueing import staff_for_sla
+from dashboard.whatif.queueing import MIN_VARIABILITY, staff_for_sla
 
 HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.0
@@ -311,7 +311,7 @@ def compute(p: Params) -> Outcome:
 
     demand = np.broadcast_to(p.demand, shape_fs)
     share = bf(p.share)
-    factor = (bf(p.ca2) + bf(p.cs2)) / 2.0
+    factor = np.maximum((bf(p.ca2) + bf(p.cs2)) / 2.0, MIN_VARIABILITY)  # Allen–Cunneen (ca² + cs²)/2
     total_demand = demand.sum(-1)
 
     mu_hub = bf(p.capacity) / (HOURS_PER_DAY * bf(p.hours_spec))

@@ -39,7 +39,7 @@ _LOOP_MAX_SERVERS = 600
 # Staffing searches stop here rather than loop for ever on absurd inputs.
 MAX_SERVERS = 1_000_000
 # Allen–Cunneen variability factors below this are treated as this (deterministic queues hardly wait).
-_MIN_FACTOR = 1e-9
+MIN_VARIABILITY = 1e-9
 
 
 # --- argument checks ---------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def _variability(ca2: float, cs2: float) -> float:
     """Allen–Cunneen factor (ca² + cs²)/2 from squared coefficients of variation."""
     ca2 = _rate(ca2, "ca2 (squared CV of inter-arrival times)", allow_zero=True)
     cs2 = _rate(cs2, "cs2 (squared CV of service times)", allow_zero=True)
-    return max((ca2 + cs2) / 2.0, _MIN_FACTOR)
+    return max((ca2 + cs2) / 2.0, MIN_VARIABILITY)
 
 
 # --- Erlang B and C ----------------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def mmc_array(arrival_rate: object, service_rate: object, servers: object,
     lam = _as_float_array(arrival_rate, "arrival_rate", allow_zero=True)
     mu = _as_float_array(service_rate, "service_rate", allow_zero=False)
     factor = np.maximum((_as_float_array(ca2, "ca2", allow_zero=True) + _as_float_array(cs2, "cs2", allow_zero=True))
-                        / 2.0, _MIN_FACTOR)
+                        / 2.0, MIN_VARIABILITY)
     lam, mu, c, factor = np.broadcast_arrays(lam, mu, np.asarray(servers), factor)
     traffic = lam / mu
     rho = traffic / c
@@ -352,7 +352,7 @@ def staff_for_sla(arrival_rate: np.ndarray, service_rate: np.ndarray, target_wai
     lam, mu, t, target, fac = np.broadcast_arrays(
         np.asarray(arrival_rate, dtype=np.float64), np.asarray(service_rate, dtype=np.float64),
         np.asarray(target_wait, dtype=np.float64), np.asarray(target_level, dtype=np.float64),
-        np.maximum(np.asarray(factor, dtype=np.float64), _MIN_FACTOR))
+        np.maximum(np.asarray(factor, dtype=np.float64), MIN_VARIABILITY))
     shape = lam.shape
     lam, mu, t, target, fac = (x.ravel() for x in (lam, mu, t, target, fac))
     fixed = (np.full(lam.size, np.nan) if fixed_servers is None

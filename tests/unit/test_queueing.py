@@ -150,7 +150,7 @@ def test_littles_law_holds_against_the_stationary_distribution(lam, mu, c):
 
 
 @given(l1=rates, l2=rates, mu=service_rates, c1=servers, c2=servers)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_pooling_never_waits_longer_than_split_queues(l1, l2, mu, c1, c2):
     pooled = mmc(l1 + l2, mu, c1 + c2)
     a, b = mmc(l1, mu, c1), mmc(l2, mu, c2)
