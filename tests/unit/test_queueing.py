@@ -100,11 +100,19 @@ def test_erlang_c_for_ten_thousand_servers_is_a_finite_probability(traffic):
     assert math.isfinite(value) and 0.0 <= value <= 1.0
 
 
-def test_erlang_c_at_ten_thousand_servers_matches_the_plain_recursion():
-    # erlang_c switches to a log-space sum for large c; erlang_c_array always runs the step-by-step recursion
-    for traffic in (9_500.0, 9_900.0, 9_990.0):
-        assert erlang_c(traffic, 10_000) == pytest.approx(float(erlang_c_array(traffic, 10_000)), rel=1e-9)
-    assert erlang_c(9_900.0, 10_000) > erlang_c(9_500.0, 10_000) > 0
+@pytest.mark.parametrize("servers", [601, 1_000, 3_000, 10_000])
+@pytest.mark.parametrize("utilisation", [0.001, 0.5, 0.9, 0.95, 0.99, 0.9999])
+def test_erlang_c_for_many_servers_matches_the_plain_recursion(servers, utilisation):
+    # erlang_c sums a window of the unrolled recursion in log space for large c; erlang_c_array always runs the
+    # step-by-step recursion, so the two must agree
+    traffic = utilisation * servers
+    fast, plain = erlang_c(traffic, servers), float(erlang_c_array(traffic, servers))
+    assert fast == pytest.approx(plain, rel=1e-9, abs=1e-300)
+
+
+def test_erlang_c_rises_with_load_at_ten_thousand_servers():
+    values = [erlang_c(load, 10_000) for load in (9_000.0, 9_500.0, 9_900.0, 9_990.0)]
+    assert values == sorted(values) and values[0] > 0 and values[-1] < 1
 
 
 @given(a_num=st.integers(min_value=1, max_value=400), c=st.integers(min_value=1, max_value=30))
