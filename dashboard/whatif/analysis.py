@@ -257,8 +257,12 @@ def _moved_value(key: str, value: float, factor: float) -> float:
     return value * factor
 
 
+_LABELS = {**FIELD_LABELS, "demand_per_day": "demand (items/day, all spokes)",
+           "fte_cost": "FTE cost per year (hub and spokes)"}
+
+
 def _label(key: str, function: str | None, is_global: bool) -> str:
-    name = FIELD_LABELS.get(key, key.replace("_", " "))
+    name = _LABELS.get(key, key.replace("_", " "))
     if is_global:
         return name[:1].upper() + name[1:]
     where = "all functions" if function is None else function_label(function)

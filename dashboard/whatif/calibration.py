@@ -25,15 +25,18 @@ Every work item is one unit of demand of one *function* for one *spoke*:
 Estimates (per function, over the observation window from the first item to ``now``):
 
 - demand per spoke = items / window days (calendar days);
-- central share = share of items with the hub at one end;
-- service time = mean of accepted → resolved (elapsed hours) over resolved items; the work content the model
-  needs is service × capacity/24 (the inverse of the model's own stretch, see MODEL.md); hub-touching items
-  give the specialist figure, spoke-local items the generalist one (else the default generalist/specialist
-  ratio);
+- central share = share of items with the hub at one end (the model applies one share to every spoke);
+- in-progress time = mean accepted → resolved (elapsed hours) of resolved items, hub-touching items for the
+  hub's specialists and spoke-local items for the generalists (else the default generalist/specialist ratio);
+- work content by time-driven activity-based costing (Kaplan & Anderson 2004): elapsed time is not work time
+  (people juggle items), so the hub's headcount × capacity × ``hub_utilisation`` work hours per day, less the
+  default work of unobserved functions, are shared among the observed hub work in proportion to its
+  in-progress time. That fixes the flow efficiency (work ÷ in-progress time, capped at 1) and the hours per
+  item; without a hub headcount the whole in-progress time counts as work (flagged);
 - handoffs per central item = 1 + share handed back (an item crosses once, twice when handed back);
   handoff delay per crossing = mean(created → accepted) / handoffs, i.e. routing and pick-up together;
-- variability: cs = CV of service times; ca² = the item-weighted mean of the per-spoke CV² of inter-arrival
-  times (Whitt's QNA approximation for a superposition of streams);
+- variability: cs = CV of accepted → resolved; ca² = the item-weighted mean of the per-spoke CV² of
+  inter-arrival times (Whitt's QNA approximation for a superposition of streams);
 - SLA = median ``sla_hours`` of the function's items (target share stays at the default 90 %);
 - FTE cost per unit from ``units.cost_per_fte``; the global FTE cost is their headcount-weighted mean.
 

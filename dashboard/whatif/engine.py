@@ -180,9 +180,6 @@ class Outcome:
     def cost_f(self) -> np.ndarray:
         return self.people_f + self.platform_f + self.coordination
 
-    def total_cost(self) -> np.ndarray:
-        return self.cost_f.sum(-1)
-
     def lead_mean(self, axis: tuple[int, ...]) -> np.ndarray:
         """Item-weighted mean lead time over ``axis`` (of the (P,F,S) arrays); 0 where there are no items."""
         return _weighted_mean(self.lead_fs, self.items_fs, axis)
@@ -219,7 +216,7 @@ class Outcome:
     def lead_medians(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(total (P,), per function (P,F), per spoke (P,S)) medians in one vectorised search."""
         groups = [self._median_components(by) for by in ("total", "function", "spoke")]
-        P = self.params.share.shape[0] if self.params.share.shape[0] > 1 else self.hub.servers.shape[0]
+        P = self.hub.servers.shape[0]
         width = max(g[0].shape[-1] for g in groups)
         stacked = []
         for k in range(5):
