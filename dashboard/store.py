@@ -31,11 +31,13 @@ import itertools
 import operator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import BigInteger, Connection, Table, and_, case, cast, delete, extract, func, literal, select, update
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -64,6 +66,7 @@ NAT = np.iinfo(np.int64).min  # numpy's NaT as int64: the "no timestamp" sentine
 DEFAULT_BATCH = 50_000  # rows per driver call: big enough to amortise overhead, small enough for memory
 BULK_CACHE_ROWS = 20_000  # from this many rows a bulk write gets a big SQLite page cache ...
 BULK_CACHE_KIB = -262_144  # ... of 256 MiB (negative = KiB in SQLite's PRAGMA cache_size)
+PG_STAGE_ROWS = 200  # from this many rollup rows PostgreSQL upserts go through COPY + INSERT ... SELECT
 IN_CHUNK = 500  # values per IN (...) list; far below SQLite's variable limit
 
 FLOW_KEY = ("hour", "source_unit", "target_unit", "kind")
@@ -462,28 +465,47 @@ def _flow_deltas(frame: _ItemFrame, *, created: bool = True, resolved: bool = Tr
     return out
 
 
-def _driver_executemany(conn: Connection, stmt, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """Execute a compiled INSERT/upsert for many rows straight through the driver.
+SetClause = Callable[[Any], dict[str, Any]]  # excluded -> {column: new value expression}
 
-    SQLAlchemy's per-row parameter processing costs more than the database work for tens of thousands of
-    rollup rows; the statement is compiled once and the rows are handed over as tuples (or dicts for named
-    paramstyles). Values must already be in driver form (timestamps as text, see _sqlite_timestamp_text).
+
+def _upsert_many(conn: Connection, table: Table, key: Sequence[str], columns: Sequence[str],
+                 rows: Sequence[tuple], set_clause: SetClause) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for many rows, bypassing SQLAlchemy's per-row processing.
+
+    Rows are tuples in ``columns`` order, already in driver form (timestamps as text, see
+    _sqlite_timestamp_text). SQLite gets one compiled statement and ``executemany``; PostgreSQL gets a COPY
+    into a temporary stage table and one INSERT ... SELECT (row-by-row round trips cost ~1 ms a row there).
     """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) >= PG_STAGE_ROWS:
+        _pg_staged_upsert(conn, table, key, columns, rows, set_clause)
+        return
+    stmt = _dialect_insert(conn, table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_clause(stmt.excluded))
     compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
     if compiled.positional:
         names = list(compiled.positiontup)
         if sorted(names) != sorted(columns):
             raise StoreError(f"unexpected parameters {names} for columns {list(columns)}")
         order = [list(columns).index(n) for n in names]
-        if order == list(range(len(columns))):  # the usual case: table order already
-            params: Iterable = rows
-        else:
-            pick = operator.itemgetter(*order)
-            params = (pick(r) for r in rows)
+        params: list = list(rows) if order == list(range(len(columns))) else [operator.itemgetter(*order)(r) for r in rows]
     else:
-        params = (dict(zip(columns, r)) for r in rows)
-    params = params if isinstance(params, list) else list(params)
+        params = [dict(zip(columns, r)) for r in rows]
     conn.exec_driver_sql(str(compiled), params)
+
+
+def _pg_staged_upsert(conn: Connection, table: Table, key: Sequence[str], columns: Sequence[str],
+                      rows: Sequence[tuple], set_clause: SetClause) -> None:
+    quote = conn.dialect.identifier_preparer.quote
+    name = f"stage_{table.name}"
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(name)} "
+                         f"(LIKE {quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP")
+    conn.exec_driver_sql(f"TRUNCATE {quote(name)}")
+    stage = sa_table(name, *[sa_column(c) for c in columns])
+    _copy_rows(conn, stage, columns, rows)
+    stmt = pg_insert(table).from_select(list(columns), select(*[stage.c[c] for c in columns]))
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=set_clause(stmt.excluded)))
 
 
 def _upsert_flow_rows(conn: Connection, rows: Sequence[tuple], cleanup: bool = False) -> None:
@@ -494,12 +516,8 @@ def _upsert_flow_rows(conn: Connection, rows: Sequence[tuple], cleanup: bool = F
     """
     if not rows:
         return
-    stmt = _dialect_insert(conn, flow_hourly)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(FLOW_KEY),
-        set_={c: flow_hourly.c[c] + stmt.excluded[c] for c in FLOW_SUMS},
-    )
-    _driver_executemany(conn, stmt, (*FLOW_KEY, *FLOW_SUMS), rows)
+    _upsert_many(conn, flow_hourly, FLOW_KEY, (*FLOW_KEY, *FLOW_SUMS), rows,
+                 lambda excluded: {c: flow_hourly.c[c] + excluded[c] for c in FLOW_SUMS})
     if cleanup:
         fh = flow_hourly.c
         for hour, source, target, kind, *_ in rows:
@@ -765,25 +783,25 @@ def _kpi_deltas(obs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _kpi_set_clause(excluded) -> dict[str, Any]:
+    """Counts and sums add up; the latest observation wins by timestamp (a late arrival does not)."""
+    newer = excluded.last_ts > kpi_hourly.c.last_ts
+    return {
+        "n": kpi_hourly.c.n + excluded.n,
+        "sum": kpi_hourly.c.sum + excluded.sum,
+        "last_ts": case((newer, excluded.last_ts), else_=kpi_hourly.c.last_ts),
+        "last_value": case((newer, excluded.last_value), else_=kpi_hourly.c.last_value),
+    }
+
+
 def _apply_kpi_deltas(conn: Connection, deltas: pd.DataFrame) -> None:
     if deltas.empty:
         return
-    stmt = _dialect_insert(conn, kpi_hourly)
-    newer = stmt.excluded.last_ts > kpi_hourly.c.last_ts
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(KPI_KEY),
-        set_={
-            "n": kpi_hourly.c.n + stmt.excluded.n,
-            "sum": kpi_hourly.c.sum + stmt.excluded.sum,
-            "last_ts": case((newer, stmt.excluded.last_ts), else_=kpi_hourly.c.last_ts),
-            "last_value": case((newer, stmt.excluded.last_value), else_=kpi_hourly.c.last_value),
-        },
-    )
     last_ts = _sqlite_timestamp_text(deltas.last_us.to_numpy())
-    columns = ("kpi_id", "hour", "n", "sum", "last_ts", "last_value")
-    rows = zip(deltas.kpi_id.tolist(), deltas.hour.tolist(), deltas.n.tolist(), deltas["sum"].tolist(),
-               last_ts.tolist(), deltas.last_value.tolist())
-    _driver_executemany(conn, stmt, columns, rows)
+    rows = list(zip(deltas.kpi_id.tolist(), deltas.hour.tolist(), deltas.n.tolist(), deltas["sum"].tolist(),
+                    last_ts.tolist(), deltas.last_value.tolist()))
+    _upsert_many(conn, kpi_hourly, KPI_KEY, ("kpi_id", "hour", "n", "sum", "last_ts", "last_value"), rows,
+                 _kpi_set_clause)
 
 
 def insert_kpi_observations(conn: Connection, rows: Rows, *, batch_size: int = DEFAULT_BATCH,

@@ -55,6 +55,9 @@ BACKLOG_RAMP_DAYS = 35  # items to it created in this many last days increasingl
 BACKLOG_MAX_SHARE = 0.16  # ... up to this share for items created just now
 CYCLE_SIGMA = 0.6  # spread of log cycle time
 WEEKEND_SLOWDOWN = 1.6  # office teams answer weekend items later
+ID_PREFIX = "demo-"
+ID_DIGITS = 7  # demo-0000001 ... (more digits beyond ten million items)
+TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at", "updated_at")
 
 
 class DemoRefused(RuntimeError):
@@ -368,10 +371,11 @@ def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, n
         stuck = rng.random(n) < BACKLOG_MAX_SHARE * ramp
     is_open = stuck | (resolved > now_us)
     handed_back = is_open & (rng.random(n) < 0.01) & (routed <= now_us)
-    status = np.where(~is_open, Status.RESOLVED.value,
-                      np.where(handed_back, Status.HANDED_BACK.value,
-                               np.where(accepted <= now_us, Status.ACCEPTED.value,
-                                        np.where(routed <= now_us, Status.ROUTED.value, Status.NEW.value)))).astype(object)
+    status = np.select(
+        [~is_open, handed_back, accepted <= now_us, routed <= now_us],
+        [Status.RESOLVED.value, Status.HANDED_BACK.value, Status.ACCEPTED.value, Status.ROUTED.value],
+        default=Status.NEW.value,
+    ).astype(object)
     nat = np.iinfo(np.int64).min
     routed_at = np.where(routed <= now_us, routed, nat)
     accepted_at = np.where((accepted <= now_us) & ~handed_back, accepted, nat)
@@ -383,10 +387,6 @@ def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, n
 
 def _to_timestamps(us: np.ndarray) -> pd.Series:
     return pd.Series(us.view("datetime64[us]")).dt.tz_localize(UTC)
-
-
-ID_PREFIX = "demo-"
-ID_DIGITS = 7
 
 
 def _demo_ids(n: int) -> np.ndarray:
@@ -404,9 +404,6 @@ def _demo_ids(n: int) -> np.ndarray:
 
 def _const(value: object, n: int) -> np.ndarray:
     return np.repeat(np.array([value], dtype=object), n)
-
-
-TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at", "updated_at")
 
 
 def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int) -> pd.DataFrame:
@@ -445,8 +442,8 @@ def _observation_counts(n_total: int, days: int) -> dict[str, int]:
     daily = [k.id for k in KPIS if k.cadence == "daily"]
     fast = [k.id for k in KPIS if k.cadence == "fast"]
     rest = n_total - days * len(daily)
-    if rest < days * len(fast):  # too small a budget for daily + finer: spread it evenly
-        each = max(1, n_total // len(KPIS))
+    if rest < days * len(fast):  # too small a budget for daily + finer: spread it evenly (never above it)
+        each = n_total // len(KPIS)
         return {k.id: min(each, days * 24 * 60) for k in KPIS}
     per_fast = min(rest // len(fast), days * 24 * 60)  # at most one a minute
     return {k: days for k in daily} | {k: per_fast for k in fast}
@@ -505,16 +502,20 @@ def generate_kpis(items: pd.DataFrame, days: int) -> list[dict]:
 
 def generate_observations(rng: np.random.Generator, kpi_rows: list[dict], items: pd.DataFrame, n_total: int,
                           now_us: int, days: int) -> pd.DataFrame:
+    """Up to ``n_total`` observations over the last ``days``: one series per KPI, shaped by its spec."""
     counts = _observation_counts(n_total, days)
     targets = {r["id"]: r["target"] for r in kpi_rows}
-    parts = []
+    parts = [pd.DataFrame({"kpi_id": pd.Series([], dtype=object), "ts": np.array([], dtype=np.int64),
+                           "value": np.array([], dtype=float)})]
     for spec in KPIS:
+        if counts[spec.id] == 0:
+            continue
         times, step = _observation_times(counts[spec.id], now_us, days, spec.cadence == "daily")
         if spec.id in DERIVED_KPIS:
             values = _kind_counts(items, DERIVED_KPIS[spec.id], times, step)
         else:
             values = _kpi_series(rng, spec, targets[spec.id], times, step, now_us, days)
-        parts.append(pd.DataFrame({"kpi_id": spec.id, "ts": times, "value": values}))
+        parts.append(pd.DataFrame({"kpi_id": _const(spec.id, len(times)), "ts": times, "value": values}))
     df = pd.concat(parts, ignore_index=True)
     df["ts"] = _to_timestamps(df["ts"].to_numpy())
     return df

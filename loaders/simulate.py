@@ -139,19 +139,19 @@ class BatchStats:
 
 
 @dataclass
-class Clock:
+class IdSource:
     """Ids unique across runs (a random run id) and sequential within one."""
 
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     counter: int = 0
 
-    def ids(self, n: int) -> list[str]:
+    def next(self, n: int) -> list[str]:
         start = self.counter
         self.counter += n
         return [f"sim-{self.run_id}-{i:08d}" for i in range(start + 1, start + n + 1)]
 
 
-def _new_items(rng: np.random.Generator, model: SimModel, clock: Clock, now: dt.datetime, seconds: float,
+def _new_items(rng: np.random.Generator, model: SimModel, ids: IdSource, now: dt.datetime, seconds: float,
                rate_per_min: float) -> pd.DataFrame:
     """Poisson arrivals over the last ``seconds``, with the demo's route mix; mentions wait for triage."""
     n = int(rng.poisson(rate_per_min / 60 * seconds))
@@ -169,7 +169,7 @@ def _new_items(rng: np.random.Generator, model: SimModel, clock: Clock, now: dt.
     df["status"] = np.where(mention, Status.NEW.value, Status.ROUTED.value)
     df["routed_at"] = [None if m else c for m, c in zip(mention, df.created_at)]
     df["updated_by"] = ACTOR
-    df.insert(0, "id", clock.ids(n))
+    df.insert(0, "id", ids.next(n))
     return df
 
 
@@ -211,7 +211,12 @@ def _move_items(rng: np.random.Generator, conn: Connection, now: dt.datetime, n_
     stats = BatchStats()
     for item in _pick_moves(rng, conn, now, n_moves).itertuples():
         target = _next_status(rng, item.status)
-        result = store.transition_item(conn, item.id, expected_version=int(item.version), status=target, at=now, by=ACTOR)
+        try:
+            result = store.transition_item(conn, item.id, expected_version=int(item.version), status=target,
+                                           at=now, by=ACTOR)
+        except store.UnknownItemError:  # deleted meanwhile (e.g. the demo was rebuilt): not ours to move
+            stats.conflicts += 1
+            continue
         if result.ok:
             stats.moved += 1
             stats.resolved += target is Status.RESOLVED
@@ -247,12 +252,12 @@ def _kpi_observations(rng: np.random.Generator, model: SimModel, now: dt.datetim
     return rows
 
 
-def simulate_batch(conn: Connection, model: SimModel, rng: np.random.Generator, clock: Clock, *,
+def simulate_batch(conn: Connection, model: SimModel, rng: np.random.Generator, ids: IdSource, *,
                    now: dt.datetime, seconds: float, rate_per_min: float,
                    pending_derived: dict[str, int]) -> BatchStats:
     """Write one batch (new items, moves, KPI observations) on ``conn``; the caller owns the transaction."""
     stats = BatchStats()
-    items = _new_items(rng, model, clock, now, seconds, rate_per_min)
+    items = _new_items(rng, model, ids, now, seconds, rate_per_min)
     if not items.empty:
         stats.created = store.insert_work_items(conn, items)
         for kpi_id, kind in DERIVED_KPIS.items():
@@ -306,7 +311,7 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
         raise ValueError("rate must be >= 0 and tick > 0")
     stop = stop or threading.Event()
     rng = np.random.default_rng(seed)
-    ids = Clock()
+    ids = IdSource()
     with engine.connect() as conn:
         model = load_model(conn, now=clock(), force=force)
     totals, window = RunTotals(), BatchStats()

@@ -63,7 +63,7 @@ def test_a_batch_that_fails_midway_leaves_nothing_behind(demo_db, monkeypatch):
     monkeypatch.setattr(simulate.store, "insert_kpi_observations", broken)
     with pytest.raises(RuntimeError, match="killed midway"):
         with demo_db.begin() as conn:
-            simulate.simulate_batch(conn, model, np.random.default_rng(2), simulate.Clock(), now=dt.datetime.now(UTC),
+            simulate.simulate_batch(conn, model, np.random.default_rng(2), simulate.IdSource(), now=dt.datetime.now(UTC),
                                     seconds=5, rate_per_min=600, pending_derived={})
     assert counts(demo_db) == before
     with demo_db.connect() as conn:
