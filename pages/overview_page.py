@@ -10,6 +10,9 @@ from dashboard.ui import data
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.tables import flows_table
 from dashboard.ui.widgets import kpi_tile, spoke_filter, updated_caption, window_picker
+from dashboard.ui.shell import require_shell
+
+require_shell()
 
 settings = get_settings()
 viewer = current_viewer()
@@ -58,7 +61,7 @@ def live_view() -> None:
                             config={"displayModeBar": False})
     target = clicked_unit(event)
     if target in set(spokes.id):
-        st.switch_page("pages/spoke.py", query_params={"unit": target})
+        st.switch_page("pages/spoke_page.py", query_params={"unit": target})
     st.caption("Click a spoke or an edge to open that spoke's page. Edge width = volume, colour = share handled within SLA; "
                "node colour = share of the unit's KPIs on target, size = headcount.")
     updated_caption(paused=not live)

@@ -8,6 +8,9 @@ from dashboard.ui import data, spoke_view
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.panels import render_panels
 from dashboard.ui.widgets import window_picker
+from dashboard.ui.shell import require_shell
+
+require_shell()
 
 settings = get_settings()
 viewer = current_viewer()
@@ -19,7 +22,7 @@ names = dict(zip(units.id, units.name))
 
 def spoke_links() -> None:
     for row in spokes.itertuples():
-        st.page_link("pages/spoke.py", label=row.name, query_params={"unit": row.id}, icon=":material/groups:")
+        st.page_link("pages/spoke_page.py", label=row.name, query_params={"unit": row.id}, icon=":material/groups:")
 
 
 unit = st.query_params.get("unit") or settings.default_unit
@@ -50,4 +53,4 @@ spoke_view.kpi_export(ctx, own_kpis)
 st.subheader("Flow with the hub")
 spoke_view.flow_section(ctx)
 render_panels(ctx)
-st.page_link("pages/overview.py", label="Back to the overview", icon=":material/arrow_back:")
+st.page_link("pages/overview_page.py", label="Back to the overview", icon=":material/arrow_back:")

@@ -44,8 +44,9 @@ def app_db(tmp_path, use_db):
 def app():
     def _app(page: str | None = None, **query) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=30)
-        at.query_params.update(query)
-        if page:
+        if page:  # run once first, so switch_page resolves the page st.navigation registered (its url_path)
+            at.run()
             at.switch_page(page)
+        at.query_params.update(query)
         return at
     return _app

@@ -56,3 +56,19 @@ def test_live_fragment_refreshes_by_itself_and_pause_stops_it(page, live_server)
     paused_text = page.get_by_text("Live updates paused").inner_text()
     time.sleep(5)  # more than two refresh intervals
     assert page.get_by_text("Live updates paused").inner_text() == paused_text
+
+
+def test_a_deep_link_as_the_first_request_of_a_fresh_server_gets_the_whole_app(page, tmp_path, live_server):
+    from tests.browser.conftest import start_server
+
+    fresh = start_server(live_server.db_url, tmp_path)  # a new process: nothing has been requested yet
+    try:
+        page.goto(f"{fresh.url}/spoke?unit=sales")
+        page.get_by_role("heading", name="Sales").wait_for()
+        nav = page.get_by_test_id("stSidebarNav")
+        nav.get_by_text("Scenarios").wait_for()
+        assert nav.get_by_text("Overview").is_visible()
+        assert page.get_by_text("streamlit app").count() == 0  # not the legacy file-based navigation
+        assert page.get_by_text("Local mode — no sign-in").is_visible()
+    finally:
+        fresh.stop()

@@ -159,6 +159,19 @@ def test_fixed_staff_too_small_for_the_work_is_flagged_unstable_never_nan(org):
     json.dumps(result.as_record(), allow_nan=False)  # inf is stored as null, never as NaN
 
 
+@given(inputs=scenarios(), function=st.sampled_from(FUNCTIONS), hub_fte=st.integers(min_value=0, max_value=4),
+       spoke_fte=st.integers(min_value=0, max_value=2), ca=st.floats(min_value=0.0, max_value=3.0))
+@settings(max_examples=25, deadline=None)
+def test_results_are_never_nan_or_negative_whatever_the_staffing(inputs, function, hub_fte, spoke_fte, ca):
+    inputs = inputs.with_function(function, fixed_fte={"hub": hub_fte, "s0": spoke_fte}, ca=ca, cs=ca / 2)
+    result = evaluate(inputs)
+    values = numeric_values(result)
+    assert not np.isnan(values).any()
+    assert (values >= 0).all()
+    assert result.totals.stable == bool(result.queues["stable"].all())
+    json.dumps(result.as_record(), allow_nan=False)
+
+
 def test_an_sla_that_handoffs_alone_exceed_is_flagged_infeasible(org):
     inputs = org.with_shares({"crm_lead_management": 1.0}).with_function(
         "crm_lead_management", sla_hours=4, handoff_delay_hours=3, boundary_crossings=2)
