@@ -100,8 +100,8 @@ def test_erlang_c_for_ten_thousand_servers_is_a_finite_probability(traffic):
     assert math.isfinite(value) and 0.0 <= value <= 1.0
 
 
-@pytest.mark.parametrize("servers", [601, 1_000, 3_000, 10_000])
-@pytest.mark.parametrize("utilisation", [0.001, 0.5, 0.9, 0.95, 0.99, 0.9999])
+@pytest.mark.parametrize("servers, utilisation", [(601, 0.001), (601, 0.9), (1_000, 0.5), (1_000, 0.99),
+                                                   (3_000, 0.95), (3_000, 0.9999), (10_000, 0.95), (10_000, 0.9999)])
 def test_erlang_c_for_many_servers_matches_the_plain_recursion(servers, utilisation):
     # erlang_c sums a window of the unrolled recursion in log space for large c; erlang_c_array always runs the
     # step-by-step recursion, so the two must agree
@@ -215,9 +215,10 @@ def test_min_servers_is_the_smallest_staffing_meeting_the_level(lam, mu, t, leve
         assert service_level(lam, mu, c - 1, t) < level
 
 
-@given(lam=st.lists(rates, min_size=1, max_size=8), mu=service_rates, t=st.floats(min_value=0.0, max_value=5.0),
+@given(lam=st.lists(st.floats(min_value=0.01, max_value=20.0), min_size=1, max_size=8),
+       mu=st.floats(min_value=0.2, max_value=20.0), t=st.floats(min_value=0.0, max_value=5.0),
        level=st.floats(min_value=0.05, max_value=0.99), ca=st.floats(min_value=0.2, max_value=3.0))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 def test_vectorised_staffing_agrees_with_the_scalar_search(lam, mu, t, level, ca):
     lam_arr = np.array(lam)
     servers_found, p_wait = staff_for_sla(lam_arr, mu, t, level, factor=(ca * ca + 1.0) / 2.0)

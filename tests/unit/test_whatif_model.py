@@ -93,7 +93,7 @@ def test_pooling_in_the_hub_needs_fewer_people_at_equal_work_content(org):
 
 
 @given(inputs=scenarios(), function=st.sampled_from(FUNCTIONS), crossings=st.floats(min_value=0.0, max_value=4.0))
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=12, deadline=None)
 def test_handoffs_are_monotone_in_the_central_share(inputs, function, crossings):
     inputs = inputs.with_function(function, boundary_crossings=crossings, stages=4)
     curve = tradeoff_curve(inputs, function=function, points=11).points
@@ -124,7 +124,7 @@ def test_hybrid_preset_totals_lie_between_the_pure_models_function_by_function(o
 
 
 @given(inputs=scenarios(), function=st.sampled_from(FUNCTIONS), share=st.floats(min_value=0.0, max_value=1.0))
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 def test_partial_shares_lie_between_the_pure_models(inputs, function, share):
     rows = {x: evaluate(inputs.with_shares({function: x})).functions.loc[function] for x in (0.0, share, 1.0)}
     for column in LINEAR:
@@ -161,7 +161,7 @@ def test_fixed_staff_too_small_for_the_work_is_flagged_unstable_never_nan(org):
 
 @given(inputs=scenarios(), function=st.sampled_from(FUNCTIONS), hub_fte=st.integers(min_value=0, max_value=4),
        spoke_fte=st.integers(min_value=0, max_value=2), ca=st.floats(min_value=0.0, max_value=3.0))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_results_are_never_nan_or_negative_whatever_the_staffing(inputs, function, hub_fte, spoke_fte, ca):
     inputs = inputs.with_function(function, fixed_fte={"hub": hub_fte, "s0": spoke_fte}, ca=ca, cs=ca / 2)
     result = evaluate(inputs)
