@@ -125,7 +125,8 @@ class Queues:
     arrival: np.ndarray  # items per calendar hour
     service_h: np.ndarray  # in-progress (elapsed) time per item, hours: work time ÷ flow efficiency
     fixed_h: np.ndarray  # service + handoff delays, hours (lead time without queueing)
-    servers: np.ndarray  # FTE (int)
+    servers: np.ndarray  # FTE (int): the fixed staff where given, else the staff the SLA needs
+    servers_for_sla: np.ndarray  # FTE (int) the SLA needs, whatever is fixed
     p_wait: np.ndarray  # Erlang C
     wait_h: np.ndarray  # mean queueing wait, hours (inf when unstable)
     lead_h: np.ndarray  # mean lead time of an item through this queue, hours
@@ -299,7 +300,7 @@ def mixture_quantile(weight: np.ndarray, offset: np.ndarray, p_wait: np.ndarray,
 
 
 def _queues(lam: np.ndarray, mu: np.ndarray, fixed_h: np.ndarray, sla: np.ndarray, servers: np.ndarray,
-            p_wait: np.ndarray, factor: np.ndarray, in_progress_h: np.ndarray) -> Queues:
+            p_wait: np.ndarray, factor: np.ndarray, in_progress_h: np.ndarray, needed: np.ndarray) -> Queues:
     budget = sla - fixed_h
     with np.errstate(divide="ignore", invalid="ignore"):
         capacity = servers * mu
@@ -308,7 +309,7 @@ def _queues(lam: np.ndarray, mu: np.ndarray, fixed_h: np.ndarray, sla: np.ndarra
         wait = np.where(lam == 0, 0.0, np.where(stable, p_wait / np.where(decay > 0, decay, 1.0), np.inf))
         util = np.where(servers > 0, lam / np.where(servers > 0, capacity, 1.0), np.where(lam > 0, np.inf, 0.0))
         met = np.where(stable & (budget >= 0), 1.0 - p_wait * np.exp(-decay * np.maximum(budget, 0.0)), 0.0)
-    return Queues(arrival=lam, service_h=in_progress_h, fixed_h=fixed_h, servers=servers,
+    return Queues(arrival=lam, service_h=in_progress_h, fixed_h=fixed_h, servers=servers, servers_for_sla=needed,
                   p_wait=np.where(stable, p_wait, 1.0),
                   wait_h=wait, lead_h=wait + fixed_h, decay=decay, sla_met=met, utilisation=util, stable=stable,
                   sla_infeasible=budget <= 0)
@@ -346,24 +347,29 @@ def compute(p: Params) -> Outcome:
         budget = sla_h - fixed_h
         return np.where(budget > 0, budget, sla_h)  # infeasible SLA: staff against the SLA as a waiting target
 
-    # one staffing pass for all queues: hub (P,F), spokes (P,F,S), fully-central reference (P,F)
+    # one staffing pass for all queues: hub (P,F), spokes (P,F,S), fully-central reference (P,F), and — only when
+    # some staff is fixed — hub and spokes again staffed to the SLA, for the "FTE needed" figures
+    hub_queue = (lam_hub, mu_hub, wait_budget(fixed_hub, sla), bf(p.target), factor)
+    spoke_queue = (lam_spk, mu_spk, wait_budget(fixed_spk, sla_s), on_spokes(bf(p.target)), on_spokes(factor))
     pieces = [
-        (lam_hub, mu_hub, wait_budget(fixed_hub, sla), bf(p.target), factor, np.broadcast_to(p.fixed_hub, shape_f)),
-        (lam_spk, mu_spk, wait_budget(fixed_spk, sla_s), on_spokes(bf(p.target)), on_spokes(factor),
-         np.broadcast_to(p.fixed_spoke, shape_fs)),
+        (*hub_queue, np.broadcast_to(p.fixed_hub, shape_f)),
+        (*spoke_queue, np.broadcast_to(p.fixed_spoke, shape_fs)),
         (lam_full, mu_hub, wait_budget(fixed_hub, sla), bf(p.target), factor, np.full(shape_f, np.nan)),
     ]
+    any_fixed = bool(np.isfinite(p.fixed_hub).any() or np.isfinite(p.fixed_spoke).any())
+    if any_fixed:
+        pieces += [(*hub_queue, np.full(shape_f, np.nan)), (*spoke_queue, np.full(shape_fs, np.nan))]
     flat = [np.concatenate([np.ravel(piece[i]) for piece in pieces]) for i in range(6)]
     servers, p_wait = staff_for_sla(*flat[:5], fixed_servers=flat[5])
-    n_f, n_fs = P * F, P * F * S
-    cut = [0, n_f, n_f + n_fs, 2 * n_f + n_fs]
-    sv = [servers[cut[i]:cut[i + 1]] for i in range(3)]
-    pw = [p_wait[cut[i]:cut[i + 1]] for i in range(3)]
+    bounds = np.cumsum([0] + [np.size(piece[0]) for piece in pieces])
+    sv = [servers[bounds[i]:bounds[i + 1]] for i in range(len(pieces))]
+    pw = [p_wait[bounds[i]:bounds[i + 1]] for i in range(len(pieces))]
+    needed_hub, needed_spk = (sv[3], sv[4]) if any_fixed else (sv[0], sv[1])
 
     hub = _queues(lam_hub, mu_hub, fixed_hub, sla, sv[0].reshape(shape_f), pw[0].reshape(shape_f), factor,
-                  1.0 / (mu_hub * flow))
+                  1.0 / (mu_hub * flow), needed_hub.reshape(shape_f))
     spoke = _queues(lam_spk, mu_spk, fixed_spk, sla_s, sv[1].reshape(shape_fs), pw[1].reshape(shape_fs),
-                    on_spokes(factor), fixed_spk)
+                    on_spokes(factor), fixed_spk, needed_spk.reshape(shape_fs))
     central_fte = sv[2].reshape(shape_f)
 
     # items, lead time and SLA per function and spoke (hub items of a spoke share the hub queue's figures)

@@ -47,6 +47,7 @@ class Totals:
     """Organisation-wide figures of one scenario. Costs per year, items and handoffs per month, times in hours."""
 
     fte: float
+    fte_for_sla: float  # FTE the SLAs need (differs from ``fte`` only where staff is fixed)
     hub_fte: float
     spoke_fte: float
     people_cost: float
@@ -190,6 +191,7 @@ def _result(inputs: ScenarioInputs, out: Outcome) -> ScenarioResult:
         "hub_fte": hub.servers[i].astype(float),
         "spoke_fte": local_fte_f.astype(float),
         "fte": fte_f.astype(float),
+        "fte_for_sla": (hub.servers_for_sla[i] + spk.servers_for_sla[i].sum(-1)).astype(float),
         "hub_utilisation": hub.utilisation[i],
         "spoke_utilisation": spoke_util,
         "hub_wait_h": hub.wait_h[i],
@@ -257,6 +259,7 @@ def _result(inputs: ScenarioInputs, out: Outcome) -> ScenarioResult:
     queue_columns = _queue_columns(inputs, out)
     totals = Totals(
         fte=float(fte_f.sum()),
+        fte_for_sla=float(hub.servers_for_sla[i].sum() + spk.servers_for_sla[i].sum()),
         hub_fte=float(hub.servers[i].sum()),
         spoke_fte=float(spk.servers[i].sum()),
         people_cost=float(people_f.sum()),
@@ -304,6 +307,7 @@ def _queue_columns(inputs: ScenarioInputs, out: Outcome) -> dict[str, np.ndarray
         "service_h": both(hub.service_h[0], spk.service_h[0]),
         "handoff_h": both(handoff, np.zeros((F, S))),
         "servers": both(hub.servers[0], spk.servers[0]),
+        "servers_for_sla": both(hub.servers_for_sla[0], spk.servers_for_sla[0]),
         "staffing": np.where(np.ravel(fixed), "fixed", "sla").astype(object),
         "utilisation": both(hub.utilisation[0], spk.utilisation[0]),
         "p_wait": both(hub.p_wait[0], spk.p_wait[0]),

@@ -142,6 +142,7 @@ def test_every_queue_is_staffed_to_meet_its_sla_when_feasible(models):
         targets = result.functions.loc[feasible["function"], "sla_target"].to_numpy()
         assert (feasible["sla_met_share"].to_numpy() >= targets - 1e-9).all()
         assert (q["utilisation"] < 1).all()
+        assert (q["servers"] == q["servers_for_sla"]).all()  # nothing fixed: staffed = needed
 
 
 def test_fixed_staff_too_small_for_the_work_is_flagged_unstable_never_nan(org):
@@ -156,6 +157,8 @@ def test_fixed_staff_too_small_for_the_work_is_flagged_unstable_never_nan(org):
     assert not np.isnan(values).any()
     assert (values[np.isfinite(values)] >= 0).all()
     assert not result.spokes["stable"].any()  # every spoke sends social listening to the hub
+    assert row["hub_fte"] == 1 and row["fte_for_sla"] > 1  # what the SLA would need, beside what is fixed
+    assert result.totals.fte_for_sla - result.totals.fte == row["fte_for_sla"] - 1
     json.dumps(result.as_record(), allow_nan=False)  # inf is stored as null, never as NaN
 
 
