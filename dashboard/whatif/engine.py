@@ -188,49 +188,51 @@ class Outcome:
     def sla_met_share(self, axis: tuple[int, ...]) -> np.ndarray:
         return _weighted_mean(self.sla_met_fs, self.items_fs, axis, empty=1.0)
 
-    def _median_components(self, by: str) -> list[np.ndarray]:
-        """Mixture components (weight, offset, p_wait, decay, stable) of the item mix, grouped ``by``."""
+    def _mixture(self, groups: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        """The item mix as mixture components for the median search.
+
+        Components (last axis, W = F + F·S) are the queues: the F hub queues, then the F·S spoke queues, with
+        their offset (in-progress + handoffs), p_wait, tail decay and stability, shape (P, 1, W). Rows pick
+        which items count: the weight (P, R, W) of row "total" is every item, of row f in "function" the items
+        of function f, of row s in "spoke" the items of spoke s (through the hub or locally).
+        """
         p = self.params
-        share = np.broadcast_to(p.share, self.hub.servers.shape)[..., None]
-        w_hub = share * p.demand  # (P,F,S) items/day of each spoke through the hub queue
-        w_spk = (1.0 - share) * p.demand
-        hub = [np.broadcast_to(getattr(self.hub, k)[..., None], w_hub.shape)
-               for k in ("fixed_h", "p_wait", "decay", "stable")]
-        spk = [getattr(self.spoke, k) for k in ("fixed_h", "p_wait", "decay", "stable")]
-        pairs = list(zip([w_hub, *hub], [w_spk, *spk]))
-        if by == "spoke":  # per spoke: the F hub queues and the F local queues → (P,S,2F)
-            return [np.concatenate([np.moveaxis(h, 2, 1), np.moveaxis(s, 2, 1)], axis=-1) for h, s in pairs]
-        if by == "function":  # per function: the hub queue (all spokes' central items) + S local queues → (P,F,1+S)
-            return [np.concatenate([h.sum(-1, keepdims=True) if i == 0 else h[..., :1], s], axis=-1)
-                    for i, (h, s) in enumerate(pairs)]
-        if by == "total":  # → (P, F + F·S)
-            P = w_hub.shape[0]
-            return [np.concatenate([(h.sum(-1) if i == 0 else h[..., 0]).reshape(P, -1), s.reshape(P, -1)], axis=-1)
-                    for i, (h, s) in enumerate(pairs)]
-        raise ValueError(f"by must be total, function or spoke, got {by!r}")
+        P, F = self.hub.servers.shape
+        S = p.demand.shape[-1]
+        share = np.broadcast_to(p.share, (P, F))[..., None]
+        via_hub = share * p.demand  # (P,F,S) items/day of each spoke through the hub queue
+        local = (1.0 - share) * p.demand  # (P,F,S) items/day handled in the spoke
+        rows = []
+        if "total" in groups:
+            rows.append(np.concatenate([via_hub.sum(-1), local.reshape(P, F * S)], axis=-1)[:, None, :])
+        if "function" in groups:
+            eye = np.eye(F)
+            rows.append(np.concatenate([eye[None] * via_hub.sum(-1)[:, :, None],
+                                        (eye[None, :, :, None] * local[:, None]).reshape(P, F, F * S)], axis=-1))
+        if "spoke" in groups:
+            eye = np.eye(S)
+            rows.append(np.concatenate([np.moveaxis(via_hub, 2, 1),
+                                        (eye[None, :, None, :] * local[:, None]).reshape(P, S, F * S)], axis=-1))
+        weight = np.concatenate(rows, axis=1)
+
+        def per_queue(name: str) -> np.ndarray:
+            return np.concatenate([getattr(self.hub, name), getattr(self.spoke, name).reshape(P, F * S)],
+                                  axis=-1)[:, None, :]
+
+        return weight, per_queue("fixed_h"), per_queue("p_wait"), per_queue("decay"), per_queue("stable")
 
     def lead_median(self, by: str = "total") -> np.ndarray:
         """Median lead time of the item mix: ``by`` = "total" → (P,), "function" → (P,F), "spoke" → (P,S)."""
-        weight, a, c, decay, stable = self._median_components(by)
-        return mixture_quantile(weight, a, c, decay, stable.astype(bool), 0.5)
+        if by not in ("total", "function", "spoke"):
+            raise ValueError(f"by must be total, function or spoke, got {by!r}")
+        median = mixture_quantile(*self._mixture((by,)), 0.5)
+        return median[:, 0] if by == "total" else median
 
     def lead_medians(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(total (P,), per function (P,F), per spoke (P,S)) medians in one vectorised search."""
-        groups = [self._median_components(by) for by in ("total", "function", "spoke")]
-        P = self.hub.servers.shape[0]
-        width = max(g[0].shape[-1] for g in groups)
-        stacked = []
-        for k in range(5):
-            parts = []
-            for g in groups:
-                x = g[k].reshape(P, -1, g[k].shape[-1])
-                pad = width - x.shape[-1]
-                parts.append(np.pad(x, ((0, 0), (0, 0), (0, pad))) if pad else x)
-            stacked.append(np.concatenate(parts, axis=1))
-        weight, a, c, decay, stable = stacked
-        med = mixture_quantile(weight, a, c, decay, stable.astype(bool), 0.5)
-        F, S = self.params.demand.shape[1:]
-        return med[:, 0], med[:, 1:1 + F], med[:, 1 + F:1 + F + S]
+        median = mixture_quantile(*self._mixture(("total", "function", "spoke")), 0.5)
+        F = self.hub.servers.shape[1]
+        return median[:, 0], median[:, 1:1 + F], median[:, 1 + F:]
 
 
 def _safe_product(weight: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -257,7 +259,7 @@ def mixture_quantile(weight: np.ndarray, offset: np.ndarray, p_wait: np.ndarray,
     """
     used = weight > 0
     total = weight.sum(-1)
-    stable = stable & used
+    stable = stable.astype(bool) & used
     big = np.finfo(np.float64).max
     lo = np.where(used, offset, big).min(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
