@@ -40,6 +40,7 @@ from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from dashboard.db import (
     CYCLE_BIN_COLUMNS,
@@ -449,16 +450,11 @@ def _resolution_deltas(frame: _ItemFrame) -> pd.DataFrame:
     return sums.join(hist)
 
 
-def _flow_deltas(frame: _ItemFrame, *, created: bool = True, resolved: bool = True) -> pd.DataFrame:
-    """All flow_hourly columns for these items: one row per touched key, zeros where nothing happened."""
-    parts = []
-    if created:
-        parts.append(_creation_deltas(frame))
-    if resolved and (frame.cols["resolved_at"] != NAT).any():
-        parts.append(_resolution_deltas(frame))
-    if not parts:
-        return pd.DataFrame(columns=[*FLOW_KEY, *FLOW_SUMS])
-    out = parts[0] if len(parts) == 1 else parts[0].join(parts[1], how="outer")
+def _flow_deltas(frame: _ItemFrame) -> pd.DataFrame:
+    """All flow_hourly columns for new items: one row per touched key, zeros where nothing happened."""
+    out = _creation_deltas(frame)
+    if (frame.cols["resolved_at"] != NAT).any():  # items that arrive already resolved
+        out = out.join(_resolution_deltas(frame), how="outer")
     out = out.reindex(columns=list(FLOW_SUMS)).fillna(0).reset_index()
     ints = [c for c in FLOW_SUMS if c not in ("created_value", "cycle_sum_h")]
     out[ints] = out[ints].astype(np.int64)
@@ -581,9 +577,12 @@ def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: lis
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.dbapi.Error as exc:  # the same exception types as statements through SQLAlchemy
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error) from exc
 
 
 def _bulk_write(conn: Connection, table: Table, columns: Sequence[str], cols: Sequence[np.ndarray]) -> None:

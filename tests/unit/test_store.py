@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import store
 from dashboard.db import CYCLE_BIN_EDGES_H, flow_hourly, kpi_hourly, kpi_observations, to_hour, work_items
@@ -254,6 +254,11 @@ def test_duplicate_ids_raise_by_default_and_are_skipped_on_request(org):
         after = rollups(conn)[0]
         assert after.created.sum() == before.created.sum() + 1
         assert_rollups_match_rebuild(conn)
+    with pytest.raises(IntegrityError), org.begin() as conn:  # an id already stored: the whole write fails
+        store.insert_work_items(conn, [item("new", "hub", "sales", NOW), rows[0]])
+    with org.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(work_items)).scalar_one() == 4
+        assert rollups(conn)[0].created.sum() == 4
 
 
 def test_duplicate_kpi_observations_are_ignored_and_late_ones_do_not_become_the_latest(org):
