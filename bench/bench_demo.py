@@ -54,9 +54,9 @@ def _cached(url: str, request: str) -> bool:
             return False
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "dashboard" / "migrations"))
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+        heads = set(ScriptDirectory.from_config(cfg).get_heads())
         with engine.connect() as conn:
-            if MigrationContext.configure(conn).get_current_revision() != head:
+            if set(MigrationContext.configure(conn).get_current_heads()) != heads:
                 return False
             if store.get_meta(conn, "bench_request") != request:
                 return False
