@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-MODULES = ["bench_whatif", "bench_demo", "bench_overview"]
+MODULES = ["bench_whatif", "bench_demo", "bench_pages"]
 
 
 def main(argv: list[str]) -> int:

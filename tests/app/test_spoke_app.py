@@ -24,30 +24,30 @@ def status_of(url, item_id):
 
 def test_every_spoke_page_renders(app, app_db):
     for unit, name in (("sales", "Sales"), ("finance", "Finance")):
-        at = app("pages/spoke.py", unit=unit).run()
+        at = app("pages/spoke_page.py", unit=unit).run()
         assert not at.exception, at.exception
         assert at.title[0].value == name
 
 
 def test_unknown_spoke_lists_the_valid_ones(app, app_db):
-    at = app("pages/spoke.py", unit="marketing; drop table units").run()
+    at = app("pages/spoke_page.py", unit="marketing; drop table units").run()
     assert not at.exception
     assert at.title[0].value == "No such spoke"
     assert [link.proto.label for link in at.get("page_link")] == ["Sales", "Finance"]
 
 
 def test_spoke_page_without_unit_offers_a_choice(app, app_db):
-    at = app("pages/spoke.py").run()
+    at = app("pages/spoke_page.py").run()
     assert [link.proto.label for link in at.get("page_link")] == ["Sales", "Finance"]
 
 
 def test_default_unit_setting_decides_when_the_url_does_not(app, app_db, use_db):
     use_db(app_db, default_unit="finance")
-    assert app("pages/spoke.py").run().title[0].value == "Finance"
+    assert app("pages/spoke_page.py").run().title[0].value == "Finance"
 
 
 def test_inbox_shows_open_items_by_default_with_breach_flags(app, app_db):
-    at = app("pages/spoke.py", unit="sales").run()
+    at = app("pages/spoke_page.py", unit="sales").run()
     inbox = inbox_of(at)
     assert set(inbox.Status) == {"routed"}
     assert len(inbox) == 5  # four open leads and the hyperlink one
@@ -55,7 +55,7 @@ def test_inbox_shows_open_items_by_default_with_breach_flags(app, app_db):
 
 
 def test_filters_round_trip_through_the_url(app, app_db):
-    at = app("pages/spoke.py", unit="sales", status="resolved", kind="lead", window="30d").run()
+    at = app("pages/spoke_page.py", unit="sales", status="resolved", kind="lead", window="30d").run()
     assert at.multiselect(key="status").value == ["resolved"]
     assert at.multiselect(key="kind").value == ["lead"]
     assert set(inbox_of(at).Status) == {"resolved"}
@@ -73,7 +73,7 @@ def test_resolving_selected_items_updates_the_database_and_the_overview(app, app
 
     assert "5 open" in edge(before)
 
-    at = app("pages/spoke.py", unit="sales").run()
+    at = app("pages/spoke_page.py", unit="sales").run()
     ids = list(inbox_of(at).Item)
     at.session_state["inbox-1-0"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     at.run()
@@ -90,7 +90,7 @@ def test_resolving_selected_items_updates_the_database_and_the_overview(app, app
 
 
 def test_an_item_someone_else_resolved_is_reported_not_overwritten(app, app_db):
-    at = app("pages/spoke.py", unit="sales").run()
+    at = app("pages/spoke_page.py", unit="sales").run()
     first = inbox_of(at).Item.iloc[0]
     at.session_state["inbox-1-0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
@@ -106,7 +106,7 @@ def test_an_item_someone_else_resolved_is_reported_not_overwritten(app, app_db):
 
 
 def test_hand_back_without_a_note_asks_for_one(app, app_db):
-    at = app("pages/spoke.py", unit="sales").run()
+    at = app("pages/spoke_page.py", unit="sales").run()
     at.session_state["inbox-1-0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     next(s for s in at.selectbox if s.label == "Action").set_value("hand_back")
@@ -121,7 +121,7 @@ def test_check_panels_follow_the_units_configuration(app, app_db):
 
     with make_engine(app_db).begin() as conn:
         conn.execute(update(units).where(units.c.id == "sales").values(panels="lead_capacity,routed_topics", capacity_per_fte_day=0.5))
-    at = app("pages/spoke.py", unit="sales").run()
+    at = app("pages/spoke_page.py", unit="sales").run()
     assert not at.exception
     subheaders = [s.value for s in at.subheader]
     assert "Marketing leads vs sales capacity" in subheaders and "Routed topics and recurring questions" in subheaders
@@ -130,6 +130,6 @@ def test_check_panels_follow_the_units_configuration(app, app_db):
 
 
 def test_exports_are_offered(app, app_db):
-    at = app("pages/spoke.py", unit="sales").run()
+    at = app("pages/spoke_page.py", unit="sales").run()
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download filtered inbox (CSV)", "Download KPIs (CSV)"]

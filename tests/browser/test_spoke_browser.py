@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 ITEMS = re.compile(r"([\d,]+) items · page")
 
 
@@ -12,7 +14,8 @@ def inbox_count(page) -> int:
 
 
 def tick_first_row(page) -> None:
-    grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("canvas")).first
+    # the inbox is the first *visible* table (the KPI table sits in a collapsed expander above it)
+    grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("canvas")).filter(visible=True).first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the row-selection checkbox of the first row
@@ -22,7 +25,14 @@ def test_resolving_an_item_updates_the_inbox(page, live_server):
     page.goto(f"{live_server.url}/spoke?unit=sales")
     page.get_by_role("heading", name="Sales").wait_for()
     before = inbox_count(page)
-    tick_first_row(page)
+    page.get_by_text(ITEMS).first.wait_for()
+    for _ in range(3):  # the grid can still be settling after the first render: tick again if it did not take
+        tick_first_row(page)
+        try:
+            page.get_by_text("Act on 1 selected item").wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            pass
     page.get_by_text("Act on 1 selected item").wait_for()
     action = page.get_by_role("combobox", name="Action")
     action.click()
