@@ -6,7 +6,6 @@ import streamlit as st
 from dashboard.settings import get_settings
 from dashboard.ui import data, scenario_view as sv
 from dashboard.ui.identity import current_viewer
-from dashboard.whatif.model import evaluate
 from dashboard.ui.shell import require_shell
 
 require_shell()
@@ -30,7 +29,7 @@ if inputs is None:
     st.stop()
 
 with st.spinner("Computing…"):
-    result, baseline = evaluate(inputs), evaluate(as_is)
+    result, baseline = sv.results(inputs, as_is)
 st.subheader("Results vs as-is")
 sv.headline(result, baseline)
 sv.per_spoke(result, baseline, units)

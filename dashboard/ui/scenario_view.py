@@ -8,6 +8,7 @@ scenario is rebuilt from the baseline and the controls on each run — so change
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,31 @@ def as_is(url: str, viewer: Viewer) -> tuple[dict, pd.DataFrame | None, list[str
     except CalibrationError as exc:
         fallback = default_inputs([(r.id, r.name) for r in spokes.itertuples()] or ["spoke"])
         return dump_inputs(fallback), None, [f"Not calibrated: {exc} Starting from typed defaults instead."]
+
+
+def _key(inputs: ScenarioInputs) -> str:
+    return json.dumps(dump_inputs(inputs), sort_keys=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluate(key: str):
+    return evaluate(load_inputs(json.loads(key)))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _analysis(key: str, sweep: str | None):
+    inputs = load_inputs(json.loads(key))
+    return tradeoff_curve(inputs, function=sweep, points=101), sensitivity(inputs, rel_change=0.2)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _models(key: str, as_is_key: str):
+    return compare_models(load_inputs(json.loads(key)), as_is=load_inputs(json.loads(as_is_key)))
+
+
+def results(inputs: ScenarioInputs, as_is_inputs: ScenarioInputs):
+    """This scenario's and the as-is result (cached by the inputs, so reruns that change nothing are free)."""
+    return _evaluate(_key(inputs)), _evaluate(_key(as_is_inputs))
 
 
 def baseline() -> ScenarioInputs:
@@ -204,17 +230,16 @@ def tradeoffs(inputs: ScenarioInputs) -> None:
     fids = list(inputs.functions)
     choice = st.selectbox("Sweep the central share of", [None, *fids], key="sweep_fn",
                           format_func=lambda f: "all functions together" if f is None else function_label(f))
-    curve = tradeoff_curve(inputs, function=choice, points=101)
+    curve, sens = _analysis(_key(inputs), choice)
     st.plotly_chart(scenario_charts.tradeoff(curve), config={"displayModeBar": False})
     left, right = st.columns(2)
-    sens = sensitivity(inputs, rel_change=0.2)
     left.plotly_chart(scenario_charts.tornado(sens, "cost"), config={"displayModeBar": False})
     right.plotly_chart(scenario_charts.tornado(sens, "lead"), config={"displayModeBar": False})
     st.caption("Each input moved 20 % down and up with everything else fixed; the longest bars matter most.")
 
 
 def model_comparison(inputs: ScenarioInputs, as_is_inputs: ScenarioInputs) -> None:
-    table = compare_models(inputs, as_is=as_is_inputs)
+    table = _models(_key(inputs), _key(as_is_inputs))
     view = table[["label", "total_cost", "fte", "handoffs_per_month", "lead_time_median_h", "sla_met_share",
                   "compliance_risk_per_month", "duplication_fte", "coordination_channels"]]
     view.columns = ["Model", "Cost / year", "FTE", "Handoffs / month", "Median lead time (h)", "Within SLA",
