@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
-SIM_RATE ?= 120
+SIM_RATE ?= 6
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
@@ -14,7 +14,7 @@ run: install db
 	@echo "Serving on http://localhost:$(PORT) — the live simulator runs beside it; Ctrl-C stops both."
 	@$(PY) -m loaders simulate --rate $(SIM_RATE) & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
+	$(PY) -m dashboard.ui.serve --server.port $(PORT) --server.headless true
 
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt

@@ -259,7 +259,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    # connect_timeout: a host that drops packets gives a clear error in seconds instead of hanging the page
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
+                         connect_args={"connect_timeout": 5})
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, exists, select
+from sqlalchemy import Connection, Engine, delete, exists, insert, select
 
 from dashboard import store
 from dashboard.db import (
@@ -35,6 +35,7 @@ from dashboard.db import (
     kpi_hourly,
     kpi_observations,
     kpis,
+    promotions,
     units,
     work_items,
 )
@@ -75,17 +76,21 @@ class UnitSpec:
     headcount: float
     cost_per_fte: float
     description: str
+    panels: str | None = None  # the check panels its spoke page shows (dashboard.queries.checks.PANELS)
 
 
 UNITS: tuple[UnitSpec, ...] = (
     UnitSpec("hub", "Digital analytics & marketing hub", UnitKind.HUB, 18, 86_000,
              "Campaigns, content, social listening, CRM and analytics for the whole company."),
-    UnitSpec("sales", "Sales", UnitKind.SPOKE, 42, 72_000, "Turns leads and purchase intent into revenue."),
-    UnitSpec("finance", "Finance", UnitKind.SPOKE, 12, 78_000, "Budgets, revenue reporting and marketing ROI."),
+    UnitSpec("sales", "Sales", UnitKind.SPOKE, 42, 72_000, "Turns leads and purchase intent into revenue.",
+             "lead_capacity,routed_topics"),
+    UnitSpec("finance", "Finance", UnitKind.SPOKE, 12, 78_000, "Budgets, revenue reporting and marketing ROI.",
+             "channel_roi"),
     UnitSpec("customer_service", "Customer service", UnitKind.SPOKE, 30, 52_000,
-             "Complaints, promotion questions and customer care."),
-    UnitSpec("product", "Product", UnitKind.SPOKE, 26, 92_000, "Builds on customer insight and usage data."),
-    UnitSpec("hr", "HR", UnitKind.SPOKE, 8, 66_000, "Recruiting and employer branding."),
+             "Complaints, promotion questions and customer care.", "promotions,routed_topics"),
+    UnitSpec("product", "Product", UnitKind.SPOKE, 26, 92_000, "Builds on customer insight and usage data.",
+             "routed_topics"),
+    UnitSpec("hr", "HR", UnitKind.SPOKE, 8, 66_000, "Recruiting and employer branding.", "routed_topics"),
 )
 
 # Hour-of-day (UTC) and day-of-week (Mon..Sun) intensity: internal work follows office hours; customers
@@ -282,6 +287,7 @@ class DemoData:
     work_items: pd.DataFrame
     kpi_observations: pd.DataFrame
     meta: dict[str, str] = field(default_factory=dict)
+    promotions: list[dict] = field(default_factory=list)
 
 
 def _now_us(now: dt.datetime | None) -> int:
@@ -555,13 +561,49 @@ def generate(*, seed: int = DEFAULT_SEED, now: dt.datetime | None = None, work_i
     kpi_rows = generate_kpis(items, days)
     observations = generate_observations(rng, kpi_rows, items, kpi_observations, now_us, days)
     unit_rows = [dict(id=u.id, name=u.name, kind=u.kind.value, headcount=float(u.headcount), cost_per_fte=float(u.cost_per_fte),
-                      description=u.description, sort_order=i) for i, u in enumerate(UNITS)]
+                      description=u.description, sort_order=i, panels=u.panels,
+                      capacity_per_fte_day=_sales_capacity(items, u, now_us)) for i, u in enumerate(UNITS)]
     anchored = dt.datetime.fromtimestamp(now_us / US, tz=UTC)
     meta = {"dataset": DATASET, "demo_seed": str(seed), "demo_now": anchored.isoformat(), "demo_days": str(days),
             "demo_work_items": str(len(items)), "demo_kpi_observations": str(len(observations))}
     return DemoData(seed=seed, now=anchored, days=days, units=unit_rows, kpis=kpi_rows,
                     campaigns=generate_campaigns(rng, now_us, days), work_items=items,
-                    kpi_observations=observations, meta=meta)
+                    kpi_observations=observations, meta=meta, promotions=generate_promotions(items, now_us))
+
+
+def _sales_capacity(items: pd.DataFrame, unit: UnitSpec, now_us: int) -> float | None:
+    """Leads one sales rep can work per day, set so the last week's leads use ~85 % of the team: the lead
+    capacity check then shows a team close to its limit whose growing lead flow crosses it within weeks."""
+    if unit.id != "sales" or items.empty:
+        return None
+    created = pd.to_datetime(items.created_at, utc=True)
+    recent = (items.kind == ItemKind.LEAD.value) & (items.target_unit == "sales") & (
+        created >= pd.Timestamp(now_us - 7 * DAY_US, unit="us", tz=UTC))
+    per_day = max(float(recent.sum()) / 7.0, 1.0)
+    return round(per_day / (unit.headcount * 0.85), 2)
+
+
+PROMOTIONS = (  # (name, channel, starts in days from now, lasts days, text)
+    ("Spring appliance week", "email", -45, 7, "10 % off small kitchen appliances"),
+    ("X200 microwave launch", "social", -12, 10, "Launch offer: free delivery on the X200 microwave"),
+    ("Black Friday deals", "web", -2, 6, "Up to 30 % off purifiers, blenders and kettles"),
+    ("Winter warmers", "email", 5, 14, "Bundle discount on kettles and fans"),
+    ("New-year clear-out", "web", 30, 10, "End-of-line models at outlet prices"),
+)
+
+
+def generate_promotions(items: pd.DataFrame, now_us: int) -> list[dict]:
+    """Promotions customer service is told about, each linked to a promotion notice sent before it starts."""
+    notices = items[(items.kind == ItemKind.PROMOTION_NOTICE.value) & (items.target_unit == "customer_service")]
+    created = pd.to_datetime(notices.created_at, utc=True)
+    rows = []
+    for i, (name, channel, start_days, length, text) in enumerate(PROMOTIONS):
+        start = pd.Timestamp(now_us + start_days * DAY_US, unit="us", tz=UTC).floor("D")
+        before = notices[created < start]
+        rows.append(dict(id=f"promo-{i + 1}", name=name, channel=channel, starts_at=start.to_pydatetime(),
+                         ends_at=(start + pd.Timedelta(days=length)).to_pydatetime(), description=text,
+                         notice_item_id=str(before.id.iloc[-1]) if len(before) else None))
+    return rows
 
 
 # --- loading ----------------------------------------------------------------------------------------------
@@ -600,7 +642,7 @@ class _Stopwatch:
         self._last = now
 
 
-OWNED_TABLES = (kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
+OWNED_TABLES = (promotions, kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
 
 
 def existing_dataset(conn: Connection) -> str | None:
@@ -631,6 +673,8 @@ def write_demo(conn: Connection, data: DemoData, *, force: bool = False,
     store.upsert_units(conn, data.units)
     store.upsert_kpis(conn, data.kpis)
     store.upsert_campaigns(conn, data.campaigns)
+    if data.promotions:
+        conn.execute(insert(promotions), data.promotions)
     watch.lap("clear_and_reference")
     n_items = store.insert_work_items(conn, data.work_items, batch_size=200_000)
     watch.lap("work_items")

@@ -48,7 +48,8 @@ def start_server(db_url: str, tmp: Path, script: str = "streamlit_app.py", **env
     environ = {**os.environ, "DASHBOARD_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT),
                **{f"DASHBOARD_{k.upper()}": str(v) for k, v in env.items()}}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, *(["-m", "dashboard.ui.serve"] if script == "streamlit_app.py" else ["-m", "streamlit", "run", script]),
+         "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=environ, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )

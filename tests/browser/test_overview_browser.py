@@ -70,5 +70,6 @@ def test_a_deep_link_as_the_first_request_of_a_fresh_server_gets_the_whole_app(p
         assert nav.get_by_text("Overview").is_visible()
         assert page.get_by_text("streamlit app").count() == 0  # not the legacy file-based navigation
         assert page.get_by_text("Local mode — no sign-in").is_visible()
+        assert page.get_by_text("Page not found").count() == 0
     finally:
         fresh.stop()

@@ -225,3 +225,21 @@ def test_cli_demo_refuses_other_data_with_exit_code_1(env, capsys, db_url, engin
     assert main(["demo", "--database-url", db_url, "--work-items", "100", "--kpi-observations", "100"]) == 1
     err = capsys.readouterr().err
     assert "--force" in err and err.count("\n") == 1
+
+
+def test_demo_configures_each_spokes_checks_and_announces_promotions(engine):
+    from sqlalchemy import select
+
+    from dashboard.db import promotions, units
+    from loaders.demo import load_demo
+
+    load_demo(engine, work_items=3000, kpi_observations=500, now=NOW)
+    with engine.connect() as conn:
+        panels = dict(conn.execute(select(units.c.id, units.c.panels)).all())
+        capacity = conn.execute(select(units.c.capacity_per_fte_day).where(units.c.id == "sales")).scalar_one()
+        promos = conn.execute(select(promotions.c.starts_at, promotions.c.ends_at)).all()
+    assert panels["sales"] == "lead_capacity,routed_topics" and panels["finance"] == "channel_roi"
+    assert panels["hub"] is None
+    assert capacity > 0
+    states = {"ended" if e < NOW else "upcoming" if s > NOW else "active" for s, e in promos}
+    assert states == {"ended", "active", "upcoming"}
