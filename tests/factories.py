@@ -55,3 +55,16 @@ def sample_activity(conn, now: dt.datetime) -> None:
         dict(kpi_id=k, ts=h(i), value=v) for i in range(0, 48, 2)
         for k, v in (("revenue", 120.0 + i), ("conversion", 5.5), ("cost", 15.0))
     ])
+
+
+def sample_database(path) -> str:
+    """A migrated SQLite file at ``path`` holding ``sample_activity`` relative to now; returns its URL."""
+    from dashboard.db import make_engine, migrate
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:
+        sample_activity(conn, dt.datetime.now(dt.timezone.utc))
+    engine.dispose()
+    return url

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.db import make_engine, migrate
 from dashboard.settings import get_settings
-from tests.factories import sample_activity
+from tests.factories import sample_database
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -31,13 +29,7 @@ def use_db(monkeypatch):
 
 @pytest.fixture
 def app_db(tmp_path, use_db):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    with engine.begin() as conn:
-        sample_activity(conn, dt.datetime.now(dt.timezone.utc))
-    engine.dispose()
-    return use_db(url)
+    return use_db(sample_database(tmp_path / "app.db"))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import subprocess
@@ -13,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.db import make_engine, migrate
-from tests.factories import sample_activity
+from tests.factories import sample_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -90,12 +88,6 @@ def page(browser):
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'browser.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    with engine.begin() as conn:
-        sample_activity(conn, dt.datetime.now(dt.timezone.utc))
-    engine.dispose()
-    server = start_server(url, tmp, refresh_seconds=2, cache_ttl_seconds=1)
+    server = start_server(sample_database(tmp / "browser.db"), tmp, refresh_seconds=2, cache_ttl_seconds=1)
     yield server
     server.stop()
