@@ -115,6 +115,8 @@ kpi_observations = Table(
     Column("value", Float, nullable=False),
     UniqueConstraint("kpi_id", "ts"),
 )
+# 0003: window edges are corrected from raw observations by time alone (see queries.kpis._sum_n)
+Index("ix_kpi_observations_ts", kpi_observations.c.ts)
 
 work_items = Table(
     "work_items",

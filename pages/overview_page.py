@@ -3,7 +3,7 @@
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.charts.hub_map import clicked_unit, hub_spoke_map
+from dashboard.charts.hub_map import clicked_unit
 from dashboard.domain.vocabulary import WINDOWS
 from dashboard.settings import get_settings
 from dashboard.ui import data
@@ -53,10 +53,7 @@ def live_view() -> None:
     if ov.headline.empty:
         st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
     st.subheader(f"Flows · {WINDOWS[window][0].lower()}")
-    fig = hub_spoke_map(
-        ov.units, ov.flows, ov.health, sla_green=settings.sla_green, sla_amber=settings.sla_amber,
-        kpi_green=settings.kpi_green, kpi_amber=settings.kpi_amber, focus=focus or None,
-    )
+    fig = data.overview_map(settings.database_url, viewer, window, tuple(focus))
     event = st.plotly_chart(fig, key="map", on_select="rerun", selection_mode="points",
                             config={"displayModeBar": False})
     target = clicked_unit(event)

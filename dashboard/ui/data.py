@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.charts.hub_map import hub_spoke_map
 from dashboard.db import make_engine, ping, schema_ready
 from dashboard.domain.access import Viewer
 from dashboard.queries.kpis import list_units
@@ -74,6 +75,16 @@ def _ttl() -> float:
 def overview(url: str, viewer: Viewer, window: str) -> OverviewData:
     s = get_settings()
     return load_overview(engine(), viewer, window, dt.datetime.now(dt.timezone.utc), s.tz)
+
+
+@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+def overview_map(url: str, viewer: Viewer, window: str, focus: tuple[str, ...]):
+    """The map figure for a window and spoke filter (building a plotly figure costs more than reading the
+    rollups, so it is cached with the data it shows)."""
+    s = get_settings()
+    ov = overview(url, viewer, window)
+    return hub_spoke_map(ov.units, ov.flows, ov.health, sla_green=s.sla_green, sla_amber=s.sla_amber,
+                         kpi_green=s.kpi_green, kpi_amber=s.kpi_amber, focus=list(focus) or None)
 
 
 @st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
