@@ -63,6 +63,12 @@ def _where(unit: str, f: InboxFilter):
     return and_(*conds)
 
 
+def inbox_count(conn: Connection, viewer, unit: str, f: InboxFilter) -> int:
+    """How many of the spoke's items match the filter (for the pager)."""
+    require_unit(viewer, unit)
+    return int(conn.execute(select(func.count()).select_from(work_items).where(_where(unit, f))).scalar_one())
+
+
 def inbox(conn: Connection, viewer, unit: str, f: InboxFilter, now: dt.datetime) -> InboxPage:
     """One page of the spoke's items with age (hours), time left to SLA and a breach flag."""
     require_unit(viewer, unit)
@@ -72,7 +78,7 @@ def inbox(conn: Connection, viewer, unit: str, f: InboxFilter, now: dt.datetime)
         raise ValueError("page size must be 1..1000 and the offset not negative")
     wi = work_items.c
     where = _where(unit, f)
-    total = conn.execute(select(func.count()).select_from(work_items).where(where)).scalar_one()
+    total = inbox_count(conn, viewer, unit, f)
     order = wi[f.sort].desc() if f.descending else wi[f.sort].asc()
     stmt = (select(*[wi[c] for c in INBOX_COLUMNS]).where(where)
             .order_by(order, wi.id).limit(f.limit).offset(f.offset))

@@ -60,6 +60,23 @@ def _kpi_trend(url: str, viewer: Viewer, ids: tuple[str, ...], window: str):
         return kpi_trend(conn, viewer, list(ids), *_bounds(window), 24 if window == "30d" else 6)
 
 
+def _bounded(f: q.InboxFilter, window: str) -> q.InboxFilter:
+    start, end = _bounds(window)
+    return q.InboxFilter(**{**f.__dict__, "start": start, "end": end})
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
+def _inbox_total(url: str, viewer: Viewer, unit: str, window: str, f: q.InboxFilter) -> int:
+    with data.engine().connect() as conn:
+        return q.inbox_count(conn, viewer, unit, _bounded(f, window))
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
+def _inbox_page(url: str, viewer: Viewer, unit: str, window: str, f: q.InboxFilter) -> q.InboxPage:
+    with data.engine().connect() as conn:
+        return q.inbox(conn, viewer, unit, _bounded(f, window), dt.datetime.now(dt.timezone.utc))
+
+
 @st.cache_data(ttl=60, show_spinner=False, max_entries=64)
 def _options(url: str, viewer: Viewer, unit: str, since: dt.date) -> dict[str, list[str]]:
     with data.engine().connect() as conn:  # per day: the lists change rarely, and a day's drift is harmless
@@ -119,18 +136,16 @@ def _inbox_filters(ctx: SpokeContext, options: dict[str, list[str]]) -> q.InboxF
 
 
 def inbox_section(ctx: SpokeContext) -> None:
-    eng = data.engine()
+    url = get_settings().database_url
     now = dt.datetime.now(dt.timezone.utc)
-    options = _options(get_settings().database_url, ctx.viewer, ctx.unit, ctx.start.date())
+    options = _options(url, ctx.viewer, ctx.unit, ctx.start.date())
     f = _inbox_filters(ctx, options)
-    with eng.connect() as conn:
-        total = q.inbox(conn, ctx.viewer, ctx.unit, f, now).total
+    unbounded = q.InboxFilter(**{**f.__dict__, "start": None, "end": None})  # cache key: no clock in it
+    total = _inbox_total(url, ctx.viewer, ctx.unit, ctx.window, unbounded)
     pages = max(1, -(-total // PAGE_SIZE))
     page_no = st.pagination(pages, key="inbox_page") if pages > 1 else 1
     page_no = min(page_no, pages)
-    f = q.InboxFilter(**{**f.__dict__, "offset": (page_no - 1) * PAGE_SIZE})
-    with eng.connect() as conn:
-        page = q.inbox(conn, ctx.viewer, ctx.unit, f, now)
+    page = _inbox_page(url, ctx.viewer, ctx.unit, ctx.window, q.InboxFilter(**{**unbounded.__dict__, "offset": (page_no - 1) * PAGE_SIZE}))
     _flash()
     if page.rows.empty:
         st.info("No items match these filters in this window.", icon=":material/inbox:")
@@ -204,7 +219,10 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     st.session_state.pop("inbox_seen", None)
     _kpis.clear()
     _flow.clear()
+    _inbox_total.clear()
+    _inbox_page.clear()
     data.overview.clear()
+    data.overview_map.clear()
     st.rerun()
 
 
