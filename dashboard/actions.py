@@ -15,7 +15,7 @@ from sqlalchemy import Engine, or_, select
 
 from dashboard import store
 from dashboard.db import work_items
-from dashboard.domain.access import NotPermitted, require_unit
+from dashboard.domain.access import require_unit
 from dashboard.domain.vocabulary import Status
 
 ACTIONS: dict[str, tuple[str, Status]] = {
@@ -79,5 +79,3 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
             ))
     return outcomes
 
-
-__all__ = ["ACTIONS", "Outcome", "act", "NotPermitted"]

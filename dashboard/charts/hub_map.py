@@ -38,7 +38,7 @@ def layout_positions(units: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def _label_position(x: float, y: float) -> str:
+def label_position(x: float, y: float) -> str:
     """Put a node's name on the side facing away from the hub, so edges never run through it."""
     if abs(x) < 0.2 and abs(y) < 0.2:
         return "bottom center"
@@ -47,7 +47,7 @@ def _label_position(x: float, y: float) -> str:
     return "middle right" if x > 0 else "middle left"
 
 
-def _edge_line(a: tuple[float, float], b: tuple[float, float], side: int) -> tuple[np.ndarray, np.ndarray]:
+def edge_line(a: tuple[float, float], b: tuple[float, float], side: int) -> tuple[np.ndarray, np.ndarray]:
     """A straight edge from a to b shifted sideways so the two directions run side by side."""
     (x0, y0), (x1, y1) = a, b
     dx, dy = x1 - x0, y1 - y0
@@ -98,7 +98,7 @@ def hub_spoke_map(
         b = band(None if pd.isna(row.sla_share) else row.sla_share, sla_green, sla_amber)
         colour = BAND_COLOURS[b]
         side = 1 if row.hub_side == "out" else -1
-        xs, ys = _edge_line(pos[row.source_unit], pos[row.target_unit], side)
+        xs, ys = edge_line(pos[row.source_unit], pos[row.target_unit], side)
         width = 1.5 + (MAX_WIDTH - 1.5) * math.sqrt(row.created / max_volume)
         fig.add_trace(
             go.Scatter(x=xs, y=ys, mode="lines", line=dict(width=width, color=colour), opacity=0.85,
@@ -147,7 +147,7 @@ def hub_spoke_map(
         )
         node_x.append(x)
         node_y.append(y)
-        node_pos.append(_label_position(x, y))
+        node_pos.append(label_position(x, y))
         node_colour.append(HUB if (u.kind == "hub" and kb == "none") else BAND_COLOURS[kb])
         node_size.append(26 + 34 * math.sqrt(max(float(u.headcount or 0), 0) / max_head))
         node_text.append(u.name)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.hub_map import _edge_line, _label_position, layout_positions
+from dashboard.charts.hub_map import edge_line, label_position, layout_positions
 from dashboard.charts.palette import AMBER, GREEN, GREY, HUB, PRIMARY, RED, TEXT
 from dashboard.domain import format as fmt
 
@@ -85,7 +85,7 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
             continue
         lead, change = row.lead_time_median_h, row.lead_time_median_h_delta
         colour = GREY if not math.isfinite(change) or abs(change) < 0.05 else (GREEN if change < 0 else RED)
-        xs, ys = _edge_line(pos[hubs[0]], pos[spoke], 1)
+        xs, ys = edge_line(pos[hubs[0]], pos[spoke], 1)
         width = 1.5 + 10 * math.sqrt(max(row.handoffs_per_month, 0) / max_h)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, line=dict(width=width, color=colour)))
         mx.append(xs[0] + (xs[1] - xs[0]) * 0.5)
@@ -102,7 +102,7 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
     xs = [pos[u][0] for u in units.id]
     ys = [pos[u][1] for u in units.id]
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=[names[u] for u in units.id], hoverinfo="skip",
-                             textposition=[_label_position(x, y) for x, y in zip(xs, ys)], showlegend=False,
+                             textposition=[label_position(x, y) for x, y in zip(xs, ys)], showlegend=False,
                              marker=dict(size=34, color=[HUB if k == "hub" else PRIMARY for k in units.kind],
                                          line=dict(width=2, color="white"))))
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), title="This scenario on the map, vs as-is",

@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, case, func, select
 
 from dashboard.db import CYCLE_BIN_COLUMNS, N_CYCLE_BINS, flow_hourly, hour_start, to_hour, units, work_items
 from dashboard.domain.access import require_viewer

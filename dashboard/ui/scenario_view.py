@@ -25,7 +25,7 @@ from dashboard.ui import data
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
 from dashboard.whatif.calibration import CalibrationError, calibrate
 from dashboard.whatif.inputs import (
-    FUNCTIONS, InputError, ScenarioInputs, default_inputs, dump_inputs, function_label, load_inputs,
+    InputError, ScenarioInputs, default_inputs, dump_inputs, function_label, load_inputs,
 )
 from dashboard.whatif.model import PRESET_LABELS, compare_models, evaluate, presets, spoke_delta, totals_delta
 
@@ -165,7 +165,7 @@ def controls(base: ScenarioInputs) -> ScenarioInputs | None:
     try:
         return base.with_shares(shares).with_globals(**changes)
     except InputError as exc:
-        st.warning("This scenario cannot be computed: " + "; ".join(getattr(exc, "messages", [str(exc)])), icon=":material/block:")
+        st.warning("This scenario cannot be computed: " + "; ".join(exc.problems), icon=":material/block:")
         return None
 
 
@@ -330,5 +330,3 @@ def documentation(fit: pd.DataFrame | None, notes: list[str]) -> None:
         if fit is not None and not fit.empty:
             st.dataframe(fit, column_config={c: st.column_config.NumberColumn(format="%.2f") for c in fit.columns})
 
-
-__all__ = ["FUNCTIONS"]
