@@ -33,11 +33,12 @@ def capacity_outlook(daily: pd.Series, capacity_per_day: float, today: dt.date, 
     """``daily``: leads per day indexed by date (missing days count as zero)."""
     if capacity_per_day <= 0:
         raise ValueError("capacity must be positive: set headcount and leads per rep per day")
-    if daily.empty:
-        return CapacityOutlook(capacity_per_day, 0.0, 0.0, False, None)
-    idx = pd.date_range(pd.Timestamp(daily.index.min()), pd.Timestamp(today), freq="D")
     series = daily.copy()
     series.index = pd.to_datetime(series.index)
+    series = series[series.index <= pd.Timestamp(today)]
+    if series.empty:  # nothing up to ``today`` (e.g. every lead arrived after it): no outlook yet
+        return CapacityOutlook(capacity_per_day, 0.0, 0.0, False, None)
+    idx = pd.date_range(series.index.min(), pd.Timestamp(today), freq="D")
     series = series.reindex(idx, fill_value=0).astype(float)
     x = np.arange(len(series), dtype=float)
     slope, intercept = np.polyfit(x, series.to_numpy(), 1) if len(series) >= 2 else (0.0, float(series.iloc[-1]))

@@ -51,7 +51,11 @@ def lead_capacity(ctx) -> None:
     if daily.empty:
         st.info("No leads routed in the last 28 days.")
         return
-    out = capacity_outlook(daily.iloc[:-1] if len(daily) > 1 else daily, capacity, now.date() - dt.timedelta(days=1))
+    # judge complete days only: today is still filling up
+    out = capacity_outlook(daily, capacity, now.date() - dt.timedelta(days=1))
+    if out.recent_per_day == 0 and out.trend_per_day == 0:
+        st.info("Not enough complete days of routed leads yet to compare with capacity.")
+        return
     a, b, c = st.columns(3)
     a.metric("Leads per day (last 7 days)", f"{out.recent_per_day:,.0f}")
     b.metric("Sales capacity per day", f"{capacity:,.0f}", help=f"{unit['headcount']:g} reps × {per_fte:g} leads per rep per day")

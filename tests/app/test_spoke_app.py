@@ -7,9 +7,11 @@ import json
 
 from sqlalchemy import select
 
+from dashboard import store
 from dashboard.actions import act
 from dashboard.db import make_engine, work_items
 from dashboard.domain.access import Role, Viewer
+from tests.factories import item
 
 
 def inbox_of(at):
@@ -120,7 +122,10 @@ def test_check_panels_follow_the_units_configuration(app, app_db):
     from dashboard.db import units
 
     with make_engine(app_db).begin() as conn:
-        conn.execute(update(units).where(units.c.id == "sales").values(panels="lead_capacity,routed_topics", capacity_per_fte_day=0.5))
+        # sales: 20 reps x 0.001 = 0.02 leads a day, so any complete day with a lead exceeds it; a lead 30 h
+        # ago always falls on a complete day (yesterday or the day before), whatever the time of day
+        conn.execute(update(units).where(units.c.id == "sales").values(panels="lead_capacity,routed_topics", capacity_per_fte_day=0.001))
+        store.insert_work_items(conn, [item("old-lead", "hub", "sales", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30))])
     at = app("pages/spoke_page.py", unit="sales").run()
     assert not at.exception
     subheaders = [s.value for s in at.subheader]

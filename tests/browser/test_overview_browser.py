@@ -21,8 +21,11 @@ def updated_time(page) -> str:
 def test_clicking_a_spoke_on_the_map_opens_its_page(page, live_server):
     page.goto(live_server.url)
     wait_for_map(page)
-    # the test server refreshes the live view every 2 s; a click that lands while plotly redraws is lost,
-    # so click again as a person would
+    # the test server refreshes the live view every 2 s and a click that lands while plotly redraws is
+    # lost: pause live updates first (as a person studying the map would), and click again if needed
+    page.get_by_text("Live updates").click()
+    page.get_by_text("Live updates paused").wait_for()
+    wait_for_map(page)
     for _ in range(3):
         click_point(page, NODE_TRACE, "sales")
         try:

@@ -34,6 +34,12 @@ def test_over_capacity_today_is_flagged_now():
     assert out.over_capacity_now and out.runs_out_on == TODAY
 
 
+def test_no_complete_day_of_leads_gives_no_outlook_rather_than_an_error():
+    only_today = days([30.0])  # a single day, dated TODAY
+    out = capacity_outlook(only_today, capacity_per_day=10, today=TODAY - dt.timedelta(days=1))
+    assert out.recent_per_day == 0 and out.runs_out_on is None and not out.over_capacity_now
+
+
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity"):
         capacity_outlook(days([1.0]), capacity_per_day=0, today=TODAY)
