@@ -151,7 +151,11 @@ def kpis_with_change(conn: Connection, viewer, start: dt.datetime, end: dt.datet
     return current
 
 
+def goals(frame: pd.DataFrame) -> pd.DataFrame:
+    """The goal KPIs (the shared-goal tiles) of a ``kpis_with_change`` frame."""
+    return frame[frame.is_goal.astype(bool)].reset_index(drop=True)
+
+
 def headline(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """The shared-goal tiles: goal KPIs with value, previous-period value, change and target status."""
-    frame = kpis_with_change(conn, viewer, start, end)
-    return frame[frame.is_goal.astype(bool)].reset_index(drop=True)
+    return goals(kpis_with_change(conn, viewer, start, end))
