@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.charts.hub_map import hub_spoke_map
 from dashboard.db import make_engine, ping, schema_ready
 from dashboard.domain.access import Viewer
+from dashboard.domain.vocabulary import window_bounds
 from dashboard.queries.kpis import list_units
 from dashboard.queries.overview import OverviewData, load_overview
 from dashboard.settings import get_settings
@@ -65,6 +66,11 @@ def require_database() -> None:
     if problem:
         st.error(problem, icon=":material/database_off:")
         st.stop()
+
+
+def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a window ending now, in the viewer's zone for "today"."""
+    return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
 
 
 def _ttl() -> float:

@@ -9,20 +9,16 @@ import streamlit as st
 from dashboard.charts import spoke_charts
 from dashboard.domain import format as fmt
 from dashboard.domain.checks import capacity_outlook, channel_returns, suggest_shift
-from dashboard.domain.vocabulary import window_bounds
 from dashboard.queries import checks as q
 from dashboard.settings import get_settings
 from dashboard.ui import data
 
 
-def _bounds(window: str):
-    return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
-
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
 def _topics(url: str, viewer, unit: str, window: str):
     with data.engine().connect() as conn:
-        return q.routed_topics(conn, viewer, unit, *_bounds(window))
+        return q.routed_topics(conn, viewer, unit, *data.current_bounds(window))
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)

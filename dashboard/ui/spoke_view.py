@@ -12,9 +12,10 @@ from dashboard.actions import ACTIONS, act
 from dashboard.charts import spoke_charts
 from dashboard.domain.access import Viewer
 from dashboard.domain.export import to_safe_csv
-from dashboard.domain.vocabulary import OPEN_STATUSES, Status, window_bounds
+from dashboard.domain.vocabulary import OPEN_STATUSES, Status
 from dashboard.queries import spoke as q
 from dashboard.queries.kpis import kpi_trend, kpis_with_change
+from dashboard.queries.overview import TREND_BUCKET_HOURS
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
 from dashboard.ui.tables import kpi_table
@@ -37,13 +38,9 @@ class SpokeContext:
 
 
 def context(viewer: Viewer, unit: str, names: dict[str, str], window: str) -> SpokeContext:
-    s = get_settings()
-    start, end = window_bounds(window, dt.datetime.now(dt.timezone.utc), s.tz)
+    start, end = data.current_bounds(window)
     return SpokeContext(viewer, unit, names[unit], window, start, end, names)
 
-
-def _bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
-    return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
 
 
 # Cached accessors are keyed by the window's name, not its bounds: bounds move with the clock and would
@@ -51,17 +48,17 @@ def _bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
 def _kpis(url: str, viewer: Viewer, window: str) -> pd.DataFrame:
     with data.engine().connect() as conn:
-        return kpis_with_change(conn, viewer, *_bounds(window))
+        return kpis_with_change(conn, viewer, *data.current_bounds(window))
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
 def _kpi_trend(url: str, viewer: Viewer, ids: tuple[str, ...], window: str):
     with data.engine().connect() as conn:
-        return kpi_trend(conn, viewer, list(ids), *_bounds(window), 24 if window == "30d" else 6)
+        return kpi_trend(conn, viewer, list(ids), *data.current_bounds(window), 24 if window == "30d" else 6)
 
 
 def _bounded(f: q.InboxFilter, window: str) -> q.InboxFilter:
-    start, end = _bounds(window)
+    start, end = data.current_bounds(window)
     return q.InboxFilter(**{**f.__dict__, "start": start, "end": end})
 
 
@@ -85,8 +82,8 @@ def _options(url: str, viewer: Viewer, unit: str, since: dt.date) -> dict[str, l
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
 def _flow(url: str, viewer: Viewer, unit: str, window: str):
-    start, end = _bounds(window)
-    bucket = 1 if window in ("1h", "today") else (6 if window == "7d" else 24)
+    start, end = data.current_bounds(window)
+    bucket = TREND_BUCKET_HOURS[window]
     with data.engine().connect() as conn:
         return q.flow_trend(conn, viewer, unit, start, end, bucket), q.cycle_histogram(conn, viewer, unit, start, end)
 
