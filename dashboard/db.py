@@ -232,6 +232,48 @@ scenarios = Table(
 )
 
 
+# 0004: file imports (one row per run of `python -m loaders ingest` or an upload) and the rows they refused
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),  # where the file came from, e.g. "crm-export" (default: file stem)
+    Column("file_name", String(500), nullable=False),
+    Column("kind", String(32), nullable=False),  # work_items | kpi_observations | kpis | units | campaigns
+    Column("content_hash", String(64), nullable=False),  # sha256 of the file's bytes: the same file is not loaded twice
+    Column("size_bytes", BigInteger, nullable=False, default=0),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(16), nullable=False),  # ok | quarantined (some rows refused) | failed (nothing written)
+    Column("rows_read", BigInteger, nullable=False, default=0),
+    Column("inserted", BigInteger, nullable=False, default=0),
+    Column("updated", BigInteger, nullable=False, default=0),
+    Column("unchanged", BigInteger, nullable=False, default=0),
+    Column("quarantined", BigInteger, nullable=False, default=0),
+    Column("message", Text),
+    Column("imported_by", String(200)),
+)
+Index("ix_imports_kind_content_hash", imports.c.kind, imports.c.content_hash)
+Index("ix_imports_started_at", imports.c.started_at)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("row_number", BigInteger, nullable=False),  # as a spreadsheet shows it: the header is row 1
+    Column("row_key", String(300)),  # the natural key when the row had one (id, or kpi_id|ts ...)
+    Column("raw", Text, nullable=False),  # JSON object: the file's column -> the cell as text
+    Column("reasons", Text, nullable=False),  # "; "-joined, each naming its column
+    Column("status", String(8), nullable=False, default="open"),  # open | fixed (a later import loaded the key)
+    Column("fixed_by_import", Integer, ForeignKey("imports.id")),
+)
+Index("ix_quarantine_import_id", quarantine.c.import_id)
+Index("ix_quarantine_kind_row_key", quarantine.c.kind, quarantine.c.row_key)
+Index("ix_quarantine_status", quarantine.c.status)
+
+
 def to_hour(ts: dt.datetime) -> int:
     """Whole hours since the epoch for an aware (or naive-UTC) datetime."""
     if ts.tzinfo is None:

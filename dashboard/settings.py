@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = ROOT / "data" / "hubspoke.db"
+# how old the newest row of a table may be before the data-health page calls it stale (hours)
+DEFAULT_FRESHNESS_HOURS = {"work_items": 2.0, "kpi_observations": 26.0, "campaigns": 24.0 * 8}
 
 
 class Settings(BaseSettings):
@@ -41,10 +43,19 @@ class Settings(BaseSettings):
     kpi_amber: float = Field(0.50, gt=0, le=1, description="share of KPIs on target for an amber unit")
     timezone: str = Field("UTC", description="IANA zone the viewer sees times in, e.g. Europe/Berlin")
     default_unit: str | None = Field(None, description="spoke shown when /spoke has no ?unit=")
+    import_timezone: str | None = Field(
+        None, description="IANA zone naive timestamps in imported files are taken to be in (default: TIMEZONE)"
+    )
+    freshness_hours: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_FRESHNESS_HOURS),
+        description='expected cadence per table as JSON, e.g. {"work_items": 2}: older newest rows are stale',
+    )
 
-    @field_validator("timezone")
+    @field_validator("timezone", "import_timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -69,6 +80,19 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @field_validator("freshness_hours")
+    @classmethod
+    def _positive_cadence(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if not v > 0]
+        if bad:
+            raise ValueError(f"hours must be positive (check {', '.join(bad)})")
+        return {**DEFAULT_FRESHNESS_HOURS, **value}
+
+    @property
+    def import_tz(self) -> ZoneInfo:
+        """The zone naive timestamps in imported files are read in."""
+        return ZoneInfo(self.import_timezone or self.timezone)
 
     @property
     def is_sqlite(self) -> bool:
