@@ -913,3 +913,217 @@ def rebuild_rollups(conn: Connection) -> dict[str, int]:
         "flow_hourly": conn.execute(select(func.count()).select_from(flow_hourly)).scalar_one(),
         "kpi_hourly": conn.execute(select(func.count()).select_from(kpi_hourly)).scalar_one(),
     }
+
+
+# --- idempotent upserts (file imports) -----------------------------------------------------------------
+
+
+@dataclass
+class UpsertCounts:
+    """What an upsert did with the rows it was given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: "UpsertCounts") -> "UpsertCounts":
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def _where_key_in(conn: Connection, column, values: list[Any]):
+    """``column IN (values)`` as one bound parameter, however many values: a JSON array unpacked by
+    SQLite's json_each, an array compared with ANY on PostgreSQL (no statement per 500 values)."""
+    if conn.dialect.name == "sqlite":
+        import json
+
+        inner = select(sa_column("value")).select_from(func.json_each(literal(json.dumps(values))))
+        return column.in_(inner)
+    from sqlalchemy import ARRAY, String, any_
+
+    return column == any_(literal(values, type_=ARRAY(String)))
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality where two missing values (None / NaN / NaT) count as equal."""
+    if a.dtype.kind == "f":
+        return (a == b) | (np.isnan(a) & np.isnan(b))
+    if a.dtype.kind == "i":
+        return a == b
+    return np.asarray(pd.Series(a, dtype=object).eq(pd.Series(b, dtype=object))
+                      | (pd.isna(pd.Series(a, dtype=object)) & pd.isna(pd.Series(b, dtype=object))), dtype=bool)
+
+
+def _net_flow_deltas(new: _ItemFrame, old: _ItemFrame) -> pd.DataFrame:
+    """flow_hourly deltas that turn the old versions of some items into their new versions."""
+    plus, minus = _flow_deltas(new), _flow_deltas(old)
+    minus[list(FLOW_SUMS)] = -minus[list(FLOW_SUMS)]
+    net = pd.concat([plus, minus]).groupby(list(FLOW_KEY), sort=False)[list(FLOW_SUMS)].sum().reset_index()
+    return net[(net[list(FLOW_SUMS)] != 0).any(axis=1)]
+
+
+def upsert_work_items(conn: Connection, items: Rows, *, written_by: str | None = None,
+                      at: dt.datetime | None = None) -> UpsertCounts:
+    """Insert new work items, update changed ones, leave identical ones alone; rollups follow in the same
+    transaction (an update subtracts the old version's contributions and adds the new one's).
+
+    Only the columns given are compared and written, so a file without ``text`` does not blank the stored
+    text. ``due_at`` defaults to ``created_at + sla_hours``. A changed item gets ``version + 1`` (an app user
+    holding the old version is told someone changed it) and ``written_by``/``at`` as its last editor; new
+    items carry them too. Ids must be unique within ``items``.
+    """
+    df = items if isinstance(items, pd.DataFrame) else pd.DataFrame(list(items))
+    given = [c for c in ITEM_COLUMNS if c in df.columns and c not in ("version", "updated_by", "updated_at", "note")]
+    at = _aware(at or dt.datetime.now(UTC))
+    df = df[given].assign(updated_by=written_by, updated_at=at)
+    frame = _item_frame(df)
+    if len(frame) == 0:
+        return UpsertCounts()
+    _check_units_exist(conn, frame)
+    compare = [c for c in (*given, "due_at") if c != "id"]
+    compare = list(dict.fromkeys(compare))
+    stored = pd.DataFrame(conn.execute(
+        select(*[work_items.c[c] for c in ITEM_COLUMNS if c not in ("version",)])
+        .where(_where_key_in(conn, work_items.c.id, frame.cols["id"].tolist()))
+    ).mappings().all())
+    counts = UpsertCounts()
+    is_new = np.ones(len(frame), dtype=bool)
+    if len(stored):
+        position = pd.Series(np.arange(len(frame)), index=frame.cols["id"])
+        at_new = position.loc[stored["id"]].to_numpy()
+        old = _item_frame(stored.drop(columns=["note"]))
+        new = frame.take(at_new)
+        same = np.ones(len(at_new), dtype=bool)
+        for c in compare:
+            same &= _same(new.cols[c], old.cols[c])
+        is_new[at_new] = False
+        counts.unchanged = int(same.sum())
+        changed = ~same
+        if changed.any():
+            _update_items(conn, new.take(changed), compare)
+            _upsert_flow_rows(conn, list(_net_flow_deltas(new.take(changed), old.take(changed))
+                                         .itertuples(index=False, name=None)), cleanup=True)
+            counts.updated = int(changed.sum())
+    fresh = frame.take(is_new)
+    counts.inserted = len(fresh)
+    with _bulk_cache(conn, len(fresh)):
+        for start in range(0, len(fresh), DEFAULT_BATCH):
+            batch = fresh.take(slice(start, start + DEFAULT_BATCH))
+            _bulk_write(conn, work_items, ITEM_COLUMNS, _item_driver_columns(conn, batch))
+            _apply_flow_deltas(conn, _flow_deltas(batch))
+    return counts
+
+
+def _update_items(conn: Connection, frame: _ItemFrame, columns: Sequence[str]) -> None:
+    from sqlalchemy import bindparam
+
+    c = frame.cols
+    values = {}
+    for name in (*columns, "updated_by", "updated_at"):
+        if name in ITEM_TIMES:
+            values[name] = _datetimes(c[name])
+        elif name in ITEM_FLOATS:
+            values[name] = [None if np.isnan(v) else float(v) for v in c[name]]
+        else:
+            values[name] = c[name].tolist()
+    names = list(values)
+    stmt = (update(work_items).where(work_items.c.id == bindparam("b_id"))
+            .values(**{n: bindparam(f"b_{n}") for n in names}, version=work_items.c.version + 1))
+    params = [{"b_id": item_id, **{f"b_{n}": values[n][i] for n in names}} for i, item_id in enumerate(c["id"])]
+    conn.execute(stmt, params)
+
+
+def upsert_kpi_observations(conn: Connection, rows: Rows) -> UpsertCounts:
+    """Insert new (kpi_id, ts) observations, update changed values, leave identical ones alone.
+
+    A changed value moves its hour's ``sum`` by the difference and, when it is the hour's latest
+    observation, its ``last_value``. Keys must be unique within ``rows``.
+    """
+    obs = _observation_frame(rows)
+    if obs.duplicated(["kpi_id", "ts"]).any():
+        raise InvalidRowsError("kpi_observations: a (kpi_id, ts) pair is repeated in the input")
+    ko = kpi_observations.c
+    stored_parts = []
+    for kpi_id, g in obs.groupby("kpi_id", sort=False):
+        lo, hi = _datetimes(np.array([g.ts.min(), g.ts.max()], dtype=np.int64))
+        found = conn.execute(select(ko.ts, ko.value).where(ko.kpi_id == kpi_id, ko.ts >= lo, ko.ts <= hi)).all()
+        if found:
+            ts, value = zip(*found)
+            stored_parts.append(pd.DataFrame({"kpi_id": kpi_id, "ts": _utc_us(pd.Series(ts)), "old": value}))
+    counts = UpsertCounts()
+    if stored_parts:
+        merged = obs.merge(pd.concat(stored_parts), on=["kpi_id", "ts"], how="left")
+    else:
+        merged = obs.assign(old=np.nan)
+    known = merged.old.notna().to_numpy()
+    changed = known & (merged.value.to_numpy() != merged.old.to_numpy())
+    counts.unchanged = int((known & ~changed).sum())
+    counts.updated = int(changed.sum())
+    if changed.any():
+        _update_observations(conn, merged[changed])
+    counts.inserted = insert_kpi_observations(conn, obs[~known], check_existing=False)
+    return counts
+
+
+def _update_observations(conn: Connection, changed: pd.DataFrame) -> None:
+    from sqlalchemy import bindparam
+
+    when = _datetimes(changed.ts.to_numpy())
+    kpi_ids, values, old = changed.kpi_id.tolist(), changed.value.tolist(), changed.old.tolist()
+    conn.execute(
+        update(kpi_observations).where(kpi_observations.c.kpi_id == bindparam("b_kpi"),
+                                       kpi_observations.c.ts == bindparam("b_ts")).values(value=bindparam("b_value")),
+        [{"b_kpi": k, "b_ts": t, "b_value": v} for k, t, v in zip(kpi_ids, when, values)],
+    )
+    kh = kpi_hourly.c
+    conn.execute(
+        update(kpi_hourly).where(kh.kpi_id == bindparam("b_kpi"), kh.hour == bindparam("b_hour")).values(
+            sum=kh.sum + bindparam("b_delta"),
+            last_value=case((kh.last_ts == bindparam("b_ts"), bindparam("b_value")), else_=kh.last_value),
+        ),
+        [{"b_kpi": k, "b_hour": int(us // US_PER_HOUR), "b_delta": v - o, "b_ts": t, "b_value": v}
+         for k, us, t, v, o in zip(kpi_ids, changed.ts.tolist(), when, values, old)],
+    )
+
+
+REFERENCE_TABLES: dict[str, tuple[Table, tuple[str, ...], Callable[[Connection, Rows], int]]] = {
+    "units": (units, ("id",), upsert_units),
+    "kpis": (kpis, ("id",), upsert_kpis),
+    "campaigns": (campaigns, ("channel", "period_start"), upsert_campaigns),
+}
+
+
+def _plain(value: Any) -> Any:
+    """A value as comparable Python: missing -> None, numpy scalars -> Python, whole floats stay floats."""
+    if _is_missing(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def upsert_reference(conn: Connection, kind: str, rows: Rows) -> UpsertCounts:
+    """Units, KPIs or campaigns by natural key: new rows inserted, changed ones updated (only the columns
+    given), identical ones left alone. These tables are small, so they are compared whole."""
+    table, key, write = REFERENCE_TABLES[kind]
+    records = _as_records(rows)
+    if not records:
+        return UpsertCounts()
+    columns = list(records[0])
+    stored = {tuple(_plain(r[k]) for k in key): r
+              for r in conn.execute(select(*[table.c[c] for c in columns])).mappings()}
+    counts = UpsertCounts()
+    todo = []
+    for r in records:
+        old = stored.get(tuple(_plain(r[k]) for k in key))
+        if old is None:
+            counts.inserted += 1
+        elif all(_plain(r[c]) == _plain(old[c]) for c in columns):
+            counts.unchanged += 1
+            continue
+        else:
+            counts.updated += 1
+        todo.append(r)
+    if todo:
+        write(conn, todo)
+    return counts

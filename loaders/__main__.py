@@ -1,4 +1,4 @@
-"""Command line: ``python -m loaders {init,demo,simulate}``.
+"""Command line: ``python -m loaders {init,demo,simulate,ingest}``.
 
 The database URL comes from the settings (``DASHBOARD_DATABASE_URL`` or ``.env``); ``--database-url``
 overrides it. Problems a user can fix (bad settings, a bad or unreachable database, a refused demo) end
@@ -22,6 +22,7 @@ from dashboard.settings import Settings, SettingsError, get_settings, load_setti
 
 # loaders.demo / loaders.simulate (numpy, pandas) are imported by the commands that need them, so `init`
 # and every error path start fast.
+KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns")  # loaders.contract.KINDS (not imported: start fast)
 DEFAULT_SEED = 7
 DEFAULT_WORK_ITEMS = 150_000
 DEFAULT_KPI_OBSERVATIONS = 60_000
@@ -109,6 +110,52 @@ def cmd_simulate(args: argparse.Namespace, engine: Engine, settings: Settings) -
     return 0
 
 
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        file_col, sep, contract_col = pair.partition("=")
+        if not sep or not file_col.strip() or not contract_col.strip():
+            raise CliError(f"--map {pair!r}: use 'file column=contract column', e.g. --map 'Ticket ID=id'")
+        out[file_col.strip()] = contract_col.strip()
+    return out
+
+
+def cmd_ingest(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
+    import getpass
+
+    from dashboard.domain.access import Role, Viewer
+    from loaders.ingest import KIND_ORDER, IngestError, ingest, peek_kind
+
+    _require_schema(engine, settings)
+    # whoever can run this command can already write to the database: they import as an admin
+    operator = Viewer(user=f"{getpass.getuser()} (command line)", role=Role.ADMIN)
+    code = 0
+    paths = args.paths
+    if args.kind is None and len(paths) > 1:  # units before KPIs before observations, whatever the shell's order
+        rank = {k: i for i, k in enumerate(KIND_ORDER)}
+        paths = sorted(paths, key=lambda p: rank.get(peek_kind(p) or "", len(rank)))
+    for path in paths:
+        try:
+            report = ingest(engine, path, viewer=operator, kind=args.kind, mapping=_mapping(args.map),
+                            source=args.source, dry_run=args.dry_run, force=args.force, tz=settings.import_tz,
+                            encoding=args.encoding, delimiter=args.delimiter)
+        except IngestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = EXIT_CONFIG
+            continue
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for problem in report.problems[: args.show]:
+            print(f"quarantined: {report.file_name} {problem}", file=sys.stderr)
+        if report.quarantined > args.show:
+            print(f"quarantined: … {report.quarantined - min(args.show, len(report.problems)):,} more; see the "
+                  "Data health page or the quarantine table", file=sys.stderr)
+        print(report.summary() + (f" in {report.seconds:.1f} s" if not report.skipped else ""))
+        if report.quarantined and not args.allow_quarantine:
+            code = max(code, EXIT_REFUSED)
+    return code
+
+
 # --- parsing --------------------------------------------------------------------------------------------
 
 
@@ -140,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="SQLAlchemy URL (default: DASHBOARD_DATABASE_URL or the settings' SQLite file)")
     parser = argparse.ArgumentParser(prog="python -m loaders", parents=[common],
                                      description="Create the schema, load the demo organisation, feed live data.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{init,demo,simulate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{init,demo,simulate,ingest}")
 
     init = sub.add_parser("init", parents=[common], help="create or upgrade the database schema")
     init.set_defaults(handler=cmd_init)
@@ -164,6 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--report-every", type=_positive_int, default=10, help="print a line every N batches")
     s.add_argument("--force", action="store_true", help="simulate into a database that does not hold the demo")
     s.set_defaults(handler=cmd_simulate)
+
+    i = sub.add_parser("ingest", parents=[common], help="import CSV or Parquet files (validated, idempotent)",
+                       description="Import files of your own data. Valid rows are upserted by their natural key; "
+                                   "invalid rows go to the quarantine table with reasons. Exit code 1 when any row "
+                                   "was quarantined (unless --allow-quarantine), 2 when a file could not be imported "
+                                   "at all.")
+    i.add_argument("paths", nargs="+", metavar="PATH", help="CSV or Parquet file(s)")
+    i.add_argument("--kind", choices=KINDS, default=None, help="what the file holds (default: inferred from the header)")
+    i.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
+    i.add_argument("--force", action="store_true", help="import a file even if the same bytes were imported before")
+    i.add_argument("--allow-quarantine", action="store_true", help="exit 0 even when rows were quarantined")
+    i.add_argument("--map", action="append", metavar="'FILE COLUMN=CONTRACT COLUMN'",
+                   help="map a file column to a contract column (repeatable)")
+    i.add_argument("--source", default=None, help="name of the system the file came from (default: the file name)")
+    i.add_argument("--encoding", default=None, help="text encoding (default: UTF-8, else Windows-1252 detected)")
+    i.add_argument("--delimiter", default=None, help="CSV delimiter (default: detected from the header)")
+    i.add_argument("--show", type=_positive_int, default=20, help="quarantined rows to print (default %(default)s)")
+    i.set_defaults(handler=cmd_ingest)
     return parser
 
 

@@ -1,0 +1,445 @@
+"""The data contract for imported files: one pydantic model per kind, and a vectorised validator.
+
+The models are the documentation (README "Data contract" is generated from the same fields) and the per-row
+reference (:func:`validate_row`); :func:`validate_frame` checks a whole chunk of text cells with pandas at
+ingest speed and gives every bad row its own reasons, each naming the column. Tests run the same rows
+through both and require them to agree.
+
+Timestamps are ISO 8601 (``2026-11-23``, ``2026-11-23 10:30``, ``2026-11-23T10:30:00+01:00``, ``...Z``),
+mixed freely within a column; a value with an offset is converted to UTC, a naive one is taken to be in the
+import zone (``DASHBOARD_IMPORT_TIMEZONE``, default ``DASHBOARD_TIMEZONE``). Other spellings such as
+``23/11/2026`` are refused rather than guessed: day-first and month-first cannot be told apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
+
+KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns")
+
+# Identifiers: start with a letter or digit (so never with = + - @, which spreadsheets run as formulas).
+ITEM_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:/#\-]*$"
+UNIT_ID = r"^[a-z0-9][a-z0-9_\-]*$"
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$"  # channel, topic, KPI ids
+PATTERN_HELP = {
+    ITEM_ID: "letters, digits and _ . : / # -, starting with a letter or digit",
+    UNIT_ID: "lower-case letters, digits, _ and -, starting with a letter or digit",
+    CODE: "letters, digits, spaces and _ . -, starting with a letter or digit",
+}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOOLS = {**dict.fromkeys(("true", "t", "yes", "y", "1", "on"), True), **dict.fromkeys(("false", "f", "no", "n", "0", "off"), False)}
+
+Timestamp = dt.datetime
+ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=ITEM_ID)]
+UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=UNIT_ID)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, use_enum_values=True, allow_inf_nan=False)
+
+
+class UnitRow(_Row):
+    """The hub and its spokes."""
+
+    id: UnitId
+    name: str = Field(min_length=1, max_length=200)
+    kind: UnitKind
+    headcount: float = Field(ge=0)
+    cost_per_fte: float = Field(ge=0, description="per year, in the organisation's currency")
+    description: str | None = None
+    sort_order: int | None = Field(None, ge=0)
+    panels: str | None = Field(None, max_length=500, description="comma-separated check panels")
+    capacity_per_fte_day: float | None = Field(None, ge=0)
+
+
+class KpiRow(_Row):
+    """A measure owned by a unit, in the tree that ends in the shared goal."""
+
+    id: Code
+    unit_id: UnitId
+    name: str = Field(min_length=1, max_length=200)
+    unit_of_measure: str = Field(min_length=1, max_length=16, description="EUR, %, count, hours, score ...")
+    target: float | None = None
+    direction: Direction
+    aggregation: Aggregation = Aggregation.SUM
+    parent_id: Code | None = None
+    is_goal: bool = False
+    description: str | None = None
+    sort_order: int | None = Field(None, ge=0)
+
+
+class KpiObservationRow(_Row):
+    """One value of one KPI at one time."""
+
+    kpi_id: Code
+    ts: Timestamp
+    value: float
+
+
+class WorkItemRow(_Row):
+    """One piece of work moving between the hub and a spoke."""
+
+    id: ItemId
+    kind: ItemKind
+    source_unit: UnitId
+    target_unit: UnitId
+    channel: Code
+    topic: Code | None = None
+    text: str | None = Field(None, max_length=10_000)
+    created_at: Timestamp
+    routed_at: Timestamp | None = None
+    accepted_at: Timestamp | None = None
+    resolved_at: Timestamp | None = None
+    due_at: Timestamp | None = Field(None, description="default: created_at + sla_hours")
+    status: Status
+    sla_hours: float = Field(gt=0)
+    value: float | None = Field(None, ge=0, description="e.g. a lead's expected revenue")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "WorkItemRow":
+        if self.resolved_at is not None and self.resolved_at < self.created_at:
+            raise ValueError("resolved_at: before created_at")
+        if self.status == Status.RESOLVED and self.resolved_at is None:
+            raise ValueError("resolved_at: missing for a resolved item")
+        if self.status != Status.RESOLVED and self.resolved_at is not None:
+            raise ValueError("status: resolved_at is set but the status is not resolved")
+        return self
+
+
+class CampaignRow(_Row):
+    """Marketing spend and its returns per channel and period."""
+
+    channel: Code
+    period_start: dt.date
+    period_end: dt.date
+    budget: float = Field(ge=0)
+    spend: float = Field(ge=0)
+    leads: int = Field(ge=0)
+    conversions: int = Field(ge=0)
+    revenue: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CampaignRow":
+        if self.period_end < self.period_start:
+            raise ValueError("period_end: before period_start")
+        return self
+
+
+MODELS: dict[str, type[_Row]] = {
+    "work_items": WorkItemRow, "kpi_observations": KpiObservationRow, "kpis": KpiRow, "units": UnitRow,
+    "campaigns": CampaignRow,
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "work_items": ("id",), "kpi_observations": ("kpi_id", "ts"), "kpis": ("id",), "units": ("id",),
+    "campaigns": ("channel", "period_start"),
+}
+
+
+def required_columns(kind: str) -> list[str]:
+    return [n for n, f in MODELS[kind].model_fields.items() if f.is_required()]
+
+
+def all_columns(kind: str) -> list[str]:
+    return list(MODELS[kind].model_fields)
+
+
+def normalise_header(name: object) -> str:
+    """'Created At ' -> 'created_at': case, spaces, hyphens and a stray BOM do not matter."""
+    text = str(name).replace("\ufeff", "").strip().lower()
+    return "_".join(text.replace("-", " ").split())
+
+
+def infer_kind(columns: list[str]) -> str | None:
+    """The kind whose required columns are all present (the most specific when several fit)."""
+    cols = {normalise_header(c) for c in columns}
+    fits = [k for k in KINDS if set(required_columns(k)) <= cols]
+    return max(fits, key=lambda k: len(required_columns(k))) if fits else None
+
+
+# --- field types ---------------------------------------------------------------------------------------
+
+
+def _base_type(annotation: Any) -> Any:
+    """The non-None type of an annotation (``float | None`` -> float)."""
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    return args[0] if args else annotation
+
+
+def _field_type(model: type[BaseModel], name: str) -> str:
+    base = _base_type(model.model_fields[name].annotation)
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return "enum"
+    return {dt.datetime: "datetime", dt.date: "date", float: "float", int: "int", bool: "bool"}.get(base, "str")
+
+
+def _constraints(model: type[BaseModel], name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for meta in model.model_fields[name].metadata:
+        for attr in ("ge", "gt", "min_length", "max_length", "pattern"):
+            value = getattr(meta, attr, None)
+            if value is not None:
+                out[attr] = value
+    return out
+
+
+def describe(kind: str) -> pd.DataFrame:
+    """The contract of one kind as a table: column, type, required, rule (for the README and the upload page)."""
+    model = MODELS[kind]
+    rows = []
+    for name, field in model.model_fields.items():
+        ftype = _field_type(model, name)
+        rules = []
+        if ftype == "enum":
+            rules.append("one of " + ", ".join(m.value for m in _base_type(field.annotation)))
+        c = _constraints(model, name)
+        if "ge" in c:
+            rules.append(f"≥ {c['ge']:g}")
+        if "gt" in c:
+            rules.append(f"> {c['gt']:g}")
+        if "pattern" in c:
+            rules.append(PATTERN_HELP[c["pattern"]])
+        if "max_length" in c and "pattern" not in c:
+            rules.append(f"at most {c['max_length']} characters")
+        if field.description:
+            rules.append(field.description)
+        if not field.is_required() and field.default not in (None,):
+            rules.append(f"default {getattr(field.default, 'value', field.default)}")
+        label = {"datetime": "timestamp", "enum": "text", "str": "text", "float": "number", "int": "whole number",
+                 "bool": "true/false"}.get(ftype, ftype)
+        rows.append({"column": name, "type": label, "required": field.is_required(), "rule": "; ".join(rules)})
+    return pd.DataFrame(rows)
+
+
+# --- vectorised validation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    """A validated chunk. ``valid`` is typed and keeps the chunk's index (the row positions)."""
+
+    valid: pd.DataFrame
+    errors: pd.Series  # index = row position in the chunk; value = "; "-joined "column: problem"
+    keys: pd.Series  # every row's natural key as text (typed value where it parsed, else the raw text)
+    formula_cells: int  # free-text cells that start like a formula (kept verbatim; exports neutralise them)
+
+
+class _Reasons:
+    """Collects (mask, reason) pairs; only rows with a problem ever get a list."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.masks: list[tuple[np.ndarray, str]] = []
+
+    def flag(self, mask: Any, reason: str) -> None:
+        m = np.asarray(mask, dtype=bool)
+        if m.any():
+            self.masks.append((m, reason))
+
+    def any(self) -> np.ndarray:
+        out = np.zeros(len(self.index), dtype=bool)
+        for m, _ in self.masks:
+            out |= m
+        return out
+
+    def joined(self) -> pd.Series:
+        bad = self.any()
+        if not bad.any():
+            return pd.Series([], dtype=object, index=self.index[:0])
+        where = np.flatnonzero(bad)
+        texts: dict[int, list[str]] = {int(i): [] for i in where}
+        for m, reason in self.masks:
+            for i in np.flatnonzero(m):
+                texts[int(i)].append(reason)
+        return pd.Series(["; ".join(texts[int(i)]) for i in where], index=self.index[where], dtype=object)
+
+
+NAIVE = r"^\d{4}-\d\d-\d\d(?:[T ]\d\d(?::\d\d(?::\d\d(?:[.,]\d+)?)?)?)?$"  # ISO without an offset
+
+
+def parse_timestamps(text: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """ISO 8601 text (mixed spellings allowed) as UTC; naive values are local to ``tz``. NaT where invalid."""
+    present = text.notna() & (text != "")
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    if not present.any():
+        return out
+    values = text[present]
+    try:  # fast path: a column that is all naive or all one offset parses in one go
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        out.loc[present] = parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return out
+    except (ValueError, TypeError):
+        pass
+    naive = values.str.fullmatch(NAIVE, na=False)
+    if naive.any():
+        local = pd.to_datetime(values[naive], format="ISO8601", errors="coerce")
+        local = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        out.loc[naive[naive].index] = local.astype("datetime64[us, UTC]")
+    aware = values[~naive]
+    if len(aware):
+        parsed = pd.to_datetime(aware, format="ISO8601", errors="coerce", utc=True)
+        out.loc[aware.index] = parsed.astype("datetime64[us, UTC]")
+    return out
+
+
+def _key_text(values: pd.Series, ftype: str) -> pd.Series:
+    if ftype == "datetime":
+        return values.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if ftype == "date":
+        return pd.Series([v.isoformat() if isinstance(v, dt.date) else None for v in values], index=values.index)
+    return values.astype(object)
+
+
+def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: set[str] | None = None,
+                   known_kpis: set[str] | None = None) -> Checked:
+    """Validate a chunk whose columns are contract names holding text (missing cells empty or NA).
+
+    Every row comes out either typed in ``valid`` or with reasons in ``errors``. Referential checks run
+    when the known ids are given. Duplicates are not judged here (the importer sees the whole file).
+    """
+    model = MODELS[kind]
+    index = raw.index
+    reasons = _Reasons(index)
+    out = pd.DataFrame(index=index)
+    key_parts: dict[str, pd.Series] = {}
+    formula_cells = 0
+    for name, field in model.model_fields.items():
+        ftype = _field_type(model, name)
+        c = _constraints(model, name)
+        if name in raw.columns:
+            col = raw[name].astype("string").str.strip()
+        else:
+            col = pd.Series(pd.NA, index=index, dtype="string")
+        empty = (col.isna() | (col == "")).to_numpy()
+        if field.is_required():
+            reasons.flag(empty, f"{name}: missing")
+        if ftype == "datetime":
+            val = parse_timestamps(col, tz)
+            reasons.flag(val.isna().to_numpy() & ~empty,
+                         f"{name}: not an ISO 8601 timestamp such as 2026-11-23 10:30 or 2026-11-23T10:30:00+01:00")
+        elif ftype == "date":
+            parsed = pd.to_datetime(col.where(~empty), format="%Y-%m-%d", errors="coerce")
+            reasons.flag(parsed.isna().to_numpy() & ~empty, f"{name}: not a date such as 2026-11-23")
+            val = pd.Series(np.array(parsed.dt.date.to_numpy(), dtype=object), index=index)
+            val[parsed.isna().to_numpy()] = None
+        elif ftype in ("float", "int"):
+            num = pd.to_numeric(col.where(~empty), errors="coerce").astype("float64")
+            arr = num.to_numpy()
+            not_number = np.isnan(arr) & ~empty
+            reasons.flag(not_number, f"{name}: not a number")
+            finite = np.isfinite(arr)
+            reasons.flag(~finite & ~np.isnan(arr), f"{name}: not a finite number")
+            if ftype == "int":
+                reasons.flag(finite & (arr != np.round(arr)), f"{name}: not a whole number")
+            if "ge" in c:
+                reasons.flag(finite & (arr < c["ge"]), f"{name}: must be ≥ {c['ge']:g}")
+            if "gt" in c:
+                reasons.flag(finite & (arr <= c["gt"]), f"{name}: must be > {c['gt']:g}")
+            val = num
+        elif ftype == "bool":
+            val = col.str.lower().map(BOOLS)
+            reasons.flag(val.isna().to_numpy() & ~empty, f"{name}: not true or false")
+            val = val.astype(object).where(val.notna(), field.default if not field.is_required() else None)
+        else:
+            val = col.astype(object).where(~empty, None)
+            if ftype == "enum":
+                allowed = [m.value for m in _base_type(field.annotation)]
+                reasons.flag(~empty & ~col.isin(allowed).fillna(False).to_numpy(dtype=bool),
+                             f"{name}: not one of {', '.join(allowed)}")
+            if "max_length" in c:
+                reasons.flag((col.str.len() > c["max_length"]).fillna(False).to_numpy(dtype=bool),
+                             f"{name}: longer than {c['max_length']} characters")
+            if "pattern" in c:
+                ok = col.str.fullmatch(c["pattern"]).fillna(False).to_numpy(dtype=bool)
+                reasons.flag(~empty & ~ok, f"{name}: only {PATTERN_HELP[c['pattern']]}")
+            elif ftype == "str":
+                formula_cells += int(col.str.startswith(FORMULA_START).fillna(False).sum())
+            if ftype == "enum" and not field.is_required() and field.default is not None:
+                val = val.where(~empty, getattr(field.default, "value", field.default))
+        out[name] = val
+        if name in KEYS[kind]:
+            typed = _key_text(val, ftype)
+            key_parts[name] = typed.where(typed.notna(), col.astype(object))
+    _cross_field_checks(kind, out, reasons, known_units, known_kpis)
+    keys = pd.Series(["|".join("" if v is None or v is pd.NA else str(v) for v in parts)
+                      for parts in zip(*[key_parts[k] for k in KEYS[kind]])], index=index, dtype=object)
+    errors = reasons.joined()
+    valid = out[~reasons.any()]
+    return Checked(valid=valid, errors=errors, keys=keys, formula_cells=formula_cells)
+
+
+def _cross_field_checks(kind: str, out: pd.DataFrame, reasons: _Reasons, known_units: set[str] | None,
+                        known_kpis: set[str] | None) -> None:
+    def unknown(column: str, known: set[str]) -> np.ndarray:
+        return (out[column].notna() & ~out[column].isin(known)).to_numpy()
+
+    if kind == "work_items":
+        if known_units is not None:
+            for column in ("source_unit", "target_unit"):
+                reasons.flag(unknown(column, known_units), f"{column}: unknown unit (load it with the units first)")
+        created, resolved = out.created_at, out.resolved_at
+        reasons.flag((created.notna() & resolved.notna() & (resolved < created)).to_numpy(),
+                     "resolved_at: before created_at")
+        is_resolved = (out.status == Status.RESOLVED.value).to_numpy()
+        reasons.flag(is_resolved & resolved.isna().to_numpy(), "resolved_at: missing for a resolved item")
+        reasons.flag(out.status.notna().to_numpy() & ~is_resolved & resolved.notna().to_numpy(),
+                     "status: resolved_at is set but the status is not resolved")
+    elif kind == "kpi_observations" and known_kpis is not None:
+        reasons.flag(unknown("kpi_id", known_kpis), "kpi_id: unknown KPI (load it with the KPIs first)")
+    elif kind == "kpis" and known_units is not None:
+        reasons.flag(unknown("unit_id", known_units), "unit_id: unknown unit (load it with the units first)")
+    elif kind == "campaigns":
+        start, end = out.period_start, out.period_end
+        both = start.notna() & end.notna()
+        later = np.array([bool(b) and e < s for b, s, e in zip(both, start, end)], dtype=bool)
+        reasons.flag(later, "period_end: before period_start")
+
+
+def validate_row(kind: str, row: dict[str, Any], tz: ZoneInfo) -> list[str]:
+    """The reference check of one row through the pydantic model: [] when valid, else the failing columns.
+
+    Text cells are converted the way :func:`validate_frame` reads them (empty = missing, naive times local).
+    """
+    model = MODELS[kind]
+    data: dict[str, Any] = {}
+    for name in model.model_fields:
+        cell = row.get(name)
+        if cell is None or (isinstance(cell, float) and math.isnan(cell)) or str(cell).strip() == "":
+            continue
+        text = str(cell).strip()
+        if _field_type(model, name) == "datetime":
+            parsed = parse_timestamps(pd.Series([text], dtype="string"), tz).iloc[0]
+            data[name] = text if pd.isna(parsed) else parsed.to_pydatetime()
+        else:
+            data[name] = text
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        cols = set()
+        for err in exc.errors():
+            loc = err.get("loc") or ()
+            if loc:
+                cols.add(str(loc[0]))
+            else:  # a model-level rule: its message starts with the column it blames
+                cols.add(str(err.get("msg", "")).removeprefix("Value error, ").split(":")[0])
+        return sorted(cols)
+    return []
+
+
+__all__ = [
+    "KINDS", "MODELS", "KEYS", "Checked", "validate_frame", "validate_row", "infer_kind", "required_columns",
+    "all_columns", "normalise_header", "describe", "parse_timestamps",
+]

@@ -1,0 +1,644 @@
+"""File import: CSV or Parquet in, validated rows upserted, refused rows quarantined with reasons.
+
+``ingest`` streams the file in chunks (memory stays bounded whatever the file size), validates each chunk
+against the data contract (:mod:`loaders.contract`), upserts the valid rows by their natural key through
+:mod:`dashboard.store` (rollups follow in the same transaction) and writes every refused row to the
+``quarantine`` table with its row number, raw cells and reasons. The whole file is one transaction: an
+error midway (a malformed line, a lost connection) leaves the database exactly as it was, and the attempt is
+recorded as a failed import afterwards. A file whose bytes were imported before (same SHA-256) is skipped
+unless forced; re-importing overlapping data changes nothing because rows are compared before they are
+written (inserted / updated / unchanged).
+
+Row numbers are as a spreadsheet shows them: the header is row 1, the first data row is row 2 (Parquet:
+the first record is row 1). Blank lines are skipped and not counted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select, update
+
+from dashboard import store
+from dashboard.db import imports, kpis, quarantine, units
+from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
+from loaders.contract import KEYS, KINDS, all_columns, infer_kind, normalise_header, required_columns, validate_frame
+
+CHUNK_ROWS = 100_000
+REFERENCE_CHUNK_ROWS = 1_000_000  # units, KPIs, campaigns: read whole (a KPI's parent may come later)
+MAX_PROBLEMS = 100  # problems kept in the report; the quarantine table keeps them all
+SAMPLE_BYTES = 64 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+PARQUET_MAGIC = b"PAR1"
+IMPORTERS = (Role.ADMIN, Role.HUB_LEAD)
+
+
+class IngestError(Exception):
+    """The file cannot be imported at all (nothing was written); the message names the file."""
+
+
+@dataclass
+class Problem:
+    row: int
+    reasons: str
+    values: dict[str, str]  # the cells of the columns the reasons name
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"row {self.row}: {self.reasons}" + (f" (found {shown})" if shown else "")
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    kind: str
+    source: str
+    content_hash: str
+    size_bytes: int
+    dry_run: bool = False
+    skipped: bool = False  # the same bytes were imported before (see ``previous``)
+    previous: dict | None = None
+    import_id: int | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    formula_cells: int = 0
+    warnings: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return "quarantined" if self.quarantined else "ok"
+
+    def summary(self) -> str:
+        if self.skipped:
+            p = self.previous or {}
+            return (f"{self.file_name}: already imported as import #{p.get('id')} on {p.get('started_at')} "
+                    f"({self.kind}); nothing done. Use --force to import it again.")
+        verb = "would import" if self.dry_run else "imported"
+        return (f"{self.file_name} ({self.kind}): {verb} — rows read {self.rows_read:,}, inserted {self.inserted:,}, "
+                f"updated {self.updated:,}, unchanged {self.unchanged:,}, quarantined {self.quarantined:,}"
+                + (" (dry run: nothing was written)" if self.dry_run else f" [import #{self.import_id}]"))
+
+
+# The order files of several kinds must be loaded in (a KPI needs its unit, an observation its KPI).
+KIND_ORDER = ("units", "kpis", "campaigns", "kpi_observations", "work_items")
+
+
+def peek_kind(path: str | Path) -> str | None:
+    """The kind a file's header suggests, from its first bytes only (for ordering several files)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SAMPLE_BYTES)
+        if head.startswith(PARQUET_MAGIC):
+            import pyarrow.parquet as pq
+
+            return infer_kind(list(pq.ParquetFile(path).schema_arrow.names))
+        line = next((ln for ln in head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines() if ln.strip()), "")
+        return infer_kind(next(csv.reader([line], delimiter=max(DELIMITERS, key=line.count)))) if line else None
+    except Exception:  # unreadable: the import itself will say why
+        return None
+
+
+# --- reading the file ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    name: str  # what messages call it (an upload's original name, not the temp file)
+    format: str  # csv | parquet
+    size: int
+    sha256: str
+    header: list[str]
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    warnings: list[str] = field(default_factory=list)
+
+
+def _scan(path: Path) -> tuple[str, bool, bool]:
+    """SHA-256 of the bytes and whether they are valid UTF-8, in one streaming pass."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    bom = False
+    with path.open("rb") as fh:
+        first = True
+        while block := fh.read(1 << 20):
+            digest.update(block)
+            if first:
+                bom, first = block.startswith(codecs.BOM_UTF8), False
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return digest.hexdigest(), utf8, bom
+
+
+def open_source(path: str | Path, *, name: str | None = None, encoding: str | None = None,
+                delimiter: str | None = None) -> SourceFile:
+    """Look at a file: format, size, hash, encoding, delimiter and header. Raises IngestError if unreadable."""
+    path = Path(path)
+    name = name or path.name
+    if not path.is_file():
+        raise IngestError(f"{name}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(f"{name}: the file is empty (0 bytes); nothing to import")
+    with path.open("rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    sha, utf8, bom = _scan(path)
+    if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            header = list(pq.ParquetFile(path).schema_arrow.names)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise IngestError(f"{name}: not a readable Parquet file ({_first_line(exc)}); "
+                              "was it truncated or cut short by the upload?") from None
+        return SourceFile(path, name, "parquet", size, sha, header)
+    src = SourceFile(path, name, "csv", size, sha, [])
+    if encoding:
+        src.encoding = encoding
+    elif bom:
+        src.encoding = "utf-8-sig"
+    elif not utf8:
+        src.encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+        src.warnings.append(f"{name} is not UTF-8: read as {'Windows-1252' if src.encoding == 'cp1252' else 'Latin-1'} "
+                            "(pass --encoding to choose another)")
+    try:
+        text = head.decode(src.encoding, errors="strict" if utf8 or encoding else "replace")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise IngestError(f"{name}: cannot be read as {src.encoding} ({_first_line(exc)})") from None
+    if "\x00" in text:
+        raise IngestError(f"{name}: looks like a binary file, not CSV or Parquet")
+    lines = text.lstrip("\ufeff").splitlines()
+    first_line = next((ln for ln in lines if ln.strip()), "")
+    if not first_line:
+        raise IngestError(f"{name}: has no header row (only blank lines)")
+    src.delimiter = delimiter or max(DELIMITERS, key=first_line.count)
+    if src.delimiter != "," and not delimiter:
+        src.warnings.append(f"{name}: read with {_delimiter_name(src.delimiter)} as the delimiter")
+    src.header = next(csv.reader([first_line], delimiter=src.delimiter))
+    return src
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    try:
+        with path.open(encoding=encoding) as fh:
+            while fh.read(1 << 20):
+                pass
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _delimiter_name(d: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(d, repr(d))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def read_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The file as text DataFrames (original column names), indexed by spreadsheet row number."""
+    if src.format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(src.path)
+            start = 1
+            for batch in pf.iter_batches(batch_size=chunk_rows):
+                frame = batch.to_pandas()
+                text = pd.DataFrame({c: _as_text(frame[c]) for c in frame.columns})
+                text.index = pd.RangeIndex(start, start + len(text))
+                start += len(text)
+                yield text
+        except IngestError:
+            raise
+        except Exception as exc:
+            raise IngestError(f"{src.name}: could not read the Parquet data ({_first_line(exc)})") from None
+        return
+    reader = pd.read_csv(
+        src.path, sep=src.delimiter, dtype=str, keep_default_na=False, na_values=[], encoding=src.encoding,
+        chunksize=chunk_rows, skip_blank_lines=True, engine="c", quotechar='"', encoding_errors="strict",
+    )
+    start = 2
+    try:
+        for chunk in reader:
+            chunk.index = pd.RangeIndex(start, start + len(chunk))
+            start += len(chunk)
+            yield chunk
+    except pd.errors.ParserError as exc:
+        raise IngestError(f"{src.name}: {_parser_message(str(exc), src)}") from None
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{src.name}: not valid {src.encoding} near row {start} ({exc.reason}); "
+                          "re-save the file as UTF-8 or pass --encoding") from None
+    finally:
+        reader.close()
+
+
+def _parser_message(text: str, src: SourceFile) -> str:
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if m:
+        want, line, saw = m.groups()
+        return (f"row {line} has {saw} cells but the header has {want} columns — a missing quote around a value "
+                f"that contains {_delimiter_name(src.delimiter)}s? Nothing was imported.")
+    return f"malformed CSV ({_first_line(Exception(text))}); nothing was imported"
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A Parquet column as the text a CSV would hold (timestamps ISO 8601, missing empty)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values):
+        out = values.map(lambda v: v.isoformat() if pd.notna(v) else "")
+        return out.astype("string")
+    out = values.astype("string")
+    if pd.api.types.is_bool_dtype(values):
+        out = out.str.lower()
+    return out.fillna("")
+
+
+# --- columns -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Columns:
+    kind: str
+    rename: dict[str, str]  # file column -> contract column
+    ignored: list[str]
+    missing: list[str]  # required contract columns nobody maps to
+
+
+def resolve_columns(header: list[str], kind: str, mapping: Mapping[str, str] | None = None) -> Columns:
+    """Match the file's header to the contract: explicit mapping first, then names that normalise equal."""
+    contract = all_columns(kind)
+    mapping = {k: v for k, v in (mapping or {}).items() if v}
+    bad = [v for v in mapping.values() if v not in contract]
+    if bad:
+        raise IngestError(f"mapping names unknown {kind} column(s) {', '.join(bad)}; choose from {', '.join(contract)}")
+    rename: dict[str, str] = {}
+    for col in header:
+        target = mapping.get(col) or (normalise_header(col) if normalise_header(col) in contract else None)
+        if target and target not in rename.values():
+            rename[col] = target
+    ignored = [c for c in header if c not in rename]
+    missing = [c for c in required_columns(kind) if c not in rename.values()]
+    return Columns(kind, rename, ignored, missing)
+
+
+def _duplicate_headers(header: list[str]) -> list[str]:
+    seen, dup = set(), []
+    for c in header:
+        n = normalise_header(c)
+        if n in seen and n:
+            dup.append(c)
+        seen.add(n)
+    return dup
+
+
+def choose_kind(src: SourceFile, kind: str | None, mapping: Mapping[str, str] | None = None) -> Columns:
+    """The kind (given or inferred from the header) and its column mapping, or a message saying what is wrong."""
+    if not [c for c in src.header if str(c).strip()]:
+        raise IngestError(f"{src.name}: the header row is empty")
+    dup = _duplicate_headers(src.header)
+    if dup:
+        raise IngestError(f"{src.name}: column(s) {', '.join(dup)} appear more than once in the header")
+    if kind is not None and kind not in KINDS:
+        raise IngestError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    guessed = infer_kind(list(src.header) + list((mapping or {}).values()))
+    if kind is None:
+        if guessed is None:
+            raise IngestError(
+                f"{src.name}: cannot tell what the file holds from its header ({', '.join(map(str, src.header[:8]))}"
+                f"{' …' if len(src.header) > 8 else ''}); pass --kind and map the columns (--map 'file column=contract column')")
+        kind = guessed
+    cols = resolve_columns([str(c) for c in src.header], kind, mapping)
+    if cols.missing:
+        hint = ""
+        if guessed and guessed != kind:
+            hint = f" The header fits {guessed} — is this the wrong file, or pass --kind {guessed}?"
+        elif len(src.header) == 1 and any(d in str(src.header[0]) for d in DELIMITERS):
+            hint = " The whole header is one column: is the delimiter wrong?"
+        raise IngestError(f"{src.name}: missing required {kind} column(s) {', '.join(cols.missing)}.{hint} "
+                          "Rename them in the file or map them (--map 'file column=contract column').")
+    return cols
+
+
+# --- de-duplication across chunks ----------------------------------------------------------------------
+
+
+class KeySet:
+    """The natural keys seen so far in this file, as 64-bit hashes with the row that had each.
+
+    Memory is 16 bytes a row whatever the key length (a 30M-row file: ~0.5 GB), kept as a few sorted runs
+    merged like a log-structured tree. A hash match is confirmed by the caller (the first row's key is in
+    the database by then), so a collision cannot quarantine a row wrongly.
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    @staticmethod
+    def hashes(keys: pd.Series) -> np.ndarray:
+        return pd.util.hash_array(keys.to_numpy(dtype=object)).view(np.int64)
+
+    def first_rows(self, hashes: np.ndarray) -> np.ndarray:
+        """For each hash, the row number it was first seen at (0 when new)."""
+        out = np.zeros(len(hashes), dtype=np.int64)
+        for h, rows in self.runs:
+            pos = np.searchsorted(h, hashes).clip(0, len(h) - 1)
+            hit = (h[pos] == hashes) & (out == 0)
+            out[hit] = rows[pos[hit]]
+        return out
+
+    def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        order = np.argsort(hashes, kind="stable")
+        self.runs.append((hashes[order], rows[order]))
+        while len(self.runs) > 1 and len(self.runs[-1][0]) * 2 >= len(self.runs[-2][0]):
+            (h2, r2), (h1, r1) = self.runs.pop(), self.runs.pop()
+            h, r = np.concatenate([h1, h2]), np.concatenate([r1, r2])
+            order = np.argsort(h, kind="stable")
+            self.runs.append((h[order], r[order]))
+
+
+# --- the import ----------------------------------------------------------------------------------------
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def _require_importer(viewer: object) -> Viewer:
+    v = require_viewer(viewer)
+    if v.role not in IMPORTERS:
+        raise NotPermitted(f"{v.user} may not import data (hub leads and admins can)")
+    return v
+
+
+def previous_import(engine: Engine, kind: str, content_hash: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(imports.c.id, imports.c.started_at, imports.c.file_name, imports.c.status)
+            .where(imports.c.kind == kind, imports.c.content_hash == content_hash,
+                   imports.c.status.in_(("ok", "quarantined")))
+            .order_by(imports.c.id.desc()).limit(1)
+        ).mappings().first()
+    return dict(row) if row else None
+
+
+def ingest(
+    engine: Engine,
+    path: str | Path,
+    *,
+    viewer: Viewer,
+    kind: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    source: str | None = None,
+    name: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    tz: ZoneInfo | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunk_rows: int | None = None,
+    now: dt.datetime | None = None,
+) -> ImportReport:
+    """Import one file; see the module doc. Raises IngestError (nothing written) for file-level problems."""
+    import time
+
+    who = _require_importer(viewer)
+    started = time.perf_counter()
+    src = open_source(path, name=name, encoding=encoding, delimiter=delimiter)
+    cols = choose_kind(src, kind, mapping)
+    kind = cols.kind
+    report = ImportReport(src.name, kind, source or Path(src.name).stem, src.sha256, src.size, dry_run=dry_run,
+                          warnings=list(src.warnings))
+    if cols.ignored:
+        report.warnings.append(f"{src.name}: ignored column(s) not in the {kind} contract: {', '.join(map(str, cols.ignored))}")
+    prev = previous_import(engine, kind, src.sha256)
+    if prev and not force:
+        report.skipped, report.previous = True, prev
+        return report
+    tz = tz or ZoneInfo("UTC")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        with engine.begin() as conn:
+            report.import_id = conn.execute(insert(imports).values(
+                source=report.source, file_name=src.name, kind=kind, content_hash=src.sha256, size_bytes=src.size,
+                started_at=now, status="running", rows_read=0, inserted=0, updated=0, unchanged=0, quarantined=0,
+                imported_by=who.user,
+            ).returning(imports.c.id)).scalar_one()
+            _load(conn, src, cols, report, tz, now, chunk_rows)
+            if report.rows_read == 0:
+                report.warnings.append(f"{src.name}: the header is there but there are no data rows; nothing to import")
+            conn.execute(update(imports).where(imports.c.id == report.import_id).values(
+                status=report.status, finished_at=dt.datetime.now(dt.timezone.utc), rows_read=report.rows_read,
+                inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
+                quarantined=report.quarantined, message="\n".join(report.warnings) or None,
+            ))
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        report.import_id = None
+    except IngestError as exc:
+        _record_failure(engine, report, who, now, str(exc), dry_run)
+        raise
+    except store.StoreError as exc:
+        message = f"{src.name}: {exc}; nothing was imported"
+        _record_failure(engine, report, who, now, message, dry_run)
+        raise IngestError(message) from None
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _record_failure(engine: Engine, report: ImportReport, who: Viewer, now: dt.datetime, message: str,
+                    dry_run: bool) -> None:
+    """The failed attempt, for the data-health page (its rows were rolled back)."""
+    if dry_run:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(imports).values(
+                source=report.source, file_name=report.file_name, kind=report.kind, content_hash=report.content_hash,
+                size_bytes=report.size_bytes, started_at=now, finished_at=dt.datetime.now(dt.timezone.utc),
+                status="failed", rows_read=0, inserted=0, updated=0, unchanged=0, quarantined=0, message=message,
+                imported_by=who.user,
+            ))
+    except Exception:  # the database itself is the problem: the caller reports the original error
+        pass
+
+
+def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneInfo, now: dt.datetime,
+          chunk_rows: int | None) -> None:
+    kind = cols.kind
+    known_units = set(conn.execute(select(units.c.id)).scalars())
+    known_kpis = set(conn.execute(select(kpis.c.id)).scalars())
+    open_keys = set(conn.execute(select(quarantine.c.row_key).where(
+        quarantine.c.kind == kind, quarantine.c.status == "open", quarantine.c.row_key.is_not(None))).scalars())
+    seen = KeySet()
+    given = list(cols.rename.values())
+    written_by = f"import #{report.import_id}"
+    size = chunk_rows or (CHUNK_ROWS if kind in ("work_items", "kpi_observations") else REFERENCE_CHUNK_ROWS)
+    for chunk in read_chunks(src, size):
+        report.rows_read += len(chunk)
+        named = chunk[list(cols.rename)].rename(columns=cols.rename)
+        checked = validate_frame(kind, named, tz, known_units=known_units,
+                                 known_kpis=known_kpis if kind == "kpi_observations" else None)
+        report.formula_cells += checked.formula_cells
+        errors = checked.errors
+        valid = checked.valid
+        if kind == "kpis":  # a parent must exist already or arrive in the same file
+            parents = known_kpis | set(valid["id"])
+            orphan = valid.parent_id.notna() & ~valid.parent_id.isin(parents)
+            errors = pd.concat([errors, pd.Series("parent_id: unknown KPI", index=valid.index[orphan.to_numpy()])])
+            valid = valid[~orphan.to_numpy()]
+        valid, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
+        errors = pd.concat([errors, dup_errors]).sort_index()
+        if len(valid):
+            frame = valid[[c for c in all_columns(kind) if c in given]]
+            if kind == "work_items":
+                counts = store.upsert_work_items(conn, frame, written_by=written_by, at=now)
+            elif kind == "kpi_observations":
+                counts = store.upsert_kpi_observations(conn, frame)
+            else:
+                counts = store.upsert_reference(conn, kind, frame)
+            report.inserted += counts.inserted
+            report.updated += counts.updated
+            report.unchanged += counts.unchanged
+            if kind == "units":
+                known_units |= set(valid["id"])
+            if open_keys:
+                fixed = set(checked.keys.loc[valid.index]) & open_keys
+                if fixed:
+                    _mark_fixed(conn, kind, fixed, report.import_id)
+                    open_keys -= fixed
+        if len(errors):
+            _quarantine(conn, kind, chunk, errors, checked.keys, cols, report)
+    if report.formula_cells:
+        report.warnings.append(f"{src.name}: {report.formula_cells:,} free-text cell(s) start with = + - or @; "
+                               "they are stored as text and neutralised in every CSV export")
+
+
+def _drop_duplicates(conn, kind: str, valid: pd.DataFrame, keys: pd.Series, seen: KeySet
+                     ) -> tuple[pd.DataFrame, pd.Series]:
+    """Valid rows whose key an earlier row of the file already had go to quarantine (the first one wins)."""
+    if valid.empty:
+        return valid, pd.Series(dtype=object)
+    k = keys.loc[valid.index]
+    rows = valid.index.to_numpy(dtype=np.int64)
+    h = KeySet.hashes(k)
+    in_chunk = pd.Series(h).duplicated(keep="first").to_numpy()
+    first = seen.first_rows(h)
+    earlier = first > 0
+    if earlier.any():  # confirm: the earlier row's key is stored by now (a hash collision would not be)
+        earlier &= _stored(conn, kind, valid[earlier])
+    if in_chunk.any():
+        first_in_chunk = pd.Series(rows, index=h).groupby(level=0).transform("min").to_numpy()
+        first = np.where(in_chunk & ~earlier, first_in_chunk, first)
+    dup = earlier | in_chunk
+    seen.add(h[~dup], rows[~dup])
+    label = "/".join(KEYS[kind])
+    reasons = pd.Series([f"{label}: duplicate of row {r} in the same file (the first one was imported)"
+                         for r in first[dup]], index=valid.index[dup], dtype=object)
+    return valid[~dup], reasons
+
+
+def _stored(conn, kind: str, rows: pd.DataFrame) -> np.ndarray:
+    """Whether each row's natural key is in the database (used only to confirm rare hash matches)."""
+    from dashboard.db import campaigns, kpi_observations, work_items
+
+    out = []
+    for r in rows.itertuples(index=False):
+        if kind == "work_items":
+            q = select(func.count()).where(work_items.c.id == r.id)
+        elif kind == "kpi_observations":
+            q = select(func.count()).where(kpi_observations.c.kpi_id == r.kpi_id,
+                                           kpi_observations.c.ts == r.ts.to_pydatetime())
+        elif kind == "campaigns":
+            q = select(func.count()).where(campaigns.c.channel == r.channel, campaigns.c.period_start == r.period_start)
+        else:
+            q = select(func.count()).select_from(units if kind == "units" else kpis).where(
+                (units.c.id if kind == "units" else kpis.c.id) == r.id)
+        out.append(conn.execute(q).scalar_one() > 0)
+    return np.array(out, dtype=bool)
+
+
+def _quarantine(conn, kind: str, chunk: pd.DataFrame, errors: pd.Series, keys: pd.Series, cols: Columns,
+                report: ImportReport) -> None:
+    raw = chunk.loc[errors.index]
+    back = {v: k for k, v in cols.rename.items()}
+    records = []
+    for row_number, reasons in errors.items():
+        cells = {str(c): ("" if pd.isna(v) else str(v)) for c, v in raw.loc[row_number].items()}
+        key = keys.get(row_number)
+        records.append({
+            "import_id": report.import_id, "kind": kind, "row_number": int(row_number),
+            "row_key": (str(key)[:300] if key and not str(key).startswith("|") and str(key).strip("|") else None),
+            "raw": json.dumps(cells, ensure_ascii=False), "reasons": reasons, "status": "open",
+        })
+        if len(report.problems) < MAX_PROBLEMS:
+            named = [r.split(":", 1)[0].strip() for r in reasons.split("; ")]
+            values = {back.get(n, n): cells.get(back.get(n, n), "") for n in dict.fromkeys(named)
+                      if back.get(n, n) in cells}
+            report.problems.append(Problem(int(row_number), reasons, values))
+    conn.execute(insert(quarantine), records)
+    report.quarantined += len(records)
+
+
+def _mark_fixed(conn, kind: str, keys: set[str], import_id: int) -> None:
+    q = quarantine.c
+    for chunk in store._chunks(sorted(keys), store.IN_CHUNK):
+        conn.execute(update(quarantine).where(q.kind == kind, q.status == "open", q.import_id != import_id,
+                                              q.row_key.in_(chunk)).values(status="fixed", fixed_by_import=import_id))
+
+
+# --- preview (the upload page) -------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    source: SourceFile
+    kind: str | None
+    columns: Columns | None
+    rows: pd.DataFrame  # the first rows as text, original column names
+    message: str | None = None  # why the kind or columns could not be settled
+
+
+def preview(path: str | Path, *, name: str | None = None, kind: str | None = None,
+            mapping: Mapping[str, str] | None = None, rows: int = 20) -> Preview:
+    """The first rows, the kind and the column mapping, without touching the database."""
+    src = open_source(path, name=name)
+    first = next(read_chunks(src, rows), pd.DataFrame(columns=src.header))
+    try:
+        cols = choose_kind(src, kind, mapping)
+        return Preview(src, cols.kind, cols, first)
+    except IngestError as exc:
+        guessed = kind or infer_kind(list(src.header))
+        cols = resolve_columns([str(c) for c in src.header], guessed, mapping) if guessed else None
+        return Preview(src, guessed, cols, first, str(exc))
+
+
+__all__ = ["ingest", "IngestError", "ImportReport", "Problem", "open_source", "read_chunks", "choose_kind",
+           "resolve_columns", "preview", "Preview", "KeySet", "CHUNK_ROWS"]
