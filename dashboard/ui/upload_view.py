@@ -1,0 +1,132 @@
+"""The upload page's parts: file in, preview, column mapping, validation report, then the import.
+
+Nothing is written until the user presses Import after a dry run shows what would happen; the import itself
+is the same :func:`loaders.ingest.ingest` the command line uses (one transaction, quarantine, idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.settings import get_settings
+from dashboard.ui import data
+from loaders.contract import KINDS, all_columns, describe, required_columns
+from loaders.ingest import IMPORTERS, ImportReport, IngestError, Preview, ingest, preview
+
+SAMPLES = Path(__file__).resolve().parents[2] / "loaders" / "samples"
+KIND_LABELS = {
+    "work_items": "Work items (leads, complaints, reports …)", "kpi_observations": "KPI observations",
+    "kpis": "KPIs (the KPI tree)", "units": "Units (hub and spokes)", "campaigns": "Campaigns (spend and returns)",
+}
+NOT_MAPPED = "— not in the file —"
+
+
+def allowed(viewer: Viewer) -> bool:
+    return viewer.role in IMPORTERS
+
+
+def stored_upload(uploaded) -> Path | None:
+    """The upload written to a per-session temp file (the importer streams from disk); None when empty."""
+    content = uploaded.getvalue()
+    if not content:
+        return None
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    folder = Path(st.session_state.setdefault("_upload_dir", tempfile.mkdtemp(prefix="hubspoke-upload-")))
+    path = folder / f"{digest}{Path(uploaded.name).suffix.lower() or '.csv'}"
+    if not path.exists():
+        for old in folder.iterdir():  # one upload at a time per session
+            old.unlink(missing_ok=True)
+        path.write_bytes(content)
+    return path
+
+
+def file_facts(p: Preview) -> None:
+    src = p.source
+    facts = [f"**{src.name}**", f"{src.size / 1024:,.1f} KB", src.format.upper()]
+    if src.format == "csv":
+        facts += [f"encoding {src.encoding}", f"delimiter {({',': 'comma', ';': 'semicolon', chr(9): 'tab', '|': 'pipe'}).get(src.delimiter, src.delimiter)}"]
+    st.caption(" · ".join(facts))
+    for warning in src.warnings:
+        st.warning(warning, icon=":material/warning:")
+
+
+def pick_kind(p: Preview) -> str:
+    default = KINDS.index(p.kind) if p.kind in KINDS else 0
+    return st.selectbox("What does the file hold?", KINDS, index=default, format_func=KIND_LABELS.get,
+                        key="upload_kind", help="Guessed from the header; change it if the guess is wrong.")
+
+
+def mapping_step(p: Preview, kind: str) -> dict[str, str]:
+    """One select box per contract column: which file column feeds it (auto-matched names preselected)."""
+    header = [str(c) for c in p.source.header]
+    auto = {v: k for k, v in (p.columns.rename if p.columns and p.columns.kind == kind else {}).items()}
+    required = set(required_columns(kind))
+    missing = [c for c in required if c not in auto]
+    with st.expander("Column mapping", expanded=bool(missing), icon=":material/swap_horiz:"):
+        if missing:
+            st.info(f"Choose the file columns for: {', '.join(missing)}.", icon=":material/info:")
+        mapping: dict[str, str] = {}
+        cols = st.columns(3)
+        for i, target in enumerate(all_columns(kind)):
+            options = [NOT_MAPPED, *header]
+            current = auto.get(target)
+            choice = cols[i % 3].selectbox(
+                f"{target}{' *' if target in required else ''}", options,
+                index=options.index(current) if current in options else 0, key=f"map_{kind}_{target}",
+            )
+            if choice != NOT_MAPPED:
+                mapping[choice] = target
+        st.caption("\\* required")
+    return mapping
+
+
+def contract_help(kind: str) -> None:
+    with st.expander(f"Data contract: {kind}", icon=":material/rule:"):
+        st.dataframe(describe(kind), hide_index=True, width="stretch")
+        st.caption("Timestamps: ISO 8601 (2026-11-23 10:30, 2026-11-23T10:30:00+01:00, …Z). Times without an "
+                   f"offset are read in {get_settings().import_tz.key}. Empty cells are missing values.")
+        sample = SAMPLES / f"{kind}.csv"
+        if sample.exists():
+            st.download_button("Download a sample file", sample.read_bytes(), file_name=sample.name,
+                               mime="text/csv", icon=":material/download:", key=f"sample_{kind}")
+
+
+def run(viewer: Viewer, path: Path, name: str, kind: str, mapping: dict[str, str], *, dry_run: bool,
+        force: bool = False) -> ImportReport | None:
+    """The import (or its dry run); file-level problems and refusals become messages, never tracebacks."""
+    try:
+        return ingest(data.engine(), path, viewer=viewer, kind=kind, mapping=mapping, name=name, dry_run=dry_run,
+                      force=force, tz=get_settings().import_tz, source=Path(name).stem)
+    except IngestError as exc:
+        st.error(str(exc), icon=":material/error:")
+    except NotPermitted as exc:
+        st.error(str(exc), icon=":material/block:")
+    return None
+
+
+def report_view(report: ImportReport) -> None:
+    if report.skipped:
+        st.info(report.summary().replace("--force", "“Import again”"), icon=":material/content_copy:")
+        return
+    cols = st.columns(5)
+    for col, (label, value) in zip(cols, (("Rows read", report.rows_read), ("New", report.inserted),
+                                         ("Changed", report.updated), ("Unchanged", report.unchanged),
+                                         ("Quarantined", report.quarantined))):
+        col.metric(label, f"{value:,}")
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if report.problems:
+        shown = len(report.problems)
+        st.markdown(f"**Rows that {'would be' if report.dry_run else 'were'} quarantined**"
+                    + (f" (first {shown:,} of {report.quarantined:,})" if report.quarantined > shown else ""))
+        st.dataframe(pd.DataFrame({
+            "row": [p.row for p in report.problems],
+            "reasons": [p.reasons for p in report.problems],
+            "found": [", ".join(f"{k} = {v!r}" for k, v in p.values.items()) for p in report.problems],
+        }), hide_index=True, width="stretch", column_config={"row": st.column_config.NumberColumn("Row", format="%d")})
