@@ -268,6 +268,13 @@ class _Reasons:
 NAIVE = r"^\d{4}-\d\d-\d\d(?:[T ]\d\d(?::\d\d(?::\d\d(?:[.,]\d+)?)?)?)?$"  # ISO without an offset
 
 
+def _localize(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Naive local times in ``tz``. In the hour clocks repeat when summer time ends the earlier (summer)
+    reading is taken; a time skipped when it starts is moved forward past the gap, as clocks do."""
+    summer = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
+
+
 def parse_timestamps(text: pd.Series, tz: ZoneInfo) -> pd.Series:
     """ISO 8601 text (mixed spellings allowed) as UTC; naive values are local to ``tz``. NaT where invalid."""
     present = text.notna() & (text != "")
@@ -278,7 +285,7 @@ def parse_timestamps(text: pd.Series, tz: ZoneInfo) -> pd.Series:
     try:  # fast path: a column that is all naive or all one offset parses in one go
         parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
         if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+            parsed = _localize(parsed, tz)
         out.loc[present] = parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
         return out
     except (ValueError, TypeError):
@@ -286,7 +293,7 @@ def parse_timestamps(text: pd.Series, tz: ZoneInfo) -> pd.Series:
     naive = values.str.fullmatch(NAIVE, na=False)
     if naive.any():
         local = pd.to_datetime(values[naive], format="ISO8601", errors="coerce")
-        local = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        local = _localize(local, tz).dt.tz_convert("UTC")
         out.loc[naive[naive].index] = local.astype("datetime64[us, UTC]")
     aware = values[~naive]
     if len(aware):
@@ -374,8 +381,11 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
             typed = _key_text(val, ftype)
             key_parts[name] = typed.where(typed.notna(), col.astype(object))
     _cross_field_checks(kind, out, reasons, known_units, known_kpis)
-    keys = pd.Series(["|".join("" if v is None or v is pd.NA else str(v) for v in parts)
-                      for parts in zip(*[key_parts[k] for k in KEYS[kind]])], index=index, dtype=object)
+    parts = [key_parts[k].astype("string").fillna("") for k in KEYS[kind]]
+    keys = parts[0]
+    for part in parts[1:]:
+        keys = keys + "|" + part
+    keys = keys.astype(object)
     errors = reasons.joined()
     valid = out[~reasons.any()]
     return Checked(valid=valid, errors=errors, keys=keys, formula_cells=formula_cells)

@@ -501,11 +501,15 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     given = list(cols.rename.values())
     written_by = f"import #{report.import_id}"
     size = chunk_rows or (CHUNK_ROWS if kind in ("work_items", "kpi_observations") else REFERENCE_CHUNK_ROWS)
-    for chunk in read_chunks(src, size):
+
+    def checked_chunks() -> Iterator[tuple[pd.DataFrame, object]]:
+        for chunk in read_chunks(src, size):
+            named = chunk[list(cols.rename)].rename(columns=cols.rename)
+            yield chunk, validate_frame(kind, named, tz, known_units=set(known_units),
+                                        known_kpis=known_kpis if kind == "kpi_observations" else None)
+
+    for chunk, checked in _ahead(checked_chunks()):
         report.rows_read += len(chunk)
-        named = chunk[list(cols.rename)].rename(columns=cols.rename)
-        checked = validate_frame(kind, named, tz, known_units=known_units,
-                                 known_kpis=known_kpis if kind == "kpi_observations" else None)
         report.formula_cells += checked.formula_cells
         errors = checked.errors
         valid = checked.valid
@@ -539,6 +543,52 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     if report.formula_cells:
         report.warnings.append(f"{src.name}: {report.formula_cells:,} free-text cell(s) start with = + - or @; "
                                "they are stored as text and neutralised in every CSV export")
+
+
+def _ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """Produce ``items`` in a background thread, ``depth`` ahead of the consumer.
+
+    Reading and validating the next chunk (pandas, which releases the GIL in its parsers and kernels)
+    overlaps with writing this one to the database. Memory stays bounded: at most ``depth`` finished items
+    wait. An error in the producer is raised in the consumer; a consumer that stops early stops the producer.
+    """
+    import queue
+    import threading
+
+    done, stop = object(), threading.Event()
+    q: queue.Queue = queue.Queue(maxsize=depth)
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put((done, exc))
+
+    worker = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def _drop_duplicates(conn, kind: str, valid: pd.DataFrame, keys: pd.Series, seen: KeySet
