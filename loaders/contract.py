@@ -96,7 +96,7 @@ class WorkItemRow(_Row):
     source_unit: UnitId
     target_unit: UnitId
     channel: Code
-    topic: Code | None = None
+    topic: str | None = Field(None, max_length=64)
     text: str | None = Field(None, max_length=10_000)
     created_at: Timestamp
     routed_at: Timestamp | None = None
@@ -185,8 +185,14 @@ def _field_type(model: type[BaseModel], name: str) -> str:
 
 
 def _constraints(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """Bounds, lengths and patterns of a field, including those of an optional Annotated type."""
+    field = model.model_fields[name]
+    metadata = list(field.metadata)
+    for arg in getattr(field.annotation, "__args__", ()):
+        for extra in getattr(arg, "__metadata__", ()):
+            metadata.extend(getattr(extra, "metadata", ()))
     out: dict[str, Any] = {}
-    for meta in model.model_fields[name].metadata:
+    for meta in metadata:
         for attr in ("ge", "gt", "min_length", "max_length", "pattern"):
             value = getattr(meta, attr, None)
             if value is not None:
