@@ -25,6 +25,7 @@ def app_pages() -> list:
         st.Page("pages/overview_page.py", title="Overview", icon=":material/hub:", url_path="overview", default=True),
         st.Page("pages/spoke_page.py", title="Spokes", icon=":material/groups:", url_path="spoke"),
         st.Page("pages/scenarios_page.py", title="Scenarios", icon=":material/tune:", url_path="scenarios"),
+        st.Page("pages/health_page.py", title="Data health", icon=":material/monitor_heart:", url_path="data-health"),
         st.Page("pages/upload_page.py", title="Import data", icon=":material/upload_file:", url_path="upload"),
     ]
 

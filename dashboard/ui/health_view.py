@@ -1,0 +1,252 @@
+"""The sections of the data-health page: freshness per table, file imports, quarantine, quality checks.
+
+Cached accessors are keyed by the database URL and the viewer (and the filter), like ``data.py``; the clock
+is read inside them, so a key never changes with time and the ttl decides how fresh "now" is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.domain import format as fmt
+from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.queries import health as q
+from dashboard.settings import get_settings
+from dashboard.ui import data
+
+TABLE_LABELS = {"work_items": "Work items", "kpi_observations": "KPI observations", "kpis": "KPIs",
+                "units": "Units", "campaigns": "Campaigns"}
+ROWS_SHOWN = 200
+RECENT_IMPORTS = 50
+CHECKS_TTL = 300.0  # the checks scan every work item (~1.5 s at 1M rows on SQLite): minutes old is fresh enough
+NO_IMPORTS = "No files imported yet — `python -m loaders ingest PATH` or the Import data page."
+
+
+def _ttl() -> float:
+    return get_settings().cache_ttl_seconds
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+def _freshness(url: str, viewer: Viewer, cadence: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    with data.engine().connect() as conn:
+        return q.freshness(conn, viewer, _now(), dict(cadence))
+
+
+@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+def _imports(url: str, viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with data.engine().connect() as conn:
+        return q.last_imports(conn, viewer), q.recent_imports(conn, viewer, RECENT_IMPORTS)
+
+
+@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+def _quarantine_counts(url: str, viewer: Viewer) -> pd.DataFrame:
+    with data.engine().connect() as conn:
+        return q.quarantine_counts(conn, viewer)
+
+
+@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+def _open_imports(url: str, viewer: Viewer, kind: str | None) -> pd.DataFrame:
+    with data.engine().connect() as conn:
+        return q.imports_with_open_rows(conn, viewer, kind)
+
+
+@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+def _quarantine(url: str, viewer: Viewer, kind: str | None, import_id: int | None):
+    with data.engine().connect() as conn:
+        return (q.quarantine_reasons(conn, viewer, kind, import_id),
+                q.quarantined_rows(conn, viewer, kind, import_id, ROWS_SHOWN))
+
+
+@st.cache_data(ttl=max(_ttl(), CHECKS_TTL), show_spinner="Running the quality checks…", max_entries=16)
+def _checks(url: str, viewer: Viewer) -> tuple[pd.DataFrame, dt.datetime]:
+    now = _now()
+    with data.engine().connect() as conn:
+        return q.quality_checks(conn, viewer, now), now
+
+
+def require_permission(viewer: Viewer) -> None:
+    """Stop the page with a message for a viewer whose role may not see data health."""
+    try:
+        q.require_health_viewer(viewer)
+    except NotPermitted:
+        st.error("Not permitted: data health is for hub leads, admins and executives.", icon=":material/block:")
+        st.stop()
+
+
+def _when(ts, tz) -> str:
+    return "never" if pd.isna(ts) else pd.Timestamp(ts).tz_convert(tz).strftime("%d %b %Y %H:%M")
+
+
+def _status(row) -> str:
+    if row.rows == 0:
+        return "empty"
+    if row.stale is None:
+        return "not judged" if pd.isna(row.age_h) else "no cadence set"
+    return "STALE" if row.stale else "fresh"
+
+
+def _freshness_view(fresh: pd.DataFrame, tz) -> pd.DataFrame:
+    rows = list(fresh.itertuples())
+    return pd.DataFrame({
+        "Table": [TABLE_LABELS.get(r.table, r.table) for r in rows],
+        "Rows": [f"{r.rows:,} row{'s' if r.rows != 1 else ''}" for r in rows],
+        "Newest row": ["" if pd.isna(r.newest) else r.newest.strftime("%d %b %Y") if r.table in q.DATE_TABLES
+                       else _when(r.newest, tz) for r in rows],
+        "Age": ["" if pd.isna(r.age_h) else f"{fmt.hours(-r.age_h)} ahead" if r.age_h < 0
+                else f"{fmt.hours(r.age_h)} ago" for r in rows],
+        "Expected every": ["" if pd.isna(r.cadence_h) else fmt.hours(r.cadence_h) for r in rows],
+        "Status": [_status(r) for r in rows],
+    })
+
+
+def freshness_section(viewer: Viewer) -> None:
+    s = get_settings()
+    fresh = _freshness(s.database_url, viewer, tuple(sorted(s.freshness_hours.items())))
+    stale = fresh[fresh.stale.eq(True)]
+    if stale.empty:
+        st.success("No stale tables: every newest row is within its expected cadence.", icon=":material/check:")
+    else:
+        names = ", ".join(f"{TABLE_LABELS[t]} (newest {fmt.hours(a)} ago, expected every {fmt.hours(c)})"
+                          for t, a, c in zip(stale.table, stale.age_h, stale.cadence_h))
+        st.warning(f"Stale: {names}. Check the feed or the import that fills it.", icon=":material/schedule:")
+    st.dataframe(_freshness_view(fresh, s.tz), hide_index=True, column_config={
+        "Status": st.column_config.TextColumn(help="STALE: the newest row is older than the expected cadence; "
+                                              "tables without a time column are counted, not judged")})
+    st.caption(f"Times in {s.timezone}. Cadence per table: `DASHBOARD_FRESHNESS_HOURS` (JSON, hours). Campaigns "
+               "count from the day their last period ends.")
+
+
+def _counts_config(tz: str) -> dict:
+    number = st.column_config.NumberColumn(format="localized")
+    return {"Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone=tz),
+            **{c: number for c in ("Rows read", "Inserted", "Updated", "Unchanged", "Quarantined", "Imports")}}
+
+
+def _import_view(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Source": frame.source, "Table": frame.kind.map(TABLE_LABELS).fillna(frame.kind), "File": frame.file_name,
+        "Status": frame.status, "Started": frame.started_at, "Rows read": frame.rows_read,
+        "Inserted": frame.inserted, "Updated": frame.updated, "Unchanged": frame.unchanged,
+        "Quarantined": frame.quarantined,
+    })
+
+
+def imports_section(viewer: Viewer) -> None:
+    s = get_settings()
+    last, recent = _imports(s.database_url, viewer)
+    if last.empty:
+        st.info(NO_IMPORTS, icon=":material/upload_file:")
+        st.page_link("pages/upload_page.py", label="Import data", icon=":material/upload_file:")
+        return
+    failed = last[last.status == "failed"]
+    if not failed.empty:
+        pairs = ", ".join(f"{src} → {TABLE_LABELS.get(k, k)}" for src, k in zip(failed.source, failed.kind))
+        st.error(f"The last import failed for: {pairs}. "
+                 "Nothing from those files was written; see the message in the recent imports.",
+                 icon=":material/error:")
+    st.markdown("**Last import per source and table**")
+    st.dataframe(_import_view(last).assign(Imports=last.imports), hide_index=True, column_config=_counts_config(s.timezone))
+    with st.expander(f"Recent imports (newest first, latest {RECENT_IMPORTS})"):
+        st.dataframe(_import_view(recent).assign(Message=recent.message.fillna(""), By=recent.imported_by.fillna("")),
+                     hide_index=True, column_config=_counts_config(s.timezone))
+
+
+def _import_label(row, tz) -> str:
+    return f"#{row.id} {row.file_name} · {row.source} · {_when(row.started_at, tz)} · {row.open:,} open"
+
+
+def quarantine_section(viewer: Viewer) -> None:
+    s = get_settings()
+    counts = _quarantine_counts(s.database_url, viewer)
+    if counts.empty or counts.open.sum() == 0:
+        fixed = int(counts.fixed.sum()) if not counts.empty else 0
+        st.success("Nothing in quarantine: every imported row was loaded"
+                   + (f" ({fixed:,} refused rows fixed by later imports)." if fixed else "."), icon=":material/check:")
+        return
+    open_kinds = counts[counts.open > 0]
+    for col, row in zip(st.columns(len(TABLE_LABELS)), open_kinds.itertuples()):
+        col.metric(TABLE_LABELS.get(row.kind, row.kind), f"{row.open:,} open", border=True,
+                   help=f"{row.fixed:,} fixed by later imports")
+    left, right = st.columns(2)
+    with left:
+        kind = st.selectbox("Table", [None, *open_kinds.kind], key="health_kind",
+                            format_func=lambda k: "All tables" if k is None else TABLE_LABELS.get(k, k))
+    choices = _open_imports(s.database_url, viewer, kind)
+    labels = {int(r.id): _import_label(r, s.tz) for r in choices.itertuples()}
+    with right:
+        import_id = st.selectbox("Import", [None, *labels], key=f"health_import_{kind or 'all'}",
+                                 format_func=lambda i: "All imports" if i is None else labels.get(i, f"#{i}"))
+    reasons, page = _quarantine(s.database_url, viewer, kind, import_id)
+    st.markdown("**Why rows were refused** (a row can have several reasons)")
+    st.dataframe(pd.DataFrame({"Table": reasons.kind.map(TABLE_LABELS).fillna(reasons.kind), "Column": reasons.column,
+                               "Problem": reasons.problem, "Rows": reasons.rows}), hide_index=True,
+                 column_config={"Rows": st.column_config.ProgressColumn(
+                     format="%d", min_value=0, max_value=int(reasons.rows.max()) if len(reasons) else 1)})
+    st.markdown("**Open quarantined rows**")
+    st.caption(f"Showing {len(page.rows):,} of {page.total:,} open rows"
+               + ("; choose a table or an import to narrow them down." if page.total > len(page.rows) else "."))
+    st.dataframe(pd.DataFrame({"Import": page.rows.import_id, "File": page.rows.file_name,
+                               "Row": page.rows.row_number, "Key": page.rows.row_key,
+                               "Reasons": page.rows.reasons, "Values": page.rows["values"]}),
+                 hide_index=True, column_config={"Row": st.column_config.NumberColumn(
+                     format="%d", help="As a spreadsheet numbers it: the header is row 1")})
+    _download(viewer, import_id, choices)
+
+
+def _download(viewer: Viewer, import_id: int | None, choices: pd.DataFrame) -> None:
+    if import_id is None or import_id not in set(choices.id):
+        st.caption("Choose an import to download its open rows in the file's own columns, fix them and import "
+                   "the file again.")
+        return
+    file_name = choices.loc[choices.id == import_id, "file_name"].iloc[0]
+    stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "import"
+
+    def quarantine_csv() -> bytes:  # built only when the user clicks (deferred download)
+        with data.engine().connect() as conn:
+            return q.quarantine_csv(conn, viewer, import_id)
+
+    st.download_button(f"Download open rows of {file_name} (CSV)", quarantine_csv,
+                       file_name=f"{stem}-quarantined.csv", mime="text/csv", icon=":material/download:",
+                       on_click="ignore", help="The file's own columns; formula-like cells are neutralised")
+
+
+def _checks_table(checks: pd.DataFrame, problems_label: str) -> None:
+    where = checks.detail.where(checks.detail == "", " (" + checks.detail + ")")  # which KPIs fail, most first
+    st.dataframe(pd.DataFrame({
+        "Field": checks.table.map(TABLE_LABELS).fillna(checks.table) + " · " + checks.column,
+        "Check": checks.check + where, problems_label: checks.problems, "Rows checked": checks.checked,
+        "Share": checks.share * 100,
+    }), hide_index=True, column_config={
+        problems_label: st.column_config.NumberColumn(format="localized"),
+        "Rows checked": st.column_config.NumberColumn(format="localized"),
+        "Share": st.column_config.NumberColumn(format="%.2f %%"),
+    })
+
+
+def quality_section(viewer: Viewer) -> None:
+    s = get_settings()
+    checks, checked_at = _checks(s.database_url, viewer)
+    invalid = checks[checks.kind == "invalid"]
+    failing = invalid[invalid.problems > 0]
+    if failing.empty:
+        st.success("Every consistency check passes.", icon=":material/check:")
+    else:
+        n = int(failing.problems.sum())
+        st.warning(f"{len(failing)} consistency check{'s' if len(failing) != 1 else ''} found {n:,} problem "
+                   f"row{'s' if n != 1 else ''}.", icon=":material/rule:")
+    _checks_table(invalid, "Failing rows")
+    st.markdown("**Missing optional values** (information, not errors)")
+    _checks_table(checks[checks.kind == "missing"], "Missing")
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.caption(f"Checked at {_when(checked_at, s.tz)} ({s.timezone}); the checks read every row, so their result "
+                 f"is kept for {max(_ttl(), CHECKS_TTL) / 60:g} min.")
+    if right.button("Run the checks again", icon=":material/refresh:", key="health_recheck"):
+        _checks.clear()
+        st.rerun()
