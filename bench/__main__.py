@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-MODULES = ["bench_whatif", "bench_demo", "bench_pages"]
+MODULES = ["bench_whatif", "bench_demo", "bench_pages", "bench_ingest"]
 
 
 def main(argv: list[str]) -> int:
