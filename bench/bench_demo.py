@@ -127,7 +127,7 @@ def _bare_executemany_seconds(directory: Path, work_items: int) -> float:
     try:
         with engine.connect() as conn:
             frame = store._item_frame(data.work_items)
-            rows = list(store._driver_rows(store._item_driver_columns(conn, frame)))
+            rows = list(store._driver_rows(store._item_driver_columns(conn.dialect.name, frame)))
     finally:
         engine.dispose()
     path = directory / "floor.db"

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(os.environ.get("HUBSPOKE_BENCH_DIR", tempfile.gettempdir())) / "hubspoke-bench"
 UNITS_CSV = ROOT / "loaders" / "samples" / "units.csv"
 ROWS = 1_000_000
-FORMAT_VERSION = 1  # bump when the generated file changes, so cached files are rebuilt
+FORMAT_VERSION = 2  # bump when the generated file changes, so cached files are rebuilt
 SEED = 23
 BLOCK_ROWS = 1_000_000  # rows generated at a time
 TARGET_RATE = 100_000  # rows per second
@@ -125,8 +125,11 @@ def _iso(values: np.ndarray, naive: np.ndarray) -> np.ndarray:
     return buf.view("S25").ravel().astype("U25")
 
 
-def generate_frame(rows: int, seed: int = SEED, first_id: int = 1):
-    """``rows`` valid work items between the sample units, as the text cells of a CSV (a DataFrame)."""
+def generate_frame(rows: int, seed: int = SEED, first_id: int = 1, period: int = 0):
+    """``rows`` valid work items between the sample units, as the text cells of a CSV (a DataFrame).
+
+    Rows come in order of creation, as exports from ticketing and CRM systems do; block ``period`` covers
+    the DAYS after block ``period - 1`` (an incremental extract)."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -141,7 +144,8 @@ def generate_frame(rows: int, seed: int = SEED, first_id: int = 1):
             column[at] = np.asarray(choices, dtype=object)[rng.integers(0, len(choices), len(at))]
     topic[rng.random(rows) < 0.05] = ""  # topic is optional
 
-    created = ANCHOR - (rng.random(rows) * DAYS * 86_400).astype("timedelta64[s]")
+    offset = (np.sort(rng.random(rows)) + period - 1) * DAYS * 86_400
+    created = ANCHOR + offset.astype("timedelta64[s]")
     cycle = (sla * 3_600 * np.exp(rng.normal(-0.6, 0.6, rows))).astype(np.int64) + 60  # seconds to resolve
     roll = rng.random(rows)
     status = np.select([roll < 0.60, roll < 0.70, roll < 0.82, roll < 0.95],
@@ -175,7 +179,7 @@ def bench_csv(rows: int) -> Path:
         with tmp.open("w", newline="") as fh:
             for block, start in enumerate(range(0, rows, BLOCK_ROWS)):
                 n = min(BLOCK_ROWS, rows - start)
-                generate_frame(n, seed=SEED + block, first_id=start + 1).to_csv(fh, index=False, header=block == 0)
+                generate_frame(n, seed=SEED + block, first_id=start + 1, period=block).to_csv(fh, index=False, header=block == 0)
         tmp.replace(path)
     return path
 

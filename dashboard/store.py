@@ -532,11 +532,11 @@ def _apply_flow_deltas(conn: Connection, deltas: pd.DataFrame) -> None:
 # --- driver-level bulk writes --------------------------------------------------------------------------
 
 
-def _null(conn: Connection) -> Any:
+def _null(dialect: str) -> Any:
     """What a missing value is sent as. SQLite stores a bound NaN as NULL, and binding a float is several
     times cheaper in Python's sqlite3 than binding None (which goes through the adapter protocol); COPY
     into PostgreSQL needs a real None."""
-    return float("nan") if conn.dialect.name == "sqlite" else None
+    return float("nan") if dialect == "sqlite" else None
 
 
 def _with_null(values: np.ndarray, null: Any) -> np.ndarray:
@@ -595,9 +595,9 @@ def _bulk_write(conn: Connection, table: Table, columns: Sequence[str], cols: Se
     conn.exec_driver_sql(sql, list(rows))
 
 
-def _item_driver_columns(conn: Connection, frame: _ItemFrame) -> list[np.ndarray]:
+def _item_driver_columns(dialect: str, frame: _ItemFrame) -> list[np.ndarray]:
     """Columns in ITEM_COLUMNS order: timestamps as SQLAlchemy's text, missing values as the driver's null."""
-    c, null = frame.cols, _null(conn)
+    c, null = frame.cols, _null(dialect)
     values: list[np.ndarray] = []
     for name in ITEM_COLUMNS:
         if name == "version":
@@ -643,7 +643,7 @@ def insert_work_items(
     with _bulk_cache(conn, len(frame)):
         for start in range(0, len(frame), batch_size):
             batch = frame.take(slice(start, start + batch_size))
-            _bulk_write(conn, work_items, ITEM_COLUMNS, _item_driver_columns(conn, batch))
+            _bulk_write(conn, work_items, ITEM_COLUMNS, _item_driver_columns(conn.dialect.name, batch))
             _apply_flow_deltas(conn, _flow_deltas(batch))
     return len(frame)
 
@@ -964,7 +964,38 @@ def _net_flow_deltas(new: _ItemFrame, old: _ItemFrame) -> pd.DataFrame:
     return net[(net[list(FLOW_SUMS)] != 0).any(axis=1)]
 
 
-def upsert_work_items(conn: Connection, items: Rows, *, written_by: str | None = None,
+@dataclass
+class PreparedItems:
+    """Work items converted, validated and turned into driver rows and rollup deltas without a connection,
+    so a loader can prepare the next batch in another thread while this one is written."""
+
+    frame: _ItemFrame
+    given: list[str]  # the columns the caller supplied (only these are compared and written on update)
+    dialect: str
+    driver: list[np.ndarray]  # ITEM_COLUMNS in driver form, every row
+    deltas: pd.DataFrame  # flow_hourly contributions if every row is new
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def take(self, mask: np.ndarray) -> "PreparedItems":
+        frame = self.frame.take(mask)
+        return PreparedItems(frame, self.given, self.dialect, [c[mask] for c in self.driver], _flow_deltas(frame))
+
+
+def prepare_work_items(items: Rows, *, written_by: str | None = None, at: dt.datetime | None = None,
+                       dialect: str = "sqlite") -> PreparedItems:
+    """The CPU part of :func:`upsert_work_items` (no database): thread-safe, one batch at a time."""
+    df = items if isinstance(items, pd.DataFrame) else pd.DataFrame(list(items))
+    given = [c for c in ITEM_COLUMNS if c in df.columns and c not in ("version", "updated_by", "updated_at", "note")]
+    at = _aware(at or dt.datetime.now(UTC))
+    frame = _item_frame(df[given].assign(updated_by=written_by, updated_at=at))
+    driver = _item_driver_columns(dialect, frame)
+    deltas = _flow_deltas(frame) if len(frame) else pd.DataFrame(columns=[*FLOW_KEY, *FLOW_SUMS])
+    return PreparedItems(frame, given, dialect, driver, deltas)
+
+
+def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_by: str | None = None,
                       at: dt.datetime | None = None) -> UpsertCounts:
     """Insert new work items, update changed ones, leave identical ones alone; rollups follow in the same
     transaction (an update subtracts the old version's contributions and adds the new one's).
@@ -972,18 +1003,18 @@ def upsert_work_items(conn: Connection, items: Rows, *, written_by: str | None =
     Only the columns given are compared and written, so a file without ``text`` does not blank the stored
     text. ``due_at`` defaults to ``created_at + sla_hours``. A changed item gets ``version + 1`` (an app user
     holding the old version is told someone changed it) and ``written_by``/``at`` as its last editor; new
-    items carry them too. Ids must be unique within ``items``.
+    items carry them too. Ids must be unique within ``items``. ``items`` may come from
+    :func:`prepare_work_items` (then ``written_by``/``at`` were given there).
     """
-    df = items if isinstance(items, pd.DataFrame) else pd.DataFrame(list(items))
-    given = [c for c in ITEM_COLUMNS if c in df.columns and c not in ("version", "updated_by", "updated_at", "note")]
-    at = _aware(at or dt.datetime.now(UTC))
-    df = df[given].assign(updated_by=written_by, updated_at=at)
-    frame = _item_frame(df)
+    prepared = items if isinstance(items, PreparedItems) else prepare_work_items(
+        items, written_by=written_by, at=at, dialect=conn.dialect.name)
+    if prepared.dialect != conn.dialect.name:
+        raise StoreError(f"items prepared for {prepared.dialect}, written to {conn.dialect.name}")
+    frame = prepared.frame
     if len(frame) == 0:
         return UpsertCounts()
     _check_units_exist(conn, frame)
-    compare = [c for c in (*given, "due_at") if c != "id"]
-    compare = list(dict.fromkeys(compare))
+    compare = list(dict.fromkeys(c for c in (*prepared.given, "due_at") if c != "id"))
     stored = pd.DataFrame(conn.execute(
         select(*[work_items.c[c] for c in ITEM_COLUMNS if c not in ("version",)])
         .where(_where_key_in(conn, work_items.c.id, frame.cols["id"].tolist()))
@@ -1006,13 +1037,13 @@ def upsert_work_items(conn: Connection, items: Rows, *, written_by: str | None =
             _upsert_flow_rows(conn, list(_net_flow_deltas(new.take(changed), old.take(changed))
                                          .itertuples(index=False, name=None)), cleanup=True)
             counts.updated = int(changed.sum())
-    fresh = frame.take(is_new)
+    fresh = prepared if is_new.all() else prepared.take(is_new)
     counts.inserted = len(fresh)
-    with _bulk_cache(conn, len(fresh)):
-        for start in range(0, len(fresh), DEFAULT_BATCH):
-            batch = fresh.take(slice(start, start + DEFAULT_BATCH))
-            _bulk_write(conn, work_items, ITEM_COLUMNS, _item_driver_columns(conn, batch))
-            _apply_flow_deltas(conn, _flow_deltas(batch))
+    if len(fresh):
+        with _bulk_cache(conn, len(fresh)):
+            for start in range(0, len(fresh), DEFAULT_BATCH):
+                _bulk_write(conn, work_items, ITEM_COLUMNS, [c[start:start + DEFAULT_BATCH] for c in fresh.driver])
+            _apply_flow_deltas(conn, fresh.deltas)
     return counts
 
 

@@ -502,13 +502,22 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     written_by = f"import #{report.import_id}"
     size = chunk_rows or (CHUNK_ROWS if kind in ("work_items", "kpi_observations") else REFERENCE_CHUNK_ROWS)
 
-    def checked_chunks() -> Iterator[tuple[pd.DataFrame, object]]:
+    dialect = conn.dialect.name
+    columns = [c for c in all_columns(kind) if c in given]
+
+    def checked_chunks() -> Iterator[tuple[pd.DataFrame, object, object]]:
+        """Read, validate and (work items) convert to driver rows: all off the connection, one chunk ahead."""
         for chunk in read_chunks(src, size):
             named = chunk[list(cols.rename)].rename(columns=cols.rename)
-            yield chunk, validate_frame(kind, named, tz, known_units=set(known_units),
-                                        known_kpis=known_kpis if kind == "kpi_observations" else None)
+            checked = validate_frame(kind, named, tz, known_units=set(known_units),
+                                     known_kpis=known_kpis if kind == "kpi_observations" else None)
+            prepared, repeated = None, checked.keys.loc[checked.valid.index].duplicated(keep="first").to_numpy()
+            if kind == "work_items" and len(checked.valid):  # the first of each key; later ones are quarantined
+                prepared = store.prepare_work_items(checked.valid[~repeated][columns], written_by=written_by,
+                                                    at=now, dialect=dialect)
+            yield chunk, checked, prepared, repeated
 
-    for chunk, checked in _ahead(checked_chunks()):
+    for chunk, checked, prepared, repeated in _ahead(checked_chunks()):
         report.rows_read += len(chunk)
         report.formula_cells += checked.formula_cells
         errors = checked.errors
@@ -518,12 +527,14 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
             orphan = valid.parent_id.notna() & ~valid.parent_id.isin(parents)
             errors = pd.concat([errors, pd.Series("parent_id: unknown KPI", index=valid.index[orphan.to_numpy()])])
             valid = valid[~orphan.to_numpy()]
-        valid, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
+        keep, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
+        valid = valid[keep]
         errors = pd.concat([errors, dup_errors]).sort_index()
         if len(valid):
-            frame = valid[[c for c in all_columns(kind) if c in given]]
+            frame = valid[columns]
             if kind == "work_items":
-                counts = store.upsert_work_items(conn, frame, written_by=written_by, at=now)
+                kept = keep[~repeated]  # rows of ``prepared`` (built without the repeats within this chunk)
+                counts = store.upsert_work_items(conn, prepared if kept.all() else prepared.take(kept))
             elif kind == "kpi_observations":
                 counts = store.upsert_kpi_observations(conn, frame)
             else:
@@ -592,27 +603,28 @@ def _ahead(items: Iterator, depth: int = 1) -> Iterator:
 
 
 def _drop_duplicates(conn, kind: str, valid: pd.DataFrame, keys: pd.Series, seen: KeySet
-                     ) -> tuple[pd.DataFrame, pd.Series]:
-    """Valid rows whose key an earlier row of the file already had go to quarantine (the first one wins)."""
+                     ) -> tuple[np.ndarray, pd.Series]:
+    """Which valid rows to keep: a row whose key an earlier row of the file already had goes to quarantine
+    (the first one wins). Returns the keep mask and the duplicates' reasons."""
     if valid.empty:
-        return valid, pd.Series(dtype=object)
+        return np.ones(0, dtype=bool), pd.Series(dtype=object)
     k = keys.loc[valid.index]
     rows = valid.index.to_numpy(dtype=np.int64)
     h = KeySet.hashes(k)
-    in_chunk = pd.Series(h).duplicated(keep="first").to_numpy()
+    in_chunk = k.duplicated(keep="first").to_numpy()  # exact within the chunk
     first = seen.first_rows(h)
     earlier = first > 0
     if earlier.any():  # confirm: the earlier row's key is stored by now (a hash collision would not be)
         earlier &= _stored(conn, kind, valid[earlier])
     if in_chunk.any():
-        first_in_chunk = pd.Series(rows, index=h).groupby(level=0).transform("min").to_numpy()
+        first_in_chunk = pd.Series(rows, index=k.to_numpy()).groupby(level=0).transform("min").to_numpy()
         first = np.where(in_chunk & ~earlier, first_in_chunk, first)
     dup = earlier | in_chunk
     seen.add(h[~dup], rows[~dup])
     label = "/".join(KEYS[kind])
     reasons = pd.Series([f"{label}: duplicate of row {r} in the same file (the first one was imported)"
                          for r in first[dup]], index=valid.index[dup], dtype=object)
-    return valid[~dup], reasons
+    return ~dup, reasons
 
 
 def _stored(conn, kind: str, rows: pd.DataFrame) -> np.ndarray:
