@@ -817,6 +817,11 @@ def insert_kpi_observations(conn: Connection, rows: Rows, *, batch_size: int = D
         if existing:
             keys = pd.Series(list(zip(obs.kpi_id, obs.ts.astype(int))), index=obs.index)
             obs = obs[~keys.isin(existing)]
+    return _write_observations(conn, obs, batch_size)
+
+
+def _write_observations(conn: Connection, obs: pd.DataFrame, batch_size: int = DEFAULT_BATCH) -> int:
+    """Normalised observations (kpi_id, ts as µs, value) and their kpi_hourly deltas, in batches."""
     obs = obs.reset_index(drop=True)
     with _bulk_cache(conn, len(obs)):
         for start in range(0, len(obs), batch_size):
@@ -1094,7 +1099,7 @@ def upsert_kpi_observations(conn: Connection, rows: Rows) -> UpsertCounts:
     counts.updated = int(changed.sum())
     if changed.any():
         _update_observations(conn, merged[changed])
-    counts.inserted = insert_kpi_observations(conn, obs[~known], check_existing=False)
+    counts.inserted = _write_observations(conn, obs[~known])  # already normalised: ts in µs
     return counts
 
 

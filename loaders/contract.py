@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
 
@@ -40,10 +41,29 @@ PATTERN_HELP = {
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOOLS = {**dict.fromkeys(("true", "t", "yes", "y", "1", "on"), True), **dict.fromkeys(("false", "f", "no", "n", "0", "off"), False)}
 
+WHOLE = r"^[+-]?\d+$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+INT_MAX = 2_147_483_647  # the database's INTEGER
+
+
+def _text_as(pattern: str, message: str):
+    """A before-validator: text cells must match ``pattern`` (pydantic alone would also take 1_000, 3.0,
+    2026-11-02T00:00 for a date ...), so the pydantic reference and the vectorised check agree."""
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(pattern, value.strip()):
+            raise ValueError(message)
+        return value
+    return BeforeValidator(check)
+
+
 Timestamp = dt.datetime
+IsoDate = Annotated[dt.date, _text_as(ISO_DATE, "not a date such as 2026-11-23")]
+Number = Annotated[float, _text_as(r"^[^_]*$", "not a number")]
+Whole = Annotated[int, _text_as(WHOLE, "not a whole number"), Field(le=INT_MAX)]
 ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=ITEM_ID)]
 UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=UNIT_ID)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE)]
+Channel = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE)]  # the database column holds 32
 
 
 class _Row(BaseModel):
@@ -56,12 +76,12 @@ class UnitRow(_Row):
     id: UnitId
     name: str = Field(min_length=1, max_length=200)
     kind: UnitKind
-    headcount: float = Field(ge=0)
-    cost_per_fte: float = Field(ge=0, description="per year, in the organisation's currency")
+    headcount: Number = Field(ge=0)
+    cost_per_fte: Number = Field(ge=0, description="per year, in the organisation's currency")
     description: str | None = None
-    sort_order: int | None = Field(None, ge=0)
+    sort_order: Whole = Field(0, ge=0)
     panels: str | None = Field(None, max_length=500, description="comma-separated check panels")
-    capacity_per_fte_day: float | None = Field(None, ge=0)
+    capacity_per_fte_day: Number | None = Field(None, ge=0)
 
 
 class KpiRow(_Row):
@@ -71,13 +91,13 @@ class KpiRow(_Row):
     unit_id: UnitId
     name: str = Field(min_length=1, max_length=200)
     unit_of_measure: str = Field(min_length=1, max_length=16, description="EUR, %, count, hours, score ...")
-    target: float | None = None
+    target: Number | None = None
     direction: Direction
     aggregation: Aggregation = Aggregation.SUM
     parent_id: Code | None = None
     is_goal: bool = False
     description: str | None = None
-    sort_order: int | None = Field(None, ge=0)
+    sort_order: Whole = Field(0, ge=0)
 
 
 class KpiObservationRow(_Row):
@@ -85,7 +105,7 @@ class KpiObservationRow(_Row):
 
     kpi_id: Code
     ts: Timestamp
-    value: float
+    value: Number
 
 
 class WorkItemRow(_Row):
@@ -95,7 +115,7 @@ class WorkItemRow(_Row):
     kind: ItemKind
     source_unit: UnitId
     target_unit: UnitId
-    channel: Code
+    channel: Channel
     topic: str | None = Field(None, max_length=64)
     text: str | None = Field(None, max_length=10_000)
     created_at: Timestamp
@@ -104,8 +124,8 @@ class WorkItemRow(_Row):
     resolved_at: Timestamp | None = None
     due_at: Timestamp | None = Field(None, description="default: created_at + sla_hours")
     status: Status
-    sla_hours: float = Field(gt=0)
-    value: float | None = Field(None, ge=0, description="e.g. a lead's expected revenue")
+    sla_hours: Number = Field(gt=0)
+    value: Number | None = Field(None, ge=0, description="e.g. a lead's expected revenue")
 
     @model_validator(mode="after")
     def _consistent(self) -> "WorkItemRow":
@@ -121,14 +141,14 @@ class WorkItemRow(_Row):
 class CampaignRow(_Row):
     """Marketing spend and its returns per channel and period."""
 
-    channel: Code
-    period_start: dt.date
-    period_end: dt.date
-    budget: float = Field(ge=0)
-    spend: float = Field(ge=0)
-    leads: int = Field(ge=0)
-    conversions: int = Field(ge=0)
-    revenue: float = Field(ge=0)
+    channel: Channel
+    period_start: IsoDate
+    period_end: IsoDate
+    budget: Number = Field(ge=0)
+    spend: Number = Field(ge=0)
+    leads: Whole = Field(ge=0)
+    conversions: Whole = Field(ge=0)
+    revenue: Number = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "CampaignRow":
@@ -173,8 +193,11 @@ def infer_kind(columns: list[str]) -> str | None:
 
 def _base_type(annotation: Any) -> Any:
     """The non-None type of an annotation (``float | None`` -> float)."""
+    if hasattr(annotation, "__metadata__"):  # Annotated[float, ...] -> float
+        annotation = annotation.__origin__
     args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
-    return args[0] if args else annotation
+    base = args[0] if args else annotation
+    return base.__origin__ if hasattr(base, "__metadata__") else base
 
 
 def _field_type(model: type[BaseModel], name: str) -> str:
@@ -193,7 +216,7 @@ def _constraints(model: type[BaseModel], name: str) -> dict[str, Any]:
             metadata.extend(getattr(extra, "metadata", ()))
     out: dict[str, Any] = {}
     for meta in metadata:
-        for attr in ("ge", "gt", "min_length", "max_length", "pattern"):
+        for attr in ("ge", "gt", "le", "min_length", "max_length", "pattern"):
             value = getattr(meta, attr, None)
             if value is not None:
                 out[attr] = value
@@ -214,10 +237,14 @@ def describe(kind: str) -> pd.DataFrame:
             rules.append(f"≥ {c['ge']:g}")
         if "gt" in c:
             rules.append(f"> {c['gt']:g}")
+        if "le" in c:
+            rules.append(f"≤ {c['le']:,}")
         if "pattern" in c:
             rules.append(PATTERN_HELP[c["pattern"]])
-        if "max_length" in c and "pattern" not in c:
-            rules.append(f"at most {c['max_length']} characters")
+        if "max_length" in c:
+            rules.append(f"at most {c['max_length']:,} characters")
+        if ftype == "date":
+            rules.append("YYYY-MM-DD")
         if field.description:
             rules.append(field.description)
         if not field.is_required() and field.default not in (None,):
@@ -276,9 +303,10 @@ NAIVE = r"^\d{4}-\d\d-\d\d(?:[T ]\d\d(?::\d\d(?::\d\d(?:[.,]\d+)?)?)?)?$"  # ISO
 
 def _localize(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
     """Naive local times in ``tz``. In the hour clocks repeat when summer time ends the earlier (summer)
-    reading is taken; a time skipped when it starts is moved forward past the gap, as clocks do."""
+    reading is taken; a time in the hour skipped when it starts is read one hour later (02:15 -> 03:15),
+    which keeps distinct readings distinct."""
     summer = np.ones(len(naive), dtype=bool)
-    return naive.dt.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
+    return naive.dt.tz_localize(tz, ambiguous=summer, nonexistent=pd.Timedelta(hours=1))
 
 
 def parse_timestamps(text: pd.Series, tz: ZoneInfo) -> pd.Series:
@@ -344,7 +372,8 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
             reasons.flag(val.isna().to_numpy() & ~empty,
                          f"{name}: not an ISO 8601 timestamp such as 2026-11-23 10:30 or 2026-11-23T10:30:00+01:00")
         elif ftype == "date":
-            parsed = pd.to_datetime(col.where(~empty), format="%Y-%m-%d", errors="coerce")
+            iso = col.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
+            parsed = pd.to_datetime(col.where(iso), format="%Y-%m-%d", errors="coerce")
             reasons.flag(parsed.isna().to_numpy() & ~empty, f"{name}: not a date such as 2026-11-23")
             val = pd.Series(np.array(parsed.dt.date.to_numpy(), dtype=object), index=index)
             val[parsed.isna().to_numpy()] = None
@@ -356,11 +385,19 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
             finite = np.isfinite(arr)
             reasons.flag(~finite & ~np.isnan(arr), f"{name}: not a finite number")
             if ftype == "int":
-                reasons.flag(finite & (arr != np.round(arr)), f"{name}: not a whole number")
+                whole = col.str.fullmatch(WHOLE).fillna(False).to_numpy(dtype=bool)
+                reasons.flag(finite & ~whole, f"{name}: not a whole number")
+            else:
+                reasons.flag(col.str.contains("_", regex=False).fillna(False).to_numpy(dtype=bool) & ~empty,
+                             f"{name}: not a number")
             if "ge" in c:
                 reasons.flag(finite & (arr < c["ge"]), f"{name}: must be ≥ {c['ge']:g}")
             if "gt" in c:
                 reasons.flag(finite & (arr <= c["gt"]), f"{name}: must be > {c['gt']:g}")
+            if "le" in c:
+                reasons.flag(finite & (arr > c["le"]), f"{name}: must be ≤ {c['le']:,}")
+            if not field.is_required() and field.default is not None:
+                num = num.where(~empty, float(field.default))
             val = num
         elif ftype == "bool":
             val = col.str.lower().map(BOOLS)

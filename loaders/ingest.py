@@ -19,6 +19,7 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -187,10 +188,10 @@ def open_source(path: str | Path, *, name: str | None = None, encoding: str | No
         src.encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
         src.warnings.append(f"{name} is not UTF-8: read as {'Windows-1252' if src.encoding == 'cp1252' else 'Latin-1'} "
                             "(pass --encoding to choose another)")
-    try:
-        text = head.decode(src.encoding, errors="strict" if utf8 or encoding else "replace")
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise IngestError(f"{name}: cannot be read as {src.encoding} ({_first_line(exc)})") from None
+    try:  # the sample may end inside a character; the whole file's encoding was checked by _scan
+        text = head.decode(src.encoding, errors="ignore" if utf8 and not encoding else "replace")
+    except LookupError as exc:
+        raise IngestError(f"{name}: unknown encoding {src.encoding!r} ({_first_line(exc)})") from None
     if "\x00" in text:
         raise IngestError(f"{name}: looks like a binary file, not CSV or Parquet")
     lines = text.lstrip("\ufeff").splitlines()
@@ -200,8 +201,19 @@ def open_source(path: str | Path, *, name: str | None = None, encoding: str | No
     src.delimiter = delimiter or max(DELIMITERS, key=first_line.count)
     if src.delimiter != "," and not delimiter:
         src.warnings.append(f"{name}: read with {_delimiter_name(src.delimiter)} as the delimiter")
-    src.header = next(csv.reader([first_line], delimiter=src.delimiter))
+    records = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=src.delimiter)
+    src.header = next(records)
+    try:  # pandas would silently make a first data row with one cell too many the index
+        first = next((r for r in records if r), None)
+    except csv.Error:
+        first = None
+    whole = size <= SAMPLE_BYTES or text.count("\n") >= 2  # the first data row is entirely in the sample
+    if first is not None and len(first) > len(src.header) and whole:
+        raise IngestError(f"{name}: row 2 has {len(first)} cells but the header has {len(src.header)} columns — "
+                          f"a missing quote around a value that contains {_delimiter_name(src.delimiter)}s? "
+                          "Nothing was imported.")
     return src
+
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -244,6 +256,7 @@ def read_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.Da
     reader = pd.read_csv(
         src.path, sep=src.delimiter, dtype=str, keep_default_na=False, na_values=[], encoding=src.encoding,
         chunksize=chunk_rows, skip_blank_lines=True, engine="c", quotechar='"', encoding_errors="strict",
+        index_col=False,
     )
     start = 2
     try:
@@ -291,17 +304,22 @@ class Columns:
     missing: list[str]  # required contract columns nobody maps to
 
 
-def resolve_columns(header: list[str], kind: str, mapping: Mapping[str, str] | None = None) -> Columns:
+def resolve_columns(header: list[str], kind: str, mapping: Mapping[str, str] | None = None,
+                    name: str = "the file") -> Columns:
     """Match the file's header to the contract: explicit mapping first, then names that normalise equal."""
     contract = all_columns(kind)
     mapping = {k: v for k, v in (mapping or {}).items() if v}
     bad = [v for v in mapping.values() if v not in contract]
     if bad:
-        raise IngestError(f"mapping names unknown {kind} column(s) {', '.join(bad)}; choose from {', '.join(contract)}")
-    rename: dict[str, str] = {}
+        raise IngestError(f"{name}: the mapping names unknown {kind} column(s) {', '.join(bad)}; "
+                          f"choose from {', '.join(contract)}")
+    missing_source = [k for k in mapping if k not in header]
+    if missing_source:
+        raise IngestError(f"{name}: the mapping names column(s) {', '.join(missing_source)} that the file does not have")
+    rename: dict[str, str] = {col: mapping[col] for col in header if col in mapping}
     for col in header:
-        target = mapping.get(col) or (normalise_header(col) if normalise_header(col) in contract else None)
-        if target and target not in rename.values():
+        target = normalise_header(col)
+        if col not in rename and target in contract and target not in rename.values():
             rename[col] = target
     ignored = [c for c in header if c not in rename]
     missing = [c for c in required_columns(kind) if c not in rename.values()]
@@ -328,13 +346,19 @@ def choose_kind(src: SourceFile, kind: str | None, mapping: Mapping[str, str] | 
     if kind is not None and kind not in KINDS:
         raise IngestError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     guessed = infer_kind(list(src.header) + list((mapping or {}).values()))
+    if kind is None and guessed is None:  # a kind most of whose required columns are there: name the rest
+        header = {normalise_header(c) for c in list(src.header) + list((mapping or {}).values())}
+        share = {k: len(set(required_columns(k)) & header) / len(required_columns(k)) for k in KINDS}
+        best = max(share, key=share.get)
+        if share[best] >= 0.5:
+            kind = best
     if kind is None:
         if guessed is None:
             raise IngestError(
                 f"{src.name}: cannot tell what the file holds from its header ({', '.join(map(str, src.header[:8]))}"
                 f"{' …' if len(src.header) > 8 else ''}); pass --kind and map the columns (--map 'file column=contract column')")
         kind = guessed
-    cols = resolve_columns([str(c) for c in src.header], kind, mapping)
+    cols = resolve_columns([str(c) for c in src.header], kind, mapping, src.name)
     if cols.missing:
         hint = ""
         if guessed and guessed != kind:
@@ -430,8 +454,15 @@ def ingest(
 
     who = _require_importer(viewer)
     started = time.perf_counter()
-    src = open_source(path, name=name, encoding=encoding, delimiter=delimiter)
-    cols = choose_kind(src, kind, mapping)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    display = name or Path(path).name
+    try:
+        src = open_source(path, name=name, encoding=encoding, delimiter=delimiter)
+        cols = choose_kind(src, kind, mapping)
+    except IngestError as exc:  # recorded too, so the data-health page shows the attempt
+        attempt = ImportReport(display, kind or "unknown", source or Path(display).stem, "", 0, dry_run=dry_run)
+        _record_failure(engine, attempt, who, now, str(exc), dry_run)
+        raise
     kind = cols.kind
     report = ImportReport(src.name, kind, source or Path(src.name).stem, src.sha256, src.size, dry_run=dry_run,
                           warnings=list(src.warnings))
@@ -442,7 +473,6 @@ def ingest(
         report.skipped, report.previous = True, prev
         return report
     tz = tz or ZoneInfo("UTC")
-    now = now or dt.datetime.now(dt.timezone.utc)
     try:
         with engine.begin() as conn:
             report.import_id = conn.execute(insert(imports).values(
@@ -522,11 +552,14 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
         report.formula_cells += checked.formula_cells
         errors = checked.errors
         valid = checked.valid
-        if kind == "kpis":  # a parent must exist already or arrive in the same file
-            parents = known_kpis | set(valid["id"])
-            orphan = valid.parent_id.notna() & ~valid.parent_id.isin(parents)
-            errors = pd.concat([errors, pd.Series("parent_id: unknown KPI", index=valid.index[orphan.to_numpy()])])
-            valid = valid[~orphan.to_numpy()]
+        if kind == "kpis":  # a parent must exist already or arrive (valid) in the same file, transitively
+            while True:
+                orphan = (valid.parent_id.notna() & ~valid.parent_id.isin(known_kpis | set(valid["id"]))).to_numpy()
+                if not orphan.any():
+                    break
+                errors = pd.concat([errors, pd.Series("parent_id: unknown KPI (load the parent first or in the same file)",
+                                                      index=valid.index[orphan])])
+                valid = valid[~orphan]
         keep, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
         valid = valid[keep]
         errors = pd.concat([errors, dup_errors]).sort_index()
@@ -544,6 +577,8 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
             report.unchanged += counts.unchanged
             if kind == "units":
                 known_units |= set(valid["id"])
+            if kind == "kpis":
+                known_kpis |= set(valid["id"])
             if open_keys:
                 fixed = set(checked.keys.loc[valid.index]) & open_keys
                 if fixed:
@@ -698,7 +733,7 @@ def preview(path: str | Path, *, name: str | None = None, kind: str | None = Non
         return Preview(src, cols.kind, cols, first)
     except IngestError as exc:
         guessed = kind or infer_kind(list(src.header))
-        cols = resolve_columns([str(c) for c in src.header], guessed, mapping) if guessed else None
+        cols = resolve_columns([str(c) for c in src.header], guessed, mapping, src.name) if guessed else None
         return Preview(src, guessed, cols, first, str(exc))
 
 

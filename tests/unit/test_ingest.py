@@ -128,13 +128,6 @@ def assert_nothing_imported(engine, before: dict) -> None:
     assert all(r["status"] == "failed" and r["rows_read"] == 0 for r in new), new
 
 
-OBSERVATION_TS_BUG = pytest.mark.xfail(strict=True, reason=(
-    "BUG: store.upsert_kpi_observations hands its already-normalised frame (ts as int64 microseconds) to "
-    "insert_kpi_observations, which normalises it again reading the integers as nanoseconds: every inserted "
-    "observation is stored in January 1970 (2026-11-16 -> 1970-01-21 18:33:07.2) and a re-import or a later "
-    "chunk inserts the key again -> IntegrityError (UNIQUE kpi_id, ts)"))
-
-
 @pytest.fixture(scope="module")
 def sqlite_template(tmp_path_factory) -> Path:
     """One migrated SQLite file per module; each test gets a copy (as PostgreSQL tests clone a template)."""
@@ -219,8 +212,6 @@ def test_a_german_excel_export_semicolons_cp1252_and_crlf_imports(org, tmp_path)
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(strict=True, reason="BUG: open_source decodes the first 64 KiB strictly; a valid UTF-8 file whose "
-                                       "byte 65,536 falls inside a multi-byte character is refused as 'cannot be read as utf-8'")
 def test_a_utf8_file_whose_sample_ends_inside_a_multibyte_character_imports(org, tmp_path):
     """The first 64 KiB are sniffed for the delimiter; a character cut in two there is not an encoding error."""
     rows = [wi(f"WI-{i}", text="é" * 200) for i in range(1, 200)]
@@ -252,8 +243,6 @@ def test_a_missing_required_column_is_named_and_nothing_is_written(org, tmp_path
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(strict=True, reason="BUG: without --kind a work-item file missing one required column gets "
-                                       "'cannot tell what the file holds' instead of naming the missing column")
 def test_a_missing_required_column_is_named_even_when_the_kind_is_inferred(org, tmp_path):
     columns = [c for c in ITEM_COLUMNS if c != "created_at"]
     path = write_csv(tmp_path, "no_created.csv", [wi("WI-1")], columns)
@@ -299,7 +288,6 @@ def test_without_the_mapping_an_unmappable_header_says_how_to_map_it(org, tmp_pa
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(strict=True, reason="BUG: a mapping to an unknown contract column is refused without naming the file")
 def test_a_mapping_to_an_unknown_contract_column_is_refused_naming_the_file(org, tmp_path):
     rows = [{("Ticket ID" if k == "id" else k): v for k, v in wi("WI-1").items()}]
     path = write_csv(tmp_path, "crm.csv", rows)
@@ -311,8 +299,6 @@ def test_a_mapping_to_an_unknown_contract_column_is_refused_naming_the_file(org,
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(strict=True, reason="BUG: an explicit mapping loses to a column that normalises to the same "
-                                       "name when that column comes first in the header")
 def test_an_explicit_mapping_wins_over_a_column_that_happens_to_have_the_contract_name(org, tmp_path):
     rows = [{"id": "row-1", **{("Ticket ID" if k == "id" else k): v for k, v in wi("WI-1").items()}}]
     path = write_csv(tmp_path, "crm.csv", rows)
@@ -412,17 +398,13 @@ def test_a_kpi_for_an_unknown_unit_or_parent_is_quarantined(org, tmp_path):
     report = load(org, write_csv(tmp_path, "kpis.csv", rows))
     assert (report.inserted, report.quarantined) == (3, 2)  # a parent later in the same file is fine
     reasons = {r["row_number"]: r["reasons"] for r in quarantined(org)}
-    assert reasons == {3: "unit_id: unknown unit (load it with the units first)", 4: "parent_id: unknown KPI"}
+    assert reasons == {3: "unit_id: unknown unit (load it with the units first)", 4: "parent_id: unknown KPI (load the parent first or in the same file)"}
     with org.connect() as conn:
         assert dict(conn.execute(select(kpis.c.id, kpis.c.parent_id).where(kpis.c.id.in_(["child", "nps"]))).all()) == {
             "child": "parent", "nps": "revenue"}
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: known_kpis is never updated as KPI chunks are written: with chunk_rows=2 the KPI in row 4, whose "
-    "parent (row 3) was imported with the first chunk, is refused as 'parent_id: unknown KPI', and its child "
-    "in row 5 then fails the whole import with a raw foreign-key IntegrityError"))
 def test_a_kpi_whose_parent_is_in_an_earlier_chunk_of_the_same_file_imports(org, tmp_path):
     rows = [dict(id=f"k{i}", unit_id="hub", name=f"K{i}", unit_of_measure="count", direction="higher",
                  parent_id=f"k{i - 1}" if i else "revenue") for i in range(4)]
@@ -430,9 +412,6 @@ def test_a_kpi_whose_parent_is_in_an_earlier_chunk_of_the_same_file_imports(org,
     assert (report.inserted, report.quarantined) == (4, 0), [str(p) for p in report.problems]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: orphaned KPIs are removed in one pass: a KPI whose parent is itself refused as an orphan keeps its "
-    "place, is written, and fails the whole import with a raw foreign-key IntegrityError"))
 def test_the_child_of_a_refused_kpi_is_quarantined_too(org, tmp_path):
     rows = [dict(id="a", unit_id="hub", name="A", unit_of_measure="count", direction="higher", parent_id="nope"),
             dict(id="b", unit_id="hub", name="B", unit_of_measure="count", direction="higher", parent_id="a"),
@@ -501,9 +480,6 @@ def test_the_import_zone_decides_what_a_naive_timestamp_means(org, tmp_path):
     assert stored_items(org)["WI-1"]["created_at"] == dt.datetime(2026, 11, 20, 14, tzinfo=UTC)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the contract accepts values the schema cannot hold (channel up to 64 "
-                                       "characters into VARCHAR(32); leads beyond a 32-bit INTEGER): PostgreSQL "
-                                       "raises DataError out of ingest, SQLite stores them")
 @pytest.mark.parametrize("kind, rows", [
     ("work_items", [wi("WI-1"), wi("WI-2", channel="paid social retargeting campaign q4")]),
     ("campaigns", [dict(channel="search", period_start="2026-11-02", period_end="2026-11-08", budget="5000",
@@ -519,8 +495,6 @@ def test_a_value_too_big_for_its_database_column_is_quarantined_not_a_crash(org,
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(strict=True, reason="BUG: an empty cell in an optional sort_order column is written as NULL "
-                                       "into a NOT NULL column: IntegrityError escapes ingest")
 def test_an_empty_optional_sort_order_cell_imports(org, tmp_path):
     rows = [dict(id="hr", name="HR", kind="spoke", headcount="2", cost_per_fte="1", sort_order=""),
             dict(id="it", name="IT", kind="spoke", headcount="3", cost_per_fte="1", sort_order="4")]
@@ -564,7 +538,7 @@ def test_a_duplicate_of_a_quarantined_row_is_imported_because_the_first_never_wa
     assert stored_items(org)["A"]["text"] == "fixed"
 
 
-@pytest.mark.parametrize("chunk_rows", [None, pytest.param(2, marks=OBSERVATION_TS_BUG)])
+@pytest.mark.parametrize("chunk_rows", [None, 2])
 def test_two_spellings_of_one_instant_are_one_observation_key(org, tmp_path, chunk_rows):
     rows = [dict(kpi_id="revenue", ts="2026-11-20 09:00", value="1"),  # Berlin: 08:00 UTC
             dict(kpi_id="revenue", ts="2026-11-20 10:00", value="2"),
@@ -721,9 +695,7 @@ def _too_many_cells(tmp_path: Path, bad_row: int) -> Path:
     ("sqlite", 5),  # in the second chunk: the first chunk's rows were already upserted and must be rolled back
     ("postgresql", 5),
     ("sqlite", 7),  # the last row
-    pytest.param("sqlite", 2, marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: when the first data row has exactly one cell too many, pandas takes the first column as the "
-        "index: no error, every row's cells shift one column left and all rows are quarantined"))),
+    ("sqlite", 2),
 ], indirect=["db_url"])
 def test_a_line_with_too_many_cells_fails_the_whole_file_naming_the_row(org, tmp_path, bad_row):
     path = _too_many_cells(tmp_path, bad_row)
@@ -765,16 +737,9 @@ def _file_level_error(case: str, tmp_path: Path) -> tuple[Path, dict]:
     return _too_many_cells(tmp_path, 5), {"kind": "work_items"}
 
 
-def _not_recorded(case: str):
-    return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=(
-        f"BUG: {case}: the IngestError is raised before the import transaction, so no failed import row is "
-        "written and the data-health page never shows the failed attempt")))
-
-
 @SQLITE_ONLY
 @pytest.mark.parametrize("case", [
-    "too many cells", _not_recorded("missing column"), _not_recorded("wrong kind"), _not_recorded("empty file"),
-    _not_recorded("truncated parquet"),
+    "too many cells", "missing column", "wrong kind", "empty file", "truncated parquet",
 ])
 def test_every_file_level_error_is_recorded_as_a_failed_import(org, tmp_path, case):
     path, kw = _file_level_error(case, tmp_path)
@@ -889,7 +854,6 @@ def test_an_overlapping_extract_counts_inserted_updated_and_unchanged_exactly(or
     assert_rollups_equal_a_rebuild(org)
 
 
-@OBSERVATION_TS_BUG
 def test_a_changed_kpi_observation_value_is_updated_and_the_rollup_follows(org, tmp_path):
     first = [dict(kpi_id="revenue", ts="2026-11-20 09:10", value="100"),
              dict(kpi_id="revenue", ts="2026-11-20 09:40", value="200"),  # the hour's latest
@@ -907,7 +871,6 @@ def test_a_changed_kpi_observation_value_is_updated_and_the_rollup_follows(org, 
     assert_rollups_equal_a_rebuild(org)
 
 
-@OBSERVATION_TS_BUG
 def test_kpi_observations_are_stored_at_the_instants_in_the_file(org, tmp_path):
     rows = [dict(kpi_id="revenue", ts="2026-11-16", value="38250"),
             dict(kpi_id="revenue", ts="2026-11-16T18:00:00+01:00", value="1"),
