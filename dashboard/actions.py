@@ -3,7 +3,8 @@
 Each item is written in its own transaction through ``store.transition_item`` (optimistic check on the
 version the user saw), so in a bulk action one item that someone else changed first is reported and left
 as it is, while the others go through. Authorisation is re-checked here: the item must belong to the
-spoke the viewer may act for.
+spoke the viewer may act for, and the viewer's role must allow acting (executives only look). Every
+change is written to the audit trail in its own transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, or_, select
 
-from dashboard import store
+from dashboard import audit, store
 from dashboard.db import work_items
-from dashboard.domain.access import require_unit
+from dashboard.domain.access import require, require_unit
 from dashboard.domain.vocabulary import Status
 
 ACTIONS: dict[str, tuple[str, Status]] = {
@@ -38,6 +39,7 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
         note: str | None = None, now: dt.datetime | None = None) -> list[Outcome]:
     """Apply ``action`` to ``items`` (id, version the user saw). Returns one outcome per item."""
     v = require_unit(viewer, unit)
+    require(v, v.can_act_for(unit), f"act on {unit}'s items")
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
     note = (note or "").strip() or None
@@ -65,6 +67,8 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
             except store.StoreError as exc:
                 outcomes.append(Outcome(item_id, False, str(exc)))
                 continue
+            if res.ok:  # in the same transaction as the change
+                audit.record(conn, v, "item_action", item_id, f"{label} ({unit})" + (f": {note}" if note else ""), at=now)
         if res.ok:
             outcomes.append(Outcome(item_id, True, f"{item_id}: {label.lower()} done", res.item["status"], res.version))
         else:

@@ -274,6 +274,35 @@ Index("ix_quarantine_kind_row_key", quarantine.c.kind, quarantine.c.row_key)
 Index("ix_quarantine_status", quarantine.c.status)
 
 
+# 0005: who may sign in with which role (when the identity provider does not say), and what people did
+users = Table(
+    "users",
+    metadata,
+    Column("user", String(320), primary_key=True),  # the sign-in identity, usually the e-mail address
+    Column("name", String(200)),
+    Column("role", String(16), nullable=False),  # admin | executive | hub_lead | spoke_lead
+    Column("unit", String(64), ForeignKey("units.id")),  # a spoke lead's spoke
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user", String(320), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),  # sign_in | item_action | scenario_save | scenario_delete | import | export | user_change
+    Column("target", String(500)),  # what it was done to: a unit, a scenario, a file ...
+    Column("detail", Text),  # a short human sentence or JSON
+)
+Index("ix_audit_log_at", audit_log.c.at)
+Index("ix_audit_log_user_at", audit_log.c.user, audit_log.c.at)
+Index("ix_audit_log_action_at", audit_log.c.action, audit_log.c.at)
+
+
 def to_hour(ts: dt.datetime) -> int:
     """Whole hours since the epoch for an aware (or naive-UTC) datetime."""
     if ts.tzinfo is None:

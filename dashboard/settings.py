@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     kpi_amber: float = Field(0.50, gt=0, le=1, description="share of KPIs on target for an amber unit")
     timezone: str = Field("UTC", description="IANA zone the viewer sees times in, e.g. Europe/Berlin")
     default_unit: str | None = Field(None, description="spoke shown when /spoke has no ?unit=")
+    local_mode: bool | None = Field(
+        None, description="without sign-in configured, run as one local admin (default: on in development only)"
+    )
+    auth_provider: str | None = Field(None, description="named provider in secrets.toml [auth.<name>] (default: [auth])")
+    auth_user_claim: str = Field("email", description="ID-token claim that names the user")
+    auth_role_claim: str = Field("role", description="ID-token claim with the role (a string or a list)")
+    auth_unit_claim: str = Field("unit", description="ID-token claim with a spoke lead's spoke")
     import_timezone: str | None = Field(
         None, description="IANA zone naive timestamps in imported files are taken to be in (default: TIMEZONE)"
     )
@@ -93,6 +100,11 @@ class Settings(BaseSettings):
     def import_tz(self) -> ZoneInfo:
         """The zone naive timestamps in imported files are read in."""
         return ZoneInfo(self.import_timezone or self.timezone)
+
+    @property
+    def local_mode_allowed(self) -> bool:
+        """Whether the app may run as the local admin when no sign-in is configured (never silently in production)."""
+        return self.local_mode if self.local_mode is not None else self.environment == "development"
 
     @property
     def is_sqlite(self) -> bool:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
 
-from dashboard import store
+from dashboard import audit, store
 from dashboard.db import imports, kpis, quarantine, units
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from loaders.contract import KEYS, KINDS, all_columns, infer_kind, normalise_header, required_columns, validate_frame
@@ -490,6 +490,9 @@ def ingest(
             ))
             if dry_run:
                 raise _DryRun
+            audit.record(conn, who, "import", f"{src.name} ({kind})",
+                         f"import #{report.import_id}: {report.rows_read:,} rows read, {report.inserted:,} inserted, "
+                         f"{report.updated:,} updated, {report.unchanged:,} unchanged, {report.quarantined:,} quarantined")
     except _DryRun:
         report.import_id = None
     except IngestError as exc:

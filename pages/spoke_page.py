@@ -21,11 +21,11 @@ names = dict(zip(units.id, units.name))
 
 
 def spoke_links() -> None:
-    for row in spokes.itertuples():
+    for row in spokes[[viewer.can_see_unit(u) for u in spokes.id]].itertuples():
         st.page_link("pages/spoke_page.py", label=row.name, query_params={"unit": row.id}, icon=":material/groups:")
 
 
-unit = st.query_params.get("unit") or settings.default_unit
+unit = st.query_params.get("unit") or viewer.unit or settings.default_unit  # a spoke lead starts on their own
 if spokes.empty:
     st.title("Spokes")
     st.info("No spokes loaded yet. Load the demo with `python -m loaders demo` (or `make run`).", icon=":material/inbox:")
@@ -41,6 +41,11 @@ if unit not in set(spokes.id):
     spoke_links()
     st.stop()
 
+if not viewer.can_see_unit(unit):  # a tampered or forwarded link: refuse before any query runs
+    st.title("Not permitted")
+    st.error(f"You may not open the “{names[unit]}” spoke.", icon=":material/block:")
+    spoke_links()
+    st.stop()
 st.query_params["unit"] = unit
 st.title(names[unit])
 ctx = spoke_view.context(viewer, unit, names, window_picker())

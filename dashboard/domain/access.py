@@ -1,8 +1,16 @@
 """Who is looking: the viewer scope every query function takes first.
 
 Deny by default: a query called without a :class:`Viewer` raises :class:`NotPermitted`; a viewer sees a
-unit's detail only when :meth:`Viewer.can_see_unit` says so. Roles and sign-in arrive with the
-access-control issue; today the app runs as the local admin (see ``dashboard.ui.identity``).
+unit's detail only when :meth:`Viewer.can_see_unit` says so, and writes only what its role allows
+(``can_import``, ``can_edit_scenarios``, ``can_act_for``, ``is_admin``). Roles:
+
+- executive: every page, read-only;
+- hub lead: overview, every spoke (and acting on their items), scenarios, data pages;
+- spoke lead: the overview (aggregates) and their own spoke; scenarios read-only;
+- admin: everything, plus users and the audit trail.
+
+Who the viewer is comes from sign-in (see ``dashboard.ui.identity``); without sign-in configured the app
+runs as the local admin.
 """
 
 from __future__ import annotations
@@ -41,6 +49,63 @@ class Viewer:
         return self.role in (Role.ADMIN, Role.EXECUTIVE, Role.HUB_LEAD)
 
 
+    @property
+    def can_import(self) -> bool:
+        """File uploads and the data pages' write side."""
+        return self.role in (Role.ADMIN, Role.HUB_LEAD)
+
+    @property
+    def can_edit_scenarios(self) -> bool:
+        """Save, overwrite, duplicate, delete scenarios (spoke leads and executives only look)."""
+        return self.role in (Role.ADMIN, Role.HUB_LEAD)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def can_act_for(self, unit_id: str) -> bool:
+        """Acknowledge / resolve / hand back a spoke's items: its spoke lead, hub leads, admins."""
+        if self.role in (Role.ADMIN, Role.HUB_LEAD):
+            return True
+        return self.role is Role.SPOKE_LEAD and unit_id == self.unit
+
+
+ROLE_LABELS = {Role.ADMIN: "Admin", Role.EXECUTIVE: "Executive", Role.HUB_LEAD: "Hub lead",
+               Role.SPOKE_LEAD: "Spoke lead", Role.NONE: "No access"}
+ROLE_PRECEDENCE = (Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE, Role.SPOKE_LEAD)  # several claimed: the widest wins
+
+
+def parse_role(value: object) -> Role:
+    """A role from a claim or a users-table cell: 'hub_lead', 'Hub lead', ['spoke_lead', 'admin'] ...;
+    unknown or missing -> Role.NONE (signed in, no access)."""
+    values = value if isinstance(value, (list, tuple, set)) else [value]
+    found = set()
+    for v in values:
+        text = str(v or "").strip().lower().replace(" ", "_").replace("-", "_")
+        if text in {r.value for r in ROLE_PRECEDENCE}:
+            found.add(Role(text))
+    return next((r for r in ROLE_PRECEDENCE if r in found), Role.NONE)
+
+
+def viewer_from_claims(claims: dict, *, user_claim: str = "email", role_claim: str = "role", unit_claim: str = "unit",
+                       lookup=None) -> tuple[Viewer, str | None]:
+    """Who a signed-in person is, from their ID-token claims, else from the users table (``lookup(user)``
+    returns (role, unit) or None). Returns the viewer and, when they get no access, why (for the message)."""
+    user = str(claims.get(user_claim) or claims.get("email") or claims.get("sub") or "").strip()
+    if not user:
+        return Viewer(user="unknown", role=Role.NONE), f"the sign-in did not say who you are (no {user_claim!r} claim)"
+    role, unit = parse_role(claims.get(role_claim)), claims.get(unit_claim)
+    if role is Role.NONE and lookup is not None:
+        found = lookup(user)
+        if found is not None:
+            role, unit = parse_role(found[0]), found[1] or unit
+    if role is Role.NONE:
+        return Viewer(user=user, role=Role.NONE), "you have no role in this dashboard yet"
+    if role is Role.SPOKE_LEAD and not unit:
+        return Viewer(user=user, role=Role.NONE), "you are a spoke lead without a spoke"
+    return Viewer(user=user, role=role, unit=str(unit) if unit else None), None
+
+
 def require_viewer(viewer: object) -> Viewer:
     """Fail closed when a caller forgot to say who is looking."""
     if not isinstance(viewer, Viewer):
@@ -54,6 +119,15 @@ def require_unit(viewer: object, unit_id: str) -> Viewer:
     v = require_viewer(viewer)
     if not v.can_see_unit(unit_id):
         raise NotPermitted(f"{v.user} may not open {unit_id!r}")
+    return v
+
+
+def require(viewer: object, allowed: bool | str, what: str) -> Viewer:
+    """``require(viewer, 'can_import', 'import data')``: the viewer, or NotPermitted naming what was refused."""
+    v = require_viewer(viewer)
+    ok = getattr(v, allowed) if isinstance(allowed, str) else allowed
+    if not ok:
+        raise NotPermitted(f"{v.user} ({ROLE_LABELS[v.role].lower()}) may not {what}")
     return v
 
 

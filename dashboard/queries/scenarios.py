@@ -13,8 +13,9 @@ import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dashboard import audit
 from dashboard.db import scenarios
-from dashboard.domain.access import NotPermitted, Role, require_viewer
+from dashboard.domain.access import NotPermitted, Role, require, require_viewer
 
 
 class ScenarioExists(ValueError):
@@ -53,8 +54,8 @@ def get_scenario(conn: Connection, viewer, scenario_id: int) -> Saved | None:
 
 def save_scenario(conn: Connection, viewer, *, name: str, description: str | None, inputs: dict, inputs_version: int,
                   results: dict | None, overwrite: bool = False, now: dt.datetime | None = None) -> int:
-    """Insert, or with ``overwrite`` replace, the scenario called ``name``; returns its id."""
-    v = require_viewer(viewer)
+    """Insert, or with ``overwrite`` replace, the scenario called ``name``; returns its id (audited)."""
+    v = require(viewer, "can_edit_scenarios", "save scenarios")
     name = (name or "").strip()
     if not name:
         raise ValueError("Give the scenario a name.")
@@ -70,11 +71,15 @@ def save_scenario(conn: Connection, viewer, *, name: str, description: str | Non
         if not _may_change(v, existing.owner):
             raise NotPermitted(f"“{name}” belongs to {existing.owner}; save under another name.")
         conn.execute(update(scenarios).where(s.id == existing.id).values(**values))
+        audit.record(conn, v, "scenario_save", name, f"overwrote scenario #{existing.id}", at=now)
         return int(existing.id)
     try:
-        return int(conn.execute(insert(scenarios).values(name=name, owner=v.user, created_at=now, **values)).inserted_primary_key[0])
+        new_id = int(conn.execute(insert(scenarios).values(name=name, owner=v.user, created_at=now, **values))
+                     .inserted_primary_key[0])
     except IntegrityError:  # a colleague saved the same name a moment ago
         raise ScenarioExists(f"A scenario called “{name}” was just saved by someone else: choose another name.") from None
+    audit.record(conn, v, "scenario_save", name, f"saved scenario #{new_id}", at=now)
+    return new_id
 
 
 def duplicate_scenario(conn: Connection, viewer, scenario_id: int, now: dt.datetime | None = None) -> int:
@@ -90,10 +95,11 @@ def duplicate_scenario(conn: Connection, viewer, scenario_id: int, now: dt.datet
 
 
 def delete_scenario(conn: Connection, viewer, scenario_id: int) -> None:
-    v = require_viewer(viewer)
+    v = require(viewer, "can_edit_scenarios", "delete scenarios")
     found = get_scenario(conn, v, scenario_id)
     if found is None:
         return
     if not _may_change(v, found.owner):
         raise NotPermitted(f"“{found.name}” belongs to {found.owner}; only they or an admin can delete it.")
     conn.execute(delete(scenarios).where(scenarios.c.id == scenario_id))
+    audit.record(conn, v, "scenario_delete", found.name, f"deleted scenario #{scenario_id}")

@@ -11,6 +11,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard import audit
+
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import health as q
@@ -209,7 +211,8 @@ def _download(viewer: Viewer, import_id: int | None, choices: pd.DataFrame) -> N
     stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "import"
 
     def quarantine_csv() -> bytes:  # built only when the user clicks (deferred download)
-        with data.engine().connect() as conn:
+        with data.engine().begin() as conn:
+            audit.record(conn, viewer, "export", f"quarantine of import #{import_id}")
             return q.quarantine_csv(conn, viewer, import_id)
 
     st.download_button(f"Download open rows of {file_name} (CSV)", quarantine_csv,

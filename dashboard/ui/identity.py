@@ -1,20 +1,120 @@
 """The current user: the app reads who is looking through ``current_viewer()`` and nothing else.
 
-Sign-in and roles arrive with the access-control issue; until then the app runs in local mode as a single
-local admin, and says so in the sidebar.
+With OpenID Connect configured (an ``[auth]`` section in ``.streamlit/secrets.toml``), people sign in with
+``st.login``; their role and spoke come from ID-token claims (names set by ``DASHBOARD_AUTH_*_CLAIM``) or,
+when the token has no role, from the ``users`` table an admin edits. Without sign-in configured the app runs
+as one local admin — only where ``DASHBOARD_LOCAL_MODE`` allows it (by default in development, never in
+production) — and says so in the sidebar.
+
+Tests replace :func:`auth_configured` and :func:`signed_in_claims` (the only two places that read
+Streamlit's auth state) to act as any role.
 """
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from dashboard.domain.access import LOCAL_ADMIN, Viewer
+from dashboard import audit
+from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer, viewer_from_claims
+from dashboard.queries import users
+from dashboard.settings import get_settings
+
+_KEY = "_viewer"
+RECHECK_SECONDS = 60.0  # a role an admin changed applies within a minute, without signing out
+
+
+def auth_configured() -> bool:
+    """Whether sign-in is set up (an [auth] section in secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def signed_in_claims() -> dict | None:
+    """The signed-in person's ID-token claims, or None when nobody is signed in."""
+    if not st.user.is_logged_in:
+        return None
+    return dict(st.user)
+
+
+def _resolve(claims: dict) -> tuple[Viewer, str | None]:
+    from dashboard.ui import data
+
+    s = get_settings()
+
+    def lookup(user: str):
+        try:
+            with data.engine().connect() as conn:
+                return users.lookup(conn, user)
+        except Exception:  # no database yet: the claims alone decide
+            return None
+
+    return viewer_from_claims(claims, user_claim=s.auth_user_claim, role_claim=s.auth_role_claim,
+                              unit_claim=s.auth_unit_claim, lookup=lookup)
+
+
+def _record_sign_in(viewer: Viewer, why: str | None) -> None:
+    from dashboard.ui import data
+
+    try:
+        with data.engine().begin() as conn:
+            audit.record(conn, viewer, "sign_in", None, why and f"no access: {why}")
+    except Exception:  # the audit must not lock people out when the database is down; the page says why
+        pass
+
+
+def sign_in_screen() -> None:
+    st.title("Hub & Spoke")
+    st.write("Sign in with your company account to see the dashboard.")
+    if st.button("Sign in", type="primary", icon=":material/login:"):
+        provider = get_settings().auth_provider
+        st.login(provider) if provider else st.login()
+    st.caption("Your session lasts 30 days on this browser; after signing in you land on your start page.")
 
 
 def current_viewer() -> Viewer:
-    return LOCAL_ADMIN
+    """Who is looking. Stops the page with a sign-in screen or a message when there is nobody to serve."""
+    if not auth_configured():
+        if get_settings().local_mode_allowed:
+            return LOCAL_ADMIN
+        st.error("Sign-in is not configured and local mode is off (DASHBOARD_LOCAL_MODE=false or production). "
+                 "Add an [auth] section to .streamlit/secrets.toml — see the README, “Sign-in”.",
+                 icon=":material/lock:")
+        st.stop()
+    claims = signed_in_claims()
+    if claims is None:
+        st.session_state.pop(_KEY, None)
+        sign_in_screen()
+        st.stop()
+    cached = st.session_state.get(_KEY)
+    if cached and cached[0] == claims.get("sub", claims.get("email")) and time.monotonic() - cached[3] < RECHECK_SECONDS:
+        viewer, why = cached[1], cached[2]
+    else:
+        viewer, why = _resolve(claims)
+        if not cached or cached[1] != viewer:
+            _record_sign_in(viewer, why)
+        st.session_state[_KEY] = (claims.get("sub", claims.get("email")), viewer, why, time.monotonic())
+    if viewer.role is Role.NONE:
+        st.title("No access yet")
+        st.warning(f"You are signed in as **{viewer.user}**, but {why}. Ask an admin to give you a role.",
+                   icon=":material/person_off:")
+        if st.button("Sign out", icon=":material/logout:"):
+            st.logout()
+        st.stop()
+    return viewer
 
 
 def identity_badge() -> None:
-    st.sidebar.badge("Local mode — no sign-in", icon=":material/lock_open:", color="orange")
-    st.sidebar.caption(f"Signed in as **{current_viewer().user}**")
+    viewer = current_viewer()
+    if viewer is LOCAL_ADMIN:
+        st.sidebar.badge("Local mode — no sign-in", icon=":material/lock_open:", color="orange")
+        st.sidebar.caption(f"Signed in as **{viewer.user}**")
+        return
+    where = f" · {viewer.unit}" if viewer.unit else ""
+    st.sidebar.caption(f"Signed in as **{viewer.user}** ({ROLE_LABELS[viewer.role]}{where})")
+    if st.sidebar.button("Sign out", icon=":material/logout:", key="sign_out"):
+        st.session_state.pop(_KEY, None)
+        st.logout()

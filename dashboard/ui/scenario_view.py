@@ -254,6 +254,9 @@ def model_comparison(inputs: ScenarioInputs, as_is_inputs: ScenarioInputs) -> No
 
 
 def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
+    if not viewer.can_edit_scenarios:
+        st.caption("Read-only: you can explore and compare scenarios; hub leads save them.")
+        return
     with st.form("save_scenario"):
         name = st.text_input("Name", value=st.session_state.get("sc_name", ""), max_chars=200)
         description = st.text_area("Description", value=st.session_state.get("sc_description", ""), height=68)
@@ -288,11 +291,13 @@ def saved_list(viewer: Viewer) -> None:
     if a.button("Open", key="open_saved", use_container_width=True):
         if load_saved(viewer, chosen):
             st.rerun()
-    if b.button("Duplicate", key="dup_saved", use_container_width=True):
+    if not viewer.can_edit_scenarios:
+        pass
+    elif b.button("Duplicate", key="dup_saved", use_container_width=True):
         with data.engine().begin() as conn:
             new_id = saved.duplicate_scenario(conn, viewer, chosen)
         st.success(f"Copied as scenario {new_id}.")
-    if c.button("Delete", key="del_saved", use_container_width=True):
+    if viewer.can_edit_scenarios and c.button("Delete", key="del_saved", use_container_width=True):
         try:
             with data.engine().begin() as conn:
                 saved.delete_scenario(conn, viewer, chosen)

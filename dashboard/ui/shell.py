@@ -15,18 +15,29 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.settings import SettingsError, get_settings
-from dashboard.ui.identity import identity_badge
+from dashboard.domain.access import LOCAL_ADMIN, Role, Viewer
+from dashboard.ui.identity import current_viewer, identity_badge
 
 _MARK = "_entered_via_shell"
 
 
-def app_pages() -> list:
+PAGES = {  # url path -> (file, title, icon, roles that see it)
+    "overview": ("pages/overview_page.py", "Overview", ":material/hub:", set(Role) - {Role.NONE}),
+    "spoke": ("pages/spoke_page.py", "Spokes", ":material/groups:", set(Role) - {Role.NONE}),
+    "scenarios": ("pages/scenarios_page.py", "Scenarios", ":material/tune:", set(Role) - {Role.NONE}),
+    "data-health": ("pages/health_page.py", "Data health", ":material/monitor_heart:",
+                    {Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE}),
+    "upload": ("pages/upload_page.py", "Import data", ":material/upload_file:", {Role.ADMIN, Role.HUB_LEAD}),
+    "admin": ("pages/admin_page.py", "Users & audit", ":material/admin_panel_settings:", {Role.ADMIN}),
+}
+
+
+def app_pages(viewer: Viewer = LOCAL_ADMIN) -> list:
+    """The pages this viewer's role may open, in menu order; a spoke lead starts on their own spoke."""
+    home = "spoke" if viewer.role is Role.SPOKE_LEAD else "overview"
     return [
-        st.Page("pages/overview_page.py", title="Overview", icon=":material/hub:", url_path="overview", default=True),
-        st.Page("pages/spoke_page.py", title="Spokes", icon=":material/groups:", url_path="spoke"),
-        st.Page("pages/scenarios_page.py", title="Scenarios", icon=":material/tune:", url_path="scenarios"),
-        st.Page("pages/health_page.py", title="Data health", icon=":material/monitor_heart:", url_path="data-health"),
-        st.Page("pages/upload_page.py", title="Import data", icon=":material/upload_file:", url_path="upload"),
+        st.Page(file, title=title, icon=icon, url_path=path, default=path == home)
+        for path, (file, title, icon, roles) in PAGES.items() if viewer.role in roles
     ]
 
 
@@ -40,7 +51,7 @@ def shell():
         st.stop()
     identity_badge()
     st.session_state[_MARK] = True
-    return st.navigation(app_pages())
+    return st.navigation(app_pages(current_viewer()))
 
 
 def require_shell() -> None:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from dashboard import audit
+
 from dashboard.actions import ACTIONS, act
 from dashboard.charts import spoke_charts
-from dashboard.domain.access import Viewer
+from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.domain.vocabulary import OPEN_STATUSES, Status
 from dashboard.queries import spoke as q
@@ -189,6 +191,9 @@ def _inbox_view(rows: pd.DataFrame, names: dict[str, str], tz) -> pd.DataFrame:
 
 
 def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
+    if not ctx.viewer.can_act_for(ctx.unit):  # executives look; the data layer refuses them too
+        st.caption("Read-only: your role can see this inbox but not act on it.")
+        return
     with st.form("item_actions", clear_on_submit=True, border=True):
         st.markdown(f"**Act on {len(selected)} selected item{'s' if len(selected) != 1 else ''}** "
                     "(tick rows in the table first)")
@@ -205,6 +210,9 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
         outcomes = act(data.engine(), ctx.viewer, ctx.unit, selected, action, note=note)
     except ValueError as exc:
         st.warning(str(exc), icon=":material/info:")
+        return
+    except NotPermitted as exc:
+        st.error(str(exc), icon=":material/block:")
         return
     done = [o for o in outcomes if o.ok]
     flash = []
@@ -225,8 +233,10 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
 
 def _exports(ctx: SpokeContext, f: q.InboxFilter, now: dt.datetime) -> None:
     def inbox_csv() -> bytes:  # built only when the user clicks (deferred download)
-        with data.engine().connect() as conn:
-            return to_safe_csv(q.export_rows(conn, ctx.viewer, ctx.unit, f, now, EXPORT_CAP))
+        with data.engine().begin() as conn:
+            rows = q.export_rows(conn, ctx.viewer, ctx.unit, f, now, EXPORT_CAP)
+            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} inbox", f"{len(rows):,} rows")
+            return to_safe_csv(rows)
 
     st.download_button("Download filtered inbox (CSV)", inbox_csv, file_name=f"{ctx.unit}-inbox.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore",
@@ -237,7 +247,12 @@ def kpi_export(ctx: SpokeContext, own: pd.DataFrame) -> None:
     if own.empty:
         return
     cols = ["id", "name", "unit_of_measure", "value", "window_target", "direction", "on_target", "previous", "change"]
-    st.download_button("Download KPIs (CSV)", to_safe_csv(own[cols]), file_name=f"{ctx.unit}-kpis.csv", mime="text/csv",
+    def kpi_csv() -> str:  # built (and audited) when clicked
+        with data.engine().begin() as conn:
+            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} KPIs", f"{len(own):,} rows")
+        return to_safe_csv(own[cols])
+
+    st.download_button("Download KPIs (CSV)", kpi_csv, file_name=f"{ctx.unit}-kpis.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore")
 
 

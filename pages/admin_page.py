@@ -1,0 +1,21 @@
+"""Users & audit (admins): who has which role and spoke, and who did what when."""
+
+import streamlit as st
+
+from dashboard.ui import admin_view, data
+from dashboard.ui.identity import current_viewer
+from dashboard.ui.shell import require_shell
+
+require_shell()
+
+viewer = current_viewer()
+st.title("Users & audit")
+if not viewer.is_admin:
+    st.error("Only admins can manage users and read the audit trail.", icon=":material/block:")
+    st.stop()
+data.require_database()
+units = data.units(data.get_settings().database_url, viewer)
+st.subheader("Users")
+admin_view.users_editor(viewer, sorted(units[units.kind == "spoke"].id))
+st.subheader("Audit trail")
+admin_view.audit_search(viewer)
