@@ -19,6 +19,7 @@ from dashboard.domain.access import LOCAL_ADMIN, Role, Viewer
 from dashboard.ui.identity import current_viewer, identity_badge
 
 _MARK = "_entered_via_shell"
+_LANDED = "_landed"  # set after the first page of a session is chosen
 
 
 PAGES = {  # url path -> (file, title, icon, roles that see it)
@@ -33,10 +34,11 @@ PAGES = {  # url path -> (file, title, icon, roles that see it)
 
 
 def app_pages(viewer: Viewer = LOCAL_ADMIN) -> list:
-    """The pages this viewer's role may open, in menu order; a spoke lead starts on their own spoke."""
-    home = "spoke" if viewer.role is Role.SPOKE_LEAD else "overview"
+    """The pages this viewer's role may open, in menu order. The overview is the default page (served at "/")
+    for every role: Streamlit serves the default page only at the root, so a spoke page made default would
+    answer /spoke?unit=… links with "Page not found". A spoke lead is sent to their spoke by :func:`shell`."""
     return [
-        st.Page(file, title=title, icon=icon, url_path=path, default=path == home)
+        st.Page(file, title=title, icon=icon, url_path=path, default=path == "overview")
         for path, (file, title, icon, roles) in PAGES.items() if viewer.role in roles
     ]
 
@@ -51,7 +53,13 @@ def shell():
         st.stop()
     identity_badge()
     st.session_state[_MARK] = True
-    return st.navigation(app_pages(current_viewer()))
+    viewer = current_viewer()
+    page = st.navigation(app_pages(viewer))
+    if not st.session_state.get(_LANDED):  # the session's first page: a spoke lead at "/" starts on their spoke
+        st.session_state[_LANDED] = True
+        if viewer.role is Role.SPOKE_LEAD and page.url_path == "" and not st.query_params:
+            st.switch_page(PAGES["spoke"][0])
+    return page
 
 
 def require_shell() -> None:

@@ -40,15 +40,18 @@ class Server:
             self.proc.kill()
 
 
-def start_server(db_url: str, tmp: Path, script: str = "streamlit_app.py", **env) -> Server:
-    port = free_port()
+def start_server(db_url: str, tmp: Path, script: str = "streamlit_app.py", *, port: int | None = None,
+                 args: tuple[str, ...] = (), **env) -> Server:
+    """Serve the app on ``port`` (a free one by default); ``args`` are extra `streamlit run` options,
+    e.g. ``("--secrets.files", path)``."""
+    port = port or free_port()
     log = tmp / f"streamlit-{port}.log"
     environ = {**os.environ, "DASHBOARD_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT),
                **{f"DASHBOARD_{k.upper()}": str(v) for k, v in env.items()}}
     proc = subprocess.Popen(
         [sys.executable, *(["-m", "dashboard.ui.serve"] if script == "streamlit_app.py" else ["-m", "streamlit", "run", script]),
          "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args],
         cwd=ROOT, env=environ, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
