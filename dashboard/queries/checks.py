@@ -101,7 +101,7 @@ def routed_topics(conn: Connection, viewer, unit: str, start: dt.datetime, end: 
     by_topic = pd.DataFrame(
         conn.execute(select(func.coalesce(wi.topic, "(no topic)").label("topic"), wi.kind, func.count().label("items"))
                      .where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end)
-                     .group_by(func.coalesce(wi.topic, "(no topic)"), wi.kind)
+                     .group_by(wi.topic, wi.kind)  # not by the coalesce: PostgreSQL binds its literal twice
                      .order_by(func.count().desc())).all(),
         columns=["topic", "kind", "items"],
     )

@@ -55,7 +55,8 @@ def save_users(conn: Connection, viewer: Viewer, edited: pd.DataFrame, now: dt.d
                           updated_at=now, updated_by=v.user))
     if problems:
         return problems
-    before = {r["user"]: r for r in list_users(conn, v).to_dict("records")}
+    # straight from SQL: through a DataFrame a missing spoke or name comes back as NaN, which != None
+    before = {r["user"]: dict(r) for r in conn.execute(select(*[users.c[c] for c in COLUMNS])).mappings()}
     conn.execute(delete(users))
     if clean:
         conn.execute(users.insert(), clean)

@@ -145,7 +145,8 @@ def imports_section(viewer: Viewer) -> None:
     last, recent = _imports(s.database_url, viewer)
     if last.empty:
         st.info(NO_IMPORTS, icon=":material/upload_file:")
-        st.page_link("pages/upload_page.py", label="Import data", icon=":material/upload_file:")
+        if viewer.can_import:  # executives have no import page: a link to a page not in their navigation fails
+            st.page_link("pages/upload_page.py", label="Import data", icon=":material/upload_file:")
         return
     failed = last[last.status == "failed"]
     if not failed.empty:

@@ -45,9 +45,14 @@ def as_is(url: str, viewer: Viewer) -> tuple[dict, pd.DataFrame | None, list[str
     now = dt.datetime.now(dt.timezone.utc)
     with data.engine().connect() as conn:
         units = list_units(conn, viewer)
-        items = calibration_items(conn, viewer, now - dt.timedelta(days=CALIBRATION_DAYS), now)
+        try:  # spoke leads see scenarios, but not the organisation-wide items the calibration reads
+            items = calibration_items(conn, viewer, now - dt.timedelta(days=CALIBRATION_DAYS), now)
+        except NotPermitted:
+            items = None
     spokes = units[units.kind == "spoke"]
     try:
+        if items is None:
+            raise CalibrationError("your role does not see the organisation-wide work items it is calibrated from.")
         result = calibrate(items, units, now=now)
         return dump_inputs(result.inputs), result.fit, list(result.flags)
     except CalibrationError as exc:
