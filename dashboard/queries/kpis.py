@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from dashboard.db import hour_start, kpi_hourly, kpi_observations, kpis, to_hour, units
-from dashboard.domain.access import require_viewer
+from dashboard.domain.access import Viewer, require_viewer
 from dashboard.domain.stats import on_target, pct_change
 
 KPI_COLUMNS = ["id", "unit_id", "name", "unit_of_measure", "target", "direction", "aggregation",
@@ -76,8 +76,14 @@ def _last_values(conn: Connection, kpi_ids: list[str], start: dt.datetime, end: 
 def kpi_values(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """Every KPI's value over [start, end), its window target and whether it is on target.
 
-    Columns: KPI_COLUMNS + n, value, window_target, on_target (True/False/None for no data).
+    Columns: KPI_COLUMNS + n, value, window_target, on_target (True/False/None for no data). A spoke lead gets
+    figures for their unit's KPIs and the shared goal's only (see :func:`scope_kpis`).
     """
+    v = require_viewer(viewer)
+    return scope_kpis(v, _kpi_values(conn, v, start, end))
+
+
+def _kpi_values(conn: Connection, viewer: Viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     cat = kpi_catalogue(conn, viewer)
     sums = _sum_n(conn, start, end)
     days = (end - start).total_seconds() / 86400
@@ -115,7 +121,10 @@ def unit_kpi_health(kpi_frame: pd.DataFrame) -> pd.DataFrame:
 def kpi_trend(conn: Connection, viewer, kpi_ids: list[str], start: dt.datetime, end: dt.datetime,
               bucket_hours: int) -> pd.DataFrame:
     """Per KPI and time bucket: the value by its aggregation. Columns kpi_id, ts (UTC), value."""
-    cat = kpi_catalogue(conn, viewer).set_index("id")
+    catalogue = kpi_catalogue(conn, viewer)
+    allowed = set(catalogue.id[visible_kpis(require_viewer(viewer), catalogue)])
+    kpi_ids = [k for k in kpi_ids if k in allowed]  # a spoke lead's trends: their KPIs and the goal's
+    cat = catalogue.set_index("id")
     kh = kpi_hourly.c
     rows = pd.DataFrame(
         conn.execute(
@@ -140,10 +149,42 @@ def kpi_trend(conn: Connection, viewer, kpi_ids: list[str], start: dt.datetime, 
     return pd.DataFrame(out, columns=["kpi_id", "ts", "value"])
 
 
+DETAIL_COLUMNS = ("n", "value", "window_target", "on_target", "previous", "change")
+
+
+def visible_kpis(viewer: Viewer, frame: pd.DataFrame) -> pd.Series:
+    """Which KPI rows' figures this viewer may see: all, or for a spoke lead their unit's and the shared goal's."""
+    viewer = require_viewer(viewer)
+    if viewer.sees_everything:
+        return pd.Series(True, index=frame.index)
+    return (frame.unit_id == viewer.unit) | frame.is_goal.astype(bool)
+
+
+def scope_kpis(viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with other teams' figures blanked for a spoke lead (the tree's shape and names stay)."""
+    hidden = ~visible_kpis(require_viewer(viewer), frame)
+    if not hidden.any():
+        return frame
+    out = frame.copy()
+    for c in DETAIL_COLUMNS:
+        if c in out:
+            out[c] = out[c].astype(object)
+            out.loc[hidden, c] = None if c == "on_target" else np.nan
+    if "n" in out:
+        out.loc[hidden, "n"] = 0
+    return out
+
+
 def kpis_with_change(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """kpi_values plus the previous equal-length period's value and the relative change."""
-    current = kpi_values(conn, viewer, start, end)
-    previous = kpi_values(conn, viewer, start - (end - start), start).set_index("id")["value"]
+    """kpi_values plus the previous equal-length period's value and the relative change (scoped to the viewer)."""
+    v = require_viewer(viewer)
+    return scope_kpis(v, _kpis_with_change(conn, v, start, end))
+
+
+def _kpis_with_change(conn: Connection, viewer: Viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """Every KPI's figures, unscoped: only for aggregates (unit health) computed before anything is shown."""
+    current = _kpi_values(conn, viewer, start, end)
+    previous = _kpi_values(conn, viewer, start - (end - start), start).set_index("id")["value"]
     current["previous"] = current.id.map(previous)
     current["change"] = [
         pct_change(None if pd.isna(c) else c, None if pd.isna(p) else p) for c, p in zip(current.value, current.previous)

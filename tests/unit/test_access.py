@@ -24,7 +24,7 @@ from dashboard.db import audit_log, imports, scenarios, users as users_table, wo
 from dashboard.domain.access import (
     LOCAL_ADMIN, NotPermitted, Role, Viewer, parse_role, require, require_unit, require_viewer, viewer_from_claims,
 )
-from dashboard.queries import checks, health, kpis, observed, spoke, users
+from dashboard.queries import checks, health, kpis, observed, overview, spoke, users
 from dashboard.queries import scenarios as saved
 from dashboard.queries.spoke import InboxFilter
 from loaders import ingest as ingest_module
@@ -86,6 +86,8 @@ CALLS = {
     "kpis.kpi_trend": lambda c: dict(conn=c.conn, kpi_ids=["revenue"], start=START, end=END, bucket_hours=6),
     "kpis.kpis_with_change": lambda c: dict(conn=c.conn, start=START, end=END),
     "kpis.headline": lambda c: dict(conn=c.conn, start=START, end=END),
+    "kpis.visible_kpis": lambda c: dict(frame=pd.DataFrame({"unit_id": ["sales"], "is_goal": [False]})),
+    "kpis.scope_kpis": lambda c: dict(frame=pd.DataFrame({"unit_id": ["sales"], "is_goal": [False], "value": [1.0]})),
     "observed.calibration_items": lambda c: dict(conn=c.conn, start=START, end=END),
     "overview.load_overview": lambda c: dict(engine=c.engine, window="7d", now=NOW, tz=UTC),
     "scenarios.list_scenarios": lambda c: dict(conn=c.conn),
@@ -282,6 +284,24 @@ def test_a_spoke_lead_gets_only_their_own_rows(ctx):
     with ctx.engine.connect() as c2:
         assert c2.execute(select(work_items.c.status).where(work_items.c.id == "f0")).scalar_one() == "routed"
     assert [r["target"] for r in audit_rows(ctx.engine, "item_action")] == ["s0"]
+
+
+def test_a_spoke_lead_sees_figures_of_their_own_and_the_goal_kpis_only(ctx):
+    with ctx.engine.begin() as conn:
+        store.insert_kpi_observations(conn, [dict(kpi_id=k, ts=at(5), value=v)
+                                             for k, v in (("revenue", 900.0), ("close_days", 7.0))])
+    with ctx.engine.connect() as conn:
+        mine = kpis.kpis_with_change(conn, SALES, START, END).set_index("id")
+        everything = kpis.kpis_with_change(conn, ADMIN, START, END).set_index("id")
+        trend = kpis.kpi_trend(conn, SALES, ["revenue", "close_days"], START, END, 6)
+        overview_data = overview.load_overview(ctx.engine, SALES, "30d", NOW, dt.timezone.utc)
+    assert mine.at["revenue", "value"] == 900.0 and everything.at["close_days", "value"] == 7.0
+    assert pd.isna(mine.at["close_days", "value"]) and mine.at["close_days", "n"] == 0  # finance's, not a goal
+    assert mine.at["close_days", "on_target"] is None and set(mine.index) == set(everything.index)  # the tree stays
+    assert set(trend.kpi_id) == {"revenue"}
+    health_by_unit = overview_data.health.set_index("unit_id")  # the overview's aggregate still counts finance
+    assert health_by_unit.at["finance", "kpis_with_data"] == 1
+    assert pd.isna(overview_data.kpis.set_index("id").at["close_days", "value"])
 
 
 def test_organisation_wide_reads_are_refused_to_a_spoke_lead(ctx):
