@@ -12,6 +12,7 @@ Streamlit's auth state) to act as any role.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import streamlit as st
@@ -66,13 +67,61 @@ def _record_sign_in(viewer: Viewer, why: str | None) -> None:
         pass
 
 
+WANTED_FOR_SECONDS = 900.0  # a sign-in that takes longer than this starts on the start page
+
+
+@st.cache_resource(show_spinner=False)
+def _wanted_pages() -> dict[str, tuple[float, str, dict]]:
+    """Per browser: the page (url path, query) someone asked for while signed out. Streamlit's sign-in
+    returns to the app's root; the first page of the signed-in session goes on to the page they wanted.
+    Process memory is enough: sessions are sticky, and losing it only means landing on the start page."""
+    return {}
+
+
+def _browser_key() -> str | None:
+    """A stable, private key for this browser: a hash of the token in Streamlit's XSRF cookie (the
+    cookie's text is re-masked on every response; the token inside it is not)."""
+    raw = st.context.cookies.get("_streamlit_xsrf")
+    if not raw:
+        return None
+    try:
+        from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token_string
+
+        token = decode_xsrf_token_string(raw)[0]
+    except Exception:  # another server or version: the raw cookie still identifies the browser
+        token = None
+    return hashlib.sha256(token or raw.encode()).hexdigest()
+
+
+def remember_wanted_page() -> None:
+    key, url = _browser_key(), st.context.url
+    if not key or not url:
+        return
+    path = url.rstrip("/").rsplit("/", 1)[-1] if url.count("/") > 2 else ""
+    wanted = _wanted_pages()
+    now = time.time()
+    for k in [k for k, (t, _, _) in wanted.items() if now - t > WANTED_FOR_SECONDS]:
+        wanted.pop(k, None)
+    wanted[key] = (now, path, st.query_params.to_dict())
+
+
+def take_wanted_page() -> tuple[str, dict] | None:
+    """The page this browser asked for before signing in (once), if recent."""
+    key = _browser_key()
+    found = _wanted_pages().pop(key, None) if key else None
+    if found is None or time.time() - found[0] > WANTED_FOR_SECONDS:
+        return None
+    return found[1], found[2]
+
+
 def sign_in_screen() -> None:
+    remember_wanted_page()
     st.title("Hub & Spoke")
     st.write("Sign in with your company account to see the dashboard.")
     if st.button("Sign in", type="primary", icon=":material/login:"):
         provider = get_settings().auth_provider
         st.login(provider) if provider else st.login()
-    st.caption("Your session lasts 30 days on this browser; after signing in you land on your start page.")
+    st.caption("Your session lasts 30 days on this browser; after signing in you go on to the page you asked for.")
 
 
 def current_viewer() -> Viewer:

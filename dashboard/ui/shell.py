@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboard.settings import SettingsError, get_settings
 from dashboard.domain.access import LOCAL_ADMIN, Role, Viewer
-from dashboard.ui.identity import current_viewer, identity_badge
+from dashboard.ui.identity import current_viewer, identity_badge, take_wanted_page
 
 _MARK = "_entered_via_shell"
 _LANDED = "_landed"  # set after the first page of a session is chosen
@@ -55,10 +55,14 @@ def shell():
     st.session_state[_MARK] = True
     viewer = current_viewer()
     page = st.navigation(app_pages(viewer))
-    if not st.session_state.get(_LANDED):  # the session's first page: a spoke lead at "/" starts on their spoke
+    if not st.session_state.get(_LANDED):  # the session's first page, usually "/" straight after signing in
         st.session_state[_LANDED] = True
-        if viewer.role is Role.SPOKE_LEAD and page.url_path == "" and not st.query_params:
-            st.switch_page(PAGES["spoke"][0])
+        if page.url_path == "" and not st.query_params:
+            wanted = take_wanted_page()  # the page asked for while signed out
+            if wanted and wanted[0] in PAGES and viewer.role in PAGES[wanted[0]][3]:
+                st.switch_page(PAGES[wanted[0]][0], query_params=wanted[1])
+            if viewer.role is Role.SPOKE_LEAD:  # a spoke lead starts on their spoke
+                st.switch_page(PAGES["spoke"][0])
     return page
 
 

@@ -64,7 +64,7 @@ def sign_in_rows(db_url: str) -> list[dict]:
 
 def test_spoke_lead_signs_in_is_limited_to_their_spoke_and_signs_out(page, signed_in_server, provider):
     app = signed_in_server.url
-    page.goto(app)
+    page.goto(f"{app}/spoke?unit=sales&window=30d")  # a deep link opened while signed out
     page.get_by_role("button", name="Sign in").click()
 
     # the provider's authorize form: type the subject whose claims were set above
@@ -72,10 +72,10 @@ def test_spoke_lead_signs_in_is_limited_to_their_spoke_and_signs_out(page, signe
     page.get_by_placeholder("sub").fill(SAM)
     page.get_by_role("button", name="Authorize").click()
 
-    # back in the app (the callback redirects to "/"), a spoke lead starts on their own spoke
+    # back in the app (the callback redirects to "/"), on the page that was asked for, with its filters
     page.wait_for_url(f"{app}/**")
     page.get_by_role("heading", name="Sales").wait_for()
-    page.wait_for_url(f"{app}/spoke?unit=sales")
+    page.wait_for_url(f"{app}/spoke?unit=sales&window=30d")
     page.get_by_text(f"Signed in as {SAM} (Spoke lead · sales)").wait_for()
     assert page.get_by_text("Inbox: work routed to this team").is_visible()
 
