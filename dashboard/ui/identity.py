@@ -90,7 +90,7 @@ def _browser_key() -> str | None:
         token = decode_xsrf_token_string(raw)[0]
     except Exception:  # another server or version: the raw cookie still identifies the browser
         token = None
-    return hashlib.sha256(token or raw.encode()).hexdigest()
+    return hashlib.sha256(token if isinstance(token, bytes) and token else str(raw).encode()).hexdigest()
 
 
 def remember_wanted_page() -> None:
@@ -107,8 +107,11 @@ def remember_wanted_page() -> None:
 
 def take_wanted_page() -> tuple[str, dict] | None:
     """The page this browser asked for before signing in (once), if recent."""
+    wanted = _wanted_pages()
+    if not wanted:  # nobody is waiting (always so in local mode)
+        return None
     key = _browser_key()
-    found = _wanted_pages().pop(key, None) if key else None
+    found = wanted.pop(key, None) if key else None
     if found is None or time.time() - found[0] > WANTED_FOR_SECONDS:
         return None
     return found[1], found[2]
