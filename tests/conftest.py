@@ -88,3 +88,16 @@ def sqlite_engine(sqlite_url):
     eng = make_engine(sqlite_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """In-process CLI runs: no DASHBOARD_ variables from the outside, the cached settings re-read before and
+    after (so naive imported times are UTC and the database is the one the test passes)."""
+    from dashboard.settings import get_settings
+
+    for key in [k for k in os.environ if k.startswith("DASHBOARD_")]:
+        monkeypatch.delenv(key)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()

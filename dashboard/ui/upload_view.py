@@ -17,7 +17,7 @@ from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from loaders.contract import KINDS, all_columns, describe, required_columns
-from loaders.ingest import IMPORTERS, ImportReport, IngestError, Preview, ingest, preview
+from loaders.ingest import ImportReport, IngestError, Preview, ingest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "loaders" / "samples"
 KIND_LABELS = {
@@ -28,7 +28,7 @@ NOT_MAPPED = "— not in the file —"
 
 
 def allowed(viewer: Viewer) -> bool:
-    return viewer.role in IMPORTERS
+    return viewer.can_import
 
 
 def stored_upload(uploaded) -> Path | None:

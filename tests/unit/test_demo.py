@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from dashboard import store
 from dashboard.db import kpis, make_engine, migrate, units, work_items
-from dashboard.settings import get_settings
 from dashboard.domain.access import LOCAL_ADMIN
 from dashboard.queries.flows import edge_flows
 from dashboard.queries.kpis import kpi_values
@@ -167,16 +166,6 @@ def test_cli_errors_are_one_clear_line_with_exit_code_2():
     assert done.returncode == 2
     assert done.stderr.startswith("error: cannot use the database") and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and "secret" not in done.stderr
-
-
-@pytest.fixture
-def env(monkeypatch):
-    """Environment changes for in-process CLI runs, with the cached settings re-read."""
-    for key in [k for k in os.environ if k.startswith("DASHBOARD_")]:
-        monkeypatch.delenv(key)
-    get_settings.cache_clear()
-    yield monkeypatch
-    get_settings.cache_clear()
 
 
 @pytest.mark.parametrize("args, variables, expect", [

@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,7 +33,6 @@ from dashboard.db import (
     work_items,
 )
 from dashboard.domain.access import LOCAL_ADMIN, NotPermitted, Role, Viewer
-from dashboard.settings import get_settings
 from loaders.__main__ import main
 from loaders.ingest import IngestError, ingest
 from tests.factories import tiny_org
@@ -1022,16 +1020,6 @@ def test_only_hub_leads_and_admins_may_import(org, tmp_path, viewer):
 
 
 # --- the command line ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def env(monkeypatch):
-    """In-process CLI runs with no DASHBOARD_ variables from the outside (naive times are UTC)."""
-    for key in [k for k in os.environ if k.startswith("DASHBOARD_")]:
-        monkeypatch.delenv(key)
-    get_settings.cache_clear()
-    yield monkeypatch
-    get_settings.cache_clear()
 
 
 def test_cli_imports_the_clean_samples_in_kind_order_whatever_order_they_are_given(env, capsys, db_url, engine):
