@@ -931,12 +931,6 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
 
-    def __iadd__(self, other: "UpsertCounts") -> "UpsertCounts":
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        return self
-
 
 def _where_key_in(conn: Connection, column, values: list[Any]):
     """``column IN (values)`` as one bound parameter, however many values: a JSON array unpacked by
