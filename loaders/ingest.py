@@ -200,7 +200,7 @@ def open_source(path: str | Path, *, name: str | None = None, encoding: str | No
         raise IngestError(f"{name}: has no header row (only blank lines)")
     src.delimiter = delimiter or max(DELIMITERS, key=first_line.count)
     if src.delimiter != "," and not delimiter:
-        src.warnings.append(f"{name}: read with {_delimiter_name(src.delimiter)} as the delimiter")
+        src.warnings.append(f"{name}: read with {delimiter_name(src.delimiter)} as the delimiter")
     records = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=src.delimiter)
     src.header = next(records)
     try:  # pandas would silently make a first data row with one cell too many the index
@@ -210,7 +210,7 @@ def open_source(path: str | Path, *, name: str | None = None, encoding: str | No
     whole = size <= SAMPLE_BYTES or text.count("\n") >= 2  # the first data row is entirely in the sample
     if first is not None and len(first) > len(src.header) and whole:
         raise IngestError(f"{name}: row 2 has {len(first)} cells but the header has {len(src.header)} columns — "
-                          f"a missing quote around a value that contains {_delimiter_name(src.delimiter)}s? "
+                          f"a missing quote around a value that contains {delimiter_name(src.delimiter)}s? "
                           "Nothing was imported.")
     return src
 
@@ -226,7 +226,7 @@ def _decodes(path: Path, encoding: str) -> bool:
         return False
 
 
-def _delimiter_name(d: str) -> str:
+def delimiter_name(d: str) -> str:
     return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(d, repr(d))
 
 
@@ -278,7 +278,7 @@ def _parser_message(text: str, src: SourceFile) -> str:
     if m:
         want, line, saw = m.groups()
         return (f"row {line} has {saw} cells but the header has {want} columns — a missing quote around a value "
-                f"that contains {_delimiter_name(src.delimiter)}s? Nothing was imported.")
+                f"that contains {delimiter_name(src.delimiter)}s? Nothing was imported.")
     return f"malformed CSV ({_first_line(Exception(text))}); nothing was imported"
 
 

@@ -17,7 +17,7 @@ from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from loaders.contract import KINDS, all_columns, describe, required_columns
-from loaders.ingest import ImportReport, IngestError, Preview, ingest
+from loaders.ingest import ImportReport, IngestError, Preview, delimiter_name, ingest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "loaders" / "samples"
 KIND_LABELS = {
@@ -50,7 +50,7 @@ def file_facts(p: Preview) -> None:
     src = p.source
     facts = [f"**{src.name}**", f"{src.size / 1024:,.1f} KB", src.format.upper()]
     if src.format == "csv":
-        facts += [f"encoding {src.encoding}", f"delimiter {({',': 'comma', ';': 'semicolon', chr(9): 'tab', '|': 'pipe'}).get(src.delimiter, src.delimiter)}"]
+        facts += [f"encoding {src.encoding}", f"delimiter {delimiter_name(src.delimiter)}"]
     st.caption(" · ".join(facts))
     for warning in src.warnings:
         st.warning(warning, icon=":material/warning:")
