@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from dashboard.ui.serve import Server, free_port, start_background  # noqa: F401 (free_port: tests import it from here)
 from tests.factories import sample_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,51 +17,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, url: str, db_url: str, proc: subprocess.Popen, log: Path):
-        self.url, self.db_url, self.proc, self.log = url, db_url, proc, log
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def start_server(db_url: str, tmp: Path, script: str = "streamlit_app.py", *, port: int | None = None,
                  args: tuple[str, ...] = (), **env) -> Server:
-    """Serve the app on ``port`` (a free one by default); ``args`` are extra `streamlit run` options,
-    e.g. ``("--secrets.files", path)``."""
-    port = port or free_port()
-    log = tmp / f"streamlit-{port}.log"
-    environ = {**os.environ, "DASHBOARD_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT),
-               **{f"DASHBOARD_{k.upper()}": str(v) for k, v in env.items()}}
-    proc = subprocess.Popen(
-        [sys.executable, *(["-m", "dashboard.ui.serve"] if script == "streamlit_app.py" else ["-m", "streamlit", "run", script]),
-         "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args],
-        cwd=ROOT, env=environ, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return Server(base, db_url, proc, log)
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"streamlit did not become healthy: {log.read_text()[-2000:]}")
+    """Serve the app (see :func:`dashboard.ui.serve.start_background`) with its log in ``tmp``."""
+    return start_background(db_url, tmp, script, port=port, args=args, **env)
 
 
 @pytest.fixture(scope="session")
