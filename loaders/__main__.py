@@ -15,8 +15,9 @@ from typing import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from dashboard import errors
 from dashboard.db import make_engine, migrate, ping, schema_ready
 from dashboard.settings import Settings, SettingsError, get_settings, load_settings
 
@@ -252,11 +253,9 @@ def run(args: argparse.Namespace) -> int:
     engine = _engine(settings)
     try:
         return handler(args, engine, settings)
-    except DBAPIError as exc:
-        raise CliError(f"cannot use the database at {safe_url(settings.database_url)}: {_first_line(exc)} "
-                       "(is it running, and does DASHBOARD_DATABASE_URL point at it?)") from None
-    except SQLAlchemyError as exc:
-        raise CliError(f"database error on {safe_url(settings.database_url)}: {_first_line(exc)}") from None
+    except errors.DATABASE_ERRORS as exc:  # unreachable, disk full, read-only ...: one sentence, see dashboard.errors
+        raise CliError(errors.explain(exc, url=settings.database_url, lead="cannot use", code=False,
+                                      kept="The step that failed was rolled back.")) from None
     finally:
         engine.dispose()
 
