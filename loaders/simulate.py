@@ -4,7 +4,9 @@ Every ~``tick`` seconds one batch is written in ONE transaction through :mod:`da
 rollups move with the rows and a batch interrupted midway (even by SIGKILL) leaves nothing behind.
 Routes, kinds, channels, texts and SLA hours follow the demo (:mod:`loaders.demo`); units and KPIs are read
 from the database, and KPI levels continue from each KPI's recent observations. SIGINT/SIGTERM finish the
-current batch and stop cleanly.
+current batch and stop cleanly. While the database is unreachable (a restart, a network cut) the loop waits
+and tries again with a growing delay (at most :data:`RETRY_CAP_S`), for as long as it takes; other database
+errors skip the batch, and :data:`MAX_FAILED_BATCHES` of them in a row end the run.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
-from dashboard import store
+from dashboard import errors, store
 from dashboard.db import kpi_hourly, kpis, units, work_items
 from dashboard.domain.vocabulary import Aggregation, ItemKind, Status
 from loaders.demo import DATASET, DERIVED_KPIS, ROUTES, RouteSpec, route_attributes
@@ -36,7 +38,8 @@ MOVES_PER_ITEM = 1.8  # accept + resolve, a few resolved straight away: keeps th
 OVERDUE_SHARE = 0.12  # share of moves spent on overdue items (these resolve outside SLA)
 BACKLOG_UNIT = "customer_service"
 BACKLOG_SKIP = 0.35  # moves on the backlog spoke's items are skipped this often: its backlog keeps growing
-MAX_FAILED_BATCHES = 10
+MAX_FAILED_BATCHES = 10  # consecutive failures that are not connection losses
+RETRY_CAP_S = 30.0  # longest wait between tries while the database is unreachable
 
 
 class NothingToSimulate(RuntimeError):
@@ -318,7 +321,10 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
     pending: dict[str, int] = {}
     started = time.monotonic()
     last = started - tick  # the first batch covers one tick
-    failures = 0
+    failures = 0  # consecutive failed batches that were not connection losses
+    outage_since: float | None = None  # monotonic time the database stopped answering
+    url = engine.url.render_as_string(hide_password=False)  # only to mask its password in messages
+    tries = 0
     with _stop_on_signals(stop):
         while not stop.is_set():
             begun = time.monotonic()
@@ -328,14 +334,30 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
                     stats = simulate_batch(conn, model, rng, ids, now=clock(), seconds=max(begun - last, 0.001),
                                            rate_per_min=rate_per_min, pending_derived=pending)
                 failures = 0
-            except DBAPIError as exc:  # e.g. the demo is being rebuilt: skip this batch, try the next
+                if outage_since is not None:
+                    out(f"simulate: database answers again after {time.monotonic() - outage_since:.0f} s; resuming")
+                    outage_since, tries = None, 0
+            except DBAPIError as exc:
                 pending.clear()
                 pending.update(saved[0])  # the batch rolled back: so does the feed state
                 for feed, last_us in zip(model.feeds, saved[1]):
                     feed.last_us = last_us
-                failures += 1
                 totals.failed += 1
-                out(f"simulate: batch skipped ({str(exc.orig).splitlines()[0][:120]})")
+                if errors.is_connection_loss(exc):  # a restart or a network cut: wait for it, however long
+                    outage_since = outage_since if outage_since is not None else begun
+                    delay = min(RETRY_CAP_S, tick * 2 ** min(tries, 16))
+                    tries += 1
+                    out(f"simulate: database unreachable ({errors.reason(exc, url)}); "
+                        f"retrying in {delay:.3g} s")
+                    if duration is not None:
+                        delay = min(delay, max(0.0, duration - (time.monotonic() - started)))
+                    stop.wait(delay)
+                    if duration is not None and time.monotonic() - started >= duration:
+                        break
+                    last = time.monotonic() - tick  # the next batch covers one tick, not the whole outage
+                    continue
+                failures += 1  # e.g. the demo is being rebuilt: skip this batch, try the next
+                out(f"simulate: batch skipped ({errors.reason(exc, url)[:120]})")
                 if failures >= MAX_FAILED_BATCHES:
                     raise
                 stats = BatchStats()
