@@ -16,6 +16,20 @@ run: install db
 	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m dashboard.ui.serve --server.port $(PORT) --server.headless true
 
+## run-postgres: the same on a local PostgreSQL server (installed, created in data/postgres and started on
+## PG_PORT; stopped again on exit, its data kept). DEMO_ITEMS=10000000 loads a ten-million-item organisation.
+PG_PORT ?= 5433
+DEMO_ITEMS ?= 150000
+run-postgres: install sysdeps
+	@url=$$($(PY) -m loaders.localpg start --port $(PG_PORT)) || exit 2; \
+	export DASHBOARD_DATABASE_URL=$$url; \
+	trap '$(PY) -m loaders.localpg stop --port $(PG_PORT)' EXIT; \
+	$(PY) -m loaders init && $(PY) -m loaders demo --work-items $(DEMO_ITEMS) || exit 2; \
+	echo "Serving on http://localhost:$(PORT) against $$url — Ctrl-C stops the app, the simulator and PostgreSQL."; \
+	$(PY) -m loaders simulate --rate $(SIM_RATE) & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null; $(PY) -m loaders.localpg stop --port $(PG_PORT)' EXIT INT TERM; \
+	$(PY) -m dashboard.ui.serve --server.port $(PORT) --server.headless true
+
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

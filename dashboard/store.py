@@ -572,6 +572,45 @@ def _bulk_cache(conn: Connection, rows: int) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
+BULK_INDEX_ROWS = 50_000  # from this many rows, a load into an EMPTY table builds its indexes afterwards
+
+
+@contextmanager
+def deferred_indexes(conn: Connection, table: Table, rows: int) -> Iterator[bool]:
+    """Load ``rows`` into ``table`` with its secondary indexes (and, on PostgreSQL, its foreign keys) built
+    once at the end instead of row by row; yields whether it did.
+
+    Only for a big load into an empty table (a demo or a first import): building an index over sorted
+    data once is several times cheaper than maintaining it per row, and re-adding a foreign key checks all
+    rows in one join instead of one trigger query per row. Everything happens in the caller's transaction,
+    so a failed load leaves the indexes as they were. On PostgreSQL, readers of the table wait for the
+    load to commit (DROP INDEX takes an exclusive lock) instead of seeing the emptied table. Primary keys
+    and unique constraints stay: the load still refuses duplicates.
+    """
+    if rows < BULK_INDEX_ROWS or conn.execute(select(literal(1)).select_from(table).limit(1)).first():
+        yield False
+        return
+    if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+        # Python's sqlite3 opens its transaction at the first INSERT/UPDATE/DELETE: a DROP INDEX before that
+        # would commit on its own and survive a rollback. Callers write something first (the demo empties the
+        # tables); otherwise the indexes are simply maintained row by row.
+        yield False
+        return
+    from sqlalchemy.schema import AddConstraint, DropConstraint
+
+    indexes = sorted(table.indexes, key=lambda ix: ix.name)
+    fks = sorted(table.foreign_key_constraints, key=lambda fk: fk.name) if conn.dialect.name == "postgresql" else []
+    for fk in fks:
+        conn.execute(DropConstraint(fk))
+    for ix in indexes:
+        ix.drop(conn)
+    yield True
+    for ix in indexes:
+        ix.create(conn)
+    for fk in fks:
+        conn.execute(AddConstraint(fk))
+
+
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
     """PostgreSQL COPY on the connection's own transaction (far faster than INSERT for bulk loads)."""
     quote = conn.dialect.identifier_preparer.quote
@@ -585,12 +624,35 @@ def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: lis
         raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error) from exc
 
 
+def _copy_columns(conn: Connection, table: Table, columns: Sequence[str], cols: Sequence[np.ndarray]) -> None:
+    """PostgreSQL COPY of column arrays (driver form: text timestamps, None for missing) as CSV written by
+    Arrow in C: formatting rows one by one in Python costs as much as the server's whole load. Arrow
+    quotes every string and leaves nulls unquoted-empty, which is exactly how COPY's CSV format tells an
+    empty string ("") from NULL."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    data = pa.table({name: pa.array(values, from_pandas=True) for name, values in zip(columns, cols)})
+    buffer = pa.BufferOutputStream()
+    pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65_536))
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
+    raw = conn.connection.driver_connection
+    payload = memoryview(buffer.getvalue())
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for start in range(0, len(payload), 1 << 20):
+                copy.write(payload[start:start + (1 << 20)])
+    except conn.dialect.dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error) from exc
+
+
 def _bulk_write(conn: Connection, table: Table, columns: Sequence[str], cols: Sequence[np.ndarray]) -> None:
     """Rows given as column arrays (already in driver form) in one executemany / COPY."""
-    rows = _driver_rows(cols)
     if conn.dialect.name == "postgresql":
-        _copy_rows(conn, table, columns, rows)
+        _copy_columns(conn, table, columns, cols)
         return
+    rows = _driver_rows(cols)
     sql = str(table.insert().compile(dialect=conn.dialect, column_keys=list(columns)))
     conn.exec_driver_sql(sql, list(rows))
 
@@ -640,7 +702,7 @@ def insert_work_items(
             frame = frame.take(~np.isin(frame.cols["id"], list(existing)))
     elif on_duplicate != "error":
         raise ValueError("on_duplicate must be 'error' or 'skip'")
-    with _bulk_cache(conn, len(frame)):
+    with _bulk_cache(conn, len(frame)), deferred_indexes(conn, work_items, len(frame)):
         for start in range(0, len(frame), batch_size):
             batch = frame.take(slice(start, start + batch_size))
             _bulk_write(conn, work_items, ITEM_COLUMNS, _item_driver_columns(conn.dialect.name, batch))
@@ -823,7 +885,7 @@ def insert_kpi_observations(conn: Connection, rows: Rows, *, batch_size: int = D
 def _write_observations(conn: Connection, obs: pd.DataFrame, batch_size: int = DEFAULT_BATCH) -> int:
     """Normalised observations (kpi_id, ts as µs, value) and their kpi_hourly deltas, in batches."""
     obs = obs.reset_index(drop=True)
-    with _bulk_cache(conn, len(obs)):
+    with _bulk_cache(conn, len(obs)), deferred_indexes(conn, kpi_observations, len(obs)):
         for start in range(0, len(obs), batch_size):
             batch = obs.iloc[start:start + batch_size]
             _bulk_write(conn, kpi_observations, ("kpi_id", "ts", "value"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -328,3 +329,80 @@ def test_upserts_update_in_place_and_meta_round_trips(org):
             dict(id="p", unit_id="hub", name="P", unit_of_measure="count", direction="higher", parent_id="q"),
             dict(id="q", unit_id="hub", name="Q", unit_of_measure="count", direction="higher", parent_id="p"),
         ])
+
+
+# --- bulk loads: indexes built afterwards, COPY as CSV ------------------------------------------------------
+
+
+def _index_names(conn, table: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {ix["name"] for ix in inspect(conn).get_indexes(table)}
+
+
+def _fk_names(conn, table: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {fk["name"] for fk in inspect(conn).get_foreign_keys(table)}
+
+
+AWKWARD_TEXTS = ["", None, 'say "hi", then\nleave', "=HYPERLINK(\"x\")", "naïve café ☕", "\\N", "a\\tb", "NULL"]
+
+
+def test_a_bulk_load_into_an_empty_table_builds_indexes_afterwards_and_keeps_every_value(org, monkeypatch):
+    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 5)
+    with org.connect() as conn:
+        indexes, fks = _index_names(conn, "work_items"), _fk_names(conn, "work_items")
+    assert {"ix_work_items_open", "ix_work_items_created"} <= indexes
+    rows = [item(f"b{i}", *ROUTES[i % 3][:2], NOW - dt.timedelta(hours=i), kind=ROUTES[i % 3][2],
+                 resolved=NOW - dt.timedelta(hours=i) + dt.timedelta(minutes=30) if i % 2 else None)
+            | {"text": AWKWARD_TEXTS[i % len(AWKWARD_TEXTS)], "topic": None if i % 3 else ""}
+            for i in range(40)]
+    with org.begin() as conn:
+        calls = []
+        real = store.deferred_indexes
+
+        @contextmanager
+        def spy(c, table, n):
+            with real(c, table, n) as deferred:
+                calls.append((table.name, n, deferred))
+                yield deferred
+
+        monkeypatch.setattr(store, "deferred_indexes", spy)
+        store.set_meta(conn, "bulk", "test")  # a write first, as the demo's emptying of the tables is
+        assert store.insert_work_items(conn, rows) == 40
+    assert calls == [("work_items", 40, True)]
+    with org.connect() as conn:
+        assert _index_names(conn, "work_items") == indexes and _fk_names(conn, "work_items") == fks
+        got = dict(conn.execute(select(work_items.c.id, work_items.c.text)).all())
+        topics = dict(conn.execute(select(work_items.c.id, work_items.c.topic)).all())
+        assert_rollups_match_rebuild(conn)
+    assert got == {r["id"]: r["text"] for r in rows}  # "" stays "", None stays NULL, quotes/newlines/\N survive
+    assert topics == {r["id"]: r["topic"] for r in rows}
+
+
+def test_a_failed_bulk_load_leaves_the_indexes_and_nothing_else(org, monkeypatch):
+    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 5)
+    rows = [item(f"f{i}", "hub", "sales", NOW - dt.timedelta(hours=i)) for i in range(10)]
+    rows.append(item("f10", "hub", "nowhere", NOW))  # an unknown unit the foreign key must refuse
+    with org.connect() as conn:
+        before = _index_names(conn, "work_items")
+    with pytest.raises(IntegrityError):  # SQLite: at the row; PostgreSQL: when the foreign key is re-added
+        with org.begin() as conn:
+            store.set_meta(conn, "bulk", "test")
+            store.insert_work_items(conn, rows, batch_size=4, check_units=False)
+    with org.connect() as conn:
+        assert _index_names(conn, "work_items") == before
+        assert conn.execute(select(func.count()).select_from(work_items)).scalar() == 0
+
+
+def test_a_load_into_a_table_that_has_rows_keeps_its_indexes_in_place(org, monkeypatch):
+    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 1)
+    with org.begin() as conn:
+        if conn.dialect.name == "sqlite":  # no write yet, so no transaction: DDL would commit on its own
+            with store.deferred_indexes(conn, work_items, 100) as deferred:
+                assert not deferred
+        store.insert_work_items(conn, [item("first", "hub", "sales", NOW)])
+        with store.deferred_indexes(conn, work_items, 100) as deferred:
+            assert not deferred  # not empty: indexes are maintained row by row as usual
+            assert "ix_work_items_open" in _index_names(conn, "work_items")
