@@ -1,8 +1,8 @@
 """Overview: the live hub-and-spoke map and the shared-goal tiles (executives' landing page)."""
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard import errors
 from dashboard.charts.hub_map import clicked_unit
 from dashboard.domain.vocabulary import WINDOWS
 from dashboard.settings import get_settings
@@ -43,8 +43,9 @@ def live_view() -> None:
     try:
         with st.spinner("Loading flows…"):
             ov = data.overview(settings.database_url, viewer, window)
-    except SQLAlchemyError:
-        st.warning("The database stopped answering; retrying on the next refresh.", icon=":material/sync_problem:")
+    except errors.DATABASE_ERRORS as exc:  # the database went away between two refreshes
+        st.warning(errors.explain(exc, url=settings.database_url) + " Retrying on the next refresh.",
+                   icon=":material/sync_problem:")
         return
     tiles = st.columns(max(len(ov.headline), 1))
     for col, row in zip(tiles, ov.headline.itertuples()):

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit
+from dashboard import audit, errors
 from dashboard.domain.access import ROLE_PRECEDENCE, Viewer
 from dashboard.queries import users
 from dashboard.settings import get_settings
@@ -33,8 +33,12 @@ def users_editor(viewer: Viewer, spokes: list[str]) -> None:
         },
     )
     if st.button("Save users", type="primary", icon=":material/save:"):
-        with data.engine().begin() as conn:
-            problems = users.save_users(conn, viewer, edited)
+        try:
+            with data.engine().begin() as conn:
+                problems = users.save_users(conn, viewer, edited)
+        except errors.DATABASE_ERRORS as exc:  # one transaction: nothing saved, the edits stay in the table
+            data.write_failed(exc, "Nothing was saved; your edits are still in the table, so you can try again.")
+            return
         if problems:
             st.error("Nothing was saved: " + "; ".join(problems), icon=":material/error:")
         else:

@@ -7,12 +7,12 @@ The engine is a cached resource per database URL; query results are cached with 
 from __future__ import annotations
 
 import datetime as dt
+from typing import NoReturn
 
 import streamlit as st
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard import errors
 from dashboard.charts.hub_map import hub_spoke_map
 from dashboard.db import make_engine, ping, schema_ready
 from dashboard.domain.access import Viewer
@@ -32,16 +32,15 @@ def engine() -> Engine:
     return engine_for(s.database_url, s.pool_size)
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL is shown as-is minus anything after '@'
-        return url.split("@")[-1]
+safe_url = errors.safe_url  # the URL without its password, for messages
+
+RETRY_SECONDS = 3.0  # while the database is away, the banner tries it this often and reruns the app when it answers
+_RECOVERABLE = {"unreachable", "cannot_open", "locked", "busy"}  # faults that end by themselves
+_WAITING = "_db_waiting_first_run"
 
 
-def database_problem() -> str | None:
-    """None when the database is reachable and set up, else a message saying what to do."""
+def _check() -> tuple[str | None, BaseException | None]:
+    """(message, exception): (None, None) when the database is reachable and set up."""
     url = get_settings().database_url
     try:
         eng = engine()
@@ -49,23 +48,59 @@ def database_problem() -> str | None:
         if not schema_ready(eng):
             return (
                 f"The database at `{safe_url(url)}` has no tables yet. Create them and load the demo "
-                "organisation with `make run`, or run `python -m loaders init` then `python -m loaders demo`."
+                "organisation with `make run`, or run `python -m loaders init` then `python -m loaders demo`.",
+                None,
             )
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
-        return (
-            f"Cannot reach the database at `{safe_url(url)}` ({reason}). Check that it is running and that "
-            "`DASHBOARD_DATABASE_URL` points at it; for the built-in SQLite demo run `make run`."
-        )
-    return None
+    except errors.DATABASE_ERRORS as exc:
+        return errors.explain(exc, url=url), exc
+    return None, None
+
+
+def database_problem() -> str | None:
+    """None when the database is reachable and set up, else a message saying what to do."""
+    return _check()[0]
 
 
 def require_database() -> None:
     """Show a banner and stop the page when the database is missing, unreachable or empty of schema."""
-    problem = database_problem()
+    problem, exc = _check()
+    if exc is not None:
+        database_unavailable(exc)
     if problem:
         st.error(problem, icon=":material/database_off:")
         st.stop()
+
+
+def database_unavailable(exc: BaseException, where=None) -> NoReturn:
+    """The banner for a database that failed while the page read it (never a traceback), then stop the page.
+
+    When the fault can end by itself (the server restarting, a lock, a file system coming back) a small
+    fragment tries the database every :data:`RETRY_SECONDS` and reruns the whole app once it answers, so the
+    page comes back without a reload. ``where`` is a placeholder to put the banner in (the page's top)."""
+    recoverable = errors.kind(exc) in _RECOVERABLE
+    message = errors.explain(exc, url=get_settings().database_url)
+    message += (f" This page tries again every {RETRY_SECONDS:g} s and comes back by itself."
+                if recoverable else " Reload the page to try again.")
+    with (where.container() if where is not None else st.container()):
+        st.error(message, icon=":material/database_off:")
+        if recoverable:
+            st.session_state[_WAITING] = True
+            _wait_for_database()
+    st.stop()
+
+
+@st.fragment(run_every=RETRY_SECONDS)
+def _wait_for_database() -> None:
+    if st.session_state.pop(_WAITING, False):  # the run that just failed: try again on the next tick
+        return
+    if database_problem() is None:
+        st.rerun(scope="app")
+    st.caption(f"Still waiting for the database · last try {dt.datetime.now(get_settings().tz):%H:%M:%S}")
+
+
+def write_failed(exc: BaseException, kept: str = errors.KEPT_INPUT) -> None:
+    """A write the database refused or lost: say why and what was kept (the form keeps its contents)."""
+    st.error(errors.explain(exc, url=get_settings().database_url, kept=kept), icon=":material/database_off:")
 
 
 def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:

@@ -21,6 +21,7 @@ from dashboard.queries import scenarios as saved
 from dashboard.queries.kpis import list_units
 from dashboard.queries.observed import calibration_items
 from dashboard.settings import get_settings
+from dashboard import errors
 from dashboard.ui import data
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
 from dashboard.whatif.calibration import CalibrationError, calibrate
@@ -278,6 +279,9 @@ def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
     except (ValueError, NotPermitted) as exc:
         st.warning(str(exc), icon=":material/block:")
         return
+    except errors.DATABASE_ERRORS as exc:  # the form above keeps the name and description
+        data.write_failed(exc)
+        return
     st.session_state.update(sc_name=name.strip(), sc_description=description, sc_loaded=str(sid))
     st.query_params["scenario"] = str(sid)
     st.success(f"Saved “{name.strip()}”. Share this page's link to show it to others.", icon=":material/check:")
@@ -299,9 +303,12 @@ def saved_list(viewer: Viewer) -> None:
     if not viewer.can_edit_scenarios:
         pass
     elif b.button("Duplicate", key="dup_saved", use_container_width=True):
-        with data.engine().begin() as conn:
-            new_id = saved.duplicate_scenario(conn, viewer, chosen)
-        st.success(f"Copied as scenario {new_id}.")
+        try:
+            with data.engine().begin() as conn:
+                new_id = saved.duplicate_scenario(conn, viewer, chosen)
+            st.success(f"Copied as scenario {new_id}.")
+        except errors.DATABASE_ERRORS as exc:
+            data.write_failed(exc, "Nothing was copied.")
     if viewer.can_edit_scenarios and c.button("Delete", key="del_saved", use_container_width=True):
         try:
             with data.engine().begin() as conn:
@@ -309,6 +316,8 @@ def saved_list(viewer: Viewer) -> None:
             st.rerun()
         except NotPermitted as exc:
             st.warning(str(exc))
+        except errors.DATABASE_ERRORS as exc:
+            data.write_failed(exc, "Nothing was deleted.")
     picked = st.multiselect("Compare side by side", list(labels), format_func=labels.get, key="compare_pick",
                             max_selections=6, placeholder="Choose two or more")
     if len(picked) >= 2:

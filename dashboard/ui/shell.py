@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import errors
 from dashboard.settings import SettingsError, get_settings
 from dashboard.domain.access import LOCAL_ADMIN, Role, Viewer
 from dashboard.ui.identity import current_viewer, identity_badge, take_wanted_page
@@ -43,8 +44,28 @@ def app_pages(viewer: Viewer = LOCAL_ADMIN) -> list:
     ]
 
 
+class GuardedPage:
+    """The navigation's page, run so that a database failure anywhere in it becomes a banner at the page's top
+    (with automatic recovery, see :func:`dashboard.ui.data.database_unavailable`) instead of a traceback."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def __getattr__(self, name: str):
+        return getattr(self.page, name)
+
+    def run(self) -> None:
+        from dashboard.ui import data
+
+        top = st.empty()
+        try:
+            self.page.run()
+        except errors.DATABASE_ERRORS as exc:
+            data.database_unavailable(exc, top)
+
+
 def shell():
-    """Page config, settings check, identity badge; returns the navigation's current page."""
+    """Page config, settings check, identity badge; returns the navigation's current page (guarded)."""
     st.set_page_config(page_title="Hub & Spoke", page_icon=":material/hub:", layout="wide")
     try:
         get_settings()
@@ -63,7 +84,7 @@ def shell():
                 st.switch_page(PAGES[wanted[0]][0], query_params=wanted[1])
             if viewer.role is Role.SPOKE_LEAD:  # a spoke lead starts on their spoke
                 st.switch_page(PAGES["spoke"][0])
-    return page
+    return GuardedPage(page)
 
 
 def require_shell() -> None:

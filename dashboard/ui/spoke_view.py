@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit
+from dashboard import audit, errors
 
 from dashboard.actions import ACTIONS, act
 from dashboard.charts import spoke_charts
@@ -194,14 +194,17 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     if not ctx.viewer.can_act_for(ctx.unit):  # executives look; the data layer refuses them too
         st.caption("Read-only: your role can see this inbox but not act on it.")
         return
-    with st.form("item_actions", clear_on_submit=True, border=True):
+    generation = st.session_state.get("inbox_generation", 0)  # cleared after a success, kept after a failure
+    with st.form("item_actions", border=True):
         st.markdown(f"**Act on {len(selected)} selected item{'s' if len(selected) != 1 else ''}** "
                     "(tick rows in the table first)")
         a, b, c = st.columns([3, 5, 2], vertical_alignment="bottom")
         with a:
-            action = st.selectbox("Action", list(ACTIONS), format_func=lambda k: ACTIONS[k][0])
+            action = st.selectbox("Action", list(ACTIONS), format_func=lambda k: ACTIONS[k][0],
+                                  key=f"inbox_action_{generation}")
         with b:
-            note = st.text_input("Note", placeholder="Required when handing back: why?", max_chars=500)
+            note = st.text_input("Note", placeholder="Required when handing back: why?", max_chars=500,
+                                 key=f"inbox_note_{generation}")
         with c:
             submitted = st.form_submit_button("Apply", type="primary", use_container_width=True)
     if not submitted:
@@ -213,6 +216,10 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
         return
     except NotPermitted as exc:
         st.error(str(exc), icon=":material/block:")
+        return
+    except errors.DATABASE_ERRORS as exc:  # the database went away or refused the write: the form keeps its input
+        data.write_failed(exc, "Items are changed one at a time: any done before the failure stay done, the "
+                               "others were not changed. Your selection and note are still here.")
         return
     done = [o for o in outcomes if o.ok]
     flash = []

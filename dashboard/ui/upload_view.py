@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard import errors
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.settings import get_settings
 from dashboard.ui import data
@@ -107,6 +108,8 @@ def run(viewer: Viewer, path: Path, name: str, kind: str, mapping: dict[str, str
         st.error(str(exc), icon=":material/error:")
     except NotPermitted as exc:
         st.error(str(exc), icon=":material/block:")
+    except errors.DATABASE_ERRORS as exc:  # the file is one transaction: none of its rows were written
+        data.write_failed(exc, f"Nothing from {name} was imported; the file is still here, so you can try again.")
     return None
 
 
