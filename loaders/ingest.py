@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -32,12 +33,13 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select, update
 
 from dashboard import audit, store
-from dashboard.db import imports, kpis, quarantine, units
+from dashboard.db import imports, kpi_observations, kpis, quarantine, units, work_items
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from loaders.contract import KEYS, KINDS, all_columns, infer_kind, normalise_header, required_columns, validate_frame
 
 CHUNK_ROWS = 100_000
 REFERENCE_CHUNK_ROWS = 1_000_000  # units, KPIs, campaigns: read whole (a KPI's parent may come later)
+BYTES_PER_ROW = 100  # a rough guess of a row's size, to tell a big file (bulk load) from a small one
 MAX_PROBLEMS = 100  # problems kept in the report; the quarantine table keeps them all
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -550,45 +552,49 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
                                                     at=now, dialect=dialect)
             yield chunk, checked, prepared, repeated
 
-    for chunk, checked, prepared, repeated in _ahead(checked_chunks()):
-        report.rows_read += len(chunk)
-        report.formula_cells += checked.formula_cells
-        errors = checked.errors
-        valid = checked.valid
-        if kind == "kpis":  # a parent must exist already or arrive (valid) in the same file, transitively
-            while True:
-                orphan = (valid.parent_id.notna() & ~valid.parent_id.isin(known_kpis | set(valid["id"]))).to_numpy()
-                if not orphan.any():
-                    break
-                errors = pd.concat([errors, pd.Series("parent_id: unknown KPI (load the parent first or in the same file)",
-                                                      index=valid.index[orphan])])
-                valid = valid[~orphan]
-        keep, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
-        valid = valid[keep]
-        errors = pd.concat([errors, dup_errors]).sort_index()
-        if len(valid):
-            frame = valid[columns]
-            if kind == "work_items":
-                kept = keep[~repeated]  # rows of ``prepared`` (built without the repeats within this chunk)
-                counts = store.upsert_work_items(conn, prepared if kept.all() else prepared.take(kept))
-            elif kind == "kpi_observations":
-                counts = store.upsert_kpi_observations(conn, frame)
-            else:
-                counts = store.upsert_reference(conn, kind, frame)
-            report.inserted += counts.inserted
-            report.updated += counts.updated
-            report.unchanged += counts.unchanged
-            if kind == "units":
-                known_units |= set(valid["id"])
-            if kind == "kpis":
-                known_kpis |= set(valid["id"])
-            if open_keys:
-                fixed = set(checked.keys.loc[valid.index]) & open_keys
-                if fixed:
-                    _mark_fixed(conn, kind, fixed, report.import_id)
-                    open_keys -= fixed
-        if len(errors):
-            _quarantine(conn, kind, chunk, errors, checked.keys, cols, report)
+    # A big file into an empty table (a first import) builds the table's indexes once at the end.
+    table = {"work_items": work_items, "kpi_observations": kpi_observations}.get(kind)
+    bulk = store.deferred_indexes(conn, table, src.size // BYTES_PER_ROW) if table is not None else nullcontext()
+    with bulk:
+        for chunk, checked, prepared, repeated in _ahead(checked_chunks()):
+            report.rows_read += len(chunk)
+            report.formula_cells += checked.formula_cells
+            errors = checked.errors
+            valid = checked.valid
+            if kind == "kpis":  # a parent must exist already or arrive (valid) in the same file, transitively
+                while True:
+                    orphan = (valid.parent_id.notna() & ~valid.parent_id.isin(known_kpis | set(valid["id"]))).to_numpy()
+                    if not orphan.any():
+                        break
+                    errors = pd.concat([errors, pd.Series("parent_id: unknown KPI (load the parent first or in the same file)",
+                                                          index=valid.index[orphan])])
+                    valid = valid[~orphan]
+            keep, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
+            valid = valid[keep]
+            errors = pd.concat([errors, dup_errors]).sort_index()
+            if len(valid):
+                frame = valid[columns]
+                if kind == "work_items":
+                    kept = keep[~repeated]  # rows of ``prepared`` (built without the repeats within this chunk)
+                    counts = store.upsert_work_items(conn, prepared if kept.all() else prepared.take(kept))
+                elif kind == "kpi_observations":
+                    counts = store.upsert_kpi_observations(conn, frame)
+                else:
+                    counts = store.upsert_reference(conn, kind, frame)
+                report.inserted += counts.inserted
+                report.updated += counts.updated
+                report.unchanged += counts.unchanged
+                if kind == "units":
+                    known_units |= set(valid["id"])
+                if kind == "kpis":
+                    known_kpis |= set(valid["id"])
+                if open_keys:
+                    fixed = set(checked.keys.loc[valid.index]) & open_keys
+                    if fixed:
+                        _mark_fixed(conn, kind, fixed, report.import_id)
+                        open_keys -= fixed
+            if len(errors):
+                _quarantine(conn, kind, chunk, errors, checked.keys, cols, report)
     if report.formula_cells:
         report.warnings.append(f"{src.name}: {report.formula_cells:,} free-text cell(s) start with = + - or @; "
                                "they are stored as text and neutralised in every CSV export")
@@ -667,7 +673,7 @@ def _drop_duplicates(conn, kind: str, valid: pd.DataFrame, keys: pd.Series, seen
 
 def _stored(conn, kind: str, rows: pd.DataFrame) -> np.ndarray:
     """Whether each row's natural key is in the database (used only to confirm rare hash matches)."""
-    from dashboard.db import campaigns, kpi_observations, work_items
+    from dashboard.db import campaigns
 
     out = []
     for r in rows.itertuples(index=False):

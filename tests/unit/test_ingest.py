@@ -1088,3 +1088,31 @@ def test_cli_maps_columns_and_reads_the_given_delimiter_and_kind(env, capsys, db
     assert count(engine, kpi_observations) == 1
     assert main(["ingest", "--database-url", db_url, "--map", "no-equals-sign", str(path)]) == 2
     assert "error: --map 'no-equals-sign'" in capsys.readouterr().err
+
+
+def test_a_big_first_import_builds_the_indexes_afterwards_and_quarantines_as_usual(org, engine, tmp_path, monkeypatch):
+    from dashboard import store
+    from loaders import ingest as ingest_module
+
+    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 2)
+    monkeypatch.setattr(ingest_module, "BYTES_PER_ROW", 1)  # every file counts as big
+    deferred = []
+    real = store.deferred_indexes
+
+    def spy(conn, table, rows):
+        cm = real(conn, table, rows)
+        deferred.append(table.name)
+        return cm
+
+    monkeypatch.setattr(store, "deferred_indexes", spy)
+    rows = [wi(f"w{i}") for i in range(30)] + [wi("bad", sla_hours="-1"), wi("w3", text="repeat")]
+    report = load(engine, write_csv(tmp_path, "big.csv", rows), chunk_rows=7)
+    assert deferred == ["work_items"]
+    assert (report.inserted, report.quarantined) == (30, 2)
+    with engine.connect() as conn:
+        from sqlalchemy import inspect
+
+        assert {"ix_work_items_open", "ix_work_items_created", "ix_work_items_resolved"} <= {
+            ix["name"] for ix in inspect(conn).get_indexes("work_items")}
+        assert_rollups_match_rebuild(conn)
+    assert set(stored_items(engine)) == {f"w{i}" for i in range(30)}
