@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import os
@@ -60,7 +61,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -222,6 +222,15 @@ class Simulator:
     @property
     def failed(self) -> list[str]:
         return [ln for ln in self.lines if "batch skipped" in ln]
+
+    @property
+    def items_per_second(self) -> float | None:
+        """New items per second the simulator actually wrote, from its totals line."""
+        for ln in reversed(self.lines):
+            m = re.match(r"simulate: \d+ batches in ([\d.]+) s: \+([\d,]+) items", ln)
+            if m and float(m.group(1)) > 0:
+                return int(m.group(2).replace(",", "")) / float(m.group(1))
+        return None
 
     @property
     def problems(self) -> list[str]:
@@ -528,6 +537,9 @@ def run_backend(db_url: str, label: str, opts: Options, floor: st_client.LoadRes
             _say(opts, f"simulator: {sim.lines[-1] if sim.lines else 'no output'}")
             for ln in (sim.failed + sim.problems)[:10]:
                 _say(opts, f"  simulator: {ln}")
+            for r in lead_results:
+                for msg, count in collections.Counter(r["errors"]).most_common(5):
+                    _say(opts, f"  {r['user']}: {count} x {msg}")
             problems = check_integrity(db_url, lead_results)
             for p in problems[:10]:
                 _say(opts, f"  integrity: {p}")
@@ -553,15 +565,20 @@ def run_backend(db_url: str, label: str, opts: Options, floor: st_client.LoadRes
                           st_client.p95(load.first_runs_s) * ms, "ms", None, "reported", True))
     figures.append(Figure(f"client errors under load ({who})", errors, "errors", None, "0",
                           errors == 0 and len(load.first_runs_s) == n))
-    figures.append(Figure(f"simulator batches failed under load ({label}, {sim.batches} batches)", len(sim.failed),
+    achieved = sim.items_per_second
+    figures.append(Figure(f"simulator batches failed under load ({label}, {sim.batches} batches, "
+                          f"{'?' if achieved is None else f'{achieved:.0f}'} of {opts.sim_rate / 60:g} new items/s written)",
+                          len(sim.failed),
                           "batches", None, "0", not sim.failed and not sim.problems and sim.batches > 0))
     ok = sum(len(r["ok"]) for r in lead_results)
     conflicts = sum(len(r["conflicts"]) for r in lead_results)
     stale = sum(len(r["stale_refused"]) for r in lead_results)
     lead_errors = sum(len(r["errors"]) for r in lead_results)
+    lead_p95 = st_client.p95([t for r in lead_results for t in r["seconds"]]) * 1000
     figures.append(Figure(
         f"spoke-lead action errors ({label}: {ok} resolved, {conflicts} conflicts with the simulator, "
-        f"{stale} stale replays refused; integrity {'ok' if not problems else f'{len(problems)} problems'})",
+        f"{stale} stale replays refused, action p95 {lead_p95:.0f} ms; "
+        f"integrity {'ok' if not problems else f'{len(problems)} problems'})",
         lead_errors, "errors", None, "0 errors, no lost update, rollups = rebuild",
         lead_errors == 0 and not problems and len(lead_results) == len(LEADS) and ok > 0))
     figures.append(Figure(f"memory per idle session ({label}, {opts.idle_sessions} sessions, RSS {before:.0f} -> {after:.0f} MB)",
@@ -571,7 +588,7 @@ def run_backend(db_url: str, label: str, opts: Options, floor: st_client.LoadRes
 
 
 def run(backends: tuple[str, ...] = ("sqlite", "postgresql"), opts: Options | None = None) -> list[Figure]:
-    opts = opts or Options(verbose=False)
+    opts = opts or Options()  # progress and any error details go to stderr
     figures: list[Figure] = []
     floor = None
     for backend in backends:
