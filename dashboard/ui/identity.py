@@ -17,7 +17,7 @@ import time
 
 import streamlit as st
 
-from dashboard import audit
+from dashboard import audit, errors
 from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer, viewer_from_claims
 from dashboard.queries import users
 from dashboard.settings import get_settings
@@ -50,8 +50,10 @@ def _resolve(claims: dict) -> tuple[Viewer, str | None]:
         try:
             with data.engine().connect() as conn:
                 return users.lookup(conn, user)
-        except Exception:  # no database yet: the claims alone decide
-            return None
+        except Exception as exc:
+            if errors.is_connection_loss(exc):  # the database is away: not the same as "not in the table"
+                raise
+            return None  # no database (or no users table) yet: the claims alone decide
 
     return viewer_from_claims(claims, user_claim=s.auth_user_claim, role_claim=s.auth_role_claim,
                               unit_claim=s.auth_unit_claim, lookup=lookup)
@@ -145,10 +147,18 @@ def current_viewer() -> Viewer:
     if cached and cached[0] == claims.get("sub", claims.get("email")) and time.monotonic() - cached[3] < RECHECK_SECONDS:
         viewer, why = cached[1], cached[2]
     else:
-        viewer, why = _resolve(claims)
-        if not cached or cached[1] != viewer:
-            _record_sign_in(viewer, why)
-        st.session_state[_KEY] = (claims.get("sub", claims.get("email")), viewer, why, time.monotonic())
+        try:
+            viewer, why = _resolve(claims)
+        except errors.DATABASE_ERRORS as exc:
+            if not (cached and cached[0] == claims.get("sub", claims.get("email"))):
+                from dashboard.ui import data
+
+                data.database_unavailable(exc)  # the banner, never "no access" for an outage
+            viewer, why = cached[1], cached[2]  # the role we knew, until the database answers (rechecked next run)
+        else:
+            if not cached or cached[1] != viewer:
+                _record_sign_in(viewer, why)
+            st.session_state[_KEY] = (claims.get("sub", claims.get("email")), viewer, why, time.monotonic())
     if viewer.role is Role.NONE:
         st.title("No access yet")
         st.warning(f"You are signed in as **{viewer.user}**, but {why}. Ask an admin to give you a role.",

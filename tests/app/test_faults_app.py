@@ -27,10 +27,19 @@ def outage_pg():
     migrate(eng)
     demo.load_demo(eng, work_items=3000, kpi_observations=1500)
     eng.dispose()
+    checkpoint(server)
     try:
         yield server
     finally:
         server.cleanup()
+
+
+def checkpoint(server: TempPostgres) -> None:
+    """Make what was committed survive the hard stop (the test server runs with synchronous_commit off)."""
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+    admin.dispose()
 
 
 def flows_on_map(at) -> list:
@@ -120,3 +129,41 @@ def test_saving_a_scenario_on_a_read_only_database_keeps_the_form(app, app_db, u
     with eng.connect() as conn:
         assert conn.execute(select(scenarios.c.id)).all() == []
     eng.dispose()
+
+
+def test_signed_in_without_a_role_claim_while_the_database_is_away_sees_the_banner_not_no_access(
+        outage_pg, app, use_db, monkeypatch):
+    """The role comes from the users table: an outage must not read as "you have no role"."""
+    from dashboard.ui import identity
+
+    use_db(outage_pg.url("faults"))
+    with make_engine(outage_pg.url("faults")).begin() as conn:
+        conn.execute(text("""INSERT INTO users ("user", name, role, unit, active, updated_at, updated_by)
+                             VALUES ('sam@example.com', 'Sam', 'hub_lead', NULL, true, now(), 'test')
+                             ON CONFLICT DO NOTHING"""))
+    checkpoint(outage_pg)
+    monkeypatch.setattr(identity, "auth_configured", lambda: True)
+    monkeypatch.setattr(identity, "signed_in_claims", lambda: {"sub": "s-1", "email": "sam@example.com"})
+    fresh = app()
+    outage_pg.stop()
+    try:
+        fresh.run()  # first run of a session, the database away: no role is known yet
+        assert not fresh.exception and not fresh.title
+        assert "Cannot reach the database" in banner(fresh) and not fresh.warning
+    finally:
+        outage_pg.restart()
+    fresh.run()
+    assert not fresh.exception and not fresh.error
+    assert "Hub lead" in " ".join(c.value for c in fresh.sidebar.caption) and fresh.get("plotly_chart")
+
+    known = app().run()  # a session that knew its role keeps it through an outage after the recheck time
+    known.session_state["_viewer"] = (*known.session_state["_viewer"][:3], 0.0)  # recheck due
+    outage_pg.stop()
+    try:
+        known.run()
+        assert not known.exception
+        assert not [t for t in known.title if t.value == "No access yet"]
+        assert "Hub lead" in " ".join(c.value for c in known.sidebar.caption)
+        assert "Cannot reach the database" in banner(known)  # the page itself still says the database is away
+    finally:
+        outage_pg.restart()

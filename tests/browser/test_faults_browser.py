@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 
 from dashboard.db import make_engine, migrate
 from loaders import demo
+from tests.app.test_faults_app import checkpoint
 from tests.browser.conftest import start_server
 from tests.pg import TempPostgres
 
@@ -23,6 +24,7 @@ def pg_with_demo():
     migrate(eng)
     demo.load_demo(eng, work_items=2000, kpi_observations=1000)
     eng.dispose()
+    checkpoint(server)  # the test server runs with synchronous_commit off: make the demo survive the hard stop
     try:
         yield server
     finally:
