@@ -177,12 +177,16 @@ def _new_items(rng: np.random.Generator, model: SimModel, ids: IdSource, now: dt
 
 
 def _candidates(conn: Connection, now: dt.datetime, k: int, overdue: bool) -> pd.DataFrame:
+    """Up to ``k`` random open items. On PostgreSQL they are locked here, skipping any a person is editing:
+    the batch then takes every item lock before the rollup rows its moves update, as an inbox action does
+    (item, then rollup), so the two can never wait for each other in a circle (a deadlock)."""
     wi = work_items.c
     due = wi.due_at <= now if overdue else wi.due_at > now
-    rows = conn.execute(
-        select(wi.id, wi.version, wi.status, wi.created_at, wi.due_at, wi.sla_hours, wi.target_unit)
-        .where(wi.resolved_at.is_(None), due).order_by(func.random()).limit(k)
-    ).mappings().all()
+    stmt = (select(wi.id, wi.version, wi.status, wi.created_at, wi.due_at, wi.sla_hours, wi.target_unit)
+            .where(wi.resolved_at.is_(None), due).order_by(func.random()).limit(k))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = conn.execute(stmt).mappings().all()
     return pd.DataFrame(rows, columns=["id", "version", "status", "created_at", "due_at", "sla_hours", "target_unit"])
 
 

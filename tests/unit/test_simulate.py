@@ -112,3 +112,44 @@ def test_sigterm_stops_the_cli_cleanly_with_a_summary(sqlite_url, sqlite_engine)
     with sqlite_engine.connect() as conn:
         assert store.get_meta(conn, "dataset") == "demo"
         assert_rollups_match_rebuild(conn)
+
+
+def test_on_postgresql_a_batch_skips_items_a_person_is_editing_instead_of_waiting_for_them(pg_url):
+    """An inbox action locks its item, then its rollup row; the simulator takes its item locks first and skips
+    locked ones, so it neither waits for the person nor deadlocks with them (seen under load before)."""
+    from dashboard.db import make_engine, migrate
+
+    engine = make_engine(pg_url)
+    try:
+        migrate(engine)
+        demo.load_demo(engine, now=dt.datetime.now(UTC), work_items=400, kpi_observations=100)
+        with engine.connect() as conn:
+            model = simulate.load_model(conn, now=dt.datetime.now(UTC))
+            open_ids = conn.execute(select(work_items.c.id).where(work_items.c.resolved_at.is_(None))).scalars().all()
+        held = engine.connect()
+        trans = held.begin()
+        held.execute(select(work_items.c.id).where(work_items.c.id.in_(open_ids)).with_for_update())  # a person on each
+        done: list[simulate.BatchStats] = []
+
+        def batch() -> None:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # waiting would fail the batch, not hang
+                done.append(simulate.simulate_batch(conn, model, np.random.default_rng(3), simulate.IdSource(),
+                                                    now=dt.datetime.now(UTC), seconds=30, rate_per_min=600,
+                                                    pending_derived={}))
+
+        worker = threading.Thread(target=batch)
+        worker.start()
+        worker.join(20)
+        trans.rollback()
+        held.close()
+        worker.join(20)
+        assert done, "the batch waited for the locked items"
+        assert done[0].created > 0 and done[0].moved > 0  # it moved its own new items ...
+        with engine.connect() as conn:
+            touched = conn.execute(select(func.count()).where(work_items.c.id.in_(open_ids),
+                                                              work_items.c.updated_by == simulate.ACTOR)).scalar_one()
+            assert touched == 0  # ... and none that were being edited
+            assert_rollups_match_rebuild(conn)
+    finally:
+        engine.dispose()
