@@ -12,9 +12,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, bindparam, case, func, select, text
 
-from dashboard.db import CYCLE_BIN_COLUMNS, N_CYCLE_BINS, flow_hourly, hour_start, to_hour, units, work_items
+from dashboard.db import CYCLE_BIN_COLUMNS, N_CYCLE_BINS, UTCDateTime, flow_hourly, hour_start, to_hour, units, work_items
 from dashboard.domain.access import require_viewer
 from dashboard.domain.stats import cycle_bin_index, percentile_from_hist
 
@@ -77,6 +77,16 @@ def _window_sums(conn: Connection, start: dt.datetime, end: dt.datetime) -> pd.D
     return total.reset_index()
 
 
+# SQLite without statistics reads open items through ix_work_items_resolved and then visits the table for
+# each; the partial index of open items, already in (source, target) order, is ~5x faster at 10M items.
+# SQLAlchemy renders no table hints for SQLite, hence the text; the time stays a bound parameter.
+# (PostgreSQL picks the partial index by itself.)
+_SQLITE_BACKLOG = text(
+    "SELECT source_unit, target_unit, count(*) AS backlog, sum(CASE WHEN due_at < :now THEN 1 ELSE 0 END) AS overdue "
+    "FROM work_items INDEXED BY ix_work_items_open WHERE resolved_at IS NULL GROUP BY source_unit, target_unit"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 def backlog(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
     """Open items now per source → target, and how many of them are past their SLA due time."""
     require_viewer(viewer)
@@ -87,6 +97,8 @@ def backlog(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
         .where(wi.resolved_at.is_(None))
         .group_by(wi.source_unit, wi.target_unit)
     )
+    if conn.dialect.name == "sqlite":
+        stmt = _SQLITE_BACKLOG.bindparams(now=now)
     return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=KEY + ["backlog", "overdue"])
 
 
