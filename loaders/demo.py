@@ -704,7 +704,7 @@ def load_demo(engine: Engine, *, seed: int = DEFAULT_SEED, now: dt.datetime | No
     watch.lap("commit")
     if engine.dialect.name == "postgresql":  # statistics and the visibility map now, not when autovacuum
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # gets round to it:
-            for table in (work_items, kpi_observations, flow_hourly, kpi_hourly):  # 3 s at 10M items; the
-                conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")  # backlog query is 5x faster after it
+            for table in ("work_items", "kpi_observations", "flow_hourly", "kpi_hourly"):  # 3 s at 10M items;
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")  # the backlog query is 5x faster after it
         watch.lap("vacuum_analyze")
     return replace(summary, seconds=time.perf_counter() - started, phases=watch.phases)
