@@ -7,6 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts.palette import GREEN, GREY, RED
+from dashboard.charts.sparkline import CONFIG as SPARK_CONFIG
+from dashboard.charts.sparkline import sparkline
 from dashboard.domain import format as fmt
 from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS
 from dashboard.settings import get_settings
@@ -31,22 +34,33 @@ def spoke_filter(spokes: list[str], names: dict[str, str], key: str = "units") -
 
 
 def kpi_tile(row, trend: pd.DataFrame) -> None:
-    """One KPI as a metric: value, change vs the previous period (direction-aware colour), sparkline, target."""
+    """One KPI in a bordered tile: value and change vs the previous period (direction-aware colour), a plotly
+    sparkline of the window's trend, and the target."""
     values = trend.loc[trend.kpi_id == row.id].sort_values("ts")["value"].tolist()
     status = {True: "on target", False: "off target", None: "no target data"}[row.on_target]
-    st.metric(
-        row.name,
-        fmt.measure(row.value, row.unit_of_measure),
-        delta=fmt.signed_percent(row.change),
-        delta_color="normal" if row.direction == "higher" else "inverse",
-        delta_description="vs previous period" if pd.notna(row.change) else None,
-        chart_data=values if len(values) > 1 else None,
-        border=True,
-        help=row.description or None,
-    )
-    target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
-    icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
-    st.caption(f"{icon} Target {target} · {status}")
+    with st.container(border=True):
+        st.metric(
+            row.name,
+            fmt.measure(row.value, row.unit_of_measure),
+            delta=fmt.signed_percent(row.change),
+            delta_color="normal" if row.direction == "higher" else "inverse",
+            delta_description="vs previous period" if pd.notna(row.change) else None,
+            help=row.description or None,
+        )
+        if len(values) > 1:
+            st.plotly_chart(sparkline(values, _trend_colour(row)), config=SPARK_CONFIG,
+                            key=f"spark-{row.id}", alt=f"{row.name}: trend over the window")
+        target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
+        icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
+        st.caption(f"{icon} Target {target} · {status}")
+
+
+def _trend_colour(row) -> str:
+    """The delta's colour: green when the change goes the KPI's good way, red when not, grey without a change."""
+    if pd.isna(row.change) or row.change == 0:
+        return GREY
+    good = (row.change > 0) == (row.direction == "higher")
+    return GREEN if good else RED
 
 
 def updated_caption(paused: bool) -> None:

@@ -8,7 +8,11 @@ import time
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dashboard.charts.hub_map import NODE_TRACE
-from tests.browser.plotly_helpers import click_point, wait_for_map
+from tests.browser.plotly_helpers import POINT_JS, wait_for_map
+
+# the KPI tiles' sparklines are plotly charts too and come first on the page: find the map by its element key
+MAP_POINT_JS = POINT_JS.replace("'.stPlotlyChart .js-plotly-plot'", "'.st-key-map .js-plotly-plot'")
+assert MAP_POINT_JS != POINT_JS
 
 UPDATED = re.compile(r"Updated (\d\d:\d\d:\d\d)")
 
@@ -16,6 +20,12 @@ UPDATED = re.compile(r"Updated (\d\d:\d\d:\d\d)")
 def updated_time(page) -> str:
     text = page.get_by_text(UPDATED).first.inner_text()
     return UPDATED.search(text).group(1)
+
+
+def click_point(page, trace_name: str, unit_id: str) -> None:
+    pos = page.evaluate(MAP_POINT_JS, [trace_name, unit_id])
+    page.mouse.move(pos["x"], pos["y"])
+    page.mouse.click(pos["x"], pos["y"])
 
 
 def test_clicking_a_spoke_on_the_map_opens_its_page(page, live_server):
