@@ -1,12 +1,9 @@
 """Overview: the live hub-and-spoke map and the shared-goal tiles (executives' landing page)."""
 
-import inspect
-
 import streamlit as st
 
 from dashboard import errors
-from dashboard.charts.hub_map import clicked_unit, hub_spoke_map
-from dashboard.charts.sparkline import placeholder
+from dashboard.charts.hub_map import MAP_HEIGHT, clicked_unit, map_placeholder
 from dashboard.domain.vocabulary import WINDOWS
 from dashboard.settings import get_settings
 from dashboard.ui import data
@@ -43,9 +40,6 @@ with right:
     live = st.toggle("Live updates", value=True, key="live", help="Refresh the map and tiles by themselves")
 
 
-MAP_HEIGHT = inspect.signature(hub_spoke_map).parameters["height"].default
-
-
 @st.fragment(run_every=settings.refresh_seconds if live else None)
 def live_view() -> None:
     # the map on the left, the shared-goal tiles two by two on its right: both above the fold, and the map is
@@ -59,7 +53,7 @@ def live_view() -> None:
         first_paint = not st.session_state.get(MAP_DRAWN)
         slot = st.empty() if first_paint else map_col
         if first_paint:
-            slot.plotly_chart(placeholder(MAP_HEIGHT), config={"displayModeBar": False, "staticPlot": True},
+            slot.plotly_chart(map_placeholder(MAP_HEIGHT), config={"displayModeBar": False, "staticPlot": True},
                               key="map_placeholder")
     with tiles_col:
         st.subheader("Shared goals")

@@ -68,6 +68,19 @@ def _edge_hover(row, names: dict[str, str]) -> str:
     )
 
 
+MAP_HEIGHT = 560  # px
+
+
+def map_placeholder(height: int = MAP_HEIGHT) -> go.Figure:
+    """An empty, transparent figure the map's size: it holds the map's place on a page's first paint (and
+    makes the browser start loading plotly's code) while the flows are still being read."""
+    fig = go.Figure()
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False,
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return fig
+
+
 def hub_spoke_map(
     units: pd.DataFrame,
     flows: pd.DataFrame,
@@ -78,7 +91,7 @@ def hub_spoke_map(
     kpi_green: float,
     kpi_amber: float,
     focus: list[str] | None = None,
-    height: int = 560,
+    height: int = MAP_HEIGHT,
 ) -> go.Figure:
     """Draw the map.
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from dashboard.charts.palette import GREY, PRIMARY
+from dashboard.charts.palette import PRIMARY
 
 HEIGHT = 60
 CONFIG = {"displayModeBar": False, "staticPlot": True}  # a glyph, not an instrument: no hover, zoom or tool bar
@@ -38,17 +38,3 @@ def _tint(colour: str, alpha: float = 0.12) -> str:
     h = colour.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
-
-
-def placeholder(height: int, text: str = "") -> go.Figure:
-    """An empty figure holding a chart's place (and starting plotly's code loading) until the data arrives."""
-    fig = go.Figure()
-    fig.update_layout(
-        height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False,
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        xaxis=dict(visible=False), yaxis=dict(visible=False),
-    )
-    if text:
-        fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                           font=dict(color=GREY, size=14))
-    return fig

@@ -44,7 +44,6 @@ def kpi_tile(row, trend: pd.DataFrame) -> None:
             fmt.measure(row.value, row.unit_of_measure),
             delta=fmt.signed_percent(row.change),
             delta_color="normal" if row.direction == "higher" else "inverse",
-            delta_description="vs previous period" if pd.notna(row.change) else None,
             help=row.description or None,
         )
         if len(values) > 1:
@@ -52,7 +51,9 @@ def kpi_tile(row, trend: pd.DataFrame) -> None:
                             key=f"spark-{row.id}", alt=f"{row.name}: trend over the window")
         target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
         icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
-        st.caption(f"{icon} Target {target} · {status}")
+        # what the delta compares with, here rather than as the metric's delta description (cut off in a narrow tile)
+        change = " · change vs the previous period" if pd.notna(row.change) else ""
+        st.caption(f"{icon} Target {target} · {status}{change}")
 
 
 def _trend_colour(row) -> str:
