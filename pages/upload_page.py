@@ -60,6 +60,7 @@ if report.dry_run:
             result = uv.run(viewer, path, uploaded.name, kind, mapping, dry_run=False, force=report.skipped)
         if result is not None:
             st.cache_data.clear()  # every page shows the new data at once
+            data.overview_map.clear()
             st.session_state["upload_check"] = (attempt, result)
             st.rerun()
 else:

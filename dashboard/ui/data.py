@@ -118,10 +118,11 @@ def overview(url: str, viewer: Viewer, window: str) -> OverviewData:
     return load_overview(engine(), viewer, window, dt.datetime.now(dt.timezone.utc), s.tz)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+@st.cache_resource(ttl=_ttl(), show_spinner=False, max_entries=64)
 def overview_map(url: str, viewer: Viewer, window: str, focus: tuple[str, ...]):
     """The map figure for a window and spoke filter (building a plotly figure costs more than reading the
-    rollups, so it is cached with the data it shows)."""
+    rollups, so it is cached with the data it shows). A shared resource, not a per-call copy: unpickling a
+    plotly Figure re-validates it (~30 ms a run, for every live tab); st.plotly_chart only reads it."""
     s = get_settings()
     ov = overview(url, viewer, window)
     return hub_spoke_map(ov.units, ov.flows, ov.health, sla_green=s.sla_green, sla_amber=s.sla_amber,

@@ -47,13 +47,20 @@ def kpi_tile(row, trend: pd.DataFrame) -> None:
             help=row.description or None,
         )
         if len(values) > 1:
-            st.plotly_chart(sparkline(values, _trend_colour(row)), config=SPARK_CONFIG,
+            st.plotly_chart(_sparkline(tuple(values), _trend_colour(row)), config=SPARK_CONFIG,
                             key=f"spark-{row.id}", alt=f"{row.name}: trend over the window")
         target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
         icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
         # what the delta compares with, here rather than as the metric's delta description (cut off in a narrow tile)
         change = " · change vs the previous period" if pd.notna(row.change) else ""
         st.caption(f"{icon} Target {target} · {status}{change}")
+
+
+@st.cache_resource(ttl=600, max_entries=512, show_spinner=False)
+def _sparkline(values: tuple[float, ...], colour: str):
+    """Shared per (values, colour): building a plotly figure costs ~10 ms, and a live tab redraws its tiles at
+    every refresh; st.plotly_chart only reads the figure."""
+    return sparkline(values, colour)
 
 
 def _trend_colour(row) -> str:
