@@ -25,3 +25,31 @@ class TempPostgres(LocalPostgres):
 
     def cleanup(self) -> None:
         self.remove()
+
+    def checkpoint(self) -> None:
+        """Make what was committed survive a hard stop (this server runs with synchronous_commit off)."""
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text("CHECKPOINT"))
+        finally:
+            admin.dispose()
+
+
+def postgres_with_demo(database: str, work_items: int, kpi_observations: int) -> TempPostgres:
+    """A throwaway server of its own holding the demo in ``database`` (migrated, checkpointed): for tests that
+    stop and restart the server under the app."""
+    from dashboard.db import make_engine, migrate
+    from loaders import demo
+
+    server = TempPostgres().start()
+    engine = make_engine(server.create_database(database))
+    try:
+        migrate(engine)
+        demo.load_demo(engine, work_items=work_items, kpi_observations=kpi_observations)
+    finally:
+        engine.dispose()
+    server.checkpoint()
+    return server

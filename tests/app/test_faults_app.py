@@ -8,38 +8,20 @@ import json
 
 import pytest
 import streamlit as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
-from dashboard.db import make_engine, migrate, scenarios, work_items
-from loaders import demo
-from tests.pg import TempPostgres
+from dashboard.db import make_engine, scenarios, work_items
+from tests.pg import postgres_with_demo
 
 
 @pytest.fixture(scope="module")
 def outage_pg():
     """A PostgreSQL server of this module's own, with a small migrated demo: the tests stop and restart it."""
-    server = TempPostgres().start()
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE faults"))
-    admin.dispose()
-    eng = make_engine(server.url("faults"))
-    migrate(eng)
-    demo.load_demo(eng, work_items=3000, kpi_observations=1500)
-    eng.dispose()
-    checkpoint(server)
+    server = postgres_with_demo("faults", work_items=3000, kpi_observations=1500)
     try:
         yield server
     finally:
         server.cleanup()
-
-
-def checkpoint(server: TempPostgres) -> None:
-    """Make what was committed survive the hard stop (the test server runs with synchronous_commit off)."""
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CHECKPOINT"))
-    admin.dispose()
 
 
 def flows_on_map(at) -> list:
@@ -141,7 +123,7 @@ def test_signed_in_without_a_role_claim_while_the_database_is_away_sees_the_bann
         conn.execute(text("""INSERT INTO users ("user", name, role, unit, active, updated_at, updated_by)
                              VALUES ('sam@example.com', 'Sam', 'hub_lead', NULL, true, now(), 'test')
                              ON CONFLICT DO NOTHING"""))
-    checkpoint(outage_pg)
+    outage_pg.checkpoint()
     monkeypatch.setattr(identity, "auth_configured", lambda: True)
     monkeypatch.setattr(identity, "signed_in_claims", lambda: {"sub": "s-1", "email": "sam@example.com"})
     fresh = app()

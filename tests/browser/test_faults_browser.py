@@ -4,27 +4,14 @@ comes back by itself when it is up again — no reload, no click, no app restart
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from dashboard.db import make_engine, migrate
-from loaders import demo
-from tests.app.test_faults_app import checkpoint
 from tests.browser.conftest import start_server
-from tests.pg import TempPostgres
+from tests.pg import postgres_with_demo
 
 
 @pytest.fixture
 def pg_with_demo():
-    server = TempPostgres().start()
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE faults"))
-    admin.dispose()
-    eng = make_engine(server.url("faults"))
-    migrate(eng)
-    demo.load_demo(eng, work_items=2000, kpi_observations=1000)
-    eng.dispose()
-    checkpoint(server)  # the test server runs with synchronous_commit off: make the demo survive the hard stop
+    server = postgres_with_demo("faults", work_items=2000, kpi_observations=1000)
     try:
         yield server
     finally:
