@@ -113,16 +113,19 @@ def main(argv: list[str]) -> int:
     chosen = argv or MODULES
     stamp = f"{dt.date.today().isoformat()} @ {_commit()}"
     fresh: list[dict] = []
+    ran: set[str] = set()
     for name in chosen:
         try:
             mod = importlib.import_module(f"bench.{name}")
-            for fig in mod.run():
-                print(fig.line(), flush=True)
-                fresh.append(fig.as_dict() | {"module": name, "measured": stamp})
-        except Exception:  # a benchmark reports; it never takes the others down
+            figures = mod.run()
+        except Exception:  # a benchmark reports; it never takes the others down (its last figures stay)
             print(f"{name}: FAILED to run", file=sys.stderr)
             traceback.print_exc()
-    ran = set(chosen)
+            continue
+        ran.add(name)
+        for fig in figures:
+            print(fig.line(), flush=True)
+            fresh.append(fig.as_dict() | {"module": name, "measured": stamp})
     kept = [f for f in _previous() if f.get("module") in set(MODULES) - ran]
     order = {m: i for i, m in enumerate(MODULES)}
     figures = sorted(kept + fresh, key=lambda f: order.get(f.get("module"), len(order)))

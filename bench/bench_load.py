@@ -574,11 +574,11 @@ def run_backend(db_url: str, label: str, opts: Options, floor: st_client.LoadRes
     conflicts = sum(len(r["conflicts"]) for r in lead_results)
     stale = sum(len(r["stale_refused"]) for r in lead_results)
     lead_errors = sum(len(r["errors"]) for r in lead_results)
-    idle = sum(r.get("idle", 0) for r in lead_results)
+    empty_inbox = sum(r.get("idle", 0) for r in lead_results)
     lead_p95 = st_client.p95([t for r in lead_results for t in r["seconds"]]) * 1000
     figures.append(Figure(
         f"spoke-lead action errors ({label}: {ok} resolved, {conflicts} conflicts with the simulator, "
-        f"{stale} stale replays refused, {idle} times an empty inbox, action p95 {lead_p95:.0f} ms; "
+        f"{stale} stale replays refused, {empty_inbox} times an empty inbox, action p95 {lead_p95:.0f} ms; "
         f"integrity {'ok' if not problems else f'{len(problems)} problems'})",
         lead_errors, "errors", None, "0 errors, no lost update, rollups = rebuild",
         lead_errors == 0 and not problems and len(lead_results) == len(LEADS) and ok > 0))
