@@ -1,4 +1,5 @@
-"""Run the benchmarks and report: ``python -m bench [module ...]`` (``make bench``).
+"""Run the benchmarks and report: ``python -m bench [module ...]`` (``make bench``); ``--report`` only rewrites
+bench/results.md from bench/results.json.
 
 Each figure is printed as it comes (``name: value | floor | ratio | target | ok``); at the end the figures go
 to ``bench/results.json`` (a list of objects, not committed) and ``bench/results.md`` (the report the README
@@ -13,6 +14,7 @@ import importlib
 import json
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -48,7 +50,8 @@ def _postgres_version() -> str:
         from loaders.localpg import pg_bin
 
         out = subprocess.run([str(pg_bin() / "postgres"), "--version"], capture_output=True, text=True).stdout
-        return out.strip().rsplit(" ", 1)[-1] or "?"
+        found = re.search(r"\(PostgreSQL\) (\S+)", out)  # "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+        return found.group(1) if found else "?"
     except Exception:  # not installed: the PostgreSQL figures say so themselves
         return "not installed"
 
@@ -110,6 +113,10 @@ def markdown(figures: list[dict], machine_line: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--report"]:  # rewrite results.md from results.json (e.g. after changing the report's format)
+        RESULTS_MD.write_text(markdown(_previous(), machine()))
+        print(f"wrote {RESULTS_MD}")
+        return 0
     chosen = argv or MODULES
     stamp = f"{dt.date.today().isoformat()} @ {_commit()}"
     fresh: list[dict] = []
