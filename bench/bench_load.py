@@ -523,7 +523,7 @@ def run_backend(db_url: str, label: str, opts: Options, floor: st_client.LoadRes
         sim = leads = None
         try:
             _say(opts, f"{label}: memory, 1 warm-up + {opts.idle_sessions} idle sessions")
-            before, after, idle = asyncio.run(idle_memory(server.url, server.proc.pid, opts.idle_sessions))
+            before, after, idle = st_client.run_sync(idle_memory(server.url, server.proc.pid, opts.idle_sessions))
             per_session = (after - before) / max(opts.idle_sessions, 1)
             _say(opts, f"RSS {before:.1f} -> {after:.1f} MB; idle sessions: {idle.summary()}")
 

@@ -353,6 +353,15 @@ async def load(base_url: str, sessions: int, seconds: float, *, page: str = "", 
     return LoadResult([t.stats for t in tabs], time.monotonic() - t0)
 
 
+def run_sync(coro):
+    """Run a coroutine to completion on a fresh event loop in its own thread, so it also works where this
+    thread already runs a loop (e.g. under Playwright's sync API in the same test session)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def run_sessions(base_url: str, sessions: int, seconds: float, **kw) -> LoadResult:
     """Synchronous :func:`load` on a fresh event loop."""
-    return asyncio.run(load(base_url, sessions, seconds, **kw))
+    return run_sync(load(base_url, sessions, seconds, **kw))

@@ -3,8 +3,6 @@ follows the live fragment's auto-reruns, and reports a broken page as an error (
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bench import st_client
@@ -35,7 +33,7 @@ def test_sessions_follow_the_live_fragment_and_errors_are_seen(tmp_path):
             broken = await st_client.load(server.url, 1, 0, page="spoke", query="unit=nonexistent", run_timeout=30)
             return live, broken
 
-        live, broken = asyncio.run(scenario())
+        live, broken = st_client.run_sync(scenario())  # a thread of its own: Playwright may run a loop here
     finally:
         server.stop()
 
