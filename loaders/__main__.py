@@ -14,7 +14,6 @@ import sys
 from typing import Callable
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from dashboard import errors
@@ -41,12 +40,7 @@ class CliError(Exception):
         self.code = code
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # unparseable: show only what follows the credentials
-        return url.split("@")[-1]
+safe_url = errors.safe_url  # the URL without its password, for messages
 
 
 def _first_line(exc: BaseException) -> str:
