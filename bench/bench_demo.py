@@ -90,13 +90,19 @@ def _request(work_items: int, kpi_observations: int) -> str:
     return f"seed={BENCH_SEED} work_items={work_items} kpi_observations={kpi_observations}"
 
 
-def build_bench_db(path: str | Path, work_items: int = 1_000_000, kpi_observations: int = 1_000_000) -> str:
-    """A SQLite file holding the demo at this size; returns its URL. Reused when it still fits."""
+def ensure_bench_db(path: str | Path, work_items: int = 1_000_000, kpi_observations: int = 1_000_000):
+    """(URL, DemoSummary of the load or None when the file was reused) for a SQLite file holding the demo at
+    this size."""
     path = Path(path)
     url = f"sqlite:///{path}"
     if path.exists() and _cached(url, _request(work_items, kpi_observations)):
-        return url
-    return _build(path, work_items, kpi_observations)[0]
+        return url, None
+    return _build(path, work_items, kpi_observations)
+
+
+def build_bench_db(path: str | Path, work_items: int = 1_000_000, kpi_observations: int = 1_000_000) -> str:
+    """A SQLite file holding the demo at this size; returns its URL. Reused when it still fits."""
+    return ensure_bench_db(path, work_items, kpi_observations)[0]
 
 
 def vacuum_analyze(engine) -> None:

@@ -14,9 +14,8 @@ per window, the overview and spoke warm reruns (AppTest) against their floor = r
 from __future__ import annotations
 
 import argparse
-import time
 
-from bench.bench_demo import BENCH_DIR, build_bench_db, build_bench_postgres
+from bench.bench_demo import BENCH_DIR, build_bench_postgres, ensure_bench_db
 from bench.bench_pages import page_figures
 from bench.common import Figure
 
@@ -38,12 +37,8 @@ def _load_figure(label: str, items: int, seconds: float | None) -> list[Figure]:
 
 
 def sqlite_figures(items: int) -> list[Figure]:
-    path = BENCH_DIR / f"bench-{_size(items).lower()}.db"
-    started = time.perf_counter()
-    fresh = not path.exists()
-    url = build_bench_db(path, work_items=items, kpi_observations=OBSERVATIONS)
-    took = time.perf_counter() - started
-    figures = _load_figure(f"{_size(items)} items SQLite", items, took if (fresh or took > 30) else None)
+    url, summary = ensure_bench_db(BENCH_DIR / f"bench-{_size(items).lower()}.db", items, OBSERVATIONS)
+    figures = _load_figure(f"{_size(items)} items SQLite", items, summary and summary.seconds)
     return figures + page_figures(url, f"{_size(items)} SQLite")
 
 
