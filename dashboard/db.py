@@ -140,6 +140,11 @@ work_items = Table(
     Column("updated_by", String(200)),
     Column("updated_at", UTCDateTime),
     Column("note", Text),
+    # 0006: routing (who the item is for, how urgent, which rule sent it) and the customer journey it is part of
+    Column("segment", String(32)),  # customer segment, e.g. consumer | business | vip (routing rules may test it)
+    Column("priority", String(8)),  # high | normal | low, set by the routing rule that routed it
+    Column("rule_id", String(64)),  # the routing rule that chose target_unit (None: routed by hand or imported so)
+    Column("journey_id", String(64)),  # the customer journey (touchpoint path) this item belongs to, if known
 )
 Index("ix_work_items_target_created", work_items.c.target_unit, work_items.c.created_at)
 Index("ix_work_items_source_created", work_items.c.source_unit, work_items.c.created_at)
@@ -301,6 +306,98 @@ audit_log = Table(
 Index("ix_audit_log_at", audit_log.c.at)
 Index("ix_audit_log_user_at", audit_log.c.user, audit_log.c.at)
 Index("ix_audit_log_action_at", audit_log.c.action, audit_log.c.at)
+
+
+# 0006: the customer journeys whose item paths feed attribution (dashboard.domain.attribution)
+journeys = Table(
+    "journeys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("converted_at", UTCDateTime),  # None: no conversion (yet)
+    Column("revenue", Float, nullable=False, default=0),  # revenue of the conversion, in the org's currency
+)
+Index("ix_journeys_started_at", journeys.c.started_at)
+# items of a journey, in order: partial, as most items belong to none
+Index("ix_work_items_journey", work_items.c.journey_id, work_items.c.created_at,
+      sqlite_where=work_items.c.journey_id.isnot(None), postgresql_where=work_items.c.journey_id.isnot(None))
+
+# 0006: routing rule sets. A set is the whole ordered list of rules plus its default (JSON, validated by
+# dashboard.domain.routing.RuleSet). Exactly one set is active at a time; drafts are edited and replayed, then
+# published (the active one becomes archived). Every version is kept: who changed what and when.
+routing_rule_sets = Table(
+    "routing_rule_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("status", String(8), nullable=False),  # draft | active | archived
+    Column("name", String(200), nullable=False),
+    Column("rules", JSON, nullable=False),  # dashboard.domain.routing.RuleSet.model_dump(mode="json")
+    Column("based_on", Integer),  # the set a draft was copied from
+    Column("note", Text),  # what changed and why (asked for on publish)
+    Column("version", Integer, nullable=False, default=1),  # optimistic concurrency for draft edits
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("published_by", String(320)),
+    Column("published_at", UTCDateTime),
+)
+Index("ix_routing_rule_sets_status", routing_rule_sets.c.status)
+
+# 0006: the operating-model cycle. Assess: maturity self-assessments per function (scores 1-5 per component).
+maturity_assessments = Table(
+    "maturity_assessments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("function", String(64), nullable=False),  # dashboard.whatif.inputs.FUNCTIONS
+    Column("assessed_at", UTCDateTime, nullable=False),
+    Column("author", String(320), nullable=False),
+    Column("structure", Integer, nullable=False),  # 1..5
+    Column("processes", Integer, nullable=False),
+    Column("data_management", Integer, nullable=False),
+    Column("technology", Integer, nullable=False),
+    Column("note", Text),
+)
+Index("ix_maturity_assessments_function_at", maturity_assessments.c.function, maturity_assessments.c.assessed_at)
+
+# Design: a scenario promoted to the target operating model (a snapshot, so deleting the scenario loses nothing)
+target_models = Table(
+    "target_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scenario_id", Integer),  # where it came from (no foreign key: the scenario may be deleted later)
+    Column("scenario_name", String(200), nullable=False),
+    Column("inputs", JSON, nullable=False),  # the scenario's inputs at promotion (dashboard.whatif.inputs.dump_inputs)
+    Column("results", JSON),  # the model's results at promotion: the prediction evaluation compares with
+    Column("status", String(12), nullable=False),  # current | superseded
+    Column("note", Text),
+    Column("promoted_by", String(320), nullable=False),
+    Column("promoted_at", UTCDateTime, nullable=False),
+)
+
+# Implement / evaluate: the planned changes of a target model; a done change is an annotation on trend charts
+planned_changes = Table(
+    "planned_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target_model_id", Integer, ForeignKey("target_models.id"), nullable=False),
+    Column("function", String(64), nullable=False),
+    Column("from_placement", String(16), nullable=False),  # hub | spokes | hybrid
+    Column("to_placement", String(16), nullable=False),
+    Column("from_share", Float),  # central share before / after (0 = spokes, 1 = hub)
+    Column("to_share", Float),
+    Column("label", String(200), nullable=False),  # the annotation text: "Content production centralised"
+    Column("units", Text),  # comma-separated spokes the change touches (empty: all spokes)
+    Column("owner", String(320)),
+    Column("due_on", Date),
+    Column("status", String(8), nullable=False),  # planned | done | dropped
+    Column("done_on", Date),
+    Column("predicted", JSON),  # the model's prediction for this change: metric -> {before, after}
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_planned_changes_status_done_on", planned_changes.c.status, planned_changes.c.done_on)
 
 
 def to_hour(ts: dt.datetime) -> int:

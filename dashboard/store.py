@@ -75,14 +75,15 @@ FLOW_SUMS = ("created", "created_value", "resolved", "resolved_in_sla", "cycle_s
 KPI_KEY = ("kpi_id", "hour")
 
 ITEM_REQUIRED = ("id", "kind", "source_unit", "target_unit", "channel", "created_at", "status", "sla_hours")
-ITEM_TEXT = ("id", "kind", "source_unit", "target_unit", "channel", "topic", "text", "status", "updated_by", "note")
+ITEM_TEXT = ("id", "kind", "source_unit", "target_unit", "channel", "topic", "text", "status", "updated_by", "note",
+             "segment", "priority", "rule_id", "journey_id")
 ITEM_TIMES = ("created_at", "routed_at", "accepted_at", "resolved_at", "due_at", "updated_at")
 ITEM_FLOATS = ("sla_hours", "value")
 # the order rows are written in; ``version`` is always 1 for a new item
 ITEM_COLUMNS = (
     "id", "kind", "source_unit", "target_unit", "channel", "topic", "text", "created_at", "routed_at",
     "accepted_at", "resolved_at", "due_at", "status", "sla_hours", "value", "version", "updated_by",
-    "updated_at", "note",
+    "updated_at", "note", "segment", "priority", "rule_id", "journey_id",
 )
 
 # Which status may follow which. Reopening a resolved item (to routed/accepted/handed_back) is allowed and

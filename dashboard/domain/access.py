@@ -5,8 +5,9 @@ unit's detail only when :meth:`Viewer.can_see_unit` says so, and writes only wha
 (``can_import``, ``can_edit_scenarios``, ``can_act_for``, ``is_admin``). Roles:
 
 - executive: every page, read-only;
-- hub lead: overview, every spoke (and acting on their items), scenarios, data pages;
-- spoke lead: the overview (aggregates) and their own spoke; scenarios read-only;
+- hub lead: overview, every spoke (and acting on their items), scenarios, routing rules, the operating-model
+  cycle, data pages;
+- spoke lead: the overview (aggregates) and their own spoke; scenarios and the operating model read-only;
 - admin: everything, plus users and the audit trail.
 
 Who the viewer is comes from sign-in (see ``dashboard.ui.identity``); without sign-in configured the app
@@ -57,6 +58,16 @@ class Viewer:
     @property
     def can_edit_scenarios(self) -> bool:
         """Save, overwrite, duplicate, delete scenarios (spoke leads and executives only look)."""
+        return self.role in (Role.ADMIN, Role.HUB_LEAD)
+
+    @property
+    def can_edit_routing(self) -> bool:
+        """Edit, replay and publish routing rule sets (executives look, spoke leads do not see them)."""
+        return self.role in (Role.ADMIN, Role.HUB_LEAD)
+
+    @property
+    def can_edit_operating_model(self) -> bool:
+        """Save assessments, promote a scenario to the target model, plan and complete changes."""
         return self.role in (Role.ADMIN, Role.HUB_LEAD)
 
     @property

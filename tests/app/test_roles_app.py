@@ -32,7 +32,7 @@ CLAIMS = {"admin": ADA, "executive": EVE, "hub_lead": HAL, "spoke_lead": SAM}
 ADMIN = Viewer("ada@example.com", Role.ADMIN)
 
 TITLES = {file: title for file, title, _icon, _roles in PAGES.values()}
-ALL = ["Overview", "Spokes", "Scenarios", "Data health", "Import data", "Users & audit"]
+ALL = ["Overview", "Spokes", "Scenarios", "Routing", "Operating model", "Data health", "Import data", "Users & audit"]
 
 
 @pytest.fixture
@@ -90,9 +90,9 @@ def only_sidebar_text(at) -> list[str]:
 
 
 @pytest.mark.parametrize("role, pages, start", [
-    ("executive", ["Overview", "Spokes", "Scenarios", "Data health"], "Overview"),
-    ("hub_lead", ["Overview", "Spokes", "Scenarios", "Data health", "Import data"], "Overview"),
-    ("spoke_lead", ["Overview", "Spokes", "Scenarios"], "Sales"),  # starts on their own spoke
+    ("executive", ["Overview", "Spokes", "Scenarios", "Routing", "Operating model", "Data health"], "Overview"),
+    ("hub_lead", ["Overview", "Spokes", "Scenarios", "Routing", "Operating model", "Data health", "Import data"], "Overview"),
+    ("spoke_lead", ["Overview", "Spokes", "Scenarios", "Operating model"], "Sales"),  # starts on their own spoke
     ("admin", ALL, "Overview"),
 ])
 def test_each_role_gets_its_pages(app, app_db, sign_in, role, pages, start):
@@ -260,7 +260,7 @@ def test_a_token_without_a_role_takes_it_from_the_users_table(app, app_db, sign_
     sign_in({"email": "fay@example.com", "sub": "fay"})
     at = app().run()
     assert at.title[0].value == "Finance"  # a spoke lead's spoke comes from the table too
-    assert menu(at) == ["Overview", "Spokes", "Scenarios"]
+    assert menu(at) == ["Overview", "Spokes", "Scenarios", "Operating model"]
 
 
 # --- the admin page and the audit trail ---------------------------------------------------------------------------------

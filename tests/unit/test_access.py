@@ -29,6 +29,7 @@ from dashboard.queries import scenarios as saved
 from dashboard.queries.spoke import InboxFilter
 from loaders import ingest as ingest_module
 from tests.factories import NOW, at, item, tiny_org
+from tests.unit.access_calls import merged
 
 UTC = dt.timezone.utc
 ADMIN = Viewer("ada@example.com", Role.ADMIN)
@@ -109,6 +110,12 @@ CALLS = {
     "actions.act": lambda c: dict(engine=c.engine, unit="sales", items=[("s0", 1)], action="acknowledge", now=NOW),
     "ingest.ingest": lambda c: dict(engine=c.engine, path=c.units_csv, now=NOW),
 }
+WRITERS = {"scenarios.save_scenario", "scenarios.delete_scenario", "ingest.ingest", "actions.act",
+           "users.save_users", "scenarios.duplicate_scenario"}
+_more_calls, _more_writers, _more_no_viewer = merged()  # the features' own parts (tests/unit/access_calls/)
+CALLS |= _more_calls
+WRITERS |= _more_writers
+NO_VIEWER |= _more_no_viewer
 EXTRA = {"audit.search": audit.search, "actions.act": actions.act, "ingest.ingest": ingest_module.ingest}
 
 
@@ -230,8 +237,7 @@ def test_the_same_calls_run_for_an_admin(ctx):
     """The arguments in CALLS are valid: the refusals above come from the viewer, nothing else."""
     fns = query_functions()
     for name, make in CALLS.items():
-        if name in ("scenarios.save_scenario", "scenarios.delete_scenario", "ingest.ingest", "actions.act",
-                    "users.save_users", "scenarios.duplicate_scenario"):
+        if name in WRITERS:
             with ctx.engine.begin() as conn:  # writers: each in a transaction of its own
                 kwargs = make(ctx)
                 if "conn" in kwargs:

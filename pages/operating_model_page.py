@@ -1,0 +1,8 @@
+"""(being built for issue 9)"""
+
+import streamlit as st
+
+from dashboard.ui.shell import require_shell
+
+require_shell()
+st.title("Operating model")
