@@ -5,6 +5,10 @@ notices, reports, insights) and spoke → hub (requests, escalations, data), so 
 Edge width encodes volume in the window, edge colour the SLA band; a marker at each edge's middle carries
 the label and the hover with exact figures. Node colour is the unit's KPI health, node size its headcount.
 Every clickable point (node or edge marker) carries the spoke id in ``customdata[0]``.
+
+Unrouted items (open items from the hub to itself: no rule matched them, they wait in the hub's triage
+queue) are never drawn as a hub → hub edge: the hub's hover says how many wait and a small "N unrouted" label
+sits under the hub (trace :data:`UNROUTED_TRACE`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dashboard.domain.stats import band
 
 NODE_TRACE = "units"
 EDGE_TRACE = "flows"
+UNROUTED_TRACE = "unrouted"
 OFFSET = 0.075  # half the gap between the two directions of a spoke's edge
 MAX_WIDTH = 10.0  # px, the busiest edge
 
@@ -104,6 +109,9 @@ def hub_spoke_map(
     pos = layout_positions(units)
     names = dict(zip(units.id, units.name))
     flows = flows[flows.source_unit.isin(pos) & flows.target_unit.isin(pos)]
+    own = flows.source_unit == flows.target_unit  # a unit's own queue (the hub's unrouted items): not an edge
+    unrouted = _unrouted_by_hub(flows[own], units)
+    flows = flows[~own]
     max_volume = max(float(flows.created.max()) if len(flows) else 0.0, 1.0)
 
     mid_x, mid_y, mid_colour, mid_text, mid_hover, mid_unit = [], [], [], [], [], []
@@ -164,10 +172,13 @@ def hub_spoke_map(
         node_colour.append(HUB if (u.kind == "hub" and kb == "none") else BAND_COLOURS[kb])
         node_size.append(26 + 34 * math.sqrt(max(float(u.headcount or 0), 0) / max_head))
         node_text.append(u.name)
-        node_hover.append(
+        hover = (
             f"<b>{u.name}</b> ({u.kind})<br>Headcount: {fmt.compact(u.headcount)} FTE<br>{kpi_line}"
             f" · {n_kpis} KPIs<br>Items in window: {fmt.compact(volume_by_unit.get(u.id, np.nan))}"
         )
+        if u.kind == "hub":
+            hover += f"<br>Unrouted now: {unrouted.get(u.id, 0):,} waiting in triage (no rule matched)"
+        node_hover.append(hover)
         node_ids.append([u.id])
     fig.add_trace(
         go.Scatter(
@@ -177,6 +188,20 @@ def hub_spoke_map(
             hovertext=node_hover, hoverinfo="text", customdata=node_ids, showlegend=False,
         )
     )
+
+    waiting = {hub: n for hub, n in unrouted.items() if n > 0 and hub in pos}
+    if waiting:  # a small label under the hub (below its name), hover with the same figure
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[h][0] for h in waiting], y=[pos[h][1] - 0.3 for h in waiting], mode="markers+text",
+                name=UNROUTED_TRACE, text=[f"{n:,} unrouted" for n in waiting.values()], textposition="bottom center",
+                textfont=dict(size=11, color=BAND_COLOURS["amber"]),
+                marker=dict(size=9, color=BAND_COLOURS["amber"], symbol="diamond", line=dict(width=1, color="white")),
+                hovertext=[f"<b>{n:,} unrouted item{'s' if n != 1 else ''}</b><br>No routing rule matched them: they "
+                           f"wait in {names.get(h, h)}'s triage queue" for h, n in waiting.items()],
+                hoverinfo="text", customdata=[[h] for h in waiting], showlegend=False,
+            )
+        )
 
     for label, colour in (
         (f"SLA / KPIs ≥ {fmt.percent(sla_green)}", BAND_COLOURS["green"]),
@@ -200,6 +225,15 @@ def hub_spoke_map(
         dragmode=False,
     )
     return fig
+
+
+def _unrouted_by_hub(own: pd.DataFrame, units: pd.DataFrame) -> dict[str, int]:
+    """Open items each hub holds for itself (its triage queue) from the flows' hub → hub rows."""
+    hubs = set(units.loc[units.kind == "hub", "id"])
+    own = own[own.source_unit.isin(hubs)]
+    if own.empty or "backlog" not in own:
+        return {}
+    return {str(k): int(v) for k, v in own.groupby("source_unit").backlog.sum().items()}
 
 
 def clicked_unit(selection: dict | None) -> str | None:

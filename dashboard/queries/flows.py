@@ -105,9 +105,10 @@ def backlog(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
 def edge_flows(conn: Connection, viewer, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None) -> pd.DataFrame:
     """One row per directed edge (source → target) with its figures for [start, end).
 
-    Columns: source_unit, target_unit, hub_side ('out' when the source is a hub, 'in' when the target is),
-    spoke, created, created_value, resolved, resolved_in_sla, sla_share, mean_h, median_h, p90_h,
-    backlog, overdue. Figures with no underlying events are NaN ("no data"), never a made-up zero.
+    Columns: source_unit, target_unit, hub_side ('out' when the source is a hub, 'in' when the target is,
+    'unrouted' for a hub's own row: items waiting in its triage queue for a rule or a person to route them —
+    drawn as "N unrouted" at the hub, never as an edge), spoke, created, created_value, resolved,
+    resolved_in_sla, sla_share, mean_h, median_h, p90_h, backlog, overdue. Figures with no underlying events are NaN ("no data"), never a made-up zero.
     """
     require_viewer(viewer)
     now = now or end
@@ -121,7 +122,9 @@ def edge_flows(conn: Connection, viewer, start: dt.datetime, end: dt.datetime, n
     df[["created", "resolved", "resolved_in_sla", "backlog", "overdue", *CYCLE_BIN_COLUMNS]] = df[
         ["created", "resolved", "resolved_in_sla", "backlog", "overdue", *CYCLE_BIN_COLUMNS]
     ].round().astype(int)
-    df["hub_side"] = np.where(df.source_unit.map(kinds) == "hub", "out", np.where(df.target_unit.map(kinds) == "hub", "in", "none"))
+    is_hub_source = df.source_unit.map(kinds) == "hub"
+    df["hub_side"] = np.where(is_hub_source & (df.source_unit == df.target_unit), "unrouted",
+                              np.where(is_hub_source, "out", np.where(df.target_unit.map(kinds) == "hub", "in", "none")))
     df["spoke"] = np.where(df.hub_side == "out", df.target_unit, df.source_unit)
     resolved = df.resolved.where(df.resolved > 0)
     df["sla_share"] = df.resolved_in_sla / resolved
@@ -133,3 +136,11 @@ def edge_flows(conn: Connection, viewer, start: dt.datetime, end: dt.datetime, n
     cols = ["source_unit", "target_unit", "hub_side", "spoke", "created", "created_value", "resolved",
             "resolved_in_sla", "sla_share", "mean_h", "median_h", "p90_h", "backlog", "overdue"]
     return df[cols].sort_values(KEY).reset_index(drop=True)
+
+
+def unrouted_count(flows: pd.DataFrame) -> int:
+    """Items waiting in the hubs' triage queues now (open items from a hub to itself: no rule routed them),
+    read from :func:`edge_flows`' result — no query of its own, so the overview costs nothing more."""
+    if flows.empty or "hub_side" not in flows:
+        return 0
+    return int(flows.loc[flows.hub_side == "unrouted", "backlog"].sum())

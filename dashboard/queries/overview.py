@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from dashboard.domain.access import require_viewer
 from dashboard.domain.vocabulary import window_bounds
-from dashboard.queries.flows import edge_flows
+from dashboard.queries.flows import edge_flows, unrouted_count
 from dashboard.queries.kpis import _kpis_with_change, goals, kpi_trend, list_units, scope_kpis, unit_kpi_health
 
 # trend granularity per window: hours per bucket
@@ -33,6 +33,11 @@ class OverviewData:
     @property
     def empty(self) -> bool:
         return self.units.empty
+
+    @property
+    def unrouted(self) -> int:
+        """Items waiting in the hub's triage queue now (no rule routed them), from the flows already read."""
+        return unrouted_count(self.flows)
 
 
 def load_overview(engine: Engine, viewer, window: str, now: dt.datetime, tz: dt.tzinfo) -> OverviewData:

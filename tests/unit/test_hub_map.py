@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dashboard.charts.hub_map import EDGE_TRACE, NODE_TRACE, clicked_unit, hub_spoke_map, layout_positions
+from dashboard.charts.hub_map import EDGE_TRACE, NODE_TRACE, UNROUTED_TRACE, clicked_unit, hub_spoke_map, layout_positions
 from dashboard.charts.palette import BAND_COLOURS
 
 THRESHOLDS = dict(sla_green=0.9, sla_amber=0.75, kpi_green=0.75, kpi_amber=0.5)
@@ -79,3 +79,24 @@ def test_clicked_unit_reads_customdata_of_the_first_point():
     assert clicked_unit({"selection": {"points": [{"customdata": ["sales"]}]}}) == "sales"
     assert clicked_unit({"selection": {"points": []}}) is None
     assert clicked_unit(None) is None
+
+
+def test_unrouted_items_are_not_a_hub_to_hub_edge_but_a_label_at_the_hub():
+    u = units(2)
+    unrouted = flow("hub", "hub", 7, np.nan) | dict(hub_side="unrouted", spoke="hub", backlog=5, overdue=2)
+    f = pd.DataFrame([flow("hub", "s0", 10, 0.95), unrouted])
+    fig = hub_spoke_map(u, f, health(u.id.tolist()), **THRESHOLDS)
+    edges = trace(fig, EDGE_TRACE)
+    assert [c[0] for c in edges.customdata] == ["s0"]  # no hub -> hub edge
+    assert len([t for t in fig.data if t.mode == "lines"]) == 1
+    label = trace(fig, UNROUTED_TRACE)
+    assert list(label.text) == ["5 unrouted"] and label.customdata[0][0] == "hub"
+    assert "Unrouted now: 5 waiting in triage" in trace(fig, NODE_TRACE).hovertext[0]
+    assert "Items in window: 10" in trace(fig, NODE_TRACE).hovertext[0]  # the queue does not count as a flow
+
+
+def test_no_unrouted_label_when_nothing_waits():
+    u = units(2)
+    fig = hub_spoke_map(u, pd.DataFrame([flow("hub", "s0", 10, 0.95)]), health(u.id.tolist()), **THRESHOLDS)
+    assert UNROUTED_TRACE not in {t.name for t in fig.data}
+    assert "Unrouted now: 0 waiting" in trace(fig, NODE_TRACE).hovertext[0]
