@@ -1,0 +1,380 @@
+"""Routing rule sets in the database: the active set, the shared draft, the history; replay inputs; unit deletion.
+
+Who: admins, hub leads and executives read rule sets (spoke leads are refused); admins and hub leads
+(``can_edit_routing``) save, discard and publish drafts. Every write is audited in the same transaction.
+
+Life of a rule set (table ``routing_rule_sets``): a hub lead starts a *draft* (empty, or a copy of the active
+set), edits and replays it, then *publishes* it: in one transaction the draft becomes *active* and the set that
+was active becomes *archived*. Nothing is deleted except a discarded draft, so the history shows every
+published version with who published it, when and why. There is at most one draft at a time, shared by the
+team: saving it carries the ``version`` the editor started from, and a save over someone else's newer save is
+refused (:class:`StaleDraft`) instead of silently overwriting it.
+
+Stored JSON is validated with :func:`dashboard.domain.routing.parse_rule_set` whenever it is read.
+
+Replay calibration (:func:`replay_staffing`): a spoke's service rate per FTE per day is
+``units.capacity_per_fte_day`` when the unit has one (set by the organisation: "leads one rep works a day");
+otherwise it is estimated from observed flows as the items the spoke resolved per day in the window, divided
+by its headcount and by an assumed utilisation of :data:`ASSUMED_UTILISATION` (people who resolved N items a
+day while 80 % busy could resolve N / 0.8 fully busy). A spoke with neither gets the median rate of the
+others (flagged in ``rate_source``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from dashboard import audit
+from dashboard.db import audit_log, flow_hourly, kpis, routing_rule_sets, units, users, work_items
+from dashboard.domain.access import NotPermitted, Viewer, require
+from dashboard.domain.routing import RuleError, RuleSet, check_targets, parse_rule_set, rules_pointing_to
+
+ASSUMED_UTILISATION = 0.8  # share of a spoke's time observed throughput is assumed to have used (see module doc)
+REPLAY_COLUMNS = ("id", "kind", "channel", "topic", "segment", "text", "target_unit", "status", "created_at",
+                  "resolved_at", "due_at", "sla_hours")
+ITEM_COLUMNS = ("id", "kind", "channel", "topic", "segment", "text", "source_unit", "target_unit", "status",
+                "priority", "rule_id", "created_at")
+HISTORY_COLUMNS = ("id", "status", "name", "note", "version", "based_on", "created_by", "created_at", "updated_by",
+                   "updated_at", "published_by", "published_at")
+ACTIONS = ("routing_save", "routing_discard", "routing_publish", "unit_delete")  # audit actions written here
+
+
+class StaleDraft(ValueError):
+    """The draft changed (or was published / discarded) since the editor read it; nothing was written."""
+
+
+class DraftExists(ValueError):
+    """A draft exists already: there is one shared draft at a time."""
+
+
+class UnitInUse(ValueError):
+    """A unit cannot be deleted yet; ``reasons`` lists every reason, one readable line each."""
+
+    def __init__(self, unit: str, reasons: list[str]):
+        self.unit, self.reasons = unit, reasons
+        super().__init__(f"{unit} cannot be deleted: " + "; ".join(reasons))
+
+
+@dataclass(frozen=True)
+class StoredRuleSet:
+    id: int
+    status: str  # draft | active | archived
+    name: str
+    rule_set: RuleSet
+    note: str | None
+    version: int
+    based_on: int | None
+    created_by: str
+    created_at: dt.datetime
+    updated_by: str
+    updated_at: dt.datetime
+    published_by: str | None
+    published_at: dt.datetime | None
+
+
+def _reader(viewer) -> Viewer:
+    return require(viewer, "sees_everything", "see the routing rules")
+
+
+def _writer(viewer) -> Viewer:
+    return require(viewer, "can_edit_routing", "edit routing rules")
+
+
+def _record(conn: Connection, v: Viewer, action: str, target: str, detail: str, at: dt.datetime) -> None:
+    """An audit entry in the caller's transaction (through ``audit.record`` once it knows these actions)."""
+    if action in audit.ACTIONS:
+        audit.record(conn, v, action, target, detail, at=at)
+        return
+    conn.execute(insert(audit_log).values(at=at, user=v.user[:320], role=v.role.value, action=action,
+                                          target=target[:500], detail=detail))
+
+
+def _stored(row) -> StoredRuleSet:
+    try:
+        rule_set = parse_rule_set(row["rules"] or {})
+    except RuleError as exc:
+        raise RuleError([f"stored rule set #{row['id']} ({row['name']}) is invalid: {p}" for p in exc.problems]) from None
+    return StoredRuleSet(rule_set=rule_set, **{c: row[c] for c in HISTORY_COLUMNS})
+
+
+def _one(conn: Connection, *where) -> StoredRuleSet | None:
+    row = conn.execute(select(routing_rule_sets).where(*where).order_by(routing_rule_sets.c.id.desc()).limit(1)
+                       ).mappings().first()
+    return _stored(row) if row else None
+
+
+def spokes(conn: Connection, viewer) -> list[str]:
+    """Spoke ids (rule targets must be one of them), in the organisation's order."""
+    _reader(viewer)
+    return list(conn.execute(select(units.c.id).where(units.c.kind == "spoke")
+                             .order_by(units.c.sort_order, units.c.id)).scalars())
+
+
+def active_rule_set(conn: Connection, viewer) -> StoredRuleSet | None:
+    """The rule set new items are routed with, or None when none was ever published."""
+    _reader(viewer)
+    return _one(conn, routing_rule_sets.c.status == "active")
+
+
+def current_draft(conn: Connection, viewer) -> StoredRuleSet | None:
+    """The team's draft, if one is being edited."""
+    _reader(viewer)
+    return _one(conn, routing_rule_sets.c.status == "draft")
+
+
+def get_rule_set(conn: Connection, viewer, rule_set_id: int) -> StoredRuleSet | None:
+    _reader(viewer)
+    return _one(conn, routing_rule_sets.c.id == rule_set_id)
+
+
+def list_rule_sets(conn: Connection, viewer, *, with_rules: bool = False, limit: int = 200) -> pd.DataFrame:
+    """The history, newest first: one row per set (draft, active, archived) with who/when/why; ``with_rules``
+    adds a ``rule_set`` column (the parsed :class:`RuleSet`) for diffs between versions."""
+    _reader(viewer)
+    r = routing_rule_sets.c
+    cols = [r[c] for c in HISTORY_COLUMNS] + ([r.rules] if with_rules else [])
+    rows = conn.execute(select(*cols).order_by(func.coalesce(r.published_at, r.updated_at).desc(), r.id.desc())
+                        .limit(limit)).mappings().all()
+    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS) + (["rules"] if with_rules else []))
+    if with_rules:
+        frame["rule_set"] = [_stored(row).rule_set for row in rows]
+        frame = frame.drop(columns="rules")
+    return frame
+
+
+def _validate(conn: Connection, data) -> RuleSet:
+    """The parsed set, or RuleError with every problem (rules themselves, then targets that are no spoke)."""
+    rule_set = parse_rule_set(data)
+    known = list(conn.execute(select(units.c.id).where(units.c.kind == "spoke")).scalars())
+    problems = check_targets(rule_set, known)
+    if problems:
+        raise RuleError(list(problems))
+    return rule_set
+
+
+def save_draft(conn: Connection, viewer, rule_set, *, draft_id: int | None = None, version: int | None = None,
+               name: str | None = None, based_on: int | None = None, now: dt.datetime | None = None) -> StoredRuleSet:
+    """Create the draft (``draft_id`` None) or update it (``draft_id`` and the ``version`` the editor read).
+
+    Refuses with :class:`RuleError` (every problem) when a rule is invalid or targets no spoke, with
+    :class:`StaleDraft` when someone saved, published or discarded the draft in between, and with
+    :class:`DraftExists` when creating while a draft exists. Returns the stored draft (its new version)."""
+    v = _writer(viewer)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    parsed = _validate(conn, rule_set)
+    data = parsed.model_dump(mode="json")
+    r = routing_rule_sets.c
+    name = (name or "").strip()[:200] or None
+    if draft_id is None:
+        existing = _one(conn, r.status == "draft")
+        if existing is not None:
+            raise DraftExists(f"{existing.updated_by} is already editing a draft (saved "
+                              f"{existing.updated_at:%d %b %H:%M} UTC): open it instead of starting another.")
+        new_id = int(conn.execute(insert(routing_rule_sets).values(
+            status="draft", name=name or "Draft", rules=data, based_on=based_on, version=1,
+            created_by=v.user, created_at=now, updated_by=v.user, updated_at=now)).inserted_primary_key[0])
+        _record(conn, v, "routing_save", f"rule set #{new_id}", f"started a draft ({len(parsed.rules)} rules)", now)
+        return _one(conn, r.id == new_id)
+    values = dict(rules=data, version=r.version + 1, updated_by=v.user, updated_at=now)
+    if name:
+        values["name"] = name
+    done = conn.execute(update(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
+                        .values(**values)).rowcount
+    if done != 1:
+        _explain_stale(conn, draft_id, "saved")
+    _record(conn, v, "routing_save", f"rule set #{draft_id}", f"saved the draft ({len(parsed.rules)} rules, "
+            f"version {version} -> {version + 1})", now)
+    return _one(conn, r.id == draft_id)
+
+
+def _explain_stale(conn: Connection, draft_id: int, what: str):
+    row = conn.execute(select(routing_rule_sets).where(routing_rule_sets.c.id == draft_id)).mappings().first()
+    if row is None:
+        raise StaleDraft(f"Nothing was {what}: the draft was discarded meanwhile. Your edits are kept: start a "
+                         "new draft and enter them again.")
+    if row["status"] != "draft":
+        who = row["published_by"] or row["updated_by"]
+        raise StaleDraft(f"Nothing was {what}: {who} published this draft meanwhile. Your edits are kept: start "
+                         "a new draft from the active set to change it.")
+    raise StaleDraft(f"Nothing was {what}: someone else ({row['updated_by']}, {row['updated_at']:%d %b %H:%M} UTC) "
+                     "changed this draft since you opened it. Your edits are kept: reload the draft to see theirs.")
+
+
+def discard_draft(conn: Connection, viewer, draft_id: int, version: int, now: dt.datetime | None = None) -> bool:
+    """Delete the draft (audited). False when it is gone already (someone discarded it: nothing to do);
+    :class:`StaleDraft` when it was published or changed since ``version``."""
+    v = _writer(viewer)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    r = routing_rule_sets.c
+    done = conn.execute(delete(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
+                        ).rowcount
+    if done != 1:
+        if conn.execute(select(r.id).where(r.id == draft_id)).first() is None:
+            return False
+        _explain_stale(conn, draft_id, "discarded")
+    _record(conn, v, "routing_discard", f"rule set #{draft_id}", "discarded the draft", now)
+    return True
+
+
+def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, now: dt.datetime | None = None
+            ) -> StoredRuleSet:
+    """The draft becomes the active set and the active one is archived, in the caller's transaction.
+
+    ``note`` (what changed and why) is required; the draft is validated again (a spoke may have gone since it
+    was saved) and must still be at ``version``."""
+    v = _writer(viewer)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    note = (note or "").strip()
+    if not note:
+        raise ValueError("Say what changed and why in the note: it is what the history shows.")
+    r = routing_rule_sets.c
+    draft = _one(conn, r.id == draft_id)
+    if draft is None or draft.status != "draft" or draft.version != version:
+        _explain_stale(conn, draft_id, "published")
+    _validate(conn, draft.rule_set)
+    done = conn.execute(update(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
+                        .values(status="active", note=note, published_by=v.user, published_at=now,
+                                updated_by=v.user, updated_at=now)).rowcount
+    if done != 1:  # someone published or saved it between the read and the update
+        _explain_stale(conn, draft_id, "published")
+    archived = list(conn.execute(select(r.id).where(r.status == "active", r.id != draft_id)).scalars())
+    if archived:
+        conn.execute(update(routing_rule_sets).where(r.id.in_(archived)).values(status="archived"))
+    was = ", ".join(f"#{i}" for i in archived) or "none"
+    _record(conn, v, "routing_publish", f"rule set #{draft_id}", f"published ({len(draft.rule_set.rules)} rules; "
+            f"archived {was}): {note}"[:2000], now)
+    return _one(conn, r.id == draft_id)
+
+
+# --- replay and "try" --------------------------------------------------------------------------------------
+
+
+def _hubs(conn: Connection) -> list[str]:
+    return list(conn.execute(select(units.c.id).where(units.c.kind == "hub")).scalars())
+
+
+def replay_items(conn: Connection, viewer, start: dt.datetime, end: dt.datetime, cap: int = 2_000_000) -> pd.DataFrame:
+    """Items the hub routed out (source is a hub) created in [start, end), with what replay needs
+    (``REPLAY_COLUMNS``; ``target_unit`` is where they actually went, the hub itself for unrouted ones)."""
+    _reader(viewer)
+    wi = work_items.c
+    stmt = (select(*[wi[c] for c in REPLAY_COLUMNS])
+            .where(wi.source_unit.in_(_hubs(conn)), wi.created_at >= start, wi.created_at < end)
+            .order_by(wi.created_at).limit(cap))
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=list(REPLAY_COLUMNS))
+    for col in ("created_at", "resolved_at", "due_at"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    frame["sla_hours"] = frame["sla_hours"].astype(float)
+    return frame
+
+
+def replay_staffing(conn: Connection, viewer, start: dt.datetime, end: dt.datetime,
+                    utilisation: float = ASSUMED_UTILISATION) -> pd.DataFrame:
+    """One row per spoke: unit, name, headcount, service_rate_per_fte_day (items one FTE completes a day),
+    rate_source ('capacity' | 'observed' | 'median of the others' | 'none'), resolved_per_day. See the module doc."""
+    _reader(viewer)
+    if not 0 < utilisation <= 1:
+        raise ValueError("utilisation must be in (0, 1]")
+    u, wi = units.c, work_items.c
+    spokes_ = pd.DataFrame(conn.execute(select(u.id, u.name, u.headcount, u.capacity_per_fte_day)
+                                        .where(u.kind == "spoke").order_by(u.sort_order, u.id)).all(),
+                           columns=["unit", "name", "headcount", "capacity_per_fte_day"])
+    resolved = dict(conn.execute(select(wi.target_unit, func.count()).where(
+        wi.resolved_at >= start, wi.resolved_at < end, wi.target_unit.in_(spokes_.unit.tolist()))
+        .group_by(wi.target_unit)).all())
+    days = max((end - start).total_seconds() / 86400, 1 / 24)
+    spokes_["headcount"] = pd.to_numeric(spokes_.headcount, errors="coerce").fillna(0.0).astype(float)
+    spokes_["resolved_per_day"] = spokes_.unit.map(resolved).fillna(0).astype(float) / days
+    capacity = pd.to_numeric(spokes_.capacity_per_fte_day, errors="coerce")
+    observed = (spokes_.resolved_per_day / spokes_.headcount.where(spokes_.headcount > 0) / utilisation)
+    observed = observed.where(observed > 0)
+    rate = capacity.where(capacity > 0).fillna(observed)
+    source = pd.Series("none", index=spokes_.index, dtype=object)
+    source[observed.notna()] = "observed"
+    source[capacity.where(capacity > 0).notna()] = "capacity"
+    fallback = rate.median() if rate.notna().any() else float("nan")
+    missing = rate.isna() & pd.notna(fallback)
+    rate[missing] = fallback
+    source[missing] = "median of the others"
+    spokes_["service_rate_per_fte_day"] = rate.astype(float)
+    spokes_["rate_source"] = source
+    return spokes_[["unit", "name", "headcount", "service_rate_per_fte_day", "rate_source", "resolved_per_day"]]
+
+
+def find_item(conn: Connection, viewer, item_id: str) -> dict | None:
+    """One item's routable attributes (kind, channel, topic, segment, text) and where it went, for "Try"."""
+    _reader(viewer)
+    item_id = (item_id or "").strip()
+    if not item_id:
+        return None
+    wi = work_items.c
+    row = conn.execute(select(*[wi[c] for c in ITEM_COLUMNS]).where(wi.id == item_id)).mappings().first()
+    return dict(row) if row else None
+
+
+# --- units -------------------------------------------------------------------------------------------------
+
+
+def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None = None) -> bool:
+    """Delete a spoke nothing refers to any more (admins; audited). Refused with :class:`UnitInUse` naming every
+    reason: the active or draft routing rules that send items to it, its work items, KPIs and users. False when
+    there is no such unit (deleted meanwhile: nothing to do)."""
+    v = require(viewer, "is_admin", "delete units")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    row = conn.execute(select(units.c.id, units.c.name, units.c.kind).where(units.c.id == unit_id)).first()
+    if row is None:
+        return False
+    if row.kind == "hub":
+        raise UnitInUse(row.name, ["it is the hub: every flow starts or ends there"])
+    reasons = []
+    r = routing_rule_sets.c
+    for stored in (_one(conn, r.status == "active"), _one(conn, r.status == "draft")):
+        if stored is None:
+            continue
+        names = rules_pointing_to(stored.rule_set, unit_id)
+        if names:
+            which = "active rule set" if stored.status == "active" else "draft rule set"
+            reasons.append(f"the {which} (#{stored.id}) routes items to it: " + ", ".join(f"“{n}”" for n in names)
+                           + " — change those rules first")
+    wi = work_items.c
+    n_items = conn.execute(select(func.count()).select_from(work_items)
+                           .where(or_(wi.source_unit == unit_id, wi.target_unit == unit_id))).scalar_one()
+    if n_items:
+        reasons.append(f"{n_items:,} work item{'s' if n_items != 1 else ''} came from or went to it")
+    n_kpis = conn.execute(select(func.count()).select_from(kpis).where(kpis.c.unit_id == unit_id)).scalar_one()
+    if n_kpis:
+        reasons.append(f"it owns {n_kpis:,} KPI{'s' if n_kpis != 1 else ''}")
+    people = list(conn.execute(select(users.c.user).where(users.c.unit == unit_id).order_by(users.c.user)).scalars())
+    if people:
+        reasons.append("it is the spoke of " + ", ".join(people[:5]) + (" …" if len(people) > 5 else ""))
+    if reasons:
+        raise UnitInUse(row.name, reasons)
+    fh = flow_hourly.c
+    conn.execute(delete(flow_hourly).where(or_(fh.source_unit == unit_id, fh.target_unit == unit_id)))
+    conn.execute(delete(units).where(units.c.id == unit_id))
+    _record(conn, v, "unit_delete", unit_id, f"deleted spoke {row.name}", now)
+    return True
+
+
+def list_units_for_admin(conn: Connection, viewer) -> pd.DataFrame:
+    """Units with how much refers to each (items, KPIs, users), for the admin page's delete section."""
+    require(viewer, "is_admin", "manage units")
+    u, wi = units.c, work_items.c
+    frame = pd.DataFrame(conn.execute(select(u.id, u.name, u.kind, u.headcount).order_by(u.sort_order, u.id)).all(),
+                         columns=["id", "name", "kind", "headcount"])
+    n_kpis = dict(conn.execute(select(kpis.c.unit_id, func.count()).group_by(kpis.c.unit_id)).all())
+    n_users = dict(conn.execute(select(users.c.unit, func.count()).where(users.c.unit.isnot(None))
+                                .group_by(users.c.unit)).all())
+    # items from the rollup (cheap at any scale): created counts per unit at either end
+    fh = flow_hourly.c
+    by_source = dict(conn.execute(select(fh.source_unit, func.sum(fh.created)).group_by(fh.source_unit)).all())
+    by_target = dict(conn.execute(select(fh.target_unit, func.sum(fh.created))
+                                  .where(fh.source_unit != fh.target_unit).group_by(fh.target_unit)).all())
+    frame["items"] = [int(by_source.get(i, 0) or 0) + int(by_target.get(i, 0) or 0) for i in frame.id]
+    frame["kpis"] = frame.id.map(n_kpis).fillna(0).astype(int)
+    frame["users"] = frame.id.map(n_users).fillna(0).astype(int)
+    return frame
