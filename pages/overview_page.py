@@ -9,7 +9,7 @@ from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.tables import flows_table
-from dashboard.ui.widgets import kpi_tile, spoke_filter, updated_caption, window_picker
+from dashboard.ui.widgets import changes_caption, kpi_tile, recent_changes, spoke_filter, updated_caption, window_picker
 from dashboard.ui.shell import require_shell
 
 require_shell()
@@ -66,13 +66,15 @@ def live_view() -> None:
         st.warning(errors.explain(exc, url=settings.database_url) + " Retrying on the next refresh.",
                    icon=":material/sync_problem:")
         return
+    changes = recent_changes(settings.database_url, viewer)  # done operating-model changes (cached)
     with tiles_col:  # sent before the map: the sparklines need plotly's code too
         for start in range(0, len(ov.headline), 2):
             for col, row in zip(st.columns(2), ov.headline.iloc[start:start + 2].itertuples()):
                 with col:
-                    kpi_tile(row, ov.trends)
+                    kpi_tile(row, ov.trends, changes)
         if ov.headline.empty:
             st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
+        changes_caption(changes)
     with map_col:
         fig = data.overview_map(settings.database_url, viewer, window, tuple(focus))
         event = slot.plotly_chart(fig, key="map", on_select="rerun", selection_mode="points",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts.cycle_charts import add_annotations
 from dashboard.charts.palette import AMBER, BAND_COLOURS, GREY, PRIMARY, RED, SERIES
 from dashboard.db import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 from dashboard.domain import format as fmt
@@ -18,15 +19,18 @@ def _layout(fig: go.Figure, height: int = 280, **kw) -> go.Figure:
     return fig
 
 
-def flow_volume(trend: pd.DataFrame) -> go.Figure:
+def flow_volume(trend: pd.DataFrame, annotations=None) -> go.Figure:
+    """Items created per bucket and direction; ``annotations`` (done operating-model changes: date, label) are
+    drawn as dashed lines (dashboard.charts.cycle_charts.add_annotations)."""
     fig = go.Figure()
     for i, (direction, g) in enumerate(trend.groupby("direction")):
         fig.add_trace(go.Bar(x=g.ts, y=g.created, name=DIRECTION_LABEL.get(direction, direction), marker_color=SERIES[i],
                              hovertemplate="%{x|%d %b %H:%M}: %{y:,.0f} items<extra></extra>"))
+    add_annotations(fig, annotations)
     return _layout(fig, barmode="group", yaxis_title="items", title="Volume")
 
 
-def backlog_and_breaches(trend: pd.DataFrame) -> go.Figure:
+def backlog_and_breaches(trend: pd.DataFrame, annotations=None) -> go.Figure:
     fig = go.Figure()
     for i, (direction, g) in enumerate(trend.groupby("direction")):
         label = DIRECTION_LABEL.get(direction, direction)
@@ -34,6 +38,7 @@ def backlog_and_breaches(trend: pd.DataFrame) -> go.Figure:
                                  hovertemplate="%{x|%d %b}: %{y:,.0f} open<extra></extra>"))
         fig.add_trace(go.Bar(x=g.ts, y=g.breaches, name=f"SLA breaches · {label}", marker_color=[RED, AMBER][i % 2],
                              opacity=0.6, yaxis="y2", hovertemplate="%{x|%d %b}: %{y:,.0f} breaches<extra></extra>"))
+    add_annotations(fig, annotations)
     return _layout(fig, title="Backlog and SLA breaches", yaxis=dict(title="open items"),
                    yaxis2=dict(title="breaches", overlaying="y", side="right", showgrid=False))
 

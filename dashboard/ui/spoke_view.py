@@ -21,7 +21,7 @@ from dashboard.queries.overview import TREND_BUCKET_HOURS
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
 from dashboard.ui.tables import kpi_table
-from dashboard.ui.widgets import kpi_tile
+from dashboard.ui.widgets import kpi_tile, recent_changes
 
 PAGE_SIZE = 50
 EXPORT_CAP = 50_000
@@ -98,11 +98,12 @@ def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
         st.info("This spoke has no KPIs yet. Add them to the `kpis` table (see the README's data contract).")
         return own
     trend = _kpi_trend(url, ctx.viewer, tuple(own.id), ctx.window)
+    changes = recent_changes(url, ctx.viewer, ctx.unit)
     for start in range(0, len(own), 4):
         cols = st.columns(4)
         for col, row in zip(cols, own.iloc[start:start + 4].itertuples()):
             with col:
-                kpi_tile(row, trend)
+                kpi_tile(row, trend, changes)
     with st.expander("KPI tree: this team alone and as part of the shared goal", expanded=False):
         st.plotly_chart(spoke_charts.kpi_tree(kpis, ctx.unit, ctx.names), config={"displayModeBar": False})
         kpi_table(own)
@@ -268,9 +269,19 @@ def flow_section(ctx: SpokeContext) -> None:
     if trend.empty or trend.created.sum() == 0:
         st.info("No flow with the hub in this window.", icon=":material/swap_horiz:")
         return
+    changes = window_changes(ctx)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(spoke_charts.flow_volume(trend), config={"displayModeBar": False})
+        st.plotly_chart(spoke_charts.flow_volume(trend, changes), config={"displayModeBar": False})
         st.plotly_chart(spoke_charts.cycle_distribution(hist), config={"displayModeBar": False})
     with right:
-        st.plotly_chart(spoke_charts.backlog_and_breaches(trend), config={"displayModeBar": False})
+        st.plotly_chart(spoke_charts.backlog_and_breaches(trend, changes), config={"displayModeBar": False})
+    if changes:
+        st.caption("Dashed lines: operating-model changes done in this window that touch this spoke — "
+                   + "; ".join(f"{label} ({day.day} {day:%b})" for day, label, _units in changes) + ".")
+
+
+def window_changes(ctx: SpokeContext) -> tuple:
+    """The done operating-model changes touching this spoke (or every spoke) dated inside the window."""
+    first, last = ctx.start.date(), ctx.end.date()
+    return tuple(c for c in recent_changes(get_settings().database_url, ctx.viewer, ctx.unit) if first <= c[0] <= last)

@@ -9,8 +9,10 @@ import streamlit as st
 
 from dashboard.charts.palette import GREEN, GREY, RED
 from dashboard.charts.sparkline import CONFIG as SPARK_CONFIG
-from dashboard.charts.sparkline import sparkline
+from dashboard.charts.sparkline import mark_positions, sparkline
+from dashboard import errors
 from dashboard.domain import format as fmt
+from dashboard.domain.access import Viewer
 from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS
 from dashboard.settings import get_settings
 from dashboard.ui import urlstate
@@ -33,10 +35,13 @@ def spoke_filter(spokes: list[str], names: dict[str, str], key: str = "units") -
     return chosen
 
 
-def kpi_tile(row, trend: pd.DataFrame) -> None:
+def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
     """One KPI in a bordered tile: value and change vs the previous period (direction-aware colour), a plotly
-    sparkline of the window's trend, and the target."""
-    values = trend.loc[trend.kpi_id == row.id].sort_values("ts")["value"].tolist()
+    sparkline of the window's trend, and the target. ``changes`` (:func:`recent_changes`): each done
+    operating-model change inside the sparkline's span is a thin dotted line on its date."""
+    points = trend.loc[trend.kpi_id == row.id].sort_values("ts")
+    values = points["value"].tolist()
+    marks = mark_positions(points["ts"].tolist(), [c[0] for c in changes]) if changes and len(values) > 1 else ()
     status = {True: "on target", False: "off target", None: "no target data"}[row.on_target]
     with st.container(border=True):
         st.metric(
@@ -47,7 +52,7 @@ def kpi_tile(row, trend: pd.DataFrame) -> None:
             help=row.description or None,
         )
         if len(values) > 1:
-            st.plotly_chart(_sparkline(tuple(values), _trend_colour(row)), config=SPARK_CONFIG,
+            st.plotly_chart(_sparkline(tuple(values), _trend_colour(row), marks), config=SPARK_CONFIG,
                             key=f"spark-{row.id}", alt=f"{row.name}: trend over the window")
         target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
         icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
@@ -57,10 +62,47 @@ def kpi_tile(row, trend: pd.DataFrame) -> None:
 
 
 @st.cache_resource(ttl=600, max_entries=512, show_spinner=False)
-def _sparkline(values: tuple[float, ...], colour: str):
-    """Shared per (values, colour): building a plotly figure costs ~10 ms, and a live tab redraws its tiles at
-    every refresh; st.plotly_chart only reads the figure."""
-    return sparkline(values, colour)
+def _sparkline(values: tuple[float, ...], colour: str, marks: tuple[float, ...] = ()):
+    """Shared per (values, colour, marks): building a plotly figure costs ~10 ms, and a live tab redraws its tiles
+    at every refresh; st.plotly_chart only reads the figure."""
+    return sparkline(values, colour, marks=marks)
+
+
+CHANGES_DAYS = 90  # how far back the overview's "since" line and the tiles' marks look
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
+def recent_changes(url: str, viewer: Viewer, unit: str | None = None) -> tuple[tuple[dt.date, str, tuple[str, ...]], ...]:
+    """Done operating-model changes of the last CHANGES_DAYS days, oldest first: (date, label, spokes touched —
+    empty = all). Cached like every page query (tuples: cheap to copy out of the cache on every rerun); with a
+    ``unit``, only the changes touching that spoke or every spoke. A database failure gives none (the page's
+    own queries report it)."""
+    from dashboard.queries.cycle import annotations
+    from dashboard.ui import data
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    try:
+        with data.engine().connect() as conn:
+            frame = annotations(conn, viewer, today - dt.timedelta(days=CHANGES_DAYS), today, unit)
+    except errors.DATABASE_ERRORS:
+        return ()
+    return tuple((r.date, r.label, tuple(r.units)) for r in frame.itertuples())
+
+
+def _lower_first(label: str) -> str:
+    """"Content production centralised" -> "content production centralised"; "CRM & …" stays as it is."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def changes_caption(changes: tuple) -> None:
+    """One line under the tiles naming the latest done change: "Since 2 Nov: content production centralised"."""
+    if not changes:
+        return
+    day, label, _units = changes[-1]
+    earlier = len(changes) - 1
+    more = f" · {earlier} earlier change{'s' if earlier != 1 else ''} in the last {CHANGES_DAYS} days" if earlier else ""
+    st.caption(f":violet[┆] Since {day.day} {day:%b}: {_lower_first(label)}{more} "
+               "(dotted lines on the trends)")
 
 
 def _trend_colour(row) -> str:

@@ -242,3 +242,49 @@ def test_annotations_window_and_spoke_scoping(org):
         assert q.annotations(conn, EXEC, NOW - dt.timedelta(days=15), end).label.tolist() == [
             "Analytics & reporting centralised"]
         assert q.annotations(conn, EXEC, NOW - dt.timedelta(days=5), end).empty
+
+
+# --- charts ---------------------------------------------------------------------------------------------------
+
+import pandas as pd  # noqa: E402
+
+from dashboard.charts import cycle_charts, spoke_charts  # noqa: E402
+
+
+def test_add_annotations_draws_a_dashed_line_and_label_per_change():
+    import plotly.graph_objects as go
+
+    frame = pd.DataFrame({"date": [dt.date(2026, 11, 2), dt.date(2026, 11, 9)],
+                          "label": ["Content production centralised", "A very long label " * 4]})
+    fig = cycle_charts.add_annotations(go.Figure(go.Scatter(x=["2026-11-01", "2026-11-10"], y=[1, 2])), frame)
+    assert [s.x0 for s in fig.layout.shapes] == ["2026-11-02", "2026-11-09"]
+    assert all(s.line.dash == "dash" and s.yref == "paper" for s in fig.layout.shapes)
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts[0] == "Content production centralised" and texts[1].endswith("…") and len(texts[1]) <= 36
+    assert len(fig.data) == 1
+    assert cycle_charts.add_annotations(go.Figure(), None).layout.shapes == ()
+
+
+def test_spoke_trend_charts_take_annotations():
+    ts = pd.date_range("2026-11-01", periods=4, freq="D", tz="UTC")
+    trend = pd.DataFrame({"ts": list(ts) * 2, "direction": ["in"] * 4 + ["out"] * 4, "created": range(8),
+                          "backlog": range(8), "breaches": [0] * 8})
+    changes = ((dt.date(2026, 11, 2), "Content production centralised", ()),)
+    for chart in (spoke_charts.flow_volume, spoke_charts.backlog_and_breaches):
+        fig = chart(trend, changes)
+        assert [s.x0 for s in fig.layout.shapes] == ["2026-11-02"]
+        assert chart(trend).layout.shapes == ()
+
+
+def test_radar_and_trend():
+    latest = dict(structure=3, processes=2, data_management=4, technology=5)
+    fig = cycle_charts.radar(latest, dict(structure=2, processes=2, data_management=3, technology=3))
+    assert [t.name for t in fig.data] == ["Previous", "Latest"]
+    assert list(fig.data[1].r) == [3.0, 2.0, 4.0, 5.0, 3.0]  # closed
+    assert list(fig.layout.polar.radialaxis.range) == [0, 5]
+    assert len(cycle_charts.radar(latest).data) == 1
+    history = pd.DataFrame([dict(assessed_at=pd.Timestamp("2026-10-01", tz="UTC"), **latest),
+                            dict(assessed_at=pd.Timestamp("2026-11-01", tz="UTC"), **latest)])
+    fig = cycle_charts.trend(maturity.trend(history))
+    assert [t.name for t in fig.data] == ["Structure", "Processes", "Data management", "Technology", "Overall"]
+    assert list(fig.layout.yaxis.range) == [0.5, 5.5]

@@ -33,3 +33,21 @@ def test_flat_and_negative_series_still_draw():
 
 def test_sparkline_is_static_without_a_mode_bar():
     assert CONFIG == {"displayModeBar": False, "staticPlot": True}
+
+
+def test_marks_are_thin_dotted_lines_at_fractional_positions():
+    import datetime as dt
+
+    from dashboard.charts.sparkline import MARK_COLOUR, mark_positions
+
+    times = [dt.datetime(2026, 11, d, tzinfo=dt.timezone.utc) for d in (1, 3, 5, 7)]
+    days = [dt.date(2026, 11, 4), dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 11, 9)]
+    assert mark_positions(times, days) == (0.0, 1.5)  # outside the span: left out
+    assert mark_positions(times[:1], days) == () and mark_positions(times, []) == ()
+    fig = sparkline([1, 2, 3, 4], marks=(1.5,))
+    (shape,) = fig.layout.shapes
+    assert (shape.x0, shape.x1, shape.yref) == (1.5, 1.5, "paper")
+    assert shape.line.color == MARK_COLOUR and shape.line.dash == "dot" and shape.line.width <= 1
+    assert list(fig.layout.xaxis.range) == [0, 3]
+    assert len(fig.data) == 1  # no extra trace: still one line without points
+    assert sparkline([1, 2]).layout.shapes == ()
