@@ -23,16 +23,21 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
+from typing import TYPE_CHECKING
+
 from dashboard import audit
 from dashboard.db import audit_log, maturity_assessments, planned_changes, target_models
-from dashboard.domain import cycle, maturity
 from dashboard.domain.access import NotPermitted, Viewer, require, require_unit, require_viewer
 from dashboard.queries import scenarios as saved
-from dashboard.whatif.inputs import InputError, ScenarioInputs, default_inputs, dump_inputs, load_inputs
+
+if TYPE_CHECKING:  # the what-if model is imported where it is used: the overview reads annotations only
+    from dashboard.domain.maturity import Scores
+    from dashboard.whatif.inputs import ScenarioInputs
 
 STATUSES = ("planned", "done", "dropped")
 CALIBRATION_DAYS = 30
-ASSESSMENT_COLUMNS = ["id", "function", "assessed_at", "author", *maturity.COMPONENTS, "note"]
+COMPONENTS = ("structure", "processes", "data_management", "technology")  # dashboard.domain.maturity.COMPONENTS
+ASSESSMENT_COLUMNS = ["id", "function", "assessed_at", "author", *COMPONENTS, "note"]
 CHANGE_COLUMNS = ["id", "target_model_id", "function", "from_placement", "to_placement", "from_share", "to_share",
                   "label", "units", "owner", "due_on", "status", "done_on", "predicted", "version", "updated_by",
                   "updated_at"]
@@ -77,11 +82,13 @@ def _audit(conn: Connection, viewer: Viewer, action: str, target: str, detail: s
 # --- Assess ---------------------------------------------------------------------------------------------------
 
 
-def save_assessment(conn: Connection, viewer, scores: Mapping | maturity.Scores, *,
+def save_assessment(conn: Connection, viewer, scores: Mapping | Scores, *,
                     now: dt.datetime | None = None) -> int:
     """Store one assessment (function, the four components 1..5, note) dated now, authored by the viewer.
     Raises :class:`dashboard.domain.maturity.AssessmentError` with the reasons for bad scores."""
     v = require(viewer, "can_edit_operating_model", "save maturity assessments")
+    from dashboard.domain import maturity
+
     valid = scores if isinstance(scores, maturity.Scores) else maturity.validate_scores(scores)
     now = _now(now)
     new_id = int(conn.execute(insert(maturity_assessments).values(
@@ -102,7 +109,7 @@ def assessments(conn: Connection, viewer, function: str | None = None) -> pd.Dat
     frame = pd.DataFrame(conn.execute(stmt).all(), columns=ASSESSMENT_COLUMNS)
     frame["assessed_at"] = pd.to_datetime(frame["assessed_at"], utc=True)
     frame["note"] = frame["note"].astype(object).where(frame["note"].notna(), None)
-    frame["overall"] = frame[list(maturity.COMPONENTS)].astype(float).mean(axis=1) if len(frame) else pd.Series(dtype=float)
+    frame["overall"] = frame[list(COMPONENTS)].astype(float).mean(axis=1) if len(frame) else pd.Series(dtype=float)
     return frame
 
 
@@ -144,6 +151,7 @@ def target_history(conn: Connection, viewer) -> pd.DataFrame:
 
 def _as_is(conn: Connection, viewer: Viewer, now: dt.datetime) -> ScenarioInputs:
     from dashboard.queries.kpis import list_units
+    from dashboard.whatif.inputs import default_inputs
     from dashboard.queries.observed import calibration_items
     from dashboard.whatif.calibration import CalibrationError, calibrate
 
@@ -170,6 +178,10 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
     Returns the new target model's id, or None when the scenario no longer exists (nothing is written).
     See the module docstring for what the scenario is compared with."""
     v = require(viewer, "can_edit_operating_model", "promote a scenario to the target operating model")
+    from dashboard.domain import cycle
+    from dashboard.whatif.inputs import InputError, ScenarioInputs, dump_inputs, load_inputs
+    from dashboard.whatif.model import evaluate
+
     found = saved.get_scenario(conn, v, int(scenario_id))
     if found is None:
         return None
@@ -196,8 +208,6 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
         current = baseline if isinstance(baseline, ScenarioInputs) else load_inputs(baseline)
     else:
         current = _as_is(conn, v, now)
-    from dashboard.whatif.model import evaluate
-
     new_id = int(conn.execute(insert(target_models).values(
         scenario_id=found.id, scenario_name=found.name, inputs=dump_inputs(target),
         results=evaluate(target).as_record(), status="current", note=(note or "").strip() or None,
