@@ -1,0 +1,348 @@
+"""FAQ candidates: recurring questions among the hub's routed mentions, grouped by similar wording.
+
+The method is deliberately simple, so a hub lead can be told why two mentions landed together:
+
+1. **Normalise** each distinct text: fold it (NFKD, accents dropped, casefolded, as routing rules see text:
+   ``dashboard.domain.routing.fold``), then drop URLs, e-mail addresses, ``@handles``, ``#tags``, apostrophes ("don't" ->
+   "dont"), numbers (a token made of digits, or holding 5 or more digits: order and phone numbers) and
+   punctuation; split into words and drop a small English stopword list (:data:`STOPWORDS`). Model names such
+   as "x200" or "k9" stay: they are what a question is about.
+2. **Features**: word unigrams and bigrams (bigrams of the words left after stopwords), weighted by TF-IDF:
+   ``tf = 1 + ln(count in the text)``, ``idf = ln((1 + N) / df)`` where ``N`` is the number of distinct
+   wordings and ``df`` the number of distinct wordings holding the term (always positive; a term found in
+   almost every wording, such as a product name, weighs almost nothing). A word pair found in one wording only
+   is dropped: it is no phrase, usually the seam between two ("buy" + "x200"), and would only make every
+   wording look unlike the others. The IDF counts *wordings*,
+   not items: a text posted a thousand times is one way of asking, and its words must not look "common"
+   (and so weigh less) just because it is popular; volume enters through the order of clustering and the
+   counts, not through the weights. Each vector is L2-normalised, so the dot product of two is their cosine
+   similarity (0: no term in common, 1: the same terms in the same proportions).
+3. **Cluster** greedily (leader clustering): wordings are taken most frequent first (ties by text, so the
+   result is deterministic); each one joins the existing cluster whose *leader* (its first, most frequent
+   wording) it is most similar to, when that cosine is at least ``threshold``; otherwise it starts a cluster
+   of its own. Comparing with the leader only (not with every member) avoids chaining: a cluster cannot drift
+   away from the question that started it.
+4. **Cap the work**: only the :data:`MAX_TEXTS` most frequent distinct wordings are clustered (the rest are
+   counted in :attr:`FaqResult.texts_total` / ``items_total`` but not grouped; the page says so). Terms that
+   occur in a single wording add to its vector's length but can never make two wordings similar, so the
+   similarity matrix is built from the shared terms only, in column blocks: memory stays ~``n² + n x 2048``
+   floats whatever the vocabulary.
+
+Per cluster: a label (its three strongest terms by summed item-weighted TF-IDF among the terms at least half
+its wordings share, a term skipped when one of its words is already in the label), items, share of all items, distinct wordings, the spokes the items went to
+(with counts), the three most frequent wordings as examples, and whether it is a question (at least half
+its items end with "?" or start with a question word such as who/what/how/is/can/does).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+try:  # the routing rules' own folding, so FAQ terms and rule keywords see text the same way
+    from dashboard.domain.routing import fold as _fold
+except ImportError:  # pragma: no cover - routing.py not there yet
+    _fold = None
+
+MAX_TEXTS = 2000  # distinct wordings clustered at most (the most frequent ones)
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MIN_ITEMS = 2
+EXAMPLES = 3
+LABEL_TERMS = 3
+BLOCK = 2048  # shared terms per block of the similarity product
+
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both
+but by could did do does doing down during each few for from further had has have having he her here hers
+herself him himself his i if in into is it its itself just me more most my myself no nor not of off on once
+only or other our ours ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were what when where
+which while who whom why will with would you your yours yourself yourselves can cant dont doesnt didnt im
+ive id youre its isnt arent wasnt wont hi hello hey please thanks thank pls u ur yes ok okay just really
+""".split())  # not "anyone"/"someone": "does anyone know ..." is how many questions are put
+
+QUESTION_WORDS = frozenset("""
+who whom whose what when where why how which is are am was were can could does do did will would should shall
+may might has have had any anyone anybody someone somebody
+""".split())
+
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_TAG = re.compile(r"(?<![\w#])#\w+")
+_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_FIRST_WORD = re.compile(r"[a-z]+")
+_TRAILING = re.compile(r"[^\w?]+$")  # closing quotes, brackets, "!", emoji, spaces after a final "?"
+
+
+def fold(text: str | None) -> str:
+    """NFKD, combining marks dropped, casefolded, spaces squeezed: 'Où ÉTÉ  ?' -> 'ou ete ?'."""
+    if _fold is not None:
+        return _fold(text)
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def normalise(text: str | None) -> str:
+    """The words of a text that carry its meaning: folded, without URLs, handles, tags, numbers, punctuation
+    and stopwords. 'Où est ma commande #123? @shop https://x.y' -> 'ou est ma commande'."""
+    return " ".join(words(text))
+
+
+def words(text: str | None) -> list[str]:
+    t = fold(text)
+    t = _URL.sub(" ", t)
+    t = _EMAIL.sub(" ", t)
+    t = _HANDLE.sub(" ", t)
+    t = _TAG.sub(" ", t)
+    t = _APOSTROPHE.sub("", t)
+    return [w for w in _NON_WORD.split(t) if len(w) > 1 and w not in STOPWORDS and not _is_number(w)]
+
+
+def _is_number(word: str) -> bool:
+    digits = sum(c.isdigit() for c in word)
+    return digits == len(word) or digits >= 5
+
+
+def terms(text: str | None) -> list[str]:
+    """Unigrams and bigrams of :func:`words` (bigrams joined by a space)."""
+    w = words(text)
+    return w + [f"{a} {b}" for a, b in zip(w, w[1:])]
+
+
+def is_question(text: str | None) -> bool:
+    """Ends with a question mark (after closing quotes, brackets or emoji), or starts with a question word."""
+    t = _URL.sub(" ", fold(text))
+    if _TRAILING.sub("", t).endswith("?"):
+        return True
+    t = _HANDLE.sub(" ", t).strip()
+    first = _FIRST_WORD.match(t)
+    return bool(first) and first.group(0) in QUESTION_WORDS
+
+
+@dataclass(frozen=True)
+class FaqResult:
+    """``clusters``: one row per candidate (columns :data:`CLUSTER_COLUMNS`), most items first.
+    ``members``: one row per clustered wording (cluster, text, items, similarity to its cluster's leader,
+    question), in cluster order then most items first; wordings of clusters below ``min_items`` are left out.
+    """
+
+    clusters: pd.DataFrame
+    members: pd.DataFrame
+    texts_total: int  # distinct wordings given
+    texts_used: int  # ... of which clustered (the cap)
+    items_total: int  # items the shares are relative to
+    items_used: int  # items of the clustered wordings
+    unclusterable_items: int  # items whose text had no word left (only a link, a number, stopwords)
+    threshold: float
+    min_items: int
+
+    @property
+    def capped(self) -> bool:
+        return self.texts_used < self.texts_total
+
+
+CLUSTER_COLUMNS = ["cluster", "label", "terms", "items", "share", "wordings", "spokes", "examples",
+                   "question", "question_share", "leader"]
+MEMBER_COLUMNS = ["cluster", "text", "items", "similarity", "question"]
+
+
+def _empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def candidates(texts: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, min_items: int = DEFAULT_MIN_ITEMS,
+               max_texts: int = MAX_TEXTS, items_total: int | None = None) -> FaqResult:
+    """FAQ candidates from ``texts``: columns ``text`` and ``items`` (how many items carried that text), and
+    optionally ``target_unit`` (the spoke they went to; a text may appear once per spoke).
+
+    ``items_total``: what shares are relative to (all mentions in the window, including those beyond the cap);
+    defaults to the sum of ``items``. Raises ValueError for a threshold outside (0, 1], ``min_items`` < 1 or
+    ``max_texts`` < 1.
+    """
+    if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
+        raise ValueError(f"the similarity threshold must be above 0 and at most 1, not {threshold!r}")
+    if int(min_items) != min_items or min_items < 1:
+        raise ValueError(f"the minimum cluster size must be a whole number of at least 1 item, not {min_items!r}")
+    if int(max_texts) != max_texts or max_texts < 1:
+        raise ValueError(f"the cap must be at least 1 wording, not {max_texts!r}")
+    per_text, spokes = _per_text(texts)
+    total = int(per_text["items"].sum()) if items_total is None else int(items_total)
+    texts_total = len(per_text)
+    used = per_text.iloc[:max_texts]
+    term_lists = [terms(t) for t in used.text]
+    keep = np.array([bool(t) for t in term_lists], dtype=bool)
+    unclusterable = int(used["items"].to_numpy()[~keep].sum()) if len(used) else 0
+    used = used[keep].reset_index(drop=True)
+    term_lists = [t for t, k in zip(term_lists, keep) if k]
+    result = dict(texts_total=texts_total, texts_used=min(texts_total, int(max_texts)), items_total=total,
+                  items_used=int(per_text["items"].iloc[:max_texts].sum()), unclusterable_items=unclusterable,
+                  threshold=float(threshold), min_items=int(min_items))
+    if used.empty:
+        return FaqResult(_empty(CLUSTER_COLUMNS), _empty(MEMBER_COLUMNS), **result)
+
+    rows, cols, weights, vocab = _tfidf(term_lists)
+    sims = _similarities(rows, cols, weights, len(used), len(vocab), _shared_terms(cols, len(vocab)))
+    assign, to_leader = _leader_clusters(sims, threshold)
+
+    counts = used["items"].to_numpy()
+    questions = np.array([is_question(t) for t in used.text])
+    members = pd.DataFrame({"cluster": assign, "text": used.text, "items": counts, "similarity": to_leader,
+                            "question": questions})
+    scores = _term_scores(rows, cols, weights, counts, assign)
+    out = []
+    for c, group in members.groupby("cluster", sort=False):
+        items = int(group["items"].sum())
+        if items < min_items:
+            continue
+        spoke_counts = Counter()
+        for text in group.text:
+            spoke_counts.update(spokes.get(text, {}))
+        top_terms = _label_terms(scores[c], vocab, len(group))
+        q_items = int(group["items"][group.question].sum())
+        out.append(dict(
+            cluster=int(c), label=", ".join(top_terms), terms=tuple(top_terms), items=items,
+            share=items / total if total else math.nan, wordings=len(group),
+            spokes=tuple(sorted(spoke_counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+            examples=tuple(group.text.iloc[:EXAMPLES]), question=q_items * 2 >= items,
+            question_share=q_items / items, leader=group.text.iloc[0],
+        ))
+    if not out:
+        return FaqResult(_empty(CLUSTER_COLUMNS), _empty(MEMBER_COLUMNS), **result)
+    clusters = pd.DataFrame(out, columns=CLUSTER_COLUMNS).sort_values(
+        ["items", "wordings", "leader"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    renumber = {old: new for new, old in enumerate(clusters.cluster, start=1)}
+    clusters["cluster"] = clusters.cluster.map(renumber)
+    members = members[members.cluster.isin(renumber)].assign(cluster=lambda m: m.cluster.map(renumber))
+    members = members.sort_values(["cluster", "items", "text"], ascending=[True, False, True],
+                                  kind="stable").reset_index(drop=True)
+    return FaqResult(clusters, members[MEMBER_COLUMNS], **result)
+
+
+def _per_text(texts: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Items per distinct text (most first, then by text) and, per text, items per spoke."""
+    if texts is None or texts.empty:
+        return pd.DataFrame({"text": pd.Series(dtype=object), "items": pd.Series(dtype="int64")}), {}
+    frame = texts[texts.text.notna()].copy()
+    frame["text"] = frame.text.astype(str)
+    frame = frame[frame.text.str.strip() != ""]
+    frame["items"] = pd.to_numeric(frame["items"]).fillna(0).astype("int64")
+    frame = frame[frame["items"] > 0]
+    spokes: dict[str, dict[str, int]] = defaultdict(dict)
+    if "target_unit" in frame.columns:
+        by_spoke = frame.dropna(subset=["target_unit"]).groupby(["text", "target_unit"])["items"].sum()
+        for (text, unit), n in by_spoke.items():
+            spokes[text][str(unit)] = int(n)
+    per_text = frame.groupby("text", as_index=False)["items"].sum()
+    per_text = per_text.sort_values(["items", "text"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return per_text, dict(spokes)
+
+
+def _tfidf(term_lists: list[list[str]]):
+    """Sparse rows of L2-normalised TF-IDF vectors as (row, column, weight) arrays, and the vocabulary."""
+    vocab: dict[str, int] = {}
+    df: Counter = Counter()
+    per_row = []
+    for terms_ in term_lists:
+        tf = Counter(terms_)
+        per_row.append(tf)
+        df.update(tf.keys())
+    lone_pairs = {t for t, d in df.items() if d == 1 and " " in t}
+    for tf in per_row:  # a word pair found in one wording only is no phrase: usually the seam of two phrases
+        for t in lone_pairs & tf.keys():
+            del tf[t]
+    for t in lone_pairs:
+        del df[t]
+    for term in sorted(df):  # columns in term order: deterministic
+        vocab[term] = len(vocab)
+    n = len(term_lists)
+    rows, cols, weights = [], [], []
+    for i, tf in enumerate(per_row):
+        w = {t: (1 + math.log(c)) * math.log((1 + n) / df[t]) for t, c in tf.items()}
+        norm = math.sqrt(sum(v * v for v in w.values()))
+        for t in sorted(w):
+            rows.append(i)
+            cols.append(vocab[t])
+            weights.append(w[t] / norm)
+    return (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(weights, dtype=np.float64),
+            sorted(vocab, key=vocab.get))
+
+
+def _shared_terms(cols: np.ndarray, n_terms: int) -> np.ndarray:
+    """Columns held by at least two wordings: the only ones a dot product between two wordings can use."""
+    return np.flatnonzero(np.bincount(cols, minlength=n_terms) >= 2)
+
+
+def _similarities(rows, cols, weights, n: int, n_terms: int, shared: np.ndarray) -> np.ndarray:
+    """Cosine similarity matrix (n x n), summed over blocks of shared columns."""
+    sims = np.zeros((n, n), dtype=np.float64)
+    position = np.full(n_terms, -1, dtype=np.int64)
+    position[shared] = np.arange(len(shared))
+    where = position[cols]
+    on = where >= 0
+    r, p, w = rows[on], where[on], weights[on]
+    for lo in range(0, len(shared), BLOCK):
+        sel = (p >= lo) & (p < lo + BLOCK)
+        block = np.zeros((n, min(BLOCK, len(shared) - lo)), dtype=np.float64)
+        block[r[sel], p[sel] - lo] = w[sel]
+        sims += block @ block.T
+    np.fill_diagonal(sims, 1.0)
+    return sims
+
+
+def _leader_clusters(sims: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster id per wording (wordings in order: most items first) and its similarity to its leader."""
+    n = len(sims)
+    assign = np.empty(n, dtype=np.int64)
+    to_leader = np.ones(n, dtype=np.float64)
+    leaders: list[int] = []
+    eps = 1e-9  # a cosine of exactly the threshold passes despite float rounding
+    for i in range(n):
+        if leaders:
+            s = sims[i, leaders]
+            best = int(np.argmax(s))  # the first (most frequent) leader on a tie
+            if s[best] >= threshold - eps:
+                assign[i] = best
+                to_leader[i] = min(1.0, float(s[best]))
+                continue
+        assign[i] = len(leaders)
+        leaders.append(i)
+    return assign, to_leader
+
+
+def _term_scores(rows, cols, weights, counts, assign) -> dict[int, dict[int, list]]:
+    """Per cluster: term column -> [sum over its wordings of items x weight, wordings holding the term]."""
+    scores: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
+    for r, c, w in zip(rows.tolist(), cols.tolist(), weights.tolist()):
+        entry = scores[int(assign[r])][c]
+        entry[0] += counts[r] * w
+        entry[1] += 1
+    return scores
+
+
+def _label_terms(score: dict[int, list], vocab: list[str], wordings: int) -> list[str]:
+    """Up to three of the strongest terms found in at least half the cluster's wordings (what its wordings
+    share, not one wording's product name), phrases before words on a tie, a term left out when one of its
+    words is already in the label. Only when no term is that widely shared do the others count."""
+    chosen: list[str] = []
+    seen: set[str] = set()
+    ranked = sorted(score.items(), key=lambda kv: (kv[1][1] * 2 < wordings, -round(kv[1][0], 9),
+                                                   -vocab[kv[0]].count(" "), vocab[kv[0]]))
+    shared = [kv for kv in ranked if kv[1][1] * 2 >= wordings]
+    for c, _ in shared or ranked:
+        term = vocab[c]
+        if seen & set(term.split()):
+            continue
+        chosen.append(term)
+        seen |= set(term.split())
+        if len(chosen) == LABEL_TERMS:
+            break
+    return chosen
