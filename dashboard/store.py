@@ -730,6 +730,38 @@ def insert_work_items(
     return len(frame)
 
 
+# --- customer journeys ---------------------------------------------------------------------------------
+
+
+def insert_journeys(conn: Connection, rows: Rows, *, batch_size: int = 200_000) -> int:
+    """Add customer journeys (id, started_at, converted_at, revenue) in bulk; returns how many. Their items
+    name them in ``work_items.journey_id`` (no rollup depends on journeys)."""
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if df.empty:
+        return 0
+    missing = [c for c in ("id", "started_at") if c not in df.columns]
+    if missing:
+        raise InvalidRowsError(f"journeys: missing column(s) {', '.join(missing)}")
+    null = _null(conn.dialect.name)
+    ids = _object_column(df["id"])
+    if pd.isna(pd.Series(ids, dtype=object)).any() or pd.Series(ids, dtype=object).duplicated().any():
+        raise InvalidRowsError("journeys: every journey needs a unique id")
+    started = _utc_us(df["started_at"])
+    if (started == NAT).any():
+        raise InvalidRowsError("journeys: started_at is missing in some rows")
+    converted = _utc_us(df["converted_at"]) if "converted_at" in df.columns else np.full(len(df), NAT, dtype=np.int64)
+    revenue = (pd.to_numeric(df["revenue"]).fillna(0.0).to_numpy(dtype=float) if "revenue" in df.columns
+               else np.zeros(len(df)))
+    from dashboard.db import journeys
+
+    columns = ("id", "started_at", "converted_at", "revenue")
+    for start in range(0, len(df), batch_size):
+        part = slice(start, start + batch_size)
+        _bulk_write(conn, journeys, columns, [ids[part], _sqlite_timestamp_text(started[part], null),
+                                              _sqlite_timestamp_text(converted[part], null), revenue[part]])
+    return len(df)
+
+
 # --- re-routing (the routing rules move waiting items to a spoke) ---------------------------------------
 
 REROUTE_COLUMNS = ("target_unit", "priority", "rule_id", "sla_hours", "due_at", "status", "routed_at")

@@ -32,10 +32,15 @@ from dashboard.db import (
     app_meta,
     campaigns,
     flow_hourly,
+    journeys,
     kpi_hourly,
     kpi_observations,
     kpis,
+    maturity_assessments,
+    planned_changes,
     promotions,
+    routing_rule_sets,
+    target_models,
     units,
     work_items,
 )
@@ -59,6 +64,9 @@ WEEKEND_SLOWDOWN = 1.6  # office teams answer weekend items later
 ID_PREFIX = "demo-"
 ID_DIGITS = 7  # demo-0000001 ... (more digits beyond ten million items)
 TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at", "updated_at")
+CHANGE_DONE_DAYS = 21  # "Content production centralised" was done this many days ago ...
+CHANGE_UNITS = ("sales", "product")  # ... touching these spokes, whose inbound items since then ...
+CHANGE_SPEEDUP = 0.8  # ... take this share of the cycle time they took before
 
 
 class DemoRefused(RuntimeError):
@@ -150,25 +158,34 @@ class RouteSpec:
     topics: tuple[str, ...]
     value_eur: float | None = None  # mean value per item (log-normal), e.g. expected deal size of a lead
     mention_topic: str | None = None  # mentions: topic and text templates from MENTION_TEMPLATES
+    rule_id: str | None = None  # the rule of STANDARD_RULES that routes it (hub -> spoke routes only)
+    segments: tuple[tuple[str, float], ...] | None = None  # customer segments of inbound customer items
 
 
 INTERNAL = (("internal", 1.0),)
+LEAD_SEGMENTS = (("consumer", 0.7), ("business", 0.25), ("vip", 0.05))
+COMPLAINT_SEGMENTS = (("consumer", 0.78), ("business", 0.17), ("vip", 0.05))
+MENTION_SEGMENTS = (("consumer", 0.9), ("business", 0.06), ("vip", 0.04))
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("hub", "sales", ItemKind.LEAD, 0.28, 4, 0.40, "consumer",
-              (("social", 0.4), ("web", 0.4), ("email", 0.2)), ("kitchen", "cleaning", "climate", "small_appliances"), 1500),
+              (("social", 0.4), ("web", 0.4), ("email", 0.2)), ("kitchen", "cleaning", "climate", "small_appliances"), 1500,
+              rule_id="leads", segments=LEAD_SEGMENTS),
     RouteSpec("hub", "sales", ItemKind.MENTION, 0.06, 2, 0.40, "consumer", (("social", 1.0),),
-              ("purchase_intent",), 300, mention_topic="purchase_intent"),
+              ("purchase_intent",), 300, mention_topic="purchase_intent", rule_id="purchase-intent",
+              segments=MENTION_SEGMENTS),
     RouteSpec("hub", "customer_service", ItemKind.COMPLAINT, 0.12, 8, 0.55, "consumer",
-              (("email", 0.45), ("web", 0.3), ("social", 0.25)), ("delivery", "billing", "product_defect", "refund")),
+              (("email", 0.45), ("web", 0.3), ("social", 0.25)), ("delivery", "billing", "product_defect", "refund"),
+              rule_id="complaints", segments=COMPLAINT_SEGMENTS),
     RouteSpec("hub", "customer_service", ItemKind.MENTION, 0.05, 4, 0.50, "consumer", (("social", 1.0),),
-              ("complaint",), mention_topic="complaint"),
+              ("complaint",), mention_topic="complaint", rule_id="complaint-mentions", segments=MENTION_SEGMENTS),
     RouteSpec("hub", "customer_service", ItemKind.PROMOTION_NOTICE, 0.05, 24, 0.35, "office", INTERNAL,
-              ("spring_sale", "newsletter", "price_change", "product_launch")),
+              ("spring_sale", "newsletter", "price_change", "product_launch"), rule_id="promotion-notices"),
     RouteSpec("hub", "hr", ItemKind.MENTION, 0.03, 24, 0.40, "consumer", (("social", 1.0),), ("jobs",),
-              mention_topic="jobs"),
-    RouteSpec("hub", "finance", ItemKind.REPORT, 0.025, 48, 0.45, "office", INTERNAL, ("budget", "revenue")),
+              mention_topic="jobs", rule_id="jobs", segments=MENTION_SEGMENTS),
+    RouteSpec("hub", "finance", ItemKind.REPORT, 0.025, 48, 0.45, "office", INTERNAL, ("budget", "revenue"),
+              rule_id="reports"),
     RouteSpec("hub", "product", ItemKind.INSIGHT, 0.045, 72, 0.75, "office", (("analytics", 1.0),),
-              ("feature_usage", "churn_signals", "search_trends", "reviews")),
+              ("feature_usage", "churn_signals", "search_trends", "reviews"), rule_id="insights"),
     RouteSpec("sales", "hub", ItemKind.REQUEST, 0.06, 24, 0.45, "office", INTERNAL,
               ("campaign_brief", "lead_scoring", "dashboard", "content")),
     RouteSpec("sales", "hub", ItemKind.ESCALATION, 0.02, 4, 0.45, "office", INTERNAL, ("key_account", "pricing_issue")),
@@ -184,6 +201,71 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("hr", "hub", ItemKind.REQUEST, 0.025, 48, 0.40, "office", INTERNAL, ("employer_branding", "job_ads")),
     RouteSpec("hr", "hub", ItemKind.REPORT, 0.01, 72, 0.40, "office", INTERNAL, ("headcount_data",)),
 )
+
+
+# --- routing rules ----------------------------------------------------------------------------------------
+# The hub's active rule set reproduces the hub -> spoke routes above (a test runs route_frame over the demo's
+# items): job questions before complaint words before purchase intent, VIP leads and complaints first, every
+# other hub item by kind; a mention no rule matches waits unrouted in the hub's triage queue. SLAs are the
+# routes' own. The archived first version shows on the History tab what publishing the current one changed.
+
+
+def _rule(id: str, name: str, target: str, priority: str, sla: float, **conditions) -> dict:
+    return {"id": id, "name": name, "enabled": True, **conditions, "target_unit": target, "priority": priority,
+            "sla_hours": sla}
+
+
+JOB_WORDS = ["hiring", "apply", "internship", "role", "job", "jobs", "career", "careers", "work on your"]
+COMPLAINT_WORDS = ["stopped working", "refund", "late", "damaged", "disappointed", "broken", "nobody answers"]
+PURCHASE_WORDS = ["buy", "in stock", "worth it", "discount", "price"]
+STANDARD_RULES: dict = {
+    "rules": [
+        _rule("jobs", "Job questions to HR", "hr", "low", 24, kinds=["mention"], keywords=JOB_WORDS),
+        _rule("complaint-mentions", "Complaints in mentions to Customer service", "customer_service", "high", 4,
+              kinds=["mention"], keywords=COMPLAINT_WORDS),
+        _rule("purchase-intent", "Purchase intent to Sales", "sales", "high", 2, kinds=["mention"],
+              keywords=PURCHASE_WORDS),
+        _rule("vip-leads", "VIP leads first", "sales", "high", 4, kinds=["lead"], segments=["vip"]),
+        _rule("leads", "Leads to Sales", "sales", "normal", 4, kinds=["lead"]),
+        _rule("vip-complaints", "VIP complaints first", "customer_service", "high", 8, kinds=["complaint"],
+              segments=["vip"]),
+        _rule("complaints", "Complaints to Customer service", "customer_service", "normal", 8, kinds=["complaint"]),
+        _rule("promotion-notices", "Promotion notices to Customer service", "customer_service", "low", 24,
+              kinds=["promotion_notice"]),
+        _rule("reports", "Reports to Finance", "finance", "normal", 48, kinds=["report"]),
+        _rule("insights", "Insights to Product", "product", "low", 72, kinds=["insight"]),
+    ],
+    "default": {"target_unit": None, "priority": "normal", "sla_hours": None},
+}
+EARLIER_RULES: dict = {  # the first version: purchase intent before complaint words, no VIP rules, fewer job words
+    "rules": [
+        _rule("jobs", "Job questions to HR", "hr", "low", 24, kinds=["mention"],
+              keywords=["hiring", "apply", "internship", "job", "jobs"]),
+        _rule("purchase-intent", "Purchase intent to Sales", "sales", "normal", 2, kinds=["mention"],
+              keywords=PURCHASE_WORDS),
+        _rule("complaint-mentions", "Complaints in mentions to Customer service", "customer_service", "high", 4,
+              kinds=["mention"], keywords=["refund", "late", "damaged", "broken"]),
+        _rule("leads", "Leads to Sales", "sales", "normal", 4, kinds=["lead"]),
+        _rule("complaints", "Complaints to Customer service", "customer_service", "normal", 12, kinds=["complaint"]),
+        _rule("promotion-notices", "Promotion notices to Customer service", "customer_service", "low", 24,
+              kinds=["promotion_notice"]),
+        _rule("reports", "Reports to Finance", "finance", "normal", 48, kinds=["report"]),
+        _rule("insights", "Insights to Product", "product", "low", 72, kinds=["insight"]),
+    ],
+    "default": {"target_unit": None, "priority": "normal", "sla_hours": None},
+}
+VIP_RULES = {"leads": "vip-leads", "complaints": "vip-complaints"}  # the rule a VIP item of the route gets
+RULE_PRIORITY = {r["id"]: r["priority"] for r in STANDARD_RULES["rules"]}
+RULES_PUBLISHED_DAYS = (120, 60)  # the earlier version was published this many days ago, the current one ...
+UNROUTED_TEXTS = (
+    "Love the new ad!",
+    "Who sings the song in your TV spot?",
+    "Great stand at the home fair yesterday",
+    "Your newsletter made my day",
+    "Red or silver, which colour should I pick?",
+    "Happy holidays to the whole team!",
+)
+UNROUTED_WAITING = 9  # mentions no rule matches, waiting in the hub's triage queue (fewer in tiny demos)
 
 
 @dataclass(frozen=True)
@@ -288,6 +370,11 @@ class DemoData:
     kpi_observations: pd.DataFrame
     meta: dict[str, str] = field(default_factory=dict)
     promotions: list[dict] = field(default_factory=list)
+    journeys: pd.DataFrame | None = None  # id, started_at, converted_at, revenue (work_items.journey_id refers to it)
+    rule_sets: list[dict] = field(default_factory=list)  # routing_rule_sets rows, the archived one first
+    maturity: list[dict] = field(default_factory=list)  # maturity_assessments rows
+    target_model: dict | None = None  # the current target_models row
+    planned_changes: list[dict] = field(default_factory=list)  # its planned_changes (target_model_id set on write)
 
 
 def _now_us(now: dt.datetime | None) -> int:
@@ -342,7 +429,7 @@ def route_attributes(rng: np.random.Generator, spec: RouteSpec, n: int) -> dict[
     topics = np.array(spec.topics, dtype=object)[rng.integers(0, len(spec.topics), n)]
     value = (rng.lognormal(np.log(spec.value_eur) - 0.5 * 0.8**2, 0.8, n).round(2)
              if spec.value_eur else np.full(n, np.nan))
-    return {
+    out = {
         "kind": _const(spec.kind.value, n),
         "source_unit": _const(spec.source, n),
         "target_unit": _const(spec.target, n),
@@ -352,6 +439,26 @@ def route_attributes(rng: np.random.Generator, spec: RouteSpec, n: int) -> dict[
         "sla_hours": np.full(n, float(spec.sla_hours)),
         "value": value,
     }
+    out["segment"] = _pick(rng, spec.segments, n) if spec.segments else _const(None, n)
+    return out
+
+
+def route_rules(spec: RouteSpec, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rule of STANDARD_RULES that routes each of a route's items, and that rule's priority."""
+    n = len(segment)
+    if spec.rule_id is None:
+        return _const(None, n), _const(None, n)
+    rule = _const(spec.rule_id, n)
+    if spec.rule_id in VIP_RULES:
+        rule[segment == "vip"] = VIP_RULES[spec.rule_id]
+    return rule, _priorities(rule)
+
+
+def _priorities(rule: np.ndarray) -> np.ndarray:
+    out = np.empty(len(rule), dtype=object)
+    for rule_id in pd.unique(rule):
+        out[rule == rule_id] = RULE_PRIORITY.get(rule_id)
+    return out
 
 
 def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, now_us: int, days: int) -> dict[str, np.ndarray]:
@@ -360,6 +467,8 @@ def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, n
     age = (now_us - created) / (days * DAY_US)  # 0 = now, 1 = start of the period
     recent = np.clip(1 - age, 0, 1)
     median_h = spec.cycle_frac * spec.sla_hours * np.ones(n)
+    if spec.source == "hub" and spec.target in CHANGE_UNITS:  # the done change made their work faster
+        median_h *= np.where(created >= change_done_us(now_us), CHANGE_SPEEDUP, 1.0)
     if spec.target == BACKLOG_UNIT:
         median_h *= 1 + 0.7 * recent**2  # Customer service is getting slower
     if spec.profile == "office":
@@ -419,12 +528,16 @@ def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int
     conversion to Arrow strings and back on the way to the driver).
     """
     parts: dict[str, list[np.ndarray]] = {}
-    for spec, count in zip(ROUTES, _route_counts(rng, n)):
+    waiting = min(UNROUTED_WAITING, n // 300)
+    for spec, count in zip(ROUTES, _route_counts(rng, n - waiting)):
         created = _arrivals(rng, int(count), spec, now_us, days)
         cols = route_attributes(rng, spec, int(count)) | {"created_at": created}
         cols |= _lifecycle(rng, spec, created, now_us, days)
+        cols["rule_id"], cols["priority"] = route_rules(spec, cols["segment"])
         for name, values in cols.items():
             parts.setdefault(name, []).append(values)
+    for name, values in _unrouted(rng, waiting, now_us).items():
+        parts[name].append(values)
     columns = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     order = np.argsort(columns["created_at"], kind="stable")
     frame: dict[str, pd.Series] = {"id": pd.Series(_demo_ids(n), dtype=object)}
@@ -438,6 +551,237 @@ def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int
             frame[name] = pd.Series(values)
     frame["updated_by"] = pd.Series(_const("demo", n), dtype=object)
     return pd.DataFrame(frame)
+
+
+def _unrouted(rng: np.random.Generator, n: int, now_us: int) -> dict[str, np.ndarray]:
+    """Mentions no rule matches ("Love the new ad!"), created over the last day and a half, waiting at the hub."""
+    created = now_us - (rng.random(n) * 36 * HOUR_US).astype(np.int64) // US * US - US
+    nat = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    return {
+        "kind": _const(ItemKind.MENTION.value, n), "source_unit": _const("hub", n), "target_unit": _const("hub", n),
+        "channel": _const("social", n), "topic": _const(None, n),
+        "text": np.array(UNROUTED_TEXTS, dtype=object)[np.arange(n) % len(UNROUTED_TEXTS)],
+        "sla_hours": np.full(n, 4.0), "value": np.full(n, np.nan), "segment": _const("consumer", n),
+        "created_at": created, "routed_at": nat, "accepted_at": nat, "resolved_at": nat.copy(),
+        "status": _const(Status.NEW.value, n), "updated_at": created, "rule_id": _const(None, n),
+        "priority": _const(None, n),
+    }
+
+
+def change_done_us(now_us: int) -> int:
+    """Midnight (UTC) of the day the done planned change was implemented."""
+    return _midnight(now_us, CHANGE_DONE_DAYS)
+
+
+# --- customer journeys -------------------------------------------------------------------------------------
+# A quarter of the consumer leads end a journey of 1-4 items over a few days (a purchase-intent mention, a
+# complaint and its mention, an earlier lead ... then the lead), and a few consumer complaints end one that
+# rarely converts. Whether a journey converts depends on its path (a purchase-intent mention or a resolved
+# complaint before the lead raises the chance), so removing Sales' or Customer service's touchpoints costs
+# different numbers of conversions (attribution's Markov removal effects). Items are reused, not added: the
+# item counts and flows stay as they are.
+
+JOURNEY_SHARE = 0.25  # consumer leads that end a journey
+COMPLAINT_JOURNEY_SHARE = 0.08  # consumer complaints that end one (no lead in it)
+JOURNEY_EARLIER = (0.35, 0.35, 0.2, 0.1)  # probability of 0, 1, 2, 3 earlier touchpoints before the lead
+JOURNEY_WINDOW_US = 4 * DAY_US  # earlier touchpoints happen within this many days before the last one
+BASE_CONVERSION = 0.10  # a lead-ending journey with no earlier touchpoint converts this often ...
+COMPLAINT_CONVERSION = 0.03  # ... a complaint-ending one this often
+TOUCHPOINTS: tuple[tuple[str, str, str, float, float], ...] = (  # kind, target, label, weight, conversion lift
+    (ItemKind.MENTION.value, "sales", "purchase-intent mention", 0.35, 0.22),
+    (ItemKind.MENTION.value, "customer_service", "complaint mention", 0.2, 0.05),
+    (ItemKind.COMPLAINT.value, "customer_service", "complaint", 0.25, 0.12),
+    (ItemKind.LEAD.value, "sales", "earlier lead", 0.2, 0.04),
+)
+MAX_CONVERSION = 0.65
+
+
+def _earlier(rng: np.random.Generator, pool: np.ndarray, created: np.ndarray, before_us: np.ndarray) -> np.ndarray:
+    """For each time in ``before_us``, a random item of ``pool`` (sorted by time) created in the window before
+    it; -1 where the window is empty."""
+    times = created[pool]
+    lo = np.searchsorted(times, before_us - JOURNEY_WINDOW_US)
+    hi = np.searchsorted(times, before_us - 10 * 60 * US)
+    u = rng.random(len(before_us))
+    pick = lo + (u * (hi - lo)).astype(np.int64)
+    return np.where(hi > lo, pool[np.minimum(pick, len(pool) - 1)] if len(pool) else -1, -1)
+
+
+def generate_journeys(rng: np.random.Generator, items: pd.DataFrame, now_us: int) -> tuple[pd.DataFrame, pd.Series]:
+    """The journeys table and each item's journey_id (None for most), deterministic in ``rng``."""
+    n = len(items)
+    kind, target = items.kind.to_numpy(), items.target_unit.to_numpy()
+    consumer = (items.segment.to_numpy() == "consumer") & (items.source_unit.to_numpy() == "hub")
+    created = _us_of(items.created_at)
+    lead_ends = np.flatnonzero(consumer & (kind == ItemKind.LEAD.value) & (rng.random(n) < JOURNEY_SHARE))
+    complaint_ends = np.flatnonzero(consumer & (kind == ItemKind.COMPLAINT.value)
+                                    & (rng.random(n) < COMPLAINT_JOURNEY_SHARE))
+    ends = np.concatenate([lead_ends, complaint_ends])
+    is_end = np.zeros(n, dtype=bool)
+    is_end[ends] = True
+    # earlier touchpoints: (journey, item, touchpoint type)
+    extra = np.concatenate([rng.choice(len(JOURNEY_EARLIER), size=len(lead_ends), p=JOURNEY_EARLIER),
+                            (rng.random(len(complaint_ends)) < 0.6).astype(np.int64)])
+    journey_of_slot = np.repeat(np.arange(len(ends)), extra)
+    weights = np.array([t[3] for t in TOUCHPOINTS])
+    slot_type = rng.choice(len(TOUCHPOINTS), size=len(journey_of_slot), p=weights / weights.sum())
+    slot_type[journey_of_slot >= len(lead_ends)] = 1  # before a complaint: its mention
+    slot_item = np.full(len(journey_of_slot), -1, dtype=np.int64)
+    for t, (t_kind, t_target, *_rest) in enumerate(TOUCHPOINTS):
+        take = slot_type == t
+        if take.any():
+            pool = np.flatnonzero(consumer & (kind == t_kind) & (target == t_target) & ~is_end)
+            slot_item[take] = _earlier(rng, pool, created, created[ends[journey_of_slot[take]]])
+    found = slot_item >= 0
+    member_journey = np.concatenate([np.arange(len(ends)), journey_of_slot[found]])
+    member_item = np.concatenate([ends, slot_item[found]])
+    member_type = np.concatenate([np.full(len(ends), -1), slot_type[found]])
+    _, first = np.unique(member_item, return_index=True)  # an item belongs to one journey: the first to take it
+    keep = np.zeros(len(member_item), dtype=bool)
+    keep[first] = True
+    member_journey, member_item, member_type = member_journey[keep], member_item[keep], member_type[keep]
+
+    started = created[ends].copy()
+    np.minimum.at(started, member_journey, created[member_item])
+    lifts = np.array([t[4] for t in TOUCHPOINTS])
+    has_type = np.zeros((len(ends), len(TOUCHPOINTS)), dtype=bool)
+    earlier = member_type >= 0
+    has_type[member_journey[earlier], member_type[earlier]] = True
+    p = np.where(np.arange(len(ends)) < len(lead_ends), BASE_CONVERSION + has_type @ lifts, COMPLAINT_CONVERSION)
+    p = np.minimum(p, MAX_CONVERSION)
+    resolved = _us_of(items.resolved_at)[ends]
+    converted_us = resolved + (rng.random(len(ends)) * 36 * HOUR_US).astype(np.int64) // US * US
+    converted = (resolved != NAT_US) & (rng.random(len(ends)) < p) & (converted_us < now_us)
+    value = items.value.to_numpy(dtype=float)[ends]
+    base_revenue = np.where(np.isnan(value), rng.lognormal(np.log(250), 0.5, len(ends)),
+                            value * rng.uniform(0.6, 1.3, len(ends)))
+    revenue = np.where(converted, base_revenue, 0.0).round(2)
+
+    order = np.argsort(started, kind="stable")  # journey ids in the order they started
+    rank = np.empty(len(ends), dtype=np.int64)
+    rank[order] = np.arange(len(ends))
+    ids = np.array([f"journey-{i + 1:06d}" for i in range(len(ends))], dtype=object)
+    journey_id = np.full(n, None, dtype=object)
+    journey_id[member_item] = ids[rank[member_journey]]
+    rows = pd.DataFrame({
+        "id": ids,
+        "started_at": _to_timestamps(started[order]),
+        "converted_at": _to_timestamps(np.where(converted, converted_us, NAT_US)[order]),
+        "revenue": revenue[order],
+    })
+    return rows, pd.Series(journey_id, index=items.index, dtype=object)
+
+
+NAT_US = np.iinfo(np.int64).min
+
+
+def _us_of(values: pd.Series) -> np.ndarray:
+    return values.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view(np.int64)
+
+
+# --- the operating-model cycle: assessments, the target model and its planned changes -----------------------
+
+MATURITY_BASE: dict[str, tuple[int, int, int, int]] = {  # structure, processes, data management, technology
+    "campaign_planning": (3, 3, 2, 3),
+    "content_production": (2, 2, 2, 3),
+    "analytics_reporting": (3, 2, 3, 4),
+    "social_listening": (3, 3, 2, 3),
+    "crm_lead_management": (2, 3, 2, 2),
+    "martech_platforms": (3, 2, 3, 4),
+}
+ASSESSMENT_ROUNDS = (  # days before now, note
+    (84, "Baseline self-assessment with the spoke leads"),
+    (49, "Second round, after agreeing one intake and SLA per request type"),
+    (14, "Third round, three weeks into centralised content production"),
+)
+AS_IS_SHARES = {"campaign_planning": 1.0, "content_production": 0.0, "analytics_reporting": 0.5,
+                "social_listening": 1.0, "crm_lead_management": 0.0, "martech_platforms": 1.0}
+TARGET_SHARES = {"content_production": 1.0, "analytics_reporting": 1.0, "crm_lead_management": 0.5}
+CONTENT_DEMAND = {"sales": 1.3, "product": 1.0}  # content production is asked for by Sales and Product only
+TARGET_MODEL_NAME = "Hybrid hub 2027"
+TARGET_PROMOTED_DAYS = 35
+PLANNED = {  # function -> (owner, due in days from now, done days ago or None)
+    "content_production": ("Maria Jensen (hub lead)", -24, CHANGE_DONE_DAYS),
+    "analytics_reporting": ("Maria Jensen (hub lead)", 30, None),
+    "crm_lead_management": ("Tom Berg (Sales)", 75, None),
+}
+
+
+def generate_maturity(now_us: int) -> list[dict]:
+    """Three rounds of self-assessment per function, improving a little each time (content production's
+    structure and processes most, after it was centralised)."""
+    rows = []
+    for f_index, (function, base) in enumerate(MATURITY_BASE.items()):
+        scores = list(base)
+        for r, (days_ago, note) in enumerate(ASSESSMENT_ROUNDS):
+            if r:
+                scores[(f_index + r) % 4] += 1  # one component better each round
+                if function == "content_production" and r == 2:
+                    scores[0] += 1
+                    scores[1] += 1
+            capped = [min(5, v) for v in scores]
+            rows.append(dict(function=function, assessed_at=_at(_midnight(now_us, days_ago) + 10 * HOUR_US),
+                             author="demo", structure=capped[0], processes=capped[1], data_management=capped[2],
+                             technology=capped[3], note=note))
+    return rows
+
+
+def operating_model_inputs():
+    """(as-is, target) what-if inputs of the demo organisation, for the target model and its predictions."""
+    from dashboard.whatif.inputs import default_inputs
+
+    spokes = [(u.id, u.name) for u in UNITS if u.kind is UnitKind.SPOKE]
+    base = default_inputs(spokes, central_share=0.0)
+    demand = {s: 3.0 * CONTENT_DEMAND.get(s, 0.0) for s, _ in spokes}
+    base = base.updated({"functions": {"content_production": {"demand_per_day": demand}}})
+    as_is = base.with_shares(AS_IS_SHARES)
+    return as_is, as_is.with_shares(TARGET_SHARES)
+
+
+def generate_cycle(now_us: int) -> tuple[dict, list[dict]]:
+    """The current target model (promoted five weeks ago) and its planned changes: content production
+    centralised (done three weeks ago, touching Sales and Product), two more still planned. Predictions come
+    from the same function the app uses when a scenario is promoted (dashboard.domain.cycle)."""
+    from dashboard.domain.cycle import planned_changes_from
+    from dashboard.whatif.inputs import dump_inputs
+    from dashboard.whatif.model import evaluate
+
+    as_is, target = operating_model_inputs()
+    promoted = _at(_midnight(now_us, TARGET_PROMOTED_DAYS) + 9 * HOUR_US)
+    model = dict(scenario_id=None, scenario_name=TARGET_MODEL_NAME, inputs=dump_inputs(target),
+                 results=evaluate(target).as_record(), status="current", promoted_by="demo", promoted_at=promoted,
+                 note="Content production and analytics in the hub; CRM shared with Sales.")
+    today = dt.datetime.fromtimestamp(now_us / US, tz=UTC).date()
+    changes = []
+    for change in planned_changes_from(as_is, target):
+        owner, due_days, done_days = PLANNED[change["function"]]
+        done_on = today - dt.timedelta(days=done_days) if done_days is not None else None
+        changes.append(change | dict(
+            owner=owner, due_on=today + dt.timedelta(days=due_days), status="done" if done_on else "planned",
+            done_on=done_on, version=1, updated_by="demo",
+            updated_at=_at(change_done_us(now_us) + 11 * HOUR_US) if done_on else promoted))
+    return model, changes
+
+
+def rule_set_rows(now_us: int) -> list[dict]:
+    """The archived first version and the active "Standard routing" (published by "demo" 60 days ago)."""
+    first, current = (_at(_midnight(now_us, d) + 9 * HOUR_US) for d in RULES_PUBLISHED_DAYS)
+    common = dict(name="Standard routing", version=1, created_by="demo", updated_by="demo", published_by="demo")
+    return [
+        common | dict(status="archived", rules=EARLIER_RULES, created_at=first, updated_at=first,
+                      published_at=first, note="First rule set, written from the hub's triage notes"),
+        common | dict(status="active", rules=STANDARD_RULES, created_at=current, updated_at=current,
+                      published_at=current,
+                      note="Complaint words before purchase intent; VIP leads and complaints first; more job words"),
+    ]
+
+
+def _midnight(now_us: int, days_ago: int) -> int:
+    return (now_us // DAY_US - days_ago) * DAY_US
+
+
+def _at(us: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(us // US, tz=UTC)
 
 
 # --- KPIs -------------------------------------------------------------------------------------------------
@@ -560,15 +904,19 @@ def generate(*, seed: int = DEFAULT_SEED, now: dt.datetime | None = None, work_i
     items = generate_work_items(rng, work_items, now_us, days)
     kpi_rows = generate_kpis(items, days)
     observations = generate_observations(rng, kpi_rows, items, kpi_observations, now_us, days)
+    journey_rows, items["journey_id"] = generate_journeys(np.random.default_rng([seed, 9]), items, now_us)
     unit_rows = [dict(id=u.id, name=u.name, kind=u.kind.value, headcount=float(u.headcount), cost_per_fte=float(u.cost_per_fte),
                       description=u.description, sort_order=i, panels=u.panels,
                       capacity_per_fte_day=_sales_capacity(items, u, now_us)) for i, u in enumerate(UNITS)]
     anchored = dt.datetime.fromtimestamp(now_us / US, tz=UTC)
     meta = {"dataset": DATASET, "demo_seed": str(seed), "demo_now": anchored.isoformat(), "demo_days": str(days),
             "demo_work_items": str(len(items)), "demo_kpi_observations": str(len(observations))}
+    target_model, planned_changes = generate_cycle(now_us)
     return DemoData(seed=seed, now=anchored, days=days, units=unit_rows, kpis=kpi_rows,
                     campaigns=generate_campaigns(rng, now_us, days), work_items=items,
-                    kpi_observations=observations, meta=meta, promotions=generate_promotions(items, now_us))
+                    kpi_observations=observations, meta=meta, promotions=generate_promotions(items, now_us),
+                    journeys=journey_rows, rule_sets=rule_set_rows(now_us), maturity=generate_maturity(now_us),
+                    target_model=target_model, planned_changes=planned_changes)
 
 
 def _sales_capacity(items: pd.DataFrame, unit: UnitSpec, now_us: int) -> float | None:
@@ -619,13 +967,19 @@ class DemoSummary:
     replaced: str | None  # what was there before: "demo", "other data" or None for an empty database
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks
+    journeys: int = 0
+    rule_sets: int = 0
+    assessments: int = 0
+    planned_changes: int = 0
 
     def line(self) -> str:
         what = {None: "loaded", "demo": "replaced the earlier demo with",
                 "other data": "replaced existing data with"}[self.replaced]
         rate = f", {self.work_items / self.seconds:,.0f} items/s" if self.seconds > 0 else ""
         return (f"demo: {what} {self.units} units, {self.kpis} KPIs, {self.work_items:,} work items, "
-                f"{self.kpi_observations:,} KPI observations, {self.campaigns} campaign weeks "
+                f"{self.kpi_observations:,} KPI observations, {self.campaigns} campaign weeks, "
+                f"{self.journeys:,} customer journeys, {self.rule_sets} routing rule sets, "
+                f"{self.assessments} maturity assessments, {self.planned_changes} planned changes "
                 f"in {self.seconds:.1f} s{rate}")
 
 
@@ -642,7 +996,8 @@ class _Stopwatch:
         self._last = now
 
 
-OWNED_TABLES = (promotions, kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
+OWNED_TABLES = (planned_changes, target_models, maturity_assessments, routing_rule_sets, journeys, promotions,
+                kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
 
 
 def existing_dataset(conn: Connection) -> str | None:
@@ -680,15 +1035,35 @@ def write_demo(conn: Connection, data: DemoData, *, force: bool = False,
     store.upsert_campaigns(conn, data.campaigns)
     if data.promotions:
         conn.execute(insert(promotions), data.promotions)
+    _write_cycle(conn, data)
     watch.lap("clear_and_reference")
     n_items = store.insert_work_items(conn, data.work_items, batch_size=200_000)
+    n_journeys = store.insert_journeys(conn, data.journeys) if data.journeys is not None else 0
     watch.lap("work_items")
     n_obs = store.insert_kpi_observations(conn, data.kpi_observations, batch_size=200_000, check_existing=False)
     for key, value in data.meta.items():
         store.set_meta(conn, key, value)
     watch.lap("kpi_observations")
     return DemoSummary(units=len(data.units), kpis=len(data.kpis), work_items=n_items, kpi_observations=n_obs,
-                       campaigns=len(data.campaigns), replaced=before, phases=watch.phases)
+                       campaigns=len(data.campaigns), replaced=before, phases=watch.phases, journeys=n_journeys,
+                       rule_sets=len(data.rule_sets), assessments=len(data.maturity),
+                       planned_changes=len(data.planned_changes))
+
+
+def _write_cycle(conn: Connection, data: DemoData) -> None:
+    """Routing rule sets (a draft or a later one is based on the one before), assessments, the target model and
+    its planned changes."""
+    based_on = None
+    for row in data.rule_sets:
+        based_on = conn.execute(insert(routing_rule_sets).values(**(row | {"based_on": based_on}))
+                                .returning(routing_rule_sets.c.id)).scalar_one()
+    if data.maturity:
+        conn.execute(insert(maturity_assessments), data.maturity)
+    if data.target_model is not None:
+        model_id = conn.execute(insert(target_models).values(**data.target_model)
+                                .returning(target_models.c.id)).scalar_one()
+        if data.planned_changes:
+            conn.execute(insert(planned_changes), [c | {"target_model_id": model_id} for c in data.planned_changes])
 
 
 def load_demo(engine: Engine, *, seed: int = DEFAULT_SEED, now: dt.datetime | None = None,

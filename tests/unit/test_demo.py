@@ -68,7 +68,9 @@ def test_generated_items_are_consistent_and_recent():
     assert resolved.mean() > 0.8
     assert items.resolved_at.notna().eq(resolved).all()
     assert (items.resolved_at[resolved] >= items.created_at[resolved]).all()
-    mentions = items[items.kind == "mention"]
+    unrouted = (items.source_unit == "hub") & (items.target_unit == "hub")
+    assert unrouted.sum() == demo.UNROUTED_WAITING and (items.status[unrouted] == "new").all()
+    mentions = items[(items.kind == "mention") & ~unrouted]
     assert mentions.text.notna().all() and mentions.text.nunique() <= 3 * 4 * len(demo.PRODUCTS)
     assert set(mentions.topic) == {"purchase_intent", "complaint", "jobs"}
     by_topic = mentions.groupby("topic").target_unit.unique().to_dict()
@@ -114,6 +116,8 @@ def test_kpi_tree_ends_at_the_shared_goal_and_health_is_mixed(loaded):
 def test_customer_service_has_the_growing_backlog_and_breaches_are_visible(loaded):
     with loaded.connect() as conn:
         flows = edge_flows(conn, LOCAL_ADMIN, NOW - dt.timedelta(days=30), NOW, NOW).set_index(["source_unit", "target_unit"])
+    assert flows.loc[("hub", "hub"), "hub_side"] == "unrouted"  # the mentions waiting in the hub's triage queue
+    flows = flows[flows.hub_side != "unrouted"]
     out = flows.xs("hub", level="source_unit")
     assert out.backlog.idxmax() == "customer_service"
     assert out.loc["customer_service", "overdue"] > 0.5 * out.loc["customer_service", "backlog"]
@@ -232,3 +236,119 @@ def test_demo_configures_each_spokes_checks_and_announces_promotions(engine):
     assert capacity > 0
     states = {"ended" if e < NOW else "upcoming" if s > NOW else "active" for s, e in promos}
     assert states == {"ended", "active", "upcoming"}
+
+
+# --- issue 9: routing rules, segments, journeys and the operating-model cycle ------------------------------
+
+
+def test_the_active_rule_set_reproduces_the_demos_hub_routes_with_their_rule_priority_and_sla():
+    from dashboard.domain.routing import parse_rule_set, route_frame
+
+    items = demo.generate(**SMALL).work_items
+    hub = items[items.source_unit == "hub"]
+    decided = route_frame(parse_rule_set(demo.STANDARD_RULES), hub)
+    routed = hub.target_unit != "hub"
+    assert (decided.target_unit[routed] == hub.target_unit[routed]).all()
+    assert decided.target_unit[~routed].isna().all()  # the waiting ones: no rule matches them
+    assert (decided.rule_id[routed] == hub.rule_id[routed]).all() and hub.rule_id[~routed].isna().all()
+    assert (decided.priority[routed] == hub.priority[routed]).all()
+    assert (decided.sla_hours[routed] == hub.sla_hours[routed]).all()
+    assert set(hub.rule_id.dropna()) == {r["id"] for r in demo.STANDARD_RULES["rules"]}  # every rule fires
+    assert items.rule_id[items.source_unit != "hub"].isna().all()
+    # the earlier version routes the same texts a little differently: History has something to show
+    earlier = route_frame(parse_rule_set(demo.EARLIER_RULES), hub)
+    assert (earlier.target_unit[routed] == hub.target_unit[routed]).mean() > 0.9
+
+
+def test_inbound_customer_items_carry_a_segment_and_internal_ones_none():
+    items = demo.generate(**SMALL).work_items
+    customer = items.kind.isin(["lead", "mention", "complaint"]) & (items.source_unit == "hub")
+    assert set(items.segment[customer]) == {"consumer", "business", "vip"}
+    assert items.segment[~customer].isna().all()
+    vip_leads = items[(items.kind == "lead") & (items.segment == "vip")]
+    assert (vip_leads.priority == "high").all() and (vip_leads.rule_id == "vip-leads").all()
+
+
+def test_journeys_are_short_paths_of_consumer_items_that_convert_depending_on_the_path():
+    data = demo.generate(**(SMALL | {"work_items": 30_000}))
+    items, journeys = data.work_items, data.journeys
+    members = items[items.journey_id.notna()]
+    assert journeys.id.is_unique and set(members.journey_id) == set(journeys.id)
+    assert (members.segment == "consumer").all() and (members.source_unit == "hub").all()
+    sizes = members.groupby("journey_id").size()
+    assert sizes.min() == 1 and sizes.max() == 4 and 1.4 < sizes.mean() < 2.5
+    leads = items[(items.kind == "lead") & (items.segment == "consumer")]
+    assert 0.2 < leads.journey_id.notna().mean() < 0.3
+    spans = members.groupby("journey_id").created_at.agg(["min", "max"])
+    assert ((spans["max"] - spans["min"]) <= dt.timedelta(days=4)).all()
+    started = journeys.set_index("id").started_at
+    assert (spans["min"] == started.loc[spans.index]).all()
+    converted = journeys.converted_at.notna()
+    assert 0.05 < converted.mean() < 0.4 and (journeys.revenue[converted] > 0).all()
+    assert (journeys.revenue[~converted] == 0).all() and (journeys.converted_at[converted] < NOW).all()
+    # the path matters: journeys with a purchase-intent mention convert more often than lead-only ones
+    paths = members.sort_values("created_at").groupby("journey_id").apply(
+        lambda g: tuple(zip(g.kind, g.target_unit)), include_groups=False)
+    by_id = journeys.set_index("id").converted_at.notna()
+    with_mention = [j for j, p in paths.items() if ("mention", "sales") in p and p[-1] == ("lead", "sales")]
+    lead_only = [j for j, p in paths.items() if p == (("lead", "sales"),)]
+    assert by_id.loc[with_mention].mean() > by_id.loc[lead_only].mean() + 0.1
+
+
+def test_the_done_change_shortened_the_touched_spokes_cycle_times():
+    items = demo.generate(**(SMALL | {"work_items": 60_000})).work_items
+    done = NOW.replace(hour=0, minute=0, second=0) - dt.timedelta(days=demo.CHANGE_DONE_DAYS)
+    closed = items[(items.source_unit == "hub") & items.resolved_at.notna()
+                   & (items.created_at >= done - dt.timedelta(days=21))]
+    cycle = (closed.resolved_at - closed.created_at).dt.total_seconds() / 3600 / closed.sla_hours
+    after = closed.created_at >= done
+    for spoke in ("sales", "product"):
+        mine = closed.target_unit == spoke
+        ratio = cycle[mine & after].median() / cycle[mine & ~after].median()
+        assert 0.7 < ratio < 0.9, (spoke, ratio)
+    hr = closed.target_unit == "hr"  # not touched
+    assert 0.85 < cycle[hr & after].median() / cycle[hr & ~after].median() < 1.15
+
+
+def test_the_demo_loads_rule_sets_assessments_and_a_target_model_with_its_changes(loaded):
+    from dashboard.db import journeys, maturity_assessments, planned_changes, routing_rule_sets, target_models
+    from dashboard.domain.cycle import predict_change
+    from dashboard.domain.routing import diff, parse_rule_set
+    from dashboard.whatif.inputs import FUNCTIONS, load_inputs
+
+    with loaded.connect() as conn:
+        sets = table(conn, routing_rule_sets, [routing_rule_sets.c.id])
+        assessments = table(conn, maturity_assessments, [maturity_assessments.c.assessed_at])
+        model = conn.execute(select(target_models)).mappings().one()
+        changes = table(conn, planned_changes, [planned_changes.c.id])
+        n_journeys = conn.execute(select(func.count()).select_from(journeys)).scalar_one()
+        linked = conn.execute(select(func.count(func.distinct(work_items.c.journey_id)))).scalar_one()
+    assert sets.status.tolist() == ["archived", "active"] and set(sets.published_by) == {"demo"}
+    assert sets.based_on.iloc[1] == sets.id.iloc[0]
+    assert (NOW - sets.published_at.iloc[1]).days in (59, 60)
+    active, earlier = (parse_rule_set(r) for r in (sets.rules.iloc[1], sets.rules.iloc[0]))
+    assert len(diff(earlier, active)) >= 4  # added VIP rules, a move, changed keywords and SLA
+    assert len(assessments) == 3 * len(FUNCTIONS) and set(assessments.function) == set(FUNCTIONS)
+    for _, g in assessments.groupby("function"):
+        total = g[["structure", "processes", "data_management", "technology"]].sum(axis=1).tolist()
+        assert total == sorted(total) and total[-1] > total[0]
+    assert assessments[["structure", "processes", "data_management", "technology"]].isin(range(1, 6)).all().all()
+    assert model["status"] == "current" and model["promoted_by"] == "demo"
+    inputs = load_inputs(model["inputs"])
+    assert inputs.functions["content_production"].central_share == 1.0
+    done = changes[changes.status == "done"]
+    assert done.label.tolist() == ["Content production centralised"] and done.units.tolist() == ["sales,product"]
+    assert (NOW.date() - done.done_on.iloc[0]).days == demo.CHANGE_DONE_DAYS
+    assert set(changes.target_model_id) == {model["id"]}
+    planned = changes[changes.status == "planned"]
+    assert len(planned) >= 1 and planned.owner.notna().all() and (planned.due_on > NOW.date()).all()
+    as_is, _target = demo.operating_model_inputs()
+    assert done.predicted.iloc[0] == predict_change(as_is, "content_production", 1.0)
+    assert n_journeys == linked > 0
+
+
+def test_the_simulator_and_the_map_see_a_handful_of_unrouted_items_waiting(loaded):
+    with loaded.connect() as conn:
+        waiting = conn.execute(select(func.count()).where(
+            work_items.c.source_unit == "hub", work_items.c.target_unit == "hub", work_items.c.status == "new")).scalar_one()
+    assert waiting == demo.UNROUTED_WAITING
