@@ -1,0 +1,203 @@
+"""The Routing page through the real app: who sees what, the draft editor (start, save, refusals that keep the
+input, a stale save), trying a rule on a typed text and on an existing item, replay and publish, history.
+
+Identity is stubbed as in test_roles_app (``identity.auth_configured`` / ``signed_in_claims``). AppTest cannot
+type into a data editor's cells, so edits are made the way the editor's own state would hold them: in the
+page's editing state (``rt_edit``: the table the editor shows), then "Save draft" is clicked for real.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from dashboard.db import audit_log, make_engine
+from dashboard.domain.access import Role, Viewer
+from dashboard.queries import routing
+from dashboard.ui import identity
+
+ADA = {"email": "ada@example.com", "role": "admin", "sub": "ada"}
+EVE = {"email": "eve@example.com", "role": "executive", "sub": "eve"}
+HAL = {"email": "hal@example.com", "role": "hub_lead", "sub": "hal"}
+SAM = {"email": "sam@example.com", "role": "spoke_lead", "unit": "sales", "sub": "sam"}
+HUB = Viewer("hal@example.com", Role.HUB_LEAD)
+PAGE = "pages/routing_page.py"
+
+RULES = {"rules": [{"id": "leads", "name": "Leads to sales", "kinds": ["lead"], "target_unit": "sales"},
+                   {"id": "reports", "name": "Reports to finance", "kinds": ["report"], "target_unit": "finance"}],
+         "default": {"target_unit": None}}
+
+
+@pytest.fixture
+def sign_in(monkeypatch):
+    current = {}
+
+    def _as(claims: dict | None) -> None:
+        current["claims"] = claims
+        monkeypatch.setattr(identity, "auth_configured", lambda: True)
+        monkeypatch.setattr(identity, "signed_in_claims", lambda: None if current["claims"] is None
+                            else dict(current["claims"]))
+    return _as
+
+
+@pytest.fixture
+def published(app_db):
+    """The sample organisation with an active rule set (leads -> sales, reports -> finance)."""
+    with make_engine(app_db).begin() as conn:
+        draft = routing.save_draft(conn, HUB, RULES, name="First rules")
+        routing.publish(conn, HUB, draft.id, draft.version, "first rules")
+    return app_db
+
+
+def open_page(app, claims, sign_in):
+    sign_in(claims)
+    at = app(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def frames(at, column: str) -> list[pd.DataFrame]:
+    """The tables on the page that have ``column`` (AppTest does not expose st.dataframe keys), in page order."""
+    return [d.value for d in at.dataframe if column in d.value.columns]
+
+
+def errors_text(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def test_a_spoke_lead_cannot_open_the_routing_page(app, app_db, sign_in):
+    sign_in(SAM)
+    at = app().run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)
+
+
+def test_the_admin_sees_the_active_rules_and_starts_a_draft_from_them(app, published, sign_in):
+    at = open_page(app, ADA, sign_in)
+    assert [t.label for t in at.tabs] == ["Rules", "Try a rule", "Replay & publish", "FAQ candidates", "History"]
+    [active] = frames(at, "position")
+    assert active.name.tolist() == ["Leads to sales", "Reports to finance"]
+    assert active.target_unit.tolist() == ["Sales", "Finance"]  # names, not ids
+    assert any("stay **unrouted**" in m.value for m in at.markdown)
+    button(at, "rt_start").click().run()
+    assert not at.exception, at.exception
+    editor = at.dataframe(key=f"rt_rules_{at.session_state['rt_edit']['token']}").value
+    assert editor.id.tolist() == ["leads", "reports"]
+    with make_engine(published).connect() as conn:
+        draft = routing.current_draft(conn, HUB)
+    assert draft.based_on is not None and draft.created_by == "ada@example.com"
+
+
+def test_an_invalid_rule_is_refused_with_its_reason_and_the_input_is_kept(app, published, sign_in):
+    at = open_page(app, HAL, sign_in)
+    button(at, "rt_start").click().run()
+    edit = at.session_state["rt_edit"]
+    rules = edit["rules"].copy()
+    rules.loc[len(rules)] = dict(position=3, enabled=True, name="Jobs", kinds="", channels="", topics="",
+                                 segments="", keywords="", pattern="(hiring", target_unit="sales",
+                                 priority="normal", sla_hours=None, id="")
+    edit["rules"] = rules
+    at.session_state["rt_edit"] = edit
+    at.run()
+    button(at, "rt_save").click().run()
+    assert not at.exception, at.exception
+    shown = errors_text(at)
+    assert "Not saved" in shown and "(hiring" in shown and "your edits are still in the table" in shown
+    kept = at.dataframe(key=f"rt_rules_{at.session_state['rt_edit']['token']}").value
+    assert kept.pattern.tolist()[-1] == "(hiring" and kept.name.tolist()[-1] == "Jobs"
+    with make_engine(published).connect() as conn:
+        assert routing.current_draft(conn, HUB).version == 1  # nothing written
+
+    # fixed: a valid pattern saves (the id is made from the name), and the table shows the saved version
+    rules.loc[len(rules) - 1, "pattern"] = r"\bhir(e|ing)\b"
+    edit = at.session_state["rt_edit"]
+    edit["rules"] = rules
+    at.session_state["rt_edit"] = edit
+    at.run()
+    button(at, "rt_save").click().run()
+    assert not at.exception and not at.error, errors_text(at)
+    assert any("Draft saved (version 2, 3 rules)" in s.value for s in at.success)
+    with make_engine(published).connect() as conn:
+        assert [r.id for r in routing.current_draft(conn, HUB).rule_set.rules] == ["leads", "reports", "jobs"]
+
+
+def test_a_save_over_someone_elses_newer_save_is_refused(app, published, sign_in):
+    at = open_page(app, HAL, sign_in)
+    button(at, "rt_start").click().run()
+    with make_engine(published).begin() as conn:  # a colleague saves the draft meanwhile
+        draft = routing.current_draft(conn, HUB)
+        routing.save_draft(conn, Viewer("hilde@example.com", Role.HUB_LEAD), RULES, draft_id=draft.id, version=1)
+    button(at, "rt_save").click().run()
+    assert "someone else (hilde@example.com" in errors_text(at)
+
+
+def test_try_a_rule_on_a_typed_item_and_on_an_existing_one(app, published, sign_in):
+    at = open_page(app, HAL, sign_in)
+    at.selectbox(key="rt_try_kind").set_value("report").run()
+    assert not at.exception, at.exception
+    assert any("→ Finance" in s.value for s in at.success)
+    [trace] = frames(at, "Why")
+    assert trace.Fired.tolist() == [False, True] and "is not one of 'lead'" in trace.Why[0]
+    at.selectbox(key="rt_try_kind").set_value("mention").run()
+    assert any("Unrouted" in w.value for w in at.warning)
+    at.radio(key="rt_try_mode").set_value("existing").run()
+    at.text_input(key="rt_try_item").input("lead-3").run()
+    assert any("→ Sales" in s.value for s in at.success)
+    at.text_input(key="rt_try_item").input("no-such-item").run()
+    assert any("no work item with the id" in w.value for w in at.warning)
+
+
+def test_replay_then_publish_with_a_required_note(app, published, sign_in):
+    at = open_page(app, HAL, sign_in)
+    button(at, "rt_start").click().run()
+    edit = at.session_state["rt_edit"]
+    rules = edit["rules"].copy()
+    rules.loc[rules.id == "reports", "target_unit"] = "sales"  # send reports to sales instead
+    edit["rules"] = rules
+    at.session_state["rt_edit"] = edit
+    at.run()
+    button(at, "rt_save").click().run()
+    assert not at.error, errors_text(at)
+    button(at, "rt_run").click().run()
+    assert not at.exception, at.exception
+    [table] = frames(at, "Change (items)")
+    table = table.set_index("Spoke")
+    assert table.at["Finance", "Change (items)"] == -2 and table.at["Sales", "Change (items)"] == 2
+    assert "Unrouted (hub triage queue)" in table.index
+    assert [m.value for m in at.metric][1] == "2"  # would go elsewhere
+    button(at, "rt_publish").click().run()  # without a note: refused, nothing published
+    assert "Say what changed and why" in errors_text(at)
+    at.text_area(key="rt_note").input("reports go to sales now").run()
+    button(at, "rt_publish").click().run()
+    assert not at.exception and not at.error, errors_text(at)
+    assert any("is active" in s.value for s in at.success)
+    with make_engine(published).connect() as conn:
+        active = routing.active_rule_set(conn, HUB)
+        history = routing.list_rule_sets(conn, HUB)
+        actions = [r.action for r in conn.execute(select(audit_log.c.action))]
+    assert active.note == "reports go to sales now" and active.rule_set.rules[1].target_unit == "sales"
+    assert history.status.tolist() == ["active", "archived"]
+    assert "routing_publish" in actions
+    expanders = [e.label for e in at.expander]
+    assert any(label.startswith(f"#{active.id} active") for label in expanders)
+    assert any("'finance' -> 'sales'" in m.value for m in at.markdown)  # the diff to the previous version
+
+
+def test_an_executive_sees_everything_read_only(app, published, sign_in):
+    with make_engine(published).begin() as conn:
+        active = routing.active_rule_set(conn, HUB)
+        routing.save_draft(conn, HUB, active.rule_set, based_on=active.id)
+    at = open_page(app, EVE, sign_in)
+    assert not [b for b in at.button if b.key in ("rt_start", "rt_save", "rt_discard")]
+    [_active, draft] = frames(at, "position")
+    assert draft.name.tolist() == ["Leads to sales", "Reports to finance"]
+    assert button(at, "rt_publish").disabled and at.text_area(key="rt_note").disabled
+    button(at, "rt_run").click().run()  # replaying only reads: allowed
+    assert not at.exception and not at.error, errors_text(at)
+    assert not frames(at, "Change (items)")[0].empty
+    assert any("read-only" in c.value for c in at.caption)
