@@ -31,7 +31,8 @@ can take exponential time on those, and a rule is applied to every incoming item
 :func:`explain` give the same answers for one item (tests check the equivalence). route_frame evaluates rules
 in precedence order on the rows still unassigned, compares categorical fields once per distinct value
 (``pd.factorize``), and folds and searches each distinct text once, only for rows that passed the rule's
-cheaper conditions; a rule's keywords are one compiled alternation.
+cheaper conditions; a rule's keywords are one compiled alternation. :func:`match_positions` gives the
+position of the firing rule per row for callers that want codes rather than labels.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import math
 import re
 import re._parser as sre_parse  # the parser behind re.compile (sre_parse before 3.11)
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -527,45 +528,110 @@ def route_one(rule_set: RuleSet, item: Mapping[str, Any]) -> Decision:
 # --- a frame of items --------------------------------------------------------------------------------------
 
 
-class _Factorized:
-    """A column as codes into its distinct values, with per-value results computed once and cached."""
+_FOLD_CACHE_MAX = 300_000  # distinct texts whose folded form is kept during one route_frame call
+
+
+class _Column:
+    """One item column, tested per distinct value: a test runs once per distinct value among the rows asked
+    about, never once per row.
+
+    The whole column is factorized (``pd.factorize``) the first time a test covers at least half of it; tests
+    on fewer rows (a topic condition after a kind condition, the text of mentions only) factorize just those
+    rows, so columns only needed for a few rows are never hashed in full. Missing values (None, NaN, NA) get
+    code -1 and never match.
+    """
 
     def __init__(self, values: pd.Series | None, n: int) -> None:
+        self.n = n
         if values is None:
-            self.codes = np.full(n, -1, dtype=np.intp)
-            self.uniques: np.ndarray = np.empty(0, dtype=object)
+            self.values: pd.Series | np.ndarray | None = None
+        elif values.dtype == object:
+            self.values = values.to_numpy()  # plain ndarray: factorizing subsets skips pandas' wrapping
         else:
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-            self.codes = np.asarray(codes, dtype=np.intp)
-            self.uniques = np.asarray(uniques, dtype=object)
-        self._folded: list[str] | None = None
+            self.values = values.reset_index(drop=True)  # str / string / category: pandas' own fast paths
+        self.codes: np.ndarray | None = None
+        self.uniques: np.ndarray = np.empty(0, dtype=object)
+        self._folded: dict[str, str] = {}
 
-    def folded(self) -> list[str]:
-        if self._folded is None:
-            self._folded = [fold(v) for v in self.uniques]
-        return self._folded
+    def fold(self, value: object) -> str:
+        if type(value) is not str:  # noqa: E721 - only exact str keys: True == 1 == 1.0 would collide
+            return fold(value)  # type: ignore[arg-type]
+        cached = self._folded.get(value)
+        if cached is None:
+            cached = fold(value)
+            if len(self._folded) < _FOLD_CACHE_MAX:
+                self._folded[value] = cached
+        return cached
+
+    def _take(self, rows: np.ndarray) -> pd.Series | np.ndarray:
+        assert self.values is not None
+        return self.values[rows] if isinstance(self.values, np.ndarray) else self.values.take(rows)
+
+    def select(self, rows: np.ndarray, test: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """The rows (a subset of ``rows``) whose value passes ``test``; ``test`` gets folded distinct values."""
+        if self.values is None or rows.size == 0:
+            return rows[:0]
+        if self.codes is None and rows.size * 2 >= self.n:
+            codes, uniques = pd.factorize(self.values, use_na_sentinel=True)
+            self.codes, self.uniques = np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+        if self.codes is not None:
+            codes, uniques = self.codes[rows], self.uniques
+            present = np.zeros(len(uniques) + 1, dtype=bool)
+            present[codes] = True  # code -1 lands in the extra last slot
+            wanted = np.flatnonzero(present[:-1])
+        else:
+            codes, sub_uniques = pd.factorize(self._take(rows), use_na_sentinel=True)
+            codes, uniques = np.asarray(codes, dtype=np.intp), np.asarray(sub_uniques, dtype=object)
+            wanted = np.arange(len(uniques))
+        passed = np.zeros(len(uniques) + 1, dtype=bool)  # last slot: missing values, never pass
+        if wanted.size:
+            passed[wanted] = test([self.fold(v) for v in uniques[wanted]])
+        return rows[passed[codes]]
 
 
-class _Texts(_Factorized):
-    """The text column: folding is lazy per distinct text (only texts some rule needs are folded)."""
-
-    def __init__(self, values: pd.Series | None, n: int) -> None:
-        super().__init__(values, n)
-        self._cache: np.ndarray = np.empty(len(self.uniques), dtype=object)
-        self._done = np.zeros(len(self.uniques), dtype=bool)
-
-    def folded_at(self, positions: np.ndarray) -> np.ndarray:
-        todo = positions[~self._done[positions]]
-        if todo.size:
-            self._cache[todo] = [fold(v) for v in self.uniques[todo]]
-            self._done[todo] = True
-        return self._cache[positions]
+def _in_set(wanted: frozenset[str]) -> Callable[[list[str]], np.ndarray]:
+    return lambda values: np.fromiter((v in wanted for v in values), dtype=bool, count=len(values))
 
 
-def _category_mask(col: _Factorized, wanted: frozenset[str], codes: np.ndarray) -> np.ndarray:
-    per_value = np.fromiter((v in wanted for v in col.folded()), dtype=bool, count=len(col.uniques))
-    per_value = np.append(per_value, False)  # code -1 (missing) -> last slot -> no match
-    return per_value[codes]
+def _text_test(rule: Rule) -> Callable[[list[str]], np.ndarray]:
+    regexes = [rx for rx in (rule.keyword_regex, rule.pattern_regex) if rx is not None]
+
+    def test(texts: list[str]) -> np.ndarray:
+        ok = np.ones(len(texts), dtype=bool)
+        for rx in regexes:
+            search = rx.search
+            ok &= np.fromiter((search(t) is not None for t in texts), dtype=bool, count=len(texts))
+        return ok
+    return test
+
+
+def match_positions(rule_set: RuleSet, items: pd.DataFrame) -> np.ndarray:
+    """Per row, the position in ``rule_set.rules`` of the rule that fires, or -1 when none does.
+
+    Rules run in precedence order on the rows no earlier rule took; within a rule the categorical conditions
+    run first and the text only for the rows that passed them.
+    """
+    n = len(items)
+    columns = {name: _Column(items[name] if name in items else None, n)
+               for name in (*ITEM_FIELD.values(), "text")}
+    fired = np.full(n, -1, dtype=np.intp)
+    remaining = np.arange(n, dtype=np.intp)
+    for idx, rule in enumerate(rule_set.rules):
+        if not rule.enabled or remaining.size == 0:
+            continue
+        rows = remaining
+        for f in CATEGORY_FIELDS:
+            wanted = rule.folded_values(f)
+            if wanted and rows.size:
+                rows = columns[ITEM_FIELD[f]].select(rows, _in_set(wanted))
+        if rows.size and (rule.keyword_regex is not None or rule.pattern_regex is not None):
+            rows = columns["text"].select(rows, _text_test(rule))
+        if rows.size:
+            fired[rows] = idx
+            taken = np.zeros(n, dtype=bool)
+            taken[rows] = True
+            remaining = remaining[~taken[remaining]]
+    return fired
 
 
 def route_frame(rule_set: RuleSet, items: pd.DataFrame) -> pd.DataFrame:
@@ -575,52 +641,26 @@ def route_frame(rule_set: RuleSet, items: pd.DataFrame) -> pd.DataFrame:
     keep the item's own), ``rule_id`` (object: a rule id, ``"default"`` or None). Missing item columns count
     as missing values.
     """
-    n = len(items)
-    cols = {f: _Factorized(items[ITEM_FIELD[f]] if ITEM_FIELD[f] in items else None, n) for f in CATEGORY_FIELDS}
-    texts = _Texts(items["text"] if "text" in items else None, n)
-    fired = np.full(n, -1, dtype=np.intp)  # index of the rule that fired, -1 = none yet
-    remaining = np.arange(n, dtype=np.intp)
-    for idx, rule in enumerate(rule_set.rules):
-        if not rule.enabled or remaining.size == 0:
-            continue
-        rows = remaining
-        for f in CATEGORY_FIELDS:
-            wanted = rule.folded_values(f)
-            if wanted and rows.size:
-                rows = rows[_category_mask(cols[f], wanted, cols[f].codes[rows])]
-        if rows.size and (rule.keyword_regex is not None or rule.pattern_regex is not None):
-            text_codes = texts.codes[rows]
-            rows = rows[text_codes >= 0]
-            text_codes = text_codes[text_codes >= 0]
-            if rows.size:
-                distinct, inverse = np.unique(text_codes, return_inverse=True)
-                folded = texts.folded_at(distinct)
-                ok = np.ones(distinct.size, dtype=bool)
-                for rx in (rule.keyword_regex, rule.pattern_regex):
-                    if rx is not None:
-                        search = rx.search
-                        ok &= np.fromiter((search(t) is not None for t in folded), dtype=bool, count=distinct.size)
-                rows = rows[ok[inverse]]
-        if rows.size:
-            fired[rows] = idx
-            keep = np.ones(n, dtype=bool)
-            keep[rows] = False
-            remaining = remaining[keep[remaining]]
+    return decisions_frame(rule_set, match_positions(rule_set, items), items.index)
+
+
+def decisions_frame(rule_set: RuleSet, positions: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """route_frame's output from :func:`match_positions` (the default rule where the position is -1)."""
     rules = rule_set.rules
     d = rule_set.default
     default_id = DEFAULT_RULE_ID if d.target_unit is not None else None
-    # lookup tables indexed by rule position; the last slot (index -1) is the default rule
+    # lookup tables indexed by rule position; the last slot (position -1) is the default rule
     targets = np.array([r.target_unit for r in rules] + [d.target_unit], dtype=object)
     priorities = np.array([r.priority for r in rules] + [d.priority], dtype=object)
     slas = np.array([np.nan if r.sla_hours is None else r.sla_hours for r in rules]
                     + [np.nan if d.sla_hours is None else d.sla_hours], dtype=np.float64)
     ids = np.array([r.id for r in rules] + [default_id], dtype=object)
     return pd.DataFrame({
-        "target_unit": pd.Series(targets[fired], index=items.index, dtype=object),
-        "priority": pd.Series(priorities[fired], index=items.index, dtype=object),
-        "sla_hours": pd.Series(slas[fired], index=items.index, dtype=np.float64),
-        "rule_id": pd.Series(ids[fired], index=items.index, dtype=object),
-    }, index=items.index)
+        "target_unit": pd.Series(targets[positions], index=index, dtype=object),
+        "priority": pd.Series(priorities[positions], index=index, dtype=object),
+        "sla_hours": pd.Series(slas[positions], index=index, dtype=np.float64),
+        "rule_id": pd.Series(ids[positions], index=index, dtype=object),
+    }, index=index)
 
 
 # --- about a rule set --------------------------------------------------------------------------------------

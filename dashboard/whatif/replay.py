@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.domain.routing import RuleSet, route_frame
+from dashboard.domain.routing import RuleSet, decisions_frame, match_positions
 from dashboard.whatif.queueing import mmc_array
 
 UNROUTED = "unrouted"
@@ -89,12 +89,8 @@ def _column(items: pd.DataFrame, name: str, default: object = None) -> pd.Series
     return pd.Series([default] * len(items), index=items.index, dtype=object)
 
 
-def _as_unit(targets: pd.Series, hub_id: str) -> np.ndarray:
-    """Target units as an object array with the hub / missing targets as ``unrouted``."""
-    values = targets.astype(object).to_numpy(dtype=object, copy=True)
-    missing = pd.isna(values) | (values == hub_id)
-    values[missing] = UNROUTED
-    return values
+def _is_target(value: object, hub_id: str) -> bool:
+    return isinstance(value, str) and bool(value) and value != hub_id
 
 
 def replay(rule_set: RuleSet, items: pd.DataFrame, staffing: pd.DataFrame, *, now: dt.datetime | pd.Timestamp,
@@ -105,38 +101,51 @@ def replay(rule_set: RuleSet, items: pd.DataFrame, staffing: pd.DataFrame, *, no
     resolved_at, due_at, sla_hours (the hub's routable items; missing attribute columns count as missing
     values). Rates and SLA use the items created in (now − days, now]; backlogs use every open item given.
     ``staffing``: unit, name, headcount, service_rate_per_fte_day, one row per spoke.
+
+    Units are handled as small integer codes (one row of ``per_spoke`` each): the actual targets are
+    factorized once, the draft's come from the position of the firing rule, and every count is a bincount.
     """
-    if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
+    if isinstance(days, bool) or not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
         raise ValueError(f"the replay window must be a positive number of days, got {days!r}")
     now_ts = _timestamp(now)
-    decisions = route_frame(rule_set, items)
-    actual = _as_unit(_column(items, "target_unit"), hub_id)
-    draft = _as_unit(decisions["target_unit"], hub_id)
+    positions = match_positions(rule_set, items)
+    decisions = decisions_frame(rule_set, positions, items.index)
+
+    actual_codes, actual_uniques = pd.factorize(_column(items, "target_unit"), use_na_sentinel=True)
+    actual_units = [str(u) if _is_target(u, hub_id) else UNROUTED for u in np.asarray(actual_uniques, dtype=object)]
+    rule_targets = [r.target_unit for r in rule_set.rules] + [rule_set.default.target_unit]
+    draft_units = [u if u is not None and _is_target(u, hub_id) else UNROUTED for u in rule_targets]
+    rows = _unit_rows(staffing, actual_units + draft_units)
+    position = {u: i for i, (u, _) in enumerate(rows)}
+    k = len(rows)
+    unrouted_code = position[UNROUTED]
+    # actual: factorize code -> row (missing target, code -1, is the extra last slot -> unrouted)
+    actual = np.array([position[u] for u in actual_units] + [unrouted_code], dtype=np.intp)[actual_codes]
+    draft = np.array([position[u] for u in draft_units], dtype=np.intp)[positions]  # -1 -> the default rule
 
     if "created_at" in items:
         created = _utc(items["created_at"])
         window = ((created > now_ts - pd.Timedelta(days=days)) & (created <= now_ts)).to_numpy()
     else:
         window = np.ones(len(items), dtype=bool)
-    status = _column(items, "status").astype(object).to_numpy(dtype=object)
-    is_open = ~pd.isna(status) & (status != RESOLVED)
-
-    rows = _unit_rows(staffing, actual, draft)
-    index = pd.Index([u for u, _ in rows], dtype=object)
-    k = len(index)
-    actual_code, draft_code = index.get_indexer(actual), index.get_indexer(draft)  # every unit is in index
+    # status compared once per distinct value (comparing a million Python strings one by one is slow)
+    status_codes, statuses = pd.factorize(_column(items, "status"), use_na_sentinel=True)
+    is_resolved = np.append(np.asarray(statuses, dtype=object) == RESOLVED, False)  # last slot: no status
+    has_status = status_codes >= 0
+    resolved = is_resolved[status_codes]
+    is_open = has_status & ~resolved
 
     def count(codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes[mask], minlength=k).astype(np.int64)
 
-    frame = pd.DataFrame({"unit": index.to_numpy(), "name": [n for _, n in rows]})
+    frame = pd.DataFrame({"unit": [u for u, _ in rows], "name": [n for _, n in rows]})
     frame = frame.merge(_staffing(staffing), on="unit", how="left")
-    frame["items_now"] = count(actual_code, window)
-    frame["items_draft"] = count(draft_code, window)
+    frame["items_now"] = count(actual, window)
+    frame["items_draft"] = count(draft, window)
     frame["delta"] = frame.items_draft - frame.items_now
-    frame["backlog_now"] = count(actual_code, is_open)
-    frame["backlog_draft"] = count(draft_code, is_open)
-    frame["sla_now"] = _observed_sla(items, actual_code, k, window, status)
+    frame["backlog_now"] = count(actual, is_open)
+    frame["backlog_draft"] = count(draft, is_open)
+    frame["sla_now"] = _observed_sla(items, actual, k, window & resolved)
 
     servers = np.maximum(1.0, np.rint(frame.headcount.to_numpy(dtype=float)))
     mu = frame.service_rate_per_fte_day.to_numpy(dtype=float)
@@ -144,7 +153,7 @@ def replay(rule_set: RuleSet, items: pd.DataFrame, staffing: pd.DataFrame, *, no
     own_sla = pd.to_numeric(_column(items, "sla_hours", np.nan), errors="coerce").to_numpy(dtype=float)
     rule_sla = decisions["sla_hours"].to_numpy(dtype=float)
     draft_sla = np.where(np.isnan(rule_sla), own_sla, rule_sla)
-    for side, codes, sla in (("now", actual_code, own_sla), ("draft", draft_code, draft_sla)):
+    for side, codes, sla in (("now", actual, own_sla), ("draft", draft, draft_sla)):
         lam = frame[f"items_{side}"].to_numpy(dtype=float) / float(days)
         q = _queues(lam, mu, servers, spoke)
         frame[f"utilisation_{side}"] = q["utilisation"]
@@ -153,15 +162,16 @@ def replay(rule_set: RuleSet, items: pd.DataFrame, staffing: pd.DataFrame, *, no
         frame["sla_now_est" if side == "now" else "sla_draft"] = _estimated_sla(q, mu, codes[window], sla[window], k)
     frame = frame[PER_SPOKE_COLUMNS]
 
-    moved = window & (actual_code != draft_code)
-    pairs = np.bincount(actual_code[moved] * k + draft_code[moved], minlength=k * k)
+    moved = window & (actual != draft)
+    pairs = np.bincount(actual[moved] * k + draft[moved], minlength=k * k)
     nonzero = np.flatnonzero(pairs)
-    moves = pd.DataFrame({"from_unit": index.to_numpy()[nonzero // k], "to_unit": index.to_numpy()[nonzero % k],
+    units = frame.unit.to_numpy(dtype=object)
+    moves = pd.DataFrame({"from_unit": units[nonzero // k], "to_unit": units[nonzero % k],
                           "items": pairs[nonzero].astype(np.int64)})
     moves = moves.sort_values(["items", "from_unit", "to_unit"], ascending=[False, True, True], ignore_index=True)
-    return ReplayResult(per_spoke=frame.reset_index(drop=True), moves=moves, changed=int(moved.sum()),
-                        total=int(window.sum()), unrouted=int((window & (draft == UNROUTED)).sum()),
-                        decisions=decisions, days=float(days))
+    return ReplayResult(per_spoke=frame, moves=moves, changed=int(moved.sum()), total=int(window.sum()),
+                        unrouted=int((window & (draft == unrouted_code)).sum()), decisions=decisions,
+                        days=float(days))
 
 
 def _staffing(staffing: pd.DataFrame) -> pd.DataFrame:
@@ -171,35 +181,39 @@ def _staffing(staffing: pd.DataFrame) -> pd.DataFrame:
     return out.drop_duplicates("unit")
 
 
-def _unit_rows(staffing: pd.DataFrame, actual: np.ndarray, draft: np.ndarray) -> list[tuple[str, str]]:
+def _unit_rows(staffing: pd.DataFrame, targets: list[str]) -> list[tuple[str, str]]:
     """Spokes in staffing order, then any other unit seen as a target (named by its id), then ``unrouted``."""
     rows: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    names = staffing["name"] if "name" in staffing else staffing.get("unit", pd.Series(dtype=object))
-    for unit, name in zip(staffing.get("unit", pd.Series(dtype=object)), names):
-        if unit not in seen and unit != UNROUTED:
+    seen: set[str] = {UNROUTED}
+    units = staffing["unit"] if "unit" in staffing else pd.Series(dtype=object)
+    names = staffing["name"] if "name" in staffing else units
+    for unit, name in zip(units, names):
+        if isinstance(unit, str) and unit not in seen:
             seen.add(unit)
-            rows.append((str(unit), str(name) if isinstance(name, str) and name else str(unit)))
-    others = (set(pd.unique(actual)) | set(pd.unique(draft))) - seen - {UNROUTED}
-    rows += [(str(u), str(u)) for u in sorted(others, key=str)]
+            rows.append((unit, name if isinstance(name, str) and name else unit))
+    rows += [(u, u) for u in sorted(set(targets) - seen)]
     return rows + [(UNROUTED, UNROUTED_NAME)]
 
 
-def _observed_sla(items: pd.DataFrame, codes: np.ndarray, k: int, window: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """Share of the window's resolved items resolved by their due time, per actual unit (NaN: none resolved)."""
-    if "resolved_at" not in items:
+def _observed_sla(items: pd.DataFrame, codes: np.ndarray, k: int, resolved: np.ndarray) -> np.ndarray:
+    """Share of the ``resolved`` items resolved by their due time, per actual unit (NaN: none resolved).
+
+    The due time is ``due_at``, or created_at + sla_hours where due_at is missing; items with neither are
+    left out.
+    """
+    if "resolved_at" not in items or not resolved.any():
         return np.full(k, np.nan)
     resolved_at = _utc(items["resolved_at"])
     if "due_at" in items:
         due = _utc(items["due_at"])
     else:
         due = pd.Series(pd.NaT, index=items.index, dtype="datetime64[us, UTC]")
-    if "created_at" in items and "sla_hours" in items:
+    if "created_at" in items and "sla_hours" in items and due.isna().any():
         hours = pd.to_numeric(items["sla_hours"], errors="coerce")
         due = due.fillna(_utc(items["created_at"]) + pd.to_timedelta(hours, unit="h"))
-    resolved = window & (status == RESOLVED) & resolved_at.notna().to_numpy() & due.notna().to_numpy()
-    on_time = (resolved_at <= due).to_numpy() & resolved
-    total = np.bincount(codes[resolved], minlength=k)
+    counted = resolved & resolved_at.notna().to_numpy() & due.notna().to_numpy()
+    on_time = counted & (resolved_at <= due).to_numpy()
+    total = np.bincount(codes[counted], minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, np.bincount(codes[on_time], minlength=k) / np.maximum(total, 1), np.nan)
 
@@ -224,18 +238,21 @@ def _estimated_sla(q: dict[str, np.ndarray], mu: np.ndarray, codes: np.ndarray, 
     """Mean over the items routed to each spoke of P(Wq ≤ SLA − 1/μ) = 1 − C·exp(−(cμ − λ)·(SLA − 1/μ)).
 
     0 for items whose SLA is shorter than the mean service time and for spokes over capacity; items without
-    an SLA are left out; NaN for a spoke without items with an SLA or without a service rate.
+    an SLA are left out; NaN for a spoke without items with an SLA or without a service rate. SLAs take few
+    distinct values, so the formula runs once per (spoke, SLA) pair, weighted by its number of items.
     """
-    keep = np.isfinite(sla_h) & np.isfinite(mu[codes])
-    codes, sla_h = codes[keep], sla_h[keep]
-    if codes.size == 0:
-        return np.full(k, np.nan)
-    slack = sla_h - HOURS_PER_DAY / mu[codes]  # hours left for waiting after the mean service time
+    sla_codes, slas = pd.factorize(sla_h, use_na_sentinel=True)
+    keep = sla_codes >= 0
+    width = max(len(slas), 1)
+    counts = np.bincount(codes[keep] * width + sla_codes[keep], minlength=k * width).reshape(k, width)
+    unit, which = np.nonzero(counts)
+    n = counts[unit, which].astype(float)
+    slack = np.asarray(slas, dtype=float)[which] - HOURS_PER_DAY / mu[unit]  # hours left for waiting
     with np.errstate(invalid="ignore", over="ignore"):
-        level = 1.0 - q["p_wait"][codes] * np.exp(-q["headroom"][codes] * slack)
-    level = np.where((slack < 0) | q["over"][codes], 0.0, level)
+        level = 1.0 - q["p_wait"][unit] * np.exp(-q["headroom"][unit] * slack)
+    level = np.where((slack < 0) | q["over"][unit], 0.0, level)
     valid = np.isfinite(level)
-    sums = np.bincount(codes[valid], weights=level[valid], minlength=k)
-    counts = np.bincount(codes[valid], minlength=k)
+    sums = np.bincount(unit[valid], weights=(level * n)[valid], minlength=k)
+    totals = np.bincount(unit[valid], weights=n[valid], minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        return np.where(totals > 0, sums / np.maximum(totals, 1), np.nan)

@@ -319,19 +319,20 @@ def varied_frame(n: int = 3000, seed: int = 7) -> pd.DataFrame:
     }, index=pd.RangeIndex(100, 100 + n) if seed % 2 else rng.permutation(n))
 
 
+@pytest.mark.parametrize("dtype", [object, "str", "category"])
 @pytest.mark.parametrize("default", [None, "finance"])
 @pytest.mark.parametrize("seed", [7, 8])
-def test_route_frame_matches_route_one(default, seed):
+def test_route_frame_matches_route_one(default, seed, dtype):
     data = {**DEMO, "default": {"target_unit": default, "priority": "low", "sla_hours": 12 if default else None}}
     data["rules"] = [{**r, "enabled": True} if r["id"] == "vip" and seed == 8 else r for r in data["rules"]]
     rs = parse_rule_set(data)
-    items = varied_frame(seed=seed)
+    items = varied_frame(n=1500, seed=seed).astype(dtype)
     out = route_frame(rs, items)
     assert list(out.columns) == ["target_unit", "priority", "sla_hours", "rule_id"]
     assert out.index.equals(items.index)
     assert out["target_unit"].dtype == object and out["rule_id"].dtype == object
     assert out["sla_hours"].dtype == np.float64
-    for idx, row in items.iterrows():
+    for idx, row in items.astype(object).iterrows():
         d = route_one(rs, row.to_dict())
         got = out.loc[idx]
         assert got["target_unit"] == d.target_unit, (row.to_dict(), got.to_dict(), d)
