@@ -42,6 +42,7 @@ MIN_DAYS_AFTER = 3  # fewer days after the change: no estimate
 ENOUGH_DAYS = 7  # fewer: an estimate with a warning
 DEFAULT_WINDOW_DAYS = 28
 GROUPS = ("treated", "control")
+NEGLIGIBLE = {"relative": 0.01, "points": 0.005}  # a predicted effect smaller than 1 % (0.5 pts) is "none"
 FLOW_COLUMNS = ["created", "resolved", "resolved_in_sla", "cycle_sum_h"]
 
 
@@ -230,13 +231,20 @@ def _show(spec: MetricSpec, value: float | None, signed: bool = False) -> str:
         return f"{sign}{fmt.hours(v)}"
     if spec.unit == "share":
         return f"{sign}{v * 100:.1f} {'pts' if signed else '%'}"
-    return f"{sign}{fmt.compact(v)}"
+    return f"{sign}{v:,.0f}" if v >= 100 else f"{sign}{v:,.1f}"
+
+
+def _show_spread(spec: MetricSpec, value: float) -> str:
+    """A ± spread in the metric's unit (share points for shares)."""
+    return f"{value * 100:.1f} pts" if spec.unit == "share" else _show(spec, value)
 
 
 def _show_compared(spec: MetricSpec, value: float) -> str:
-    if spec.compare_as == "points":
-        return f"{value * 100:+.1f} pts".replace("-", "−")
-    return f"{value * 100:+.0f} %".replace("-", "−")
+    """'−27 %' (relative) or '+4.5 pts' (share points); '±0 %' for what rounds to nothing."""
+    scaled, digits, unit = (value * 100, 1, "pts") if spec.compare_as == "points" else (value * 100, 0, "%")
+    if round(scaled, digits) == 0:
+        return f"±0 {unit}"
+    return f"{scaled:+.{digits}f} {unit}".replace("-", "−")
 
 
 def _observed_text(spec: MetricSpec, observed: float | None, compared: float | None, se: float | None) -> str:
@@ -274,8 +282,8 @@ def _with_verdict(est: Estimate, spec: MetricSpec, *, has_prediction: bool) -> E
         judgement = "in line with the prediction"
     elif band is not None and abs(obs_c) <= band:
         judgement = "no clear change yet (within the day-to-day noise)"
-    elif pred_c == 0:
-        judgement = "a change where none was predicted"
+    elif abs(pred_c) < NEGLIGIBLE[spec.compare_as]:
+        judgement = "a change where the model predicted next to none"
     elif obs_c * pred_c < 0:
         judgement = "the opposite of the prediction"
     elif abs(obs_c) < abs(pred_c):
@@ -315,7 +323,7 @@ class Evaluation:
                 "Change": (_show(spec, e.change, signed=True)
                            + (f" ({_show_compared(spec, _as_compared(spec, e.change, e.treated_before.mean))})"
                               if _as_compared(spec, e.change, e.treated_before.mean) is not None else "")),
-                "DiD": (_show(spec, e.did, signed=True) + (f" ± {_show(spec, 2 * e.did_se)}" if e.did_se is not None else "")
+                "DiD": (_show(spec, e.did, signed=True) + (f" ± {_show_spread(spec, 2 * e.did_se)}" if e.did_se is not None else "")
                         if e.did is not None else ("no control" if not self.has_control else "no data")),
                 "Predicted": (f"{_show(spec, e.predicted_before)} → {_show(spec, e.predicted_after)}"
                               if e.predicted_change is not None else "—"),

@@ -8,8 +8,9 @@ Decisions (see dashboard.domain.attribution for the methods):
 - **Cohort**: journeys that *started* in [start, end), followed up to now: a journey that started in the window
   and converted later counts as converted. Items created after the conversion (a complaint about the delivery)
   did not lead to it and are not touchpoints of a converted journey.
-- **Scale**: one query bound to the window on ``journeys.started_at`` (indexed), joined to the journey's items
-  through the partial index ``ix_work_items_journey``; only three small columns per item leave the database.
+- **Scale**: two queries bound to the window on ``journeys.started_at`` (indexed): the journeys, then their
+  items through the partial index ``ix_work_items_journey`` (ordered by journey, created_at, id), of which only
+  the journey id and the handling unit leave the database.
 - **Access**: every signed-in role. Attribution is an aggregate of the shared goal over teams (like the
   overview's flows): the rows carry unit ids, times and revenue, never an item's content, and the page shows
   only the per-team totals.
@@ -18,7 +19,10 @@ Decisions (see dashboard.domain.attribution for the methods):
 from __future__ import annotations
 
 import datetime as dt
+from itertools import groupby
+from operator import itemgetter
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, or_, select
 
@@ -35,32 +39,30 @@ def journey_paths(conn: Connection, viewer, start: dt.datetime, end: dt.datetime
     if end <= start:
         raise ValueError("the window's end must be after its start")
     j, wi = journeys.c, work_items.c
-    touch_ok = or_(j.converted_at.is_(None), wi.created_at <= j.converted_at)
-    stmt = (
-        select(j.id.label("journey_id"), j.started_at, j.converted_at, j.revenue, wi.target_unit)
-        .select_from(journeys.outerjoin(work_items, and_(wi.journey_id == j.id, touch_ok)))
-        .where(j.started_at >= start, j.started_at < end)
-        .order_by(j.started_at, j.id, wi.created_at, wi.id)
-    )
-    rows = pd.DataFrame(conn.execute(stmt).all(),
-                        columns=["journey_id", "started_at", "converted_at", "revenue", "target_unit"])
-    if rows.empty:
+    in_window = (j.started_at >= start, j.started_at < end)
+    heads = conn.execute(
+        select(j.id, j.started_at, j.converted_at, j.revenue).where(*in_window).order_by(j.started_at, j.id)
+    ).all()
+    if not heads:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in PATH_COLUMNS}).astype(
             {"converted": bool, "revenue": float})
-    rows["started_at"] = pd.to_datetime(rows.started_at, utc=True)
-    rows["converted_at"] = pd.to_datetime(rows.converted_at, utc=True)
-    order = pd.unique(rows.journey_id)
-    paths = rows.dropna(subset=["target_unit"]).groupby("journey_id", sort=False).target_unit.agg(tuple)
-    head = rows.drop_duplicates("journey_id").set_index("journey_id").loc[order]
-    out = pd.DataFrame({
-        "journey_id": order,
-        "started_at": head.started_at.to_numpy(),
-        "converted_at": head.converted_at.to_numpy(),
-        "converted": head.converted_at.notna().to_numpy(),
-        "revenue": pd.to_numeric(head.revenue, errors="coerce").fillna(0.0).astype(float).to_numpy(),
-        "path": [paths.get(k, ()) for k in order],
-    })
-    out["started_at"] = pd.to_datetime(out.started_at, utc=True)
-    out["converted_at"] = pd.to_datetime(out.converted_at, utc=True)
-    out.loc[~out.converted, "revenue"] = 0.0
-    return out[PATH_COLUMNS]
+    touch_ok = or_(j.converted_at.is_(None), wi.created_at <= j.converted_at)
+    touches = conn.execute(  # two plain columns per item: no timestamps to parse
+        select(wi.journey_id, wi.target_unit)
+        .select_from(journeys.join(work_items, and_(wi.journey_id == j.id, touch_ok)))
+        .where(*in_window)
+        .order_by(wi.journey_id, wi.created_at, wi.id)
+    ).all()
+    paths = {key: tuple(t for _, t in group) for key, group in groupby(touches, key=itemgetter(0))}
+    ids = [h[0] for h in heads]
+    converted_at = pd.to_datetime([h[2] for h in heads], utc=True)
+    converted = ~pd.isna(converted_at)
+    revenue = np.where(converted, pd.to_numeric(pd.Series([h[3] for h in heads]), errors="coerce").fillna(0.0), 0.0)
+    return pd.DataFrame({
+        "journey_id": ids,
+        "started_at": pd.to_datetime([h[1] for h in heads], utc=True),
+        "converted_at": converted_at,
+        "converted": converted,
+        "revenue": revenue.astype(float),
+        "path": pd.Series([paths.get(k, ()) for k in ids], dtype=object),
+    })[PATH_COLUMNS]

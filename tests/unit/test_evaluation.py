@@ -91,6 +91,11 @@ def test_smaller_larger_and_unclear_verdicts():
     assert lead(10, 9).verdict.endswith("smaller than predicted")  # −10 % against −40 %
     assert lead(10, 3).verdict.endswith("larger than predicted")  # −70 %
     assert lead(10, 9.8, noise=3).verdict.endswith("no clear change yet (within the day-to-day noise)")
+    flat = {"lead_time_h": {"before": 28.02, "after": 27.97}}  # the model saw (next to) nothing coming: −0.2 %
+    rows = [(d, "treated", 10 if d < 0 else 8, 1) for d in range(-8, 8)] + [(d, "control", 5, 1) for d in range(-8, 8)]
+    e = ev.estimate(ev.daily_metrics(frame(rows)), "lead_time_h", CHANGE, flat)
+    assert e.verdict.startswith("the model predicted ±0 % (28.0 h → 28.0 h), observed −2.0 h (−20 % ± 0 %)")
+    assert e.verdict.endswith("a change where the model predicted next to none")
 
 
 def test_evaluate_without_control_says_did_is_impossible():

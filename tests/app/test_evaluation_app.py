@@ -1,0 +1,160 @@
+"""The Operating model page's Evaluate and Attribution tabs through the real app (AppTest): a done change with its
+before/after, difference-in-differences and prediction; journeys credited to teams by each method on the KPI tree;
+the empty states; a spoke lead sees only the changes touching their spoke."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import insert
+
+from dashboard import store
+from dashboard.db import journeys, make_engine, planned_changes, target_models
+from dashboard.ui import identity
+from tests.factories import item, sample_database
+
+PAGE = "pages/operating_model_page.py"
+UTC = dt.timezone.utc
+PREDICTED = {"lead_time_h": {"before": 10.0, "after": 7.0}, "handoffs": {"before": 1.0, "after": 1.5},
+             "cost_per_year": {"before": 400_000.0, "after": 380_000.0}, "sla_share": {"before": 0.8, "after": 0.85}}
+FAY = {"email": "fay@example.com", "role": "spoke_lead", "unit": "finance", "sub": "fay"}
+SAM = {"email": "sam@example.com", "role": "spoke_lead", "unit": "sales", "sub": "sam"}
+
+
+def _today() -> dt.datetime:
+    return dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def cycle_db(tmp_path, use_db):
+    """The sample organisation plus three weeks of daily items to sales (4 h before a change done 8 days ago,
+    2 h since) and finance (3 h throughout), that change ('Content production centralised', touching sales),
+    and six journeys over the hub, sales and finance."""
+    url = sample_database(tmp_path / "cycle.db")
+    engine = make_engine(url)
+    today = _today()
+    change_day = today - dt.timedelta(days=8)
+    with engine.begin() as conn:
+        items = []
+        for d in range(-14, 8):
+            created = change_day + dt.timedelta(days=d, hours=8)
+            noise = 0.1 * (d % 3)
+            sales_h = (4.0 if d < 0 else 2.0) + noise
+            items.append(item(f"ev-s{d}", "hub", "sales", created, resolved=created + dt.timedelta(hours=sales_h)))
+            items.append(item(f"ev-f{d}", "hub", "finance", created, resolved=created + dt.timedelta(hours=3 + noise)))
+        paths = {"j1": ["hub", "sales"], "j2": ["sales"], "j3": ["finance", "sales"], "j4": ["hub"],
+                 "j5": ["sales", "sales"], "j6": ["finance"]}
+        revenue = {"j1": 300.0, "j2": 100.0, "j3": 200.0, "j5": 50.0}
+        rows = []
+        for n, (jid, path) in enumerate(paths.items()):
+            started = today - dt.timedelta(days=5 + n)
+            rows.append(dict(id=jid, started_at=started, revenue=revenue.get(jid, 0.0),
+                             converted_at=started + dt.timedelta(days=1) if jid in revenue else None))
+            for k, unit in enumerate(path):
+                source = "hub" if unit != "hub" else "sales"
+                items.append(item(f"{jid}-{k}", source, unit, started + dt.timedelta(hours=k + 1)) | {"journey_id": jid})
+        store.insert_work_items(conn, items)
+        conn.execute(insert(journeys), rows)
+        conn.execute(insert(target_models).values(id=1, scenario_name="Target", inputs={}, status="current",
+                                                  promoted_by="hal", promoted_at=today - dt.timedelta(days=30)))
+        conn.execute(insert(planned_changes).values(
+            target_model_id=1, function="content_production", from_placement="spokes", to_placement="hub",
+            from_share=0.0, to_share=1.0, label="Content production centralised", units="sales", owner="hal",
+            due_on=change_day.date(), status="done", done_on=change_day.date(), predicted=PREDICTED,
+            updated_by="hal", updated_at=today))
+    engine.dispose()
+    return use_db(url)
+
+
+@pytest.fixture
+def sign_in(monkeypatch):
+    def _as(claims: dict) -> None:
+        monkeypatch.setattr(identity, "auth_configured", lambda: True)
+        monkeypatch.setattr(identity, "signed_in_claims", lambda: dict(claims))
+    return _as
+
+
+def _tab(at, label):
+    return next(t for t in at.tabs if t.label == label)
+
+
+def _text(block) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning") for e in getattr(block, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def _charts(block) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in block.get("plotly_chart")]
+
+
+def test_evaluate_tab_shows_did_and_the_prediction(app, cycle_db):
+    at = app(PAGE).run()
+    assert not at.exception
+    tab = _tab(at, "Evaluate")
+    change = tab.selectbox(key="ev_change")
+    assert change.options[0].startswith("Content production centralised · done ")
+    assert change.options[0].endswith(" · sales")
+    table = tab.dataframe[0].value.set_index("Metric")
+    lead = table.loc["Lead time (mean)"]
+    assert lead.Before.endswith(" h") and lead.Predicted == "10.0 h → 7.0 h"
+    did = float(lead.DiD.split(" h ±")[0].replace("−", "-"))  # 2 h shorter at sales; the sample's own day adds a little
+    assert did == pytest.approx(-2.0, abs=0.3)
+    assert "(difference-in-differences)" in lead.Verdict and lead.Verdict.startswith("the model predicted −30 %")
+    assert table.loc["Cost per year", "Verdict"].startswith("prediction only")
+    text = _text(tab)
+    assert "Touched: Sales. Compared with: Finance." in text
+    assert "Model check:" in text
+    charts = _charts(tab)
+    assert any("prediction beside what happened" in c["layout"]["title"]["text"] for c in charts)
+    series = next(c for c in charts if c["layout"]["title"]["text"] == "Lead time (mean) per day")
+    assert {t.get("name") for t in series["data"]} >= {"Touched spokes", "Untouched spokes"}
+    tab.selectbox(key="ev_days").set_value(14).run()
+    assert not at.exception
+    _tab(at, "Evaluate").segmented_control(key="ev_series").set_value("sla_share").run()
+    assert not at.exception
+    assert any(c["layout"]["title"]["text"] == "Resolved within SLA per day" for c in _charts(_tab(at, "Evaluate")))
+
+
+def test_attribution_tab_credits_teams_on_the_kpi_tree(app, cycle_db):
+    at = app(PAGE).run()
+    tab = _tab(at, "Attribution")
+    assert [m.label for m in tab.metric] == ["Journeys", "Converted", "Conversion rate", "Revenue"]
+    assert [m.value for m in tab.metric][:2] == ["6", "4"]
+    tree = next(c for c in _charts(tab) if c["data"][0]["type"] == "treemap")
+    assert tree["data"][0]["labels"][0] == "Revenue · shared goal"
+    assert "Markov chain (removal effect)" in tree["layout"]["title"]["text"]
+    table = tab.dataframe[0].value.set_index("Team")
+    assert list(table.columns) == ["First touch", "Last touch", "Linear", "Markov chain (removal effect)"]
+    # first touch: j1 → hub (300), j2 → sales (100), j3 → finance (200), j5 → sales (50): €650 in all
+    assert table.loc["Sales", "First touch"] == "€150 (23 %)"
+    assert table.loc["Marketing hub", "First touch"] == "€300 (46 %)"
+    assert table.loc["Sales", "Last touch"] == "€650 (100 %)"
+    tab.segmented_control(key="at_measure").set_value("conversions").run()
+    tab = _tab(at, "Attribution")
+    assert tab.dataframe[0].value.set_index("Team").loc["Sales", "Last touch"] == "4.0 conversions (100 %)"
+    tab.selectbox(key="at_method").set_value("first_touch").run()
+    tree = next(c for c in _charts(_tab(at, "Attribution")) if c["data"][0]["type"] == "treemap")
+    assert "First touch" in tree["layout"]["title"]["text"]
+    assert not at.exception
+
+
+def test_empty_states(app, app_db):
+    at = app(PAGE).run()
+    assert not at.exception
+    assert "No change has been marked done yet: mark one done on the Implement tab" in _text(_tab(at, "Evaluate"))
+    assert "No customer journey started in the last 90 days" in _text(_tab(at, "Attribution"))
+
+
+def test_a_spoke_lead_sees_only_changes_touching_their_spoke(app, cycle_db, sign_in):
+    sign_in(FAY)
+    at = app(PAGE).run()
+    assert not at.exception
+    assert "No change touching your spoke has been marked done yet" in _text(_tab(at, "Evaluate"))
+    sign_in(SAM)
+    at = app(PAGE).run()
+    tab = _tab(at, "Evaluate")
+    assert tab.selectbox(key="ev_change").options[0].startswith("Content production centralised")
+    assert tab.dataframe[0].value.Metric.iloc[0] == "Lead time (mean)"
+    assert not at.exception
