@@ -43,6 +43,17 @@ def layout_positions(units: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def free_spot(units: pd.DataFrame, radius: float = 0.42) -> tuple[float, float, str]:
+    """(x, y, text position) of a point near the hub in the middle of a gap between spoke edges, for a label
+    that must not sit on an edge. Spokes sit at 90° − 360°·i/n (see :func:`layout_positions`): with an odd
+    count 6 o'clock is the middle of the gap between the two lowest spokes; with an even count a spoke sits at
+    6 o'clock, so the gap just right of it is used."""
+    n = int((units.kind != "hub").sum())
+    angle = -math.pi / 2 if n % 2 == 1 or n == 0 else -math.pi / 2 + math.pi / n
+    x, y = radius * math.cos(angle), radius * math.sin(angle)
+    return x, y, "bottom center" if abs(x) < 1e-9 else label_position(x, y)
+
+
 def label_position(x: float, y: float) -> str:
     """Put a node's name on the side facing away from the hub, so edges never run through it."""
     if abs(x) < 0.2 and abs(y) < 0.2:
@@ -190,11 +201,12 @@ def hub_spoke_map(
     )
 
     waiting = {hub: n for hub, n in unrouted.items() if n > 0 and hub in pos}
-    if waiting:  # a small label under the hub (below its name), hover with the same figure
+    if waiting:  # a small label near the hub, between two spokes' edges; hover with the same figure
+        dx, dy, where = free_spot(units)
         fig.add_trace(
             go.Scatter(
-                x=[pos[h][0] for h in waiting], y=[pos[h][1] - 0.3 for h in waiting], mode="markers+text",
-                name=UNROUTED_TRACE, text=[f"{n:,} unrouted" for n in waiting.values()], textposition="bottom center",
+                x=[pos[h][0] + dx for h in waiting], y=[pos[h][1] + dy for h in waiting], mode="markers+text",
+                name=UNROUTED_TRACE, text=[f"{n:,} unrouted" for n in waiting.values()], textposition=where,
                 textfont=dict(size=11, color=BAND_COLOURS["amber"]),
                 marker=dict(size=9, color=BAND_COLOURS["amber"], symbol="diamond", line=dict(width=1, color="white")),
                 hovertext=[f"<b>{n:,} unrouted item{'s' if n != 1 else ''}</b><br>No routing rule matched them: they "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.hub_map import edge_line, label_position, layout_positions
+from dashboard.charts.hub_map import edge_line, free_spot, label_position, layout_positions
 from dashboard.charts.palette import AMBER, GREY, HUB, PRIMARY, TEXT
 from dashboard.domain import format as fmt
 
@@ -23,7 +23,7 @@ MORE, FEWER, SAME = PRIMARY, AMBER, GREY
 EDGE_TRACE = "replay"
 NODE_TRACE = "units"
 UNROUTED_ROW = "unrouted"
-HEIGHT = 480
+HEIGHT = 560
 
 
 def per_day(value: float, days: float, signed: bool = True) -> str:
@@ -70,7 +70,7 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
     unrouted = per_spoke[per_spoke.unit == UNROUTED_ROW]
     fig = go.Figure()
     max_items = max(float(rows.items_draft.max()) if len(rows) else 0.0, float(rows.items_now.max()) if len(rows) else 0.0, 1.0)
-    mx, my, mtext, mhover, mcolour, munit = [], [], [], [], [], []
+    mx, my, mtext, mhover, mcolour, munit, mwhere = [], [], [], [], [], [], []
     for row in rows.itertuples():
         if not hubs:
             break
@@ -85,11 +85,12 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
                            arrowwidth=2, arrowcolor=colour, text="")
         mx.append(xs[0] + (xs[1] - xs[0]) * 0.5)
         my.append(ys[0] + (ys[1] - ys[0]) * 0.5)
+        mwhere.append("middle left" if mx[-1] < -0.05 else "middle right")  # away from the hub's centre
         mtext.append(per_day(delta, days))
         mcolour.append(colour)
         mhover.append(_hover(row._replace(name=names.get(row.unit, row.name)), days))
         munit.append([row.unit])
-    fig.add_trace(go.Scatter(x=mx, y=my, mode="markers+text", name=EDGE_TRACE, text=mtext, textposition="middle right",
+    fig.add_trace(go.Scatter(x=mx, y=my, mode="markers+text", name=EDGE_TRACE, text=mtext, textposition=mwhere,
                              hovertext=mhover, hoverinfo="text", customdata=munit, showlegend=False,
                              marker=dict(size=12, color=mcolour, line=dict(width=1.5, color="white")),
                              textfont=dict(size=11, color=TEXT)))
@@ -114,10 +115,11 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
     if hubs and len(unrouted):
         r = unrouted.iloc[0]
         x, y = pos[hubs[0]]
+        dx, dy, where = free_spot(units)
         now_n, draft_n = int(r.items_now), int(r.items_draft)
-        text = f"{draft_n:,} unrouted" + (f" (now {now_n:,})" if now_n != draft_n else "")
-        fig.add_trace(go.Scatter(x=[x], y=[y - 0.3], mode="markers+text", name=UNROUTED_ROW, text=[text],
-                                 textposition="bottom center", hoverinfo="text", customdata=[[hubs[0]]],
+        text = f"{draft_n:,} unrouted"
+        fig.add_trace(go.Scatter(x=[x + dx], y=[y + dy], mode="markers+text", name=UNROUTED_ROW, text=[text],
+                                 textposition=where, hoverinfo="text", customdata=[[hubs[0]]],
                                  hovertext=[f"<b>Unrouted with the draft: {draft_n:,} items</b><br>No rule matches them "
                                             f"and the default rule leaves them in the hub's triage queue (now: {now_n:,})"],
                                  marker=dict(size=9, symbol="diamond", color=AMBER if draft_n else GREY),
@@ -137,7 +139,9 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
 
 def replay_table(per_spoke: pd.DataFrame, days: float) -> pd.DataFrame:
     """The per-spoke replay as a readable table (numbers stay numbers; the page formats the columns)."""
-    t = per_spoke
+    t = per_spoke.copy()
+    for col in ("sla_now", "sla_draft", "utilisation_now", "utilisation_draft", "wait_now_h", "wait_draft_h"):
+        t[col] = pd.to_numeric(t[col], errors="coerce").astype(float)
     return pd.DataFrame({
         "Spoke": t.name,
         "Items/day now": t.items_now / days,

@@ -28,14 +28,14 @@ from dashboard.queries import routing as q
 from dashboard.queries.kpis import list_units
 from dashboard.settings import get_settings
 from dashboard.ui import data
-from dashboard.whatif.replay import replay
+from dashboard.whatif.replay import UNROUTED, UNROUTED_NAME, replay
 
 EDIT = "rt_edit"
 REPLAY = "rt_replay"
 FLASH = "rt_flash"
 DEFAULT_DAYS = 30
-COLUMNS = ["position", "enabled", "name", "kinds", "channels", "topics", "segments", "keywords", "pattern",
-           "target_unit", "priority", "sla_hours", "id"]
+COLUMNS = ["position", "enabled", "name", "target_unit", "priority", "sla_hours", "kinds", "channels", "topics",
+           "segments", "keywords", "pattern", "id"]
 LIST_FIELDS = ("kinds", "channels", "topics", "segments", "keywords")
 NOT_EDITOR = "Only admins and hub leads change routing rules; you see them read-only."
 
@@ -175,13 +175,27 @@ def _describe_default(rule_set: RuleSet, names: dict[str, str]) -> str:
     return f"Items no rule matches go to **{names.get(d.target_unit, d.target_unit)}** (priority {d.priority}{sla})."
 
 
+def conditions_text(rule) -> str:
+    """A rule's conditions in one line: "kind lead · segment vip · keywords buy, price · pattern /\\bhire/"."""
+    parts = [f"{label} {', '.join(getattr(rule, field))}" for field, label in
+             (("kinds", "kind"), ("channels", "channel"), ("topics", "topic"), ("segments", "segment"),
+              ("keywords", "keywords")) if getattr(rule, field)]
+    if rule.pattern:
+        parts.append(f"pattern /{rule.pattern}/")
+    return " · ".join(parts)
+
+
 def _read_only_rules(rule_set: RuleSet, names: dict[str, str], key: str) -> None:
     if not rule_set.rules:
         st.caption("No rules yet.")
     else:
-        view = rules_frame(rule_set)
-        view["target_unit"] = view.target_unit.map(names).fillna(view.target_unit)
-        st.dataframe(view, hide_index=True, width="stretch", key=key, column_config=_column_config(names, True))
+        r = rule_set.rules
+        st.dataframe(pd.DataFrame({
+            "position": range(1, len(r) + 1), "enabled": [x.enabled for x in r], "name": [x.name for x in r],
+            "when": [conditions_text(x) for x in r], "target_unit": [names.get(x.target_unit, x.target_unit) for x in r],
+            "priority": [x.priority for x in r], "sla_hours": [x.sla_hours for x in r], "id": [x.id for x in r],
+        }), hide_index=True, width="stretch", key=key, column_config=_column_config(names, True)
+            | {"when": st.column_config.TextColumn("When", width="large")})
     st.markdown(_describe_default(rule_set, names))
 
 
@@ -455,7 +469,7 @@ def _show_replay(done: dict, state: dict) -> None:
         st.info(f"The hub routed no items in the last {days} days: nothing to compare.", icon=":material/inbox:")
         return
     per_spoke = result.per_spoke.copy()
-    per_spoke["name"] = per_spoke.unit.map(names).fillna(per_spoke.name)
+    per_spoke["name"] = per_spoke.unit.map(names | {UNROUTED: UNROUTED_NAME}).fillna(per_spoke.name)
     st.dataframe(replay_table(per_spoke, days), hide_index=True, width="stretch", key="rt_replay_table",
                  column_config=_replay_columns())
     st.plotly_chart(replay_map(state["units"], per_spoke, days), key="rt_replay_map",
@@ -463,9 +477,10 @@ def _show_replay(done: dict, state: dict) -> None:
     if not result.moves.empty:
         moves = result.moves.head(20)
         st.caption("Largest moves")
+        labels = names | {UNROUTED: UNROUTED_NAME}
         st.dataframe(pd.DataFrame({
-            "From": moves.from_unit.map(names).fillna(moves.from_unit),
-            "To": moves.to_unit.map(names).fillna(moves.to_unit),
+            "From": moves.from_unit.map(labels).fillna(moves.from_unit),
+            "To": moves.to_unit.map(labels).fillna(moves.to_unit),
             "Items": moves["items"], "Per day": [per_day(n, days, signed=False) for n in moves["items"]],
         }), hide_index=True, key="rt_moves")
     st.caption(f"Replayed at {_local(done['at'])} over {days} days. Utilisation and waits are estimates at today's "

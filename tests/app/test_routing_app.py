@@ -83,6 +83,7 @@ def test_the_admin_sees_the_active_rules_and_starts_a_draft_from_them(app, publi
     [active] = frames(at, "position")
     assert active.name.tolist() == ["Leads to sales", "Reports to finance"]
     assert active.target_unit.tolist() == ["Sales", "Finance"]  # names, not ids
+    assert active.when.tolist() == ["kind lead", "kind report"]
     assert any("stay **unrouted**" in m.value for m in at.markdown)
     button(at, "rt_start").click().run()
     assert not at.exception, at.exception
