@@ -171,6 +171,50 @@ def _actual_current(inputs: ScenarioInputs, open_changes: pd.DataFrame) -> Scena
     return inputs.with_shares(back) if back else inputs
 
 
+def _starting_point(conn: Connection, v: Viewer, baseline, now: dt.datetime):
+    """(the organisation as it is now, the current target row or None, its open changes)."""
+    from dashboard.whatif.inputs import InputError, ScenarioInputs, load_inputs
+
+    previous = _current_row(conn)
+    if previous is not None:
+        old = _changes(conn, int(previous["id"]))
+        open_ = old[old.status == "planned"]
+        try:
+            return _actual_current(load_inputs(previous["inputs"]), open_), previous, open_
+        except InputError:
+            return _as_is(conn, v, now), previous, open_
+    if baseline is not None:
+        return (baseline if isinstance(baseline, ScenarioInputs) else load_inputs(baseline)), None, None
+    return _as_is(conn, v, now), None, None
+
+
+def _scenario_inputs(conn: Connection, v: Viewer, scenario_id: int):
+    """(the saved scenario, its inputs), or None when it no longer exists; CycleError when it cannot be read."""
+    from dashboard.whatif.inputs import InputError, load_inputs
+
+    found = saved.get_scenario(conn, v, int(scenario_id))
+    if found is None:
+        return None
+    try:
+        return found, load_inputs({**found.inputs, "inputs_version": found.inputs_version})
+    except InputError as exc:
+        raise CycleError(f"“{found.name}” cannot be read: {exc}") from None
+
+
+def preview_promotion(conn: Connection, viewer, scenario_id: int, *, baseline: Mapping | ScenarioInputs | None = None,
+                      now: dt.datetime | None = None) -> list[dict] | None:
+    """The planned changes promoting this scenario would create (with their predicted effect), without writing
+    anything; None when the scenario no longer exists."""
+    v = require_viewer(viewer)
+    from dashboard.domain import cycle
+
+    loaded = _scenario_inputs(conn, v, scenario_id)
+    if loaded is None:
+        return None
+    current, _previous, _open = _starting_point(conn, v, baseline, _now(now))
+    return cycle.planned_changes_from(current, loaded[1])
+
+
 def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Mapping | ScenarioInputs | None = None,
                      note: str | None = None, now: dt.datetime | None = None) -> int | None:
     """Make a saved scenario the current target operating model (a snapshot of its inputs and results); the
@@ -179,35 +223,25 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
     See the module docstring for what the scenario is compared with."""
     v = require(viewer, "can_edit_operating_model", "promote a scenario to the target operating model")
     from dashboard.domain import cycle
-    from dashboard.whatif.inputs import InputError, ScenarioInputs, dump_inputs, load_inputs
+    from dashboard.whatif.inputs import dump_inputs
     from dashboard.whatif.model import evaluate
 
-    found = saved.get_scenario(conn, v, int(scenario_id))
-    if found is None:
+    loaded = _scenario_inputs(conn, v, scenario_id)
+    if loaded is None:
         return None
-    try:
-        target = load_inputs({**found.inputs, "inputs_version": found.inputs_version})
-    except InputError as exc:
-        raise CycleError(f"“{found.name}” cannot be read: {exc}") from None
+    found, target = loaded
     now = _now(now)
-    previous = _current_row(conn)
+    current, previous, open_ = _starting_point(conn, v, baseline, now)
     carried: dict[tuple[str, float], tuple] = {}
     if previous is not None:
-        old = _changes(conn, int(previous["id"]))
-        open_ = old[old.status == "planned"]
-        try:
-            current = _actual_current(load_inputs(previous["inputs"]), open_)
-        except InputError:
-            current = _as_is(conn, v, now)
         carried = {(r.function, round(float(r.to_share), 4)): (r.owner, r.due_on) for r in open_.itertuples()}
-        conn.execute(update(target_models).where(target_models.c.id == previous["id"]).values(status="superseded"))
+    # every current model is superseded (two promotions at once cannot leave two current targets behind)
+    superseded = [int(i) for i in conn.execute(select(target_models.c.id).where(target_models.c.status == "current")).scalars()]
+    if superseded:
+        conn.execute(update(target_models).where(target_models.c.id.in_(superseded)).values(status="superseded"))
         p = planned_changes.c
-        conn.execute(update(planned_changes).where(p.target_model_id == previous["id"], p.status == "planned")
+        conn.execute(update(planned_changes).where(p.target_model_id.in_(superseded), p.status == "planned")
                      .values(status="dropped", version=p.version + 1, updated_by=v.user[:320], updated_at=now))
-    elif baseline is not None:
-        current = baseline if isinstance(baseline, ScenarioInputs) else load_inputs(baseline)
-    else:
-        current = _as_is(conn, v, now)
     new_id = int(conn.execute(insert(target_models).values(
         scenario_id=found.id, scenario_name=found.name, inputs=dump_inputs(target),
         results=evaluate(target).as_record(), status="current", note=(note or "").strip() or None,
@@ -220,7 +254,7 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
             target_model_id=new_id, status="planned", owner=owner, due_on=due_on, version=1,
             updated_by=v.user[:320], updated_at=now, **change,
         ))
-    what = "superseding target #%s" % previous["id"] if previous is not None else "the first target model"
+    what = f"superseding target #{previous['id']}" if previous is not None else "the first target model"
     _audit(conn, v, "cycle_promote", found.name,
            f"target model #{new_id} from scenario #{found.id}, {what}; {len(changes)} planned change(s)", now)
     return new_id

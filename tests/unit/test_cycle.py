@@ -135,6 +135,10 @@ def test_promote_creates_changes_then_supersedes(org):
         two = _scenario(conn, "Central content + analytics", second_target)
     with org.connect() as conn:
         assert q.target_model(conn, HUB) is None
+    with org.connect() as conn:  # the preview writes nothing, and any role may look
+        preview = q.preview_promotion(conn, SALES, one, baseline=dump_inputs(BASE), now=NOW)
+        assert [c["label"] for c in preview] == ["Content production centralised"]
+        assert q.target_model(conn, HUB) is None and q.preview_promotion(conn, HUB, 99999) is None
     with org.begin() as conn:
         first = q.promote_scenario(conn, HUB, one, baseline=dump_inputs(BASE), note="Q1 plan", now=NOW)
     with org.connect() as conn:
@@ -149,6 +153,8 @@ def test_promote_creates_changes_then_supersedes(org):
         assert change.predicted == cycle.predict_change(BASE, "content_production", 1.0)
     with org.begin() as conn:  # give the open change an owner: it is carried into the next model
         q.update_change(conn, HUB, int(change.id), version=1, owner="Olga", due_on=dt.date(2026, 12, 1), now=NOW)
+        assert [c["label"] for c in q.preview_promotion(conn, HUB, two)] == [
+            "Content production centralised", "Analytics & reporting centralised"]
         second = q.promote_scenario(conn, HUB, two, now=NOW + dt.timedelta(hours=1))
     with org.connect() as conn:
         model = q.target_model(conn, HUB)

@@ -16,3 +16,4 @@ CALLS = {
     "cycle.annotations": lambda c: dict(conn=c.conn, start=at(24 * 30), end=NOW, unit="sales"),
 }
 WRITERS = {"cycle.save_assessment", "cycle.promote_scenario", "cycle.update_change"}
+CALLS["cycle.preview_promotion"] = lambda c: dict(conn=c.conn, scenario_id=-1, now=NOW)
