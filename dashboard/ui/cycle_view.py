@@ -390,7 +390,9 @@ def _cell(value):
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
-def _save_changes(viewer: Viewer, before: pd.DataFrame, after: pd.DataFrame) -> None:
+def edits(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[int, int, str, dict]]:
+    """What the person changed in the Implement table: (change id, version read, label, fields for
+    queries.cycle.update_change) per edited row. A done date typed on a planned change marks it done."""
     updates = []
     for (_, old), (_, new) in zip(before.iterrows(), after.iterrows()):
         fields = {}
@@ -398,13 +400,21 @@ def _save_changes(viewer: Viewer, before: pd.DataFrame, after: pd.DataFrame) -> 
             fields["owner"] = _cell(new.Owner)
         if _cell(new.Due) != _cell(old.Due):
             fields["due_on"] = _cell(new.Due)
-        if new.Status != old.Status:
-            fields["status"] = new.Status
+        status = new.Status or old.Status
+        if _cell(new["Done on"]) is not None and _cell(old["Done on"]) is None and status == old.Status == "planned":
+            status = "done"
+        if status != old.Status:
+            fields["status"] = status
         if _cell(new["Done on"]) != _cell(old["Done on"]) or "status" in fields:
             fields["done_on"] = _cell(new["Done on"])
-            fields.setdefault("status", new.Status)
+            fields["status"] = status
         if fields:
             updates.append((int(old.id), int(old.version), str(old.Change), fields))
+    return updates
+
+
+def _save_changes(viewer: Viewer, before: pd.DataFrame, after: pd.DataFrame) -> None:
+    updates = edits(before, after)
     if not updates:
         st.info("Nothing changed.", icon=":material/info:")
         return

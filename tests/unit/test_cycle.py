@@ -294,3 +294,24 @@ def test_radar_and_trend():
     fig = cycle_charts.trend(maturity.trend(history))
     assert [t.name for t in fig.data] == ["Structure", "Processes", "Data management", "Technology", "Overall"]
     assert list(fig.layout.yaxis.range) == [0.5, 5.5]
+
+
+def test_implement_table_edits_become_update_calls():
+    from dashboard.ui.cycle_view import edits
+
+    before = pd.DataFrame({"id": [1, 2, 3, 4], "version": [1, 2, 1, 5], "Change": ["a", "b", "c", "d"],
+                           "Owner": ["", "Olga", "", ""], "Due": [None, dt.date(2026, 12, 1), None, None],
+                           "Status": ["planned", "planned", "planned", "done"],
+                           "Done on": [None, None, None, dt.date(2026, 11, 2)]})
+    after = before.copy()
+    after.loc[0, "Owner"] = " Piet "
+    after.loc[1, "Status"] = "done"                      # done, no date: the query dates it today
+    after.loc[2, "Done on"] = dt.date(2026, 11, 20)       # a date on a planned change marks it done
+    after.loc[3, "Status"] = "planned"                   # undone: the date goes
+    assert edits(before, after) == [
+        (1, 1, "a", {"owner": " Piet "}),
+        (2, 2, "b", {"status": "done", "done_on": None}),
+        (3, 1, "c", {"status": "done", "done_on": dt.date(2026, 11, 20)}),
+        (4, 5, "d", {"status": "planned", "done_on": dt.date(2026, 11, 2)}),
+    ]
+    assert edits(before, before.copy()) == []
