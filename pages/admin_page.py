@@ -1,4 +1,4 @@
-"""Users & audit (admins): who has which role and spoke, and who did what when."""
+"""Users & audit (admins): who has which role and spoke, the units (delete a spoke), and who did what when."""
 
 import streamlit as st
 
@@ -19,3 +19,5 @@ st.subheader("Users")
 admin_view.users_editor(viewer, sorted(units[units.kind == "spoke"].id))
 st.subheader("Audit trail")
 admin_view.audit_search(viewer)
+st.subheader("Units")
+admin_view.units_section(viewer)

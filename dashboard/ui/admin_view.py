@@ -1,5 +1,6 @@
-"""The admin page's parts: the users table (roles for people the identity provider does not give one)
-and a search over the audit trail. Both refuse anyone but an admin in the data layer as well."""
+"""The admin page's parts: the users table (roles for people the identity provider does not give one), the
+units (deleting a spoke nothing refers to any more) and a search over the audit trail. All refuse anyone but an
+admin in the data layer as well."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import streamlit as st
 
 from dashboard import audit, errors
 from dashboard.domain.access import ROLE_PRECEDENCE, Viewer
-from dashboard.queries import users
+from dashboard.queries import routing, users
 from dashboard.settings import get_settings
 from dashboard.ui import data
 
@@ -64,3 +65,53 @@ def audit_search(viewer: Viewer) -> None:
     st.caption(f"{total:,} entries match; showing the newest {min(total, PAGE):,}. Times in {get_settings().timezone}.")
     st.dataframe(rows, hide_index=True, width="stretch",
                  column_config={"at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm:ss")})
+
+
+def units_section(viewer: Viewer) -> None:
+    """The units with what refers to each, and deleting a spoke: refused, with every reason, while routing rules
+    (active or draft), work items, KPIs or users still refer to it."""
+    done = st.session_state.pop("unit_delete_done", None)
+    if done:
+        st.success(done, icon=":material/check:")
+    with data.engine().connect() as conn:
+        listed = routing.list_units_for_admin(conn, viewer)
+    if listed.empty:
+        st.caption("No units yet.")
+        return
+    st.dataframe(listed.rename(columns={"id": "Id", "name": "Name", "kind": "Kind", "headcount": "Headcount",
+                                        "items": "Work items", "kpis": "KPIs", "users": "Users"}),
+                 hide_index=True, width="stretch",
+                 column_config={"Work items": st.column_config.NumberColumn(format="localized")})
+    spokes = listed[listed.kind == "spoke"]
+    names = dict(zip(spokes.id, spokes.name))
+    if spokes.empty:
+        return
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    unit = left.selectbox("Spoke to delete", list(names), format_func=lambda u: f"{names[u]} ({u})",
+                          key="unit_delete_pick")
+    if right.button("Delete spoke", icon=":material/delete:", key="unit_delete"):
+        st.session_state["unit_delete_confirm"] = unit
+    if st.session_state.get("unit_delete_confirm") != unit:
+        return
+    st.warning(f"Delete {names[unit]} for good? Only a spoke nothing refers to any more can be deleted.")
+    yes, no, _ = st.columns([1, 1, 4])
+    if no.button("Keep it", key="unit_delete_no"):
+        st.session_state.pop("unit_delete_confirm", None)
+        st.rerun()
+    if not yes.button("Yes, delete", type="primary", key="unit_delete_yes"):
+        return
+    st.session_state.pop("unit_delete_confirm", None)
+    try:
+        with data.engine().begin() as conn:
+            deleted = routing.delete_unit(conn, viewer, unit)
+    except routing.UnitInUse as exc:
+        st.error(f"{exc.unit} cannot be deleted yet:\n" + "\n".join(f"- {r}" for r in exc.reasons),
+                 icon=":material/block:")
+        return
+    except errors.DATABASE_ERRORS as exc:
+        data.write_failed(exc, "Nothing was deleted.")
+        return
+    data.units.clear()
+    st.session_state["unit_delete_done"] = (f"Deleted {names[unit]}." if deleted
+                                            else f"{names[unit]} was already deleted.")
+    st.rerun()

@@ -202,3 +202,37 @@ def test_an_executive_sees_everything_read_only(app, published, sign_in):
     assert not at.exception and not at.error, errors_text(at)
     assert not frames(at, "Change (items)")[0].empty
     assert any("read-only" in c.value for c in at.caption)
+
+
+def test_the_admin_cannot_delete_a_spoke_that_rules_point_to_and_sees_why(app, published, sign_in):
+    from dashboard import store
+
+    with make_engine(published).begin() as conn:
+        store.upsert_units(conn, [dict(id="legal", name="Legal", kind="spoke", headcount=2, cost_per_fte=90000,
+                                       sort_order=5)])
+        active = routing.active_rule_set(conn, HUB)
+        data = active.rule_set.model_dump()
+        data["rules"].append({"id": "contracts", "name": "Contracts", "keywords": ["contract"], "target_unit": "legal"})
+        draft = routing.save_draft(conn, HUB, data, based_on=active.id)
+    sign_in(ADA)
+    at = app("pages/admin_page.py").run()
+    assert not at.exception, at.exception
+    units = frames(at, "Work items")[0].set_index("Id")
+    assert units.at["legal", "Work items"] == 0 and units.at["sales", "KPIs"] == 2
+    at.selectbox(key="unit_delete_pick").set_value("legal").run()
+    button(at, "unit_delete").click().run()
+    button(at, "unit_delete_yes").click().run()
+    assert "Legal cannot be deleted yet" in errors_text(at) and "“Contracts”" in errors_text(at)
+    assert "draft rule set" in errors_text(at)
+    with make_engine(published).begin() as conn:  # the rule goes: now it can be deleted
+        routing.discard_draft(conn, HUB, draft.id, draft.version)
+    at.selectbox(key="unit_delete_pick").set_value("legal").run()
+    button(at, "unit_delete").click().run()
+    button(at, "unit_delete_yes").click().run()
+    assert not at.error, errors_text(at)
+    assert any("Deleted Legal" in s.value for s in at.success)
+    assert "legal" not in frames(at, "Work items")[0].Id.tolist()
+    at.selectbox(key="unit_delete_pick").set_value("finance").run()
+    button(at, "unit_delete").click().run()
+    button(at, "unit_delete_yes").click().run()
+    assert "work items came from or went to it" in errors_text(at) and "it owns 1 KPI" in errors_text(at)
