@@ -16,8 +16,15 @@ MEASURES = {"revenue": "Revenue", "conversions": "Conversions"}
 
 
 def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.1), **kw)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.12, yanchor="top"), **kw)
     return fig
+
+
+def _lighten(hex_colour: str, amount: float = 0.35) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (round(c + (255 - c) * amount) for c in (r, g, b))
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def format_credit(value: float, measure: str, currency: str = "EUR") -> str:
@@ -49,7 +56,7 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
     ids, labels, parents, values, texts, colours, hovers = [], [], [], [], [], [], []
     root_id = "goal"
     ids.append(root_id)
-    labels.append(f"{root_name} · shared goal")
+    labels.append(f"{root_name} · shared goal · {format_credit(total, measure, currency)}")
     parents.append("")
     values.append(0.0)  # branchvalues="remainder": a box is its own value plus its children's (no rounding trap)
     texts.append(f"{format_credit(total, measure, currency)} attributed" + (f" ({method_label})" if method_label else ""))
@@ -66,7 +73,7 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
         team_id = f"team:{team}"
         colour = HUB if team == "hub" else SERIES[i % len(SERIES)]
         ids.append(team_id)
-        labels.append(name)
+        labels.append(f"{name} · {format_credit(amount, measure, currency)} · {fmt.percent(share)}")
         parents.append(root_id)
         team_at = len(values)
         values.append(amount)
@@ -85,7 +92,7 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
             parents.append(team_id)
             values.append(amount / len(own))
             texts.append("")
-            colours.append(colour)
+            colours.append(_lighten(colour))
             hovers.append(f"{k.name}: a KPI of {name}")
     fig = go.Figure(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, text=texts, customdata=hovers,

@@ -82,4 +82,8 @@ def prediction_vs_observed(evaluation: Evaluation) -> go.Figure:
                              hovertemplate="observed: %{y:+.1f}" + (f" ± {err:.1f}" if err is not None else "")
                                            + "<extra></extra>"), row=1, col=i)
         fig.add_hline(y=0, line=dict(color=GREY, width=1), row=1, col=i)
-    return _layout(fig, 300, title="The model's prediction beside what happened", bargap=0.35)
+    fig.update_annotations(font=dict(size=12, color=TEXT))  # the subplot titles
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=70, b=10), bargap=0.35,
+                      title=dict(text="The model's prediction beside what happened", y=0.97, yanchor="top"),
+                      legend=dict(orientation="h", y=-0.12, yanchor="top"))
+    return fig

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -147,8 +147,8 @@ class Estimate:
     did_se: float | None
     predicted_before: float | None = None
     predicted_after: float | None = None
-    verdict: str = ""
-    notes: tuple[str, ...] = ()
+    verdict: str = ""  # the whole sentence: "the model predicted −27 % (…), observed … (DiD): smaller than predicted"
+    judgement: str = ""  # its last part alone: "smaller than predicted", "in line with the prediction", …
 
     @property
     def observed(self) -> float | None:
@@ -266,37 +266,35 @@ def _with_verdict(est: Estimate, spec: MetricSpec, *, has_prediction: bool) -> E
     obs_text = _observed_text(spec, observed, obs_c, se_c)
     if spec.predicted_key is None:
         verdict = f"observed {obs_text} ({how}); the model makes no prediction for this" if observed is not None else "not enough data"
-        return _replace(est, verdict)
+        return _replace(est, verdict, "no prediction" if observed is not None else "not enough data")
     pred = est.predicted_change
     pred_c = _as_compared(spec, pred, est.predicted_before)
     if pred is None:
         why = "no prediction stored for this change" if not has_prediction else "the model gave no figure for this"
         verdict = f"observed {obs_text} ({how}); {why}" if observed is not None else f"not enough data; {why}"
-        return _replace(est, verdict)
+        return _replace(est, verdict, "no prediction" if observed is not None else "not enough data")
     pred_text = (f"{_show_compared(spec, pred_c)} ({_show(spec, est.predicted_before)} → {_show(spec, est.predicted_after)})"
                  if pred_c is not None else f"{_show(spec, est.predicted_before)} → {_show(spec, est.predicted_after)}")
     if observed is None or obs_c is None:
-        return _replace(est, f"the model predicted {pred_text}; not enough data to compare")
+        return _replace(est, f"the model predicted {pred_text}; not enough data to compare", "not enough data")
     band = 2 * abs(se_c) if se_c is not None else None
     if band is not None and abs(obs_c - pred_c) <= band:
         judgement = "in line with the prediction"
     elif band is not None and abs(obs_c) <= band:
         judgement = "no clear change yet (within the day-to-day noise)"
     elif abs(pred_c) < NEGLIGIBLE[spec.compare_as]:
-        judgement = "a change where the model predicted next to none"
+        judgement = "a change the model did not predict"
     elif obs_c * pred_c < 0:
         judgement = "the opposite of the prediction"
     elif abs(obs_c) < abs(pred_c):
         judgement = "smaller than predicted"
     else:
         judgement = "larger than predicted"
-    return _replace(est, f"the model predicted {pred_text}, observed {obs_text} ({how}): {judgement}")
+    return _replace(est, f"the model predicted {pred_text}, observed {obs_text} ({how}): {judgement}", judgement)
 
 
-def _replace(est: Estimate, verdict: str) -> Estimate:
-    from dataclasses import replace
-
-    return replace(est, verdict=verdict)
+def _replace(est: Estimate, verdict: str, judgement: str) -> Estimate:
+    return replace(est, verdict=verdict, judgement=judgement)
 
 
 # --- the whole evaluation -----------------------------------------------------------------------------------
@@ -312,7 +310,8 @@ class Evaluation:
     days_after: int = 0
 
     def table(self) -> pd.DataFrame:
-        """One readable row per metric: Metric, Before, After, Change, DiD, Predicted, Verdict (strings)."""
+        """One readable row per metric: Metric, Before, After, Change, DiD, Predicted, Verdict (strings; the
+        verdict in a word or three: :meth:`sentences` has the whole of each)."""
         rows = []
         for e in self.estimates:
             spec = METRICS[e.metric]
@@ -327,15 +326,23 @@ class Evaluation:
                         if e.did is not None else ("no control" if not self.has_control else "no data")),
                 "Predicted": (f"{_show(spec, e.predicted_before)} → {_show(spec, e.predicted_after)}"
                               if e.predicted_change is not None else "—"),
-                "Verdict": e.verdict,
+                "Verdict": e.judgement,
             })
         for u in self.unobserved:
             key = u["metric"]
             rows.append({"Metric": u["label"], "Before": "not measured", "After": "not measured", "Change": "—",
                          "DiD": "—", "Predicted": f"{_fmt_predicted(key, u['predicted_before'])} → "
                                                  f"{_fmt_predicted(key, u['predicted_after'])}",
-                         "Verdict": f"prediction only: {u['why']}"})
+                         "Verdict": "prediction only"})
         return pd.DataFrame(rows, columns=["Metric", "Before", "After", "Change", "DiD", "Predicted", "Verdict"])
+
+    def sentences(self) -> list[str]:
+        """One sentence per metric: "Lead time (mean): the model predicted −27 % (…), observed …: smaller than
+        predicted"; predicted-only metrics say why nothing was observed."""
+        out = [f"{e.label}: {e.verdict}" for e in self.estimates]
+        out += [f"{u['label']}: predicted {_fmt_predicted(u['metric'], u['predicted_before'])} → "
+                f"{_fmt_predicted(u['metric'], u['predicted_after'])}; {u['why']}" for u in self.unobserved]
+        return out
 
 
 def _fmt_predicted(key: str, value: float | None) -> str:
@@ -418,9 +425,9 @@ def verdict_counts(ev: Evaluation) -> dict[str, int]:
     for e in ev.estimates:
         if e.predicted_change is None:
             continue
-        if "in line" in e.verdict:
+        if e.judgement.startswith("in line"):
             out["in line"] += 1
-        elif "not enough data" in e.verdict or "no clear change" in e.verdict:
+        elif e.judgement in ("not enough data", "no clear change yet (within the day-to-day noise)"):
             out["unclear"] += 1
         else:
             out["different"] += 1

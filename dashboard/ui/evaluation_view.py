@@ -112,13 +112,13 @@ def _show(found: EvaluationData) -> None:
     if sum(counts.values()):
         st.markdown(f"**Model check:** {counts['in line']} in line with the prediction, {counts['different']} "
                     f"different, {counts['unclear']} not clear yet.")
-    st.dataframe(result.table(), hide_index=True, width="stretch",
-                 column_config={"Verdict": st.column_config.TextColumn(width="large")})
+    st.dataframe(result.table(), hide_index=True, width="stretch")
+    st.markdown("\n".join(f"- {line}" for line in result.sentences()))
     if any(e.predicted_change is not None for e in result.estimates):
         st.plotly_chart(evaluation_charts.prediction_vs_observed(result), config={"displayModeBar": False},
                         key="ev_prediction_chart")
-    metric = st.segmented_control("Daily series", list(SERIES_METRICS), format_func=SERIES_METRICS.get,
-                                  default="lead_time_h", key="ev_series") or "lead_time_h"
+    metric = st.radio("Daily series", list(SERIES_METRICS), format_func=SERIES_METRICS.get, horizontal=True,
+                      key="ev_series")
     daily = ev.daily_metrics(found.flow) if len(found.flow) else found.flow
     if len(daily):
         st.plotly_chart(evaluation_charts.before_after(daily, metric, win.change_at, change["label"]),

@@ -101,9 +101,11 @@ def test_evaluate_tab_shows_did_and_the_prediction(app, cycle_db):
     assert lead.Before.endswith(" h") and lead.Predicted == "10.0 h → 7.0 h"
     did = float(lead.DiD.split(" h ±")[0].replace("−", "-"))  # 2 h shorter at sales; the sample's own day adds a little
     assert did == pytest.approx(-2.0, abs=0.3)
-    assert "(difference-in-differences)" in lead.Verdict and lead.Verdict.startswith("the model predicted −30 %")
-    assert table.loc["Cost per year", "Verdict"].startswith("prediction only")
+    assert lead.Verdict in {"in line with the prediction", "larger than predicted"}  # −2 h on ~4 h: about −50 %
+    assert table.loc["Cost per year", "Verdict"] == "prediction only"
     text = _text(tab)
+    assert "Lead time (mean): the model predicted −30 % (10.0 h → 7.0 h), observed −2." in text
+    assert "(difference-in-differences)" in text
     assert "Touched: Sales. Compared with: Finance." in text
     assert "Model check:" in text
     charts = _charts(tab)
@@ -112,7 +114,7 @@ def test_evaluate_tab_shows_did_and_the_prediction(app, cycle_db):
     assert {t.get("name") for t in series["data"]} >= {"Touched spokes", "Untouched spokes"}
     tab.selectbox(key="ev_days").set_value(14).run()
     assert not at.exception
-    _tab(at, "Evaluate").segmented_control(key="ev_series").set_value("sla_share").run()
+    _tab(at, "Evaluate").radio(key="ev_series").set_value("sla_share").run()
     assert not at.exception
     assert any(c["layout"]["title"]["text"] == "Resolved within SLA per day" for c in _charts(_tab(at, "Evaluate")))
 
@@ -123,7 +125,7 @@ def test_attribution_tab_credits_teams_on_the_kpi_tree(app, cycle_db):
     assert [m.label for m in tab.metric] == ["Journeys", "Converted", "Conversion rate", "Revenue"]
     assert [m.value for m in tab.metric][:2] == ["6", "4"]
     tree = next(c for c in _charts(tab) if c["data"][0]["type"] == "treemap")
-    assert tree["data"][0]["labels"][0] == "Revenue · shared goal"
+    assert tree["data"][0]["labels"][0] == "Revenue · shared goal · €650"
     assert "Markov chain (removal effect)" in tree["layout"]["title"]["text"]
     table = tab.dataframe[0].value.set_index("Team")
     assert list(table.columns) == ["First touch", "Last touch", "Linear", "Markov chain (removal effect)"]

@@ -95,7 +95,7 @@ def test_smaller_larger_and_unclear_verdicts():
     rows = [(d, "treated", 10 if d < 0 else 8, 1) for d in range(-8, 8)] + [(d, "control", 5, 1) for d in range(-8, 8)]
     e = ev.estimate(ev.daily_metrics(frame(rows)), "lead_time_h", CHANGE, flat)
     assert e.verdict.startswith("the model predicted ±0 % (28.0 h → 28.0 h), observed −2.0 h (−20 % ± 0 %)")
-    assert e.verdict.endswith("a change where the model predicted next to none")
+    assert e.verdict.endswith("a change the model did not predict")
 
 
 def test_evaluate_without_control_says_did_is_impossible():
@@ -120,8 +120,12 @@ def test_evaluate_table_lists_predictions_without_observations():
     assert table.loc["Lead time (mean)", "DiD"] == "−2.0 h ± 2.8 h"
     assert table.loc["Lead time (mean)", "Predicted"] == "10.0 h → 6.0 h"
     assert table.loc["Cost per year", "Predicted"] == "€500k → €450k"
-    assert table.loc["Cost per year", "Verdict"].startswith("prediction only")
-    assert "no prediction" in table.loc["Items per day", "Verdict"]
+    assert table.loc["Cost per year", "Verdict"] == "prediction only"
+    assert table.loc["Items per day", "Verdict"] == "no prediction"
+    assert table.loc["Lead time (mean)", "Verdict"] == "in line with the prediction"
+    sentences = result.sentences()
+    assert sentences[0].startswith("Lead time (mean): the model predicted −40 %")
+    assert sentences[-1] == "Cost per year: predicted €500k → €450k; costs are not recorded day by day"
     # SLA: +50 pts observed ± 100 pts (two days of 0 and 1 before): +10 pts predicted lies within the noise
     assert ev.verdict_counts(result) == {"in line": 2, "different": 0, "unclear": 0}
 
