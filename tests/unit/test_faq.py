@@ -105,6 +105,24 @@ def test_the_same_question_about_five_products_is_one_cluster():
     assert (members.similarity >= 0.5).all() and members.similarity.max() == 1.0
 
 
+def test_refinement_moves_a_wording_that_first_joined_for_its_product_name(monkeypatch):
+    """Ten wordings, two questions about five products. The most frequent is the refund for the Breeze tower
+    fan, so it leads the first group, and "where to buy the Breeze tower fan" (three product words, shared)
+    joins it in the greedy pass; the centroid passes move it to the other "where to buy" wordings."""
+    buy = [BUY.format(p=p) for p in PRODUCTS]
+    refund = [REFUND.format(p=p) for p in PRODUCTS]
+    texts = frame([(t, "sales", n) for t, n in zip(buy, [28, 33, 32, 22, 56])]
+                  + [(t, "customer_service", n) for t, n in zip(refund, [24, 40, 24, 28, 59])])
+    result = faq.candidates(texts)
+    groups = result.members.groupby("cluster").text.apply(set).tolist()
+    assert groups == [set(refund), set(buy)]
+    assert result.clusters.label.tolist() == ["still waiting, refund", "anyone know, buy"]
+    assert result.clusters.spokes.tolist() == [(("customer_service", 175),), (("sales", 171),)]
+    monkeypatch.setattr(faq, "REFINE_PASSES", 0)  # the greedy pass alone
+    greedy = faq.candidates(texts).members.groupby("cluster").text.apply(set).tolist()
+    assert greedy == [set(refund) | {buy[4]}, set(buy[:4])]
+
+
 def test_the_demo_templates_cluster_one_per_template():
     texts = demo_texts()
     result = faq.candidates(texts)
@@ -192,16 +210,25 @@ def test_the_cap_clusters_the_most_frequent_wordings_only():
     assert not faq.candidates(frame(rows)).capped
 
 
-def test_the_cap_holds_at_scale_and_blocks_do_not_change_the_result(monkeypatch):
-    rng = np.random.default_rng(0)
-    vocab = [f"w{i}" for i in range(3000)]  # no digits-only words: these survive normalisation
-    rows = [(" ".join(rng.choice(vocab, 6)) + "?", "sales", int(rng.integers(1, 50))) for _ in range(2600)]
-    texts = frame(rows)
-    full = faq.candidates(texts, min_items=1)
-    assert full.texts_used == faq.MAX_TEXTS and full.capped
-    assert full.clusters["items"].sum() == full.items_used < full.items_total
-    monkeypatch.setattr(faq, "BLOCK", 97)  # the similarity product summed over many small column blocks
-    pd.testing.assert_frame_equal(faq.candidates(texts, min_items=1).members, full.members)
+def random_questions(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(n)]  # no digits-only words: these survive normalisation
+    return frame([(" ".join(rng.choice(vocab, 6)) + "?", "sales", int(rng.integers(1, 50))) for _ in range(n)])
+
+
+def test_the_cap_holds_at_scale():
+    texts = random_questions(faq.MAX_TEXTS + 150)
+    result = faq.candidates(texts, min_items=1)
+    assert result.texts_used == faq.MAX_TEXTS and result.capped
+    assert result.clusters["items"].sum() == result.items_used < result.items_total == texts["items"].sum()
+    assert len(result.members) == faq.MAX_TEXTS
+
+
+def test_blocks_of_the_similarity_product_do_not_change_the_result(monkeypatch):
+    texts = pd.concat([random_questions(300, seed=1), demo_texts()], ignore_index=True)
+    whole = faq.candidates(texts, min_items=1)
+    monkeypatch.setattr(faq, "BLOCK", 13)  # the similarity product summed over many small column blocks
+    pd.testing.assert_frame_equal(faq.candidates(texts, min_items=1).members, whole.members)
 
 
 def test_texts_without_words_are_counted_apart():
