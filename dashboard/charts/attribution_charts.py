@@ -51,17 +51,17 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
     (``credit``: team, conversions, revenue), labelled with its amount and share, and the team's own KPIs inside
     it. Teams with no credit are left out (the caller lists them)."""
     goal = goal_of(kpis)
-    root_name = goal["name"] if goal is not None else "Shared goal"
+    root_name = f"{goal['name']} · shared goal" if goal is not None else "Shared goal"
     total = float(credit[measure].sum()) if len(credit) else 0.0
     ids, labels, parents, values, texts, colours, hovers = [], [], [], [], [], [], []
     root_id = "goal"
     ids.append(root_id)
-    labels.append(f"{root_name} · shared goal · {format_credit(total, measure, currency)}")
+    labels.append(f"{root_name} · {format_credit(total, measure, currency)}")
     parents.append("")
     values.append(0.0)  # branchvalues="remainder": a box is its own value plus its children's (no rounding trap)
     texts.append(f"{format_credit(total, measure, currency)} attributed" + (f" ({method_label})" if method_label else ""))
     colours.append("white")
-    hovers.append(f"{root_name}: the shared goal")
+    hovers.append(root_name)
     ordered = credit.sort_values(measure, ascending=False) if len(credit) else credit
     for i, row in enumerate(ordered.itertuples()):
         amount = float(getattr(row, measure))

@@ -211,3 +211,47 @@ def test_journey_paths_empty_window_and_bad_window(with_journeys):
             journey_paths(conn, ADMIN, NOW, at(1))
         with pytest.raises(NotPermitted):
             journey_paths(conn, None, at(48), NOW)
+
+
+# --- charts ---------------------------------------------------------------------------------------------------
+
+from dashboard.charts import attribution_charts  # noqa: E402
+
+KPIS = pd.DataFrame([
+    dict(id="revenue", unit_id="sales", name="Revenue", parent_id=None, is_goal=True),
+    dict(id="conv", unit_id="sales", name="Conversion rate", parent_id="revenue", is_goal=True),
+    dict(id="content", unit_id="hub", name="Content output", parent_id="conv", is_goal=False),
+    dict(id="close", unit_id="finance", name="Days to close", parent_id="revenue", is_goal=False),
+])
+NAMES = {"hub": "Marketing hub", "sales": "Sales", "finance": "Finance"}
+
+
+def test_kpi_tree_puts_the_goal_at_the_root_and_sizes_teams_by_credit():
+    journeys = at_.journeys_frame([["hub", "sales"], ["sales"], ["finance"]], [True, True, False], [300, 100, 0])
+    fig = attribution_charts.kpi_tree(KPIS, at_.first_touch(journeys), NAMES, method_label="First touch")
+    tree = fig.data[0]
+    assert tree.labels[0] == "Revenue · shared goal · €400"
+    rows = dict(zip(tree.ids, zip(tree.labels, tree.parents, tree.values)))
+    assert rows["team:hub"] == ("Marketing hub · €300 · 75 %", "goal", 0.0)  # its KPI holds its size
+    assert rows["kpi:content"] == ("Content output", "team:hub", 300.0)
+    assert rows["team:sales"][0] == "Sales · €100 · 25 %"
+    assert rows["kpi:conv"] == ("Conversion rate", "team:sales", 100.0)  # the goal itself is the root, not a box
+    assert "kpi:revenue" not in rows and "team:finance" not in rows  # no credit: left out (the view names it)
+    assert tree.branchvalues == "remainder"
+    by_conv = attribution_charts.kpi_tree(KPIS, at_.first_touch(journeys), NAMES, measure="conversions").data[0]
+    assert by_conv.labels[0] == "Revenue · shared goal · 2.0 conversions"
+
+
+def test_kpi_tree_without_a_kpi_tree_or_unknown_teams():
+    credit = pd.DataFrame({"team": ["ghost"], "conversions": [1.0], "revenue": [10.0]})
+    tree = attribution_charts.kpi_tree(KPIS.iloc[0:0], credit, {}).data[0]
+    assert list(tree.labels) == ["Shared goal · €10", "ghost · €10 · 100 %"]
+    assert list(tree.values) == [0.0, 10.0]  # a team without KPIs is a box of its own size
+
+
+def test_method_comparison_has_one_bar_group_per_method():
+    fig = attribution_charts.method_comparison(at_.compare(CLASSIC), {"C1": "Channel 1"})
+    assert [t.name for t in fig.data] == list(at_.METHODS.values())
+    markov = fig.data[3]
+    assert list(markov.x) == ["C2", "C3", "Channel 1"] and list(markov.y) == pytest.approx([40, 40, 20])
+    assert markov.customdata[2][0] == "€20" and markov.customdata[2][1] == "20.0 %"
