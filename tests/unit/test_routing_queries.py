@@ -218,6 +218,8 @@ def test_replay_items_are_the_hubs_items_in_the_window(org):
 def test_replay_staffing_uses_the_capacity_when_set_else_observed_throughput(org):
     with org.begin() as conn:
         conn.execute(units.update().where(units.c.id == "finance").values(capacity_per_fte_day=3.0))
+        # sales states a capacity below what it demonstrably resolved: the observed rate wins
+        conn.execute(units.update().where(units.c.id == "sales").values(capacity_per_fte_day=0.01))
     with org.connect() as conn:
         staff = routing.replay_staffing(conn, HUB, at(48), NOW).set_index("unit")
     assert list(staff.index) == ["sales", "finance", "legal"]
