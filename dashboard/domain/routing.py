@@ -48,6 +48,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PRIORITIES = ("high", "normal", "low")
@@ -528,17 +530,16 @@ def route_one(rule_set: RuleSet, item: Mapping[str, Any]) -> Decision:
 # --- a frame of items --------------------------------------------------------------------------------------
 
 
-_FOLD_CACHE_MAX = 300_000  # distinct texts whose folded form is kept during one route_frame call
-
-
 class _Column:
     """One item column, tested per distinct value: a test runs once per distinct value among the rows asked
-    about, never once per row.
+    about, never once per row, and each distinct value is folded once.
 
     The whole column is factorized (``pd.factorize``) the first time a test covers at least half of it; tests
     on fewer rows (a topic condition after a kind condition, the text of mentions only) factorize just those
     rows, so columns only needed for a few rows are never hashed in full. Missing values (None, NaN, NA) get
-    code -1 and never match.
+    code -1 and never match. Folded values are cached per distinct value (whole-column codes) or per row of
+    the value's first occurrence in the subset (subset codes), in arrays rather than a dict: with a million
+    distinct texts a dict lookup costs as much as folding.
     """
 
     def __init__(self, values: pd.Series | None, n: int) -> None:
@@ -551,17 +552,8 @@ class _Column:
             self.values = values.reset_index(drop=True)  # str / string / category: pandas' own fast paths
         self.codes: np.ndarray | None = None
         self.uniques: np.ndarray = np.empty(0, dtype=object)
-        self._folded: dict[str, str] = {}
-
-    def fold(self, value: object) -> str:
-        if type(value) is not str:  # noqa: E721 - only exact str keys: True == 1 == 1.0 would collide
-            return fold(value)  # type: ignore[arg-type]
-        cached = self._folded.get(value)
-        if cached is None:
-            cached = fold(value)
-            if len(self._folded) < _FOLD_CACHE_MAX:
-                self._folded[value] = cached
-        return cached
+        self._by_unique = _FoldCache(0)
+        self._by_row = _FoldCache(n)
 
     def _take(self, rows: np.ndarray) -> pd.Series | np.ndarray:
         assert self.values is not None
@@ -574,33 +566,102 @@ class _Column:
         if self.codes is None and rows.size * 2 >= self.n:
             codes, uniques = pd.factorize(self.values, use_na_sentinel=True)
             self.codes, self.uniques = np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+            self._by_unique = _FoldCache(len(self.uniques))
         if self.codes is not None:
             codes, uniques = self.codes[rows], self.uniques
             present = np.zeros(len(uniques) + 1, dtype=bool)
             present[codes] = True  # code -1 lands in the extra last slot
             wanted = np.flatnonzero(present[:-1])
+            folded = self._by_unique.get(wanted, uniques[wanted])
         else:
             codes, sub_uniques = pd.factorize(self._take(rows), use_na_sentinel=True)
             codes, uniques = np.asarray(codes, dtype=np.intp), np.asarray(sub_uniques, dtype=object)
             wanted = np.arange(len(uniques))
+            # factorize numbers values by first appearance: a code's first row is where it exceeds all before
+            seen_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+            first_rows = rows[np.flatnonzero(codes > seen_max)]
+            folded = self._by_row.get(first_rows, uniques)
         passed = np.zeros(len(uniques) + 1, dtype=bool)  # last slot: missing values, never pass
         if wanted.size:
-            passed[wanted] = test([self.fold(v) for v in uniques[wanted]])
+            passed[wanted] = test(folded)
         return rows[passed[codes]]
+
+
+class _FoldCache:
+    """Folded values by slot (a distinct value's code or a row), computed on first use."""
+
+    def __init__(self, size: int) -> None:
+        self.values = np.empty(size, dtype=object)
+        self.done = np.zeros(size, dtype=bool)
+
+    def get(self, slots: np.ndarray, raw: np.ndarray) -> list[str]:
+        todo = ~self.done[slots]
+        if todo.any():
+            self.values[slots[todo]] = _fold_many(raw[todo])
+            self.done[slots[todo]] = True
+        return self.values[slots].tolist()
 
 
 def _in_set(wanted: frozenset[str]) -> Callable[[list[str]], np.ndarray]:
     return lambda values: np.fromiter((v in wanted for v in values), dtype=bool, count=len(values))
 
 
+_VECTOR_MIN = 2_000  # below this many values the plain Python loop is as fast
+
+
+def _fold_many(values: np.ndarray) -> list[str]:
+    """:func:`fold` of many values. Plain ASCII strings (printable, no double, leading or trailing space: most
+    texts) fold to their lower case, done with pyarrow kernels; anything else goes through :func:`fold`."""
+    if len(values) < _VECTOR_MIN:
+        return [fold(v) for v in values]
+    try:
+        arr = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # not all strings (numbers in a category column)
+        return [fold(v) for v in values]
+    plain = pc.and_(pc.string_is_ascii(arr), pc.utf8_is_printable(arr))  # no tab, newline or control
+    for odd in (pc.match_substring(arr, pattern="  "), pc.starts_with(arr, pattern=" "),
+                pc.ends_with(arr, pattern=" ")):
+        plain = pc.and_(plain, pc.invert(odd))
+    out = pc.ascii_lower(arr).to_pylist()
+    for i in np.flatnonzero(~plain.fill_null(False).to_numpy(zero_copy_only=False)):
+        out[i] = fold(values[i])
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_keywords(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({fold(k) for k in keywords} - {""}, key=len, reverse=True))
+
+
+def _keyword_candidates(texts: list[str], keywords: tuple[str, ...]) -> np.ndarray:
+    """Texts containing at least one keyword as a plain substring: a necessary condition for the whole-word
+    regex, checked with pyarrow's substring kernel (the exact regex then runs on these candidates only)."""
+    if len(texts) < _VECTOR_MIN:
+        return np.fromiter((any(k in t for k in keywords) for t in texts), dtype=bool, count=len(texts))
+    arr = pa.array(texts, type=pa.string())
+    hit = pc.match_substring(arr, pattern=keywords[0])
+    for k in keywords[1:]:
+        hit = pc.or_(hit, pc.match_substring(arr, pattern=k))
+    return hit.to_numpy(zero_copy_only=False)
+
+
 def _text_test(rule: Rule) -> Callable[[list[str]], np.ndarray]:
-    regexes = [rx for rx in (rule.keyword_regex, rule.pattern_regex) if rx is not None]
+    """The rule's keyword and pattern conditions on folded texts; each check only sees the texts that passed
+    the previous one."""
+    exact, keywords = rule.keyword_regex, _folded_keywords(tuple(rule.keywords))
+    pattern = rule.pattern_regex
 
     def test(texts: list[str]) -> np.ndarray:
-        ok = np.ones(len(texts), dtype=bool)
-        for rx in regexes:
-            search = rx.search
-            ok &= np.fromiter((search(t) is not None for t in texts), dtype=bool, count=len(texts))
+        todo = np.arange(len(texts))
+        if exact is not None and keywords:
+            todo = todo[_keyword_candidates(texts, keywords)]
+            search = exact.search
+            todo = todo[np.fromiter((search(texts[i]) is not None for i in todo), dtype=bool, count=todo.size)]
+        if pattern is not None:
+            find = pattern.search
+            todo = todo[np.fromiter((find(texts[i]) is not None for i in todo), dtype=bool, count=todo.size)]
+        ok = np.zeros(len(texts), dtype=bool)
+        ok[todo] = True
         return ok
     return test
 
