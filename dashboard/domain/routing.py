@@ -8,8 +8,8 @@ the hub's triage queue: ``target_unit`` None, ``rule_id`` None). Items are never
 Conditions of one rule:
 
 - ``kinds``, ``channels``, ``topics``, ``segments``: the item's value is one of the listed values (an empty list
-  means any value). Compared after :func:`fold`, so ``" Social"`` matches ``social``; a missing value matches no
-  list.
+  means any value). Compared after :func:`fold` (case, accents and surrounding spaces ignored), so
+  ``" Social"`` matches ``social``; a missing value matches no list.
 - ``keywords``: any of them occurs in the item's text as a whole word or phrase. Both sides are folded
   (Unicode NFKD, accents dropped, case folded, runs of white space squeezed to one space), and a keyword only
   matches where it is not preceded or followed by a letter, digit or underscore: ``hire`` matches "we hire!"
@@ -30,9 +30,13 @@ can take exponential time on those, and a rule is applied to every incoming item
 :func:`route_frame` is the vectorised evaluator used for replays and ingest; :func:`route_one` and
 :func:`explain` give the same answers for one item (tests check the equivalence). route_frame evaluates rules
 in precedence order on the rows still unassigned, compares categorical fields once per distinct value
-(``pd.factorize``), and folds and searches each distinct text once, only for rows that passed the rule's
-cheaper conditions; a rule's keywords are one compiled alternation. :func:`match_positions` gives the
-position of the firing rule per row for callers that want codes rather than labels.
+(``pd.factorize``, of the whole column or only of the rows a condition still has to look at), and folds
+and searches each distinct text once, only for rows that passed the rule's cheaper conditions. A rule's
+keywords are one compiled alternation, run only on the texts that contain one of them as a plain substring
+(pyarrow's substring kernel); plain ASCII texts are folded with pyarrow's lower-case kernel, the rest by
+:func:`fold`. :func:`match_positions` gives the position of the firing rule per row for callers that want
+codes rather than labels (the replay). Measured: 1M demo items in about 0.5–1 s, 1M distinct texts a few
+seconds (bench/bench_routing.py).
 """
 
 from __future__ import annotations
@@ -185,13 +189,15 @@ def _keywords_regex(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _clean_values(values: list[str]) -> list[str]:
-    """Strip each value and drop blanks and repeats (as typed in a comma-separated box)."""
+    """Strip each value and drop blanks and repeats (as typed in a comma-separated box); a value that folds to
+    nothing (only white space or accents) is a blank too, or it would silently turn the condition off."""
     out: list[str] = []
     seen: set[str] = set()
     for v in values:
         v = str(v).strip()
-        if v and fold(v) not in seen:
-            seen.add(fold(v))
+        key = fold(v)
+        if key and key not in seen:
+            seen.add(key)
             out.append(v)
     return out
 

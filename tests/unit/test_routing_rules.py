@@ -233,7 +233,7 @@ def test_duplicate_ids_refused():
 
 
 def test_rule_without_condition_refused():
-    (line,) = problems_of({"rules": [rule("all", "hr", kinds=[" "], keywords=[""], pattern="  ")]})
+    (line,) = problems_of({"rules": [rule("all", "hr", kinds=[" "], keywords=["", "\u0301 "], pattern="  ")]})
     assert line == "rule 'all': the rule has no condition, so it would match every item: use the default rule instead"
 
 
@@ -334,6 +334,7 @@ def test_route_frame_matches_route_one(default, seed, dtype):
     assert out["sla_hours"].dtype == np.float64
     for idx, row in items.astype(object).iterrows():
         d = route_one(rs, row.to_dict())
+        assert explain(rs, row.to_dict())[0] == d
         got = out.loc[idx]
         assert got["target_unit"] == d.target_unit, (row.to_dict(), got.to_dict(), d)
         assert got["rule_id"] == d.rule_id and got["priority"] == d.priority
