@@ -15,7 +15,8 @@ ANNOTATION_COLOUR = "#7B61FF"
 
 
 def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=30, r=30, t=40, b=20), legend=dict(orientation="h", y=-0.1), **kw)
+    fig.update_layout(height=height, margin=dict(l=30, r=30, t=40, b=20),
+                      legend=dict(orientation="h", y=-0.2, yanchor="top"), **kw)
     return fig
 
 

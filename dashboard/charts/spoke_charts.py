@@ -39,8 +39,11 @@ def backlog_and_breaches(trend: pd.DataFrame, annotations=None) -> go.Figure:
         fig.add_trace(go.Bar(x=g.ts, y=g.breaches, name=f"SLA breaches · {label}", marker_color=[RED, AMBER][i % 2],
                              opacity=0.6, yaxis="y2", hovertemplate="%{x|%d %b}: %{y:,.0f} breaches<extra></extra>"))
     add_annotations(fig, annotations)
-    return _layout(fig, title="Backlog and SLA breaches", yaxis=dict(title="open items"),
-                   yaxis2=dict(title="breaches", overlaying="y", side="right", showgrid=False))
+    _layout(fig, height=320, title="Backlog and SLA breaches", yaxis=dict(title="open items"),
+            yaxis2=dict(title="breaches", overlaying="y", side="right", showgrid=False))
+    # four legend entries wrap in a half-width column: below the plot they cover neither the lines nor the
+    # change annotations at the plot's top
+    return fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
 
 
 def cycle_distribution(hist: pd.DataFrame) -> go.Figure:

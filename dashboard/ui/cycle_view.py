@@ -243,7 +243,8 @@ def design(url: str, viewer: Viewer) -> None:
     if target is None:
         st.info("No target operating model yet: promote a saved scenario below.", icon=":material/flag:")
     else:
-        st.write(f"“{target.scenario_name}” (scenario #{target.scenario_id}), promoted by {target.promoted_by} "
+        source = f" (scenario #{target.scenario_id})" if target.scenario_id is not None else ""
+        st.write(f"“{target.scenario_name}”{source}, promoted by {target.promoted_by} "
                  f"on {_when(target.promoted_at)}." + (f" Note: {target.note}" if target.note else ""))
         if target.changes.empty:
             st.caption("It needs no change: every function is already where this model puts it.")
