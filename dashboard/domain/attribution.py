@@ -4,7 +4,8 @@ Pure numpy/pandas, no I/O. The input is one row per customer journey (see :func:
 
 - ``path``: the touchpoints in order, each a team (unit id) that handled one of the journey's work items;
 - ``converted``: whether the journey ended in a conversion;
-- ``revenue``: the conversion's revenue (ignored when not converted).
+- ``revenue``: the conversion's revenue (ignored when not converted);
+- optionally ``journeys``: how many journeys the row stands for (default 1; ``revenue`` is then their total).
 
 Journeys without any touchpoint cannot be credited to a team: they are left out of every method (and counted
 by :func:`summary`), so each method's credit sums to the conversions and revenue of the journeys *with* a path.
@@ -80,16 +81,40 @@ def journeys_frame(paths: Iterable[Sequence[str]], converted: Iterable[bool],
     return pd.DataFrame({"path": pd.Series(paths, dtype=object), "converted": conv, "revenue": rev})
 
 
+def fold(journeys: pd.DataFrame) -> pd.DataFrame:
+    """The input folded once into distinct paths (see :func:`_clean`), for calling several methods on the same
+    journeys: a folded frame is used as it is."""
+    return _clean(journeys)
+
+
 def _clean(journeys: pd.DataFrame) -> pd.DataFrame:
-    """Journeys with at least one touchpoint; revenue 0 unless converted."""
+    """Journeys with at least one touchpoint, folded into distinct (path, converted) rows: path, converted,
+    revenue (their total) and n (how many journeys). Every method works on these, so its cost grows with the
+    number of distinct paths (a few thousand), not of journeys. A ``journeys`` column in the input says how many
+    journeys a row stands for already (default 1)."""
+    if journeys is not None and journeys.attrs.get("folded"):
+        return journeys
     if journeys is None or len(journeys) == 0:
-        return pd.DataFrame({"path": pd.Series([], dtype=object), "converted": pd.Series([], dtype=bool),
-                             "revenue": pd.Series([], dtype=float)})
-    out = journeys[["path", "converted", "revenue"]].copy()
-    out["path"] = [tuple(p) if p is not None and not (isinstance(p, float)) else () for p in out.path]
-    out["converted"] = out.converted.fillna(False).astype(bool)
-    out["revenue"] = pd.to_numeric(out.revenue, errors="coerce").fillna(0.0).where(out.converted, 0.0).astype(float)
-    return out[out.path.map(len) > 0].reset_index(drop=True)
+        empty = pd.DataFrame({"path": pd.Series([], dtype=object), "converted": pd.Series([], dtype=bool),
+                              "revenue": pd.Series([], dtype=float), "n": pd.Series([], dtype=float)})
+        empty.attrs["folded"] = True
+        return empty
+    out = pd.DataFrame({
+        "path": [tuple(p) if p is not None and not isinstance(p, float) else () for p in journeys.path],
+        "converted": journeys.converted.fillna(False).astype(bool).to_numpy(),
+        "revenue": pd.to_numeric(journeys.revenue, errors="coerce").fillna(0.0).to_numpy(dtype=float),
+        "n": (pd.to_numeric(journeys["journeys"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+              if "journeys" in journeys else 1.0),
+    })
+    out.loc[~out.converted, "revenue"] = 0.0
+    out = out[out.path.map(len) > 0]
+    first_seen = {p: i for i, p in reversed(list(enumerate(out.path)))}  # keep the order paths first appear in
+    folded = out.groupby(["path", "converted"], sort=False, as_index=False)[["revenue", "n"]].sum()
+    folded["order"] = folded.path.map(first_seen)
+    folded = folded.sort_values(["order", "converted"], kind="stable").drop(columns="order").reset_index(drop=True)
+    folded["journeys"] = folded.n  # a folded frame is valid input too
+    folded.attrs["folded"] = True
+    return folded
 
 
 def teams(journeys: pd.DataFrame) -> list[str]:
@@ -110,10 +135,10 @@ def _touch_rule(journeys: pd.DataFrame, pick) -> pd.DataFrame:
     j = _clean(journeys)
     order = teams(j)
     credit: dict[str, list[float]] = {}
-    for p, c, r in zip(j.path, j.converted, j.revenue):
+    for p, c, r, n in zip(j.path, j.converted, j.revenue, j.n):
         if c:
             cell = credit.setdefault(pick(p), [0.0, 0.0])
-            cell[0] += 1.0
+            cell[0] += n
             cell[1] += r
     return _result(credit, order)
 
@@ -133,14 +158,14 @@ def linear(journeys: pd.DataFrame, *, distinct: bool = False) -> pd.DataFrame:
     j = _clean(journeys)
     order = teams(j)
     credit: dict[str, list[float]] = {}
-    for p, c, r in zip(j.path, j.converted, j.revenue):
+    for p, c, r, n in zip(j.path, j.converted, j.revenue, j.n):
         if not c:
             continue
         touches = list(dict.fromkeys(p)) if distinct else list(p)
         share = 1.0 / len(touches)
         for t in touches:
             cell = credit.setdefault(t, [0.0, 0.0])
-            cell[0] += share
+            cell[0] += n * share
             cell[1] += r * share
     return _result(credit, order)
 
@@ -186,19 +211,19 @@ def markov_chain(journeys: pd.DataFrame, *, collapse_repeats: bool = True) -> Ma
     n = len(states)
     counts = np.zeros((n, n))  # transient -> transient
     to_conv, to_null = np.zeros(n), np.zeros(n)
-    for p, c in zip(j.path, j.converted):
+    for p, c, w in zip(j.path, j.converted, j.n):
         seq = _collapse(p) if collapse_repeats else list(p)
         prev = 0
         for t in seq:
-            counts[prev, pos[t]] += 1
+            counts[prev, pos[t]] += w
             prev = pos[t]
-        (to_conv if c else to_null)[prev] += 1
+        (to_conv if c else to_null)[prev] += w
     out_total = counts.sum(1) + to_conv + to_null
     safe = np.where(out_total > 0, out_total, 1.0)
     q, r = counts / safe[:, None], to_conv / safe
     transitions = pd.DataFrame(np.column_stack([q[:, 1:], r, to_null / safe]), index=states,
                                columns=[*order, CONVERSION, NULL])
-    total_conv, total_rev = float(j.converted.sum()), float(j.revenue.sum())
+    total_conv, total_rev = float(j.n[j.converted].sum()), float(j.revenue.sum())
     empty = _result({}, order)
     if not order or total_conv == 0:
         note = "no journey converted: nothing to attribute" if order else "no journey with a touchpoint"
@@ -239,6 +264,7 @@ def compare(journeys: pd.DataFrame) -> pd.DataFrame:
     """Every method side by side, long format: team, method, conversions, revenue, conversion_share and
     revenue_share (of that method's total; NaN when there is nothing to share)."""
     frames = []
+    journeys = fold(journeys)
     for method in METHODS:
         f = attribute(journeys, method)
         f.insert(1, "method", method)
@@ -265,15 +291,16 @@ class Summary:
 
 
 def summary(journeys: pd.DataFrame) -> Summary:
-    total = 0 if journeys is None else len(journeys)
-    j = _clean(journeys)
-    if total:
-        conv_all = journeys.converted.fillna(False).astype(bool)
-        rev_all = pd.to_numeric(journeys.revenue, errors="coerce").fillna(0.0).where(conv_all, 0.0)
-        empty = journeys.path.map(lambda p: not p if p is not None and not isinstance(p, float) else True)
-        unattributed, unattributed_rev = int((conv_all & empty).sum()), float(rev_all[empty].sum())
-    else:
-        unattributed, unattributed_rev = 0, 0.0
-    return Summary(journeys=total, with_path=len(j), converted=int(j.converted.sum()), revenue=float(j.revenue.sum()),
-                   unattributed_conversions=unattributed, unattributed_revenue=unattributed_rev,
-                   mean_touches=float(j.path.map(len).mean()) if len(j) else 0.0)
+    if journeys is None or len(journeys) == 0:
+        return Summary(0, 0, 0, 0.0, 0, 0.0, 0.0)
+    n = (pd.to_numeric(journeys["journeys"], errors="coerce").fillna(0.0) if "journeys" in journeys
+         else pd.Series(1.0, index=journeys.index))
+    conv = journeys.converted.fillna(False).astype(bool)
+    rev = pd.to_numeric(journeys.revenue, errors="coerce").fillna(0.0).where(conv, 0.0)
+    length = journeys.path.map(lambda p: len(p) if p is not None and not isinstance(p, float) else 0)
+    has = length > 0
+    with_path = float(n[has].sum())
+    return Summary(journeys=int(n.sum()), with_path=int(with_path), converted=int(n[has & conv].sum()),
+                   revenue=float(rev[has].sum()), unattributed_conversions=int(n[~has & conv].sum()),
+                   unattributed_revenue=float(rev[~has].sum()),
+                   mean_touches=float((length[has] * n[has]).sum() / with_path) if with_path else 0.0)

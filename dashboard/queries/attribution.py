@@ -29,19 +29,20 @@ from sqlalchemy import Connection, and_, or_, select
 from dashboard.db import journeys, work_items
 from dashboard.domain.access import require_viewer
 
-PATH_COLUMNS = ["journey_id", "started_at", "converted_at", "converted", "revenue", "path"]
+PATH_COLUMNS = ["journey_id", "converted", "revenue", "path"]
 
 
 def journey_paths(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """One row per journey started in [start, end): journey_id, started_at, converted_at, converted (bool),
-    revenue (0 when not converted), path (tuple of unit ids, possibly empty)."""
+    """One row per journey started in [start, end), oldest first: journey_id, converted (bool), revenue (0 when
+    not converted), path (tuple of unit ids, possibly empty). No timestamps leave the database: parsing them
+    costs more than the rest at a few hundred thousand journeys."""
     require_viewer(viewer)
     if end <= start:
         raise ValueError("the window's end must be after its start")
     j, wi = journeys.c, work_items.c
     in_window = (j.started_at >= start, j.started_at < end)
     heads = conn.execute(
-        select(j.id, j.started_at, j.converted_at, j.revenue).where(*in_window).order_by(j.started_at, j.id)
+        select(j.id, j.converted_at.isnot(None), j.revenue).where(*in_window).order_by(j.started_at, j.id)
     ).all()
     if not heads:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in PATH_COLUMNS}).astype(
@@ -55,14 +56,11 @@ def journey_paths(conn: Connection, viewer, start: dt.datetime, end: dt.datetime
     ).all()
     paths = {key: tuple(t for _, t in group) for key, group in groupby(touches, key=itemgetter(0))}
     ids = [h[0] for h in heads]
-    converted_at = pd.to_datetime([h[2] for h in heads], utc=True)
-    converted = ~pd.isna(converted_at)
-    revenue = np.where(converted, pd.to_numeric(pd.Series([h[3] for h in heads]), errors="coerce").fillna(0.0), 0.0)
+    converted = np.array([bool(h[1]) for h in heads], dtype=bool)
+    revenue = pd.to_numeric(pd.Series([h[2] for h in heads], dtype=object), errors="coerce").fillna(0.0).to_numpy(float)
     return pd.DataFrame({
         "journey_id": ids,
-        "started_at": pd.to_datetime([h[1] for h in heads], utc=True),
-        "converted_at": converted_at,
         "converted": converted,
-        "revenue": revenue.astype(float),
+        "revenue": np.where(converted, revenue, 0.0),
         "path": pd.Series([paths.get(k, ()) for k in ids], dtype=object),
     })[PATH_COLUMNS]

@@ -46,7 +46,8 @@ def _attribution(url: str, viewer: Viewer, days: int) -> Attribution:
         journeys = journey_paths(conn, viewer, now - dt.timedelta(days=days), now)
         kpis = kpi_catalogue(conn, viewer)
         units = list_units(conn, viewer)
-    return Attribution(at_.summary(journeys), at_.compare(journeys), at_.markov_chain(journeys), kpis,
+    folded = at_.fold(journeys)  # distinct paths: every method below works on these
+    return Attribution(at_.summary(journeys), at_.compare(folded), at_.markov_chain(folded), kpis,
                        dict(zip(units.id, units.name)))
 
 
