@@ -99,7 +99,7 @@ def replay(rule_set: RuleSet, items: pd.DataFrame, staffing: pd.DataFrame, *, no
 
     ``items``: id, kind, channel, topic, segment, text, target_unit (actual), status, created_at,
     resolved_at, due_at, sla_hours (the hub's routable items; missing attribute columns count as missing
-    values). Rates and SLA use the items created in (now − days, now]; backlogs use every open item given.
+    values). Rates and SLA use the items created in [now − days, now]; backlogs use every open item given.
     ``staffing``: unit, name, headcount, service_rate_per_fte_day, one row per spoke.
 
     Units are handled as small integer codes (one row of ``per_spoke`` each): the actual targets are
@@ -125,7 +125,7 @@ def replay(rule_set: RuleSet, items: pd.DataFrame, staffing: pd.DataFrame, *, no
 
     if "created_at" in items:
         created = _utc(items["created_at"])
-        window = ((created > now_ts - pd.Timedelta(days=days)) & (created <= now_ts)).to_numpy()
+        window = ((created >= now_ts - pd.Timedelta(days=days)) & (created <= now_ts)).to_numpy()
     else:
         window = np.ones(len(items), dtype=bool)
     # status compared once per distinct value (comparing a million Python strings one by one is slow)

@@ -180,3 +180,24 @@ def test_naive_timestamps_are_utc():
     items["created_at"] = pd.to_datetime(items.created_at).dt.tz_localize(None)
     r = replay(RULES, items, STAFF, now=NOW.replace(tzinfo=None), days=1)
     assert r.total == 1
+
+
+def test_window_includes_its_first_instant_and_now():
+    start = NOW - dt.timedelta(days=7)
+    items = make_items([{"kind": "lead", "created_at": start}, {"kind": "lead", "created_at": NOW},
+                        {"kind": "lead", "created_at": start - dt.timedelta(seconds=1)},
+                        {"kind": "lead", "created_at": NOW + dt.timedelta(seconds=1)}])
+    r = replay(RULES, items, STAFF, now=NOW, days=7)
+    assert r.total == 2 and row(r, "sales").items_draft == 2
+
+
+def test_string_dtype_frames_as_queries_return_them():
+    """pd.DataFrame(rows) gives pandas' "str" dtype (missing = NaN): same answers as object columns."""
+    items = make_items([{"text": "hiring?"}, {"kind": "lead", "target_unit": None, "status": "new", "resolved_at": None},
+                        {"kind": "complaint", "target_unit": "hub", "status": None, "resolved_at": None}])
+    as_str = items.astype({c: "str" for c in ("id", "kind", "channel", "text", "target_unit", "status")})
+    a, b = (replay(RULES, frame, STAFF, now=NOW, days=7) for frame in (items, as_str))
+    pd.testing.assert_frame_equal(a.per_spoke, b.per_spoke)
+    pd.testing.assert_frame_equal(a.moves, b.moves)
+    assert row(b, UNROUTED).items_now == 2 and row(b, "hr").items_draft == 1
+    assert row(b, "sales").backlog_draft == 1 and b.per_spoke.backlog_now.sum() == 1  # no status: not open
