@@ -67,6 +67,7 @@ def render(viewer: Viewer) -> None:
     url = get_settings().database_url
     try:
         changes = _changes(url, viewer)
+        units = data.units(url, viewer)
     except NotPermitted as exc:
         st.warning(f"Not available to you: {exc}.", icon=":material/lock:")
         return
@@ -80,7 +81,8 @@ def render(viewer: Viewer) -> None:
     left, right = st.columns([3, 1])
     ids = changes.id.tolist()
     rows = {r.id: r for r in changes.itertuples()}
-    change_id = left.selectbox("Change", ids, format_func=lambda i: _change_label(rows[i]), key="ev_change",
+    names = dict(zip(units.id, units.name))
+    change_id = left.selectbox("Change", ids, format_func=lambda i: _change_label(rows[i], names), key="ev_change",
                                help="Changes marked done on the Implement tab, newest first")
     days = right.selectbox("Window each side", list(WINDOWS), index=1, format_func=WINDOWS.get, key="ev_days",
                            help="How many days before the change to compare with, and at most how many after it")

@@ -95,7 +95,7 @@ def test_evaluate_tab_shows_did_and_the_prediction(app, cycle_db):
     tab = _tab(at, "Evaluate")
     change = tab.selectbox(key="ev_change")
     assert change.options[0].startswith("Content production centralised · done ")
-    assert change.options[0].endswith(" · sales")
+    assert change.options[0].endswith(" · Sales")
     table = tab.dataframe[0].value.set_index("Metric")
     lead = table.loc["Lead time (mean)"]
     assert lead.Before.endswith(" h") and lead.Predicted == "10.0 h → 7.0 h"
