@@ -166,6 +166,8 @@ def test_promote_mark_done_and_see_the_annotation(app, app_db, sign_in):
     at.switch_page("pages/overview_page.py")
     at.run()
     assert any(c.value.startswith(":violet[┆] Since") and label.lower() in c.value.lower() for c in at.caption)
+    sparklines = [c for c in _charts(at) if c["layout"].get("height") == 60]
+    assert sparklines and all([s["line"]["dash"] for s in c["layout"]["shapes"]] == ["dot"] for c in sparklines)
 
 
 
