@@ -79,9 +79,6 @@ class RuleError(ValueError):
 
 # --- folding -----------------------------------------------------------------------------------------------
 
-_SPACES = re.compile(r"\s+")
-
-
 def _strip_accents(text: str) -> str:
     """NFKD, then drop combining marks: "Café" -> "Cafe", "ﬁ" -> "fi"."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -118,15 +115,23 @@ _REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT}
 def _has_nested_quantifier(parsed: Any, inside_unbounded: bool = False) -> bool:
     """True when an unbounded (or large) repeat contains another repeat of more than one: (a+)+, (a*)*, (a|b+){2,}.
 
-    Possessive repeats and atomic groups never backtrack, so they are not counted.
+    A possessive repeat or an atomic group never gives back what it matched, so an outer repeat cannot split
+    its match in many ways (``(?>a+)+b`` and ``(a++)+b`` are fine); what is inside it is still checked on its
+    own (``(?>(a+)+b)`` backtracks inside the group).
     """
     for op, arg in parsed:
         if op in _REPEATS:
-            low, high, body = arg
+            _low, high, body = arg
             repeats = high > 1
             if repeats and inside_unbounded:
                 return True
             if _has_nested_quantifier(body, inside_unbounded or (repeats and high > 10)):
+                return True
+        elif op is sre_parse.POSSESSIVE_REPEAT:  # an outer repeat cannot re-split it: check its body afresh
+            if _has_nested_quantifier(arg[2]):
+                return True
+        elif op is sre_parse.ATOMIC_GROUP:
+            if _has_nested_quantifier(arg):
                 return True
         elif op is sre_parse.SUBPATTERN:
             if _has_nested_quantifier(arg[-1], inside_unbounded):

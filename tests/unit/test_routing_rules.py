@@ -203,13 +203,15 @@ def test_invalid_pattern_refused_with_reason_and_position():
     assert "unterminated character set at position 2" in line
 
 
-@pytest.mark.parametrize("pattern", ["(a+)+", "(a*)*", r"(\w+\s?)*", "(?:x|y+)+$", "((ab)*c)+"])
+@pytest.mark.parametrize("pattern", ["(a+)+", "(a*)*", r"(\w+\s?)*", "(?:x|y+)+$", "((ab)*c)+", "(?>(a+)+b)",
+                                     "((a+)+)++", "x(?=(a+)+)", "(a+){2,}"])
 def test_nested_quantifiers_refused(pattern):
     (line,) = problems_of({"rules": [rule("x", "hr", pattern=pattern)]})
     assert "catastrophic backtracking" in line and line.startswith("rule 'x': ")
 
 
-@pytest.mark.parametrize("pattern", [r"(\d{1,3}\.){3}\d{1,3}", r"(?:ab)+", r"\w+ing\b", r"refund|late"])
+@pytest.mark.parametrize("pattern", [r"(\d{1,3}\.){3}\d{1,3}", r"(?:ab)+", r"\w+ing\b", r"refund|late", "(?>a+)+b",
+                                     "(a++)+b"])
 def test_ordinary_patterns_accepted(pattern):
     parse_rule_set({"rules": [rule("x", "hr", pattern=pattern)]})
 
