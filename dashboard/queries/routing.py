@@ -41,7 +41,7 @@ ITEM_COLUMNS = ("id", "kind", "channel", "topic", "segment", "text", "source_uni
                 "priority", "rule_id", "created_at")
 HISTORY_COLUMNS = ("id", "status", "name", "note", "version", "based_on", "created_by", "created_at", "updated_by",
                    "updated_at", "published_by", "published_at")
-ACTIONS = ("routing_save", "routing_discard", "routing_publish", "unit_delete")  # audit actions written here
+ACTIONS = ("routing_save", "routing_discard", "routing_publish", "routing_route", "unit_delete")  # audit actions
 
 
 class StaleDraft(ValueError):
@@ -249,6 +249,32 @@ def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, no
     _record(conn, v, "routing_publish", f"rule set #{draft_id}", f"published ({len(draft.rule_set.rules)} rules; "
             f"archived {was}): {note}"[:2000], now)
     return _one(conn, r.id == draft_id)
+
+
+def waiting_count(conn: Connection, viewer) -> int:
+    """Unrouted items waiting in the hubs' triage queues now (from a hub to itself, status new, open)."""
+    _reader(viewer)
+    wi = work_items.c
+    return int(conn.execute(select(func.count()).select_from(work_items).where(
+        wi.source_unit.in_(_hubs(conn)), wi.target_unit == wi.source_unit, wi.status == "new",
+        wi.resolved_at.is_(None))).scalar_one())
+
+
+def route_waiting(conn: Connection, viewer, now: dt.datetime | None = None) -> int:
+    """Route the items waiting unrouted at the hub with the ACTIVE rules now (after a publish), in the caller's
+    transaction; returns how many left the hub (items no rule matches keep waiting). Audited."""
+    v = _writer(viewer)
+    from loaders import routing as system  # the system side does the routing and moves the rollups
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    active = active_rule_set(conn, v)
+    if active is None:
+        return 0
+    moved = system.route_waiting(conn, now, active.rule_set, by=v.user)
+    if moved:
+        _record(conn, v, "routing_route", f"rule set #{active.id}",
+                f"routed {moved:,} waiting item{'s' if moved != 1 else ''} with the active rules", now)
+    return moved
 
 
 # --- replay and "try" --------------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def _url() -> str:
 def _state(url: str, viewer: Viewer) -> dict:
     with data.engine().connect() as conn:
         return dict(active=q.active_rule_set(conn, viewer), draft=q.current_draft(conn, viewer),
-                    units=list_units(conn, viewer)[["id", "name", "kind", "headcount"]])
+                    units=list_units(conn, viewer)[["id", "name", "kind", "headcount"]],
+                    waiting=q.waiting_count(conn, viewer))
 
 
 @st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
@@ -453,7 +454,7 @@ def replay_section(viewer: Viewer, state: dict) -> None:
         done = None
     if done:
         _show_replay(done, state)
-    _publish_form(viewer, draft, replayed=bool(done))
+    _publish_form(viewer, draft, replayed=bool(done), waiting=state.get("waiting", 0))
 
 
 def _show_replay(done: dict, state: dict) -> None:
@@ -506,7 +507,13 @@ def _flash_publish() -> None:
         st.success(text, icon=":material/check:")
 
 
-def _publish_form(viewer: Viewer, draft, replayed: bool) -> None:
+def _publish_and_route(conn, viewer: Viewer, draft_id: int, version: int, note: str, route: bool):
+    """Publish, and with ``route`` send the items waiting at the hub through the new rules: one transaction."""
+    stored = q.publish(conn, viewer, draft_id, version, note)
+    return stored, (q.route_waiting(conn, viewer) if route else 0)
+
+
+def _publish_form(viewer: Viewer, draft, replayed: bool, waiting: int = 0) -> None:
     st.subheader("Publish")
     if not viewer.can_edit_routing:
         st.caption(NOT_EDITOR)
@@ -514,15 +521,22 @@ def _publish_form(viewer: Viewer, draft, replayed: bool) -> None:
         st.caption("Run the replay first to see what the draft would change.")
     note = st.text_area("What changed and why (required)", key="rt_note", max_chars=2000,
                         disabled=not viewer.can_edit_routing)
+    route = False
+    if waiting:
+        route = st.checkbox(f"Also route the {waiting:,} item{'s' if waiting != 1 else ''} waiting in the hub's "
+                            "triage queue with the new rules (items no rule matches keep waiting)", value=True,
+                            key="rt_route_waiting", disabled=not viewer.can_edit_routing)
     if st.button("Publish the draft", type="primary", icon=":material/publish:", key="rt_publish",
                  disabled=not viewer.can_edit_routing, help=None if viewer.can_edit_routing else NOT_EDITOR):
-        stored = _write(viewer, q.publish, draft.id, draft.version, note)
-        if stored is not None:
+        done = _write(viewer, _publish_and_route, draft.id, draft.version, note, route)
+        if done is not None:
+            stored, moved = done
             clear_caches()
             for key in (EDIT, REPLAY, "rt_note"):
                 st.session_state.pop(key, None)
+            routed = f" {moved:,} waiting item{'s were' if moved != 1 else ' was'} routed with it." if route else ""
             st.session_state["rt_publish_flash"] = [("ok", f"Published: rule set #{stored.id} is active. New items "
-                                                           "arriving at the hub are routed with it.")]
+                                                           f"arriving at the hub are routed with it.{routed}")]
             st.rerun()
 
 

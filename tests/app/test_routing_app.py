@@ -154,6 +154,15 @@ def test_try_a_rule_on_a_typed_item_and_on_an_existing_one(app, published, sign_
 
 
 def test_replay_then_publish_with_a_required_note(app, published, sign_in):
+    import datetime as dt
+
+    from dashboard import store
+    from tests.factories import item
+
+    with make_engine(published).begin() as conn:  # a report waiting unrouted at the hub
+        store.insert_work_items(conn, [item("wait-1", "hub", "hub", dt.datetime.now(dt.timezone.utc)
+                                            - dt.timedelta(hours=1), kind="report", status="new")
+                                       | dict(routed_at=None)])
     at = open_page(app, HAL, sign_in)
     button(at, "rt_start").click().run()
     edit = at.session_state["rt_edit"]
@@ -168,22 +177,26 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
     assert not at.exception, at.exception
     [table] = frames(at, "Change (items)")
     table = table.set_index("Spoke")
-    assert table.at["Finance", "Change (items)"] == -2 and table.at["Sales", "Change (items)"] == 2
+    assert table.at["Finance", "Change (items)"] == -2 and table.at["Sales", "Change (items)"] == 3
+    assert table.at["Unrouted (hub triage queue)", "Change (items)"] == -1
     assert "Unrouted (hub triage queue)" in table.index
-    assert [m.value for m in at.metric][1] == "2"  # would go elsewhere
+    assert [m.value for m in at.metric][1] == "3"  # would go elsewhere
+    assert at.checkbox(key="rt_route_waiting").value  # route the waiting report too (ticked by default)
     button(at, "rt_publish").click().run()  # without a note: refused, nothing published
     assert "Say what changed and why" in errors_text(at)
     at.text_area(key="rt_note").input("reports go to sales now").run()
     button(at, "rt_publish").click().run()
     assert not at.exception and not at.error, errors_text(at)
-    assert any("is active" in s.value for s in at.success)
+    assert any("is active" in s.value and "1 waiting item was routed" in s.value for s in at.success)
     with make_engine(published).connect() as conn:
         active = routing.active_rule_set(conn, HUB)
         history = routing.list_rule_sets(conn, HUB)
         actions = [r.action for r in conn.execute(select(audit_log.c.action))]
     assert active.note == "reports go to sales now" and active.rule_set.rules[1].target_unit == "sales"
     assert history.status.tolist() == ["active", "archived"]
-    assert "routing_publish" in actions
+    assert "routing_publish" in actions and "routing_route" in actions
+    with make_engine(published).connect() as conn:
+        assert routing.find_item(conn, HUB, "wait-1")["target_unit"] == "sales"
     expanders = [e.label for e in at.expander]
     assert any(label.startswith(f"#{active.id} active") for label in expanders)
     assert any("'finance' -> 'sales'" in m.value for m in at.markdown)  # the diff to the previous version

@@ -251,3 +251,26 @@ def test_a_rule_set_round_trips_through_json(org):
     with org.begin() as conn:
         d = routing.save_draft(conn, HUB, original)
     assert d.rule_set == original
+
+
+def test_routing_the_waiting_items_after_a_publish(org):
+    mentions = {"id": "mentions", "name": "Mentions to HR", "kinds": ["mention"], "target_unit": "legal"}
+    with org.connect() as conn:
+        assert routing.waiting_count(conn, EXEC) == 1
+    with org.begin() as conn:
+        assert routing.route_waiting(conn, HUB, NOW) == 0  # no active set: nothing to route with
+        d = routing.save_draft(conn, HUB, rules(LEADS))
+        routing.publish(conn, HUB, d.id, 1, "leads only")
+        assert routing.route_waiting(conn, HUB, NOW) == 0  # no rule matches the mention: it keeps waiting
+        d = routing.save_draft(conn, HUB, rules(LEADS, mentions))
+        routing.publish(conn, HUB, d.id, 1, "mentions to legal")
+        assert routing.route_waiting(conn, HUB, NOW) == 1
+    with org.connect() as conn:
+        assert routing.waiting_count(conn, HUB) == 0
+        moved = routing.find_item(conn, HUB, "u0")
+    assert (moved["target_unit"], moved["rule_id"], moved["status"]) == ("legal", "mentions", "routed")
+    assert ("routing_route", f"rule set #{d.id}") in audit_actions(org)
+    ov = load_overview(org, ADMIN, "7d", NOW, UTC)
+    assert ov.unrouted == 0 and ("hub", "legal") in set(zip(ov.flows.source_unit, ov.flows.target_unit))
+    with org.begin() as conn, pytest.raises(NotPermitted):
+        routing.route_waiting(conn, EXEC, NOW)

@@ -20,13 +20,16 @@ CALLS = {
     "routing.save_draft": lambda c: dict(conn=c.conn, rule_set=RULES, name="Leads first"),
     "routing.publish": lambda c: dict(conn=c.conn, draft_id=1, version=1, note="first rules"),
     "routing.discard_draft": lambda c: dict(conn=c.conn, draft_id=2, version=1),
+    "routing.waiting_count": lambda c: dict(conn=c.conn),
+    "routing.route_waiting": lambda c: dict(conn=c.conn, now=NOW),
     "routing.replay_items": lambda c: dict(conn=c.conn, start=at(48), end=NOW),
     "routing.replay_staffing": lambda c: dict(conn=c.conn, start=at(48), end=NOW),
     "routing.find_item": lambda c: dict(conn=c.conn, item_id="s0"),
     "routing.delete_unit": lambda c: dict(conn=c.conn, unit_id="nobody"),
     "routing.list_units_for_admin": lambda c: dict(conn=c.conn),
 }
-WRITERS = {"routing.save_draft", "routing.discard_draft", "routing.publish", "routing.delete_unit"}
+WRITERS = {"routing.save_draft", "routing.discard_draft", "routing.publish", "routing.delete_unit",
+           "routing.route_waiting"}
 NO_VIEWER = {
     "flows.unrouted_count": "counts rows of a frame the caller already read through edge_flows (with a viewer)",
 }
