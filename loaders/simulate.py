@@ -3,7 +3,12 @@
 Every ~``tick`` seconds one batch is written in ONE transaction through :mod:`dashboard.store`, so the
 rollups move with the rows and a batch interrupted midway (even by SIGKILL) leaves nothing behind.
 Routes, kinds, channels, texts and SLA hours follow the demo (:mod:`loaders.demo`); units and KPIs are read
-from the database, and KPI levels continue from each KPI's recent observations. SIGINT/SIGTERM finish the
+from the database, and KPI levels continue from each KPI's recent observations. Items the hub routes out (leads,
+mentions, complaints, notices, reports, insights) arrive without a target and are routed by the ACTIVE routing
+rule set (:mod:`loaders.routing`, re-read with one small query per batch), so a newly published rule set
+changes the live flows at once; items no rule matches wait unrouted at the hub (the simulator leaves them to
+people), and each batch routes the waiting ones again with the active set. With no active set the demo's own
+routes are kept, so a database without rules still runs. SIGINT/SIGTERM finish the
 current batch and stop cleanly. While the database is unreachable (a restart, a network cut) the loop waits
 and tries again with a growing delay (at most :data:`RETRY_CAP_S`), for as long as it takes; other database
 errors skip the batch, and :data:`MAX_FAILED_BATCHES` of them in a row end the run.
@@ -22,12 +27,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, and_, func, not_, select
 from sqlalchemy.exc import DBAPIError
 
 from dashboard import errors, store
 from dashboard.db import kpi_hourly, kpis, units, work_items
 from dashboard.domain.vocabulary import Aggregation, ItemKind, Status
+from loaders import routing
 from loaders.demo import DATASET, DERIVED_KPIS, ROUTES, RouteSpec, route_attributes
 
 UTC = dt.timezone.utc
@@ -66,6 +72,8 @@ class SimModel:
     routes: tuple[RouteSpec, ...]
     shares: np.ndarray
     feeds: tuple[KpiFeed, ...]
+    hub: str | None = None  # the hub whose outgoing items the routing rules route
+    unit_ids: frozenset[str] = frozenset()
 
 
 def _us(ts: dt.datetime) -> int:
@@ -122,7 +130,9 @@ def load_model(conn: Connection, *, now: dt.datetime, force: bool = False) -> Si
     if not routes:
         raise NothingToSimulate("none of the demo's routes fit the units in this database: run `python -m loaders demo`")
     shares = np.array([r.share for r in routes])
-    return SimModel(routes=routes, shares=shares / shares.sum(), feeds=_kpi_feeds(conn, now))
+    hubs = routing.hub_ids(conn)
+    return SimModel(routes=routes, shares=shares / shares.sum(), feeds=_kpi_feeds(conn, now),
+                    hub=hubs[0] if hubs else None, unit_ids=frozenset(unit_ids))
 
 
 # --- one batch ------------------------------------------------------------------------------------------
@@ -135,6 +145,9 @@ class BatchStats:
     resolved: int = 0
     conflicts: int = 0
     observations: int = 0
+    routed_by_rules: int = 0  # new items the active rule set routed ...
+    unrouted: int = 0  # ... and those it left waiting at the hub
+    rerouted: int = 0  # waiting items routed by the active set (e.g. after a publish)
 
     def add(self, other: "BatchStats") -> None:
         for name in self.__dataclass_fields__:
@@ -155,8 +168,10 @@ class IdSource:
 
 
 def _new_items(rng: np.random.Generator, model: SimModel, ids: IdSource, now: dt.datetime, seconds: float,
-               rate_per_min: float) -> pd.DataFrame:
-    """Poisson arrivals over the last ``seconds``, with the demo's route mix; mentions wait for triage."""
+               rate_per_min: float, rule_set: routing.RuleSet | None = None) -> pd.DataFrame:
+    """Poisson arrivals over the last ``seconds``, with the demo's route mix. With an active ``rule_set`` the
+    hub's outgoing items arrive without a target and the rules route them (unmatched: unrouted at the hub);
+    without one they keep the route's target and mentions wait for triage."""
     n = int(rng.poisson(rate_per_min / 60 * seconds))
     if n == 0:
         return pd.DataFrame()
@@ -173,7 +188,25 @@ def _new_items(rng: np.random.Generator, model: SimModel, ids: IdSource, now: dt
     df["routed_at"] = [None if m else c for m, c in zip(mention, df.created_at)]
     df["updated_by"] = ACTOR
     df.insert(0, "id", ids.next(n))
+    if rule_set is not None and model.hub is not None:
+        df = _route_new(df, rule_set, model, now)
     return df
+
+
+def _route_new(df: pd.DataFrame, rule_set: routing.RuleSet, model: SimModel, now: dt.datetime) -> pd.DataFrame:
+    """The hub's outgoing items routed by the active rules; a rule pointing at a unit this database does not
+    have leaves the item unrouted rather than failing the batch."""
+    hub = model.hub
+    outgoing = (df.source_unit == hub).to_numpy()
+    df = df.assign(target_unit=np.where(outgoing, None, df.target_unit.to_numpy()),
+                   status=np.where(outgoing, Status.NEW.value, df.status.to_numpy()),
+                   routed_at=[None if o else r for o, r in zip(outgoing, df.routed_at)])
+    routed = routing.apply(rule_set, df, hub, now)
+    unknown = outgoing & ~routed.target_unit.isin(model.unit_ids).to_numpy()
+    if unknown.any():
+        routed.loc[unknown, ["target_unit", "status", "rule_id", "priority"]] = [hub, Status.NEW.value, None, None]
+        routed.loc[unknown, "routed_at"] = pd.NaT
+    return routed
 
 
 def _candidates(conn: Connection, now: dt.datetime, k: int, overdue: bool) -> pd.DataFrame:
@@ -182,8 +215,9 @@ def _candidates(conn: Connection, now: dt.datetime, k: int, overdue: bool) -> pd
     (item, then rollup), so the two can never wait for each other in a circle (a deadlock)."""
     wi = work_items.c
     due = wi.due_at <= now if overdue else wi.due_at > now
+    waiting = and_(wi.source_unit == wi.target_unit, wi.status == Status.NEW.value)  # unrouted: left to people
     stmt = (select(wi.id, wi.version, wi.status, wi.created_at, wi.due_at, wi.sla_hours, wi.target_unit)
-            .where(wi.resolved_at.is_(None), due).order_by(func.random()).limit(k))
+            .where(wi.resolved_at.is_(None), due, not_(waiting)).order_by(func.random()).limit(k))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = conn.execute(stmt).mappings().all()
@@ -261,11 +295,19 @@ def _kpi_observations(rng: np.random.Generator, model: SimModel, now: dt.datetim
 
 def simulate_batch(conn: Connection, model: SimModel, rng: np.random.Generator, ids: IdSource, *,
                    now: dt.datetime, seconds: float, rate_per_min: float,
-                   pending_derived: dict[str, int]) -> BatchStats:
-    """Write one batch (new items, moves, KPI observations) on ``conn``; the caller owns the transaction."""
+                   pending_derived: dict[str, int], rules: routing.ActiveRules | None = None) -> BatchStats:
+    """Write one batch (waiting items routed, new items, moves, KPI observations) on ``conn``; the caller owns
+    the transaction. ``rules`` keeps the active rule set between batches (a fresh one reads it now)."""
     stats = BatchStats()
-    items = _new_items(rng, model, ids, now, seconds, rate_per_min)
+    rule_set = (rules or routing.ActiveRules()).get(conn)
+    if rule_set is not None:  # first: its item locks come before any rollup row this batch touches
+        stats.rerouted = routing.route_waiting(conn, now, rule_set, by=ACTOR)
+    items = _new_items(rng, model, ids, now, seconds, rate_per_min, rule_set)
     if not items.empty:
+        if rule_set is not None and model.hub is not None:
+            outgoing = items.source_unit == model.hub
+            stats.unrouted = int((outgoing & (items.target_unit == model.hub)).sum())
+            stats.routed_by_rules = int(outgoing.sum()) - stats.unrouted
         stats.created = store.insert_work_items(conn, items)
         for kpi_id, kind in DERIVED_KPIS.items():
             pending_derived[kpi_id] = pending_derived.get(kpi_id, 0) + int((items.kind == kind.value).sum())
@@ -290,8 +332,12 @@ class RunTotals:
 
     def line(self) -> str:
         s = self.stats
-        return (f"simulate: {self.batches} batches in {self.seconds:.1f} s: +{s.created:,} items, {s.moved:,} moves "
-                f"({s.resolved:,} resolved, {s.conflicts} conflicts), {s.observations:,} KPI observations")
+        routed = (f" ({s.routed_by_rules:,} routed by rules, {s.unrouted:,} left unrouted)"
+                  if s.routed_by_rules or s.unrouted else "")
+        waiting = f", {s.rerouted:,} waiting items routed by rules" if s.rerouted else ""
+        return (f"simulate: {self.batches} batches in {self.seconds:.1f} s: +{s.created:,} items{routed}, "
+                f"{s.moved:,} moves ({s.resolved:,} resolved, {s.conflicts} conflicts){waiting}, "
+                f"{s.observations:,} KPI observations")
 
 
 @contextmanager
@@ -319,6 +365,7 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
     stop = stop or threading.Event()
     rng = np.random.default_rng(seed)
     ids = IdSource()
+    rules = routing.ActiveRules()
     with engine.connect() as conn:
         model = load_model(conn, now=clock(), force=force)
     totals, window = RunTotals(), BatchStats()
@@ -336,7 +383,15 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
             try:
                 with engine.begin() as conn:
                     stats = simulate_batch(conn, model, rng, ids, now=clock(), seconds=max(begun - last, 0.001),
-                                           rate_per_min=rate_per_min, pending_derived=pending)
+                                           rate_per_min=rate_per_min, pending_derived=pending, rules=rules)
+                if rules.changed:
+                    if rules.problems:
+                        out("simulate: the active routing rule set is not valid, so new items keep the demo's own "
+                            f"routes until it is fixed: {'; '.join(rules.problems)[:300]}")
+                    elif totals.batches:
+                        out("simulate: a new routing rule set is active; new items follow it"
+                            if rules.rule_set is not None else
+                            "simulate: no routing rule set is active; new items keep the demo's own routes")
                 failures = 0
                 if outage_since is not None:
                     out(f"simulate: database answers again after {time.monotonic() - outage_since:.0f} s; resuming")
@@ -370,7 +425,9 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
             totals.stats.add(stats)
             window.add(stats)
             if report_every and totals.batches % report_every == 0:
-                out(f"simulate: batch {totals.batches}: +{window.created} items, {window.moved} moves, "
+                routed = f" ({window.unrouted} unrouted)" if window.unrouted else ""
+                waiting = f", {window.rerouted} waiting routed" if window.rerouted else ""
+                out(f"simulate: batch {totals.batches}: +{window.created} items{routed}, {window.moved} moves{waiting}, "
                     f"{window.observations} KPI observations")
                 window = BatchStats()
             elapsed = time.monotonic() - started

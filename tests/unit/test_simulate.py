@@ -10,12 +10,13 @@ import sys
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from dashboard import store
 from dashboard.db import kpi_observations, work_items
-from loaders import demo, simulate
+from loaders import demo, routing, simulate
 from tests.factories import tiny_org
 from tests.unit.test_demo import ROOT
 from tests.unit.test_store import assert_rollups_match_rebuild
@@ -153,3 +154,94 @@ def test_on_postgresql_a_batch_skips_items_a_person_is_editing_instead_of_waitin
             assert_rollups_match_rebuild(conn)
     finally:
         engine.dispose()
+
+
+# --- routing rules (issue 9) -------------------------------------------------------------------------------
+
+
+def _batch(engine, model, rules=None, seed=11, seconds=20):
+    with engine.begin() as conn:
+        return simulate.simulate_batch(conn, model, np.random.default_rng(seed), simulate.IdSource(),
+                                       now=dt.datetime.now(UTC), seconds=seconds, rate_per_min=600,
+                                       pending_derived={}, rules=rules)
+
+
+def _new_hub_items(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(select(work_items).where(
+            work_items.c.id.like("sim-%"), work_items.c.source_unit == "hub")).mappings().all())
+
+
+def test_new_hub_items_are_routed_by_the_active_rules_and_a_published_change_shows_at_once(demo_db):
+    from dashboard.db import routing_rule_sets
+    from dashboard.domain.routing import parse_rule_set, route_frame
+
+    with demo_db.connect() as conn:
+        model = simulate.load_model(conn, now=dt.datetime.now(UTC))
+    rules = routing.ActiveRules()
+    stats = _batch(demo_db, model, rules)
+    items = _new_hub_items(demo_db)
+    assert stats.routed_by_rules == len(items) > 0 and stats.unrouted == 0
+    expected = route_frame(parse_rule_set(demo.STANDARD_RULES), items)
+    assert items.target_unit.tolist() == expected.target_unit.tolist()
+    assert items.rule_id.tolist() == expected.rule_id.tolist() and items.priority.notna().all()
+    assert (items.status != "new").all() and items.routed_at.notna().all()  # mentions too: no triage wait
+    with demo_db.connect() as conn:
+        waiting = conn.execute(select(func.count()).where(work_items.c.text.in_(demo.UNROUTED_TEXTS))).scalar_one()
+
+    # publish a set that sends job questions and the waiting "Love the new ad!" mentions elsewhere
+    changed = dict(demo.STANDARD_RULES)
+    changed["rules"] = [dict(r, target_unit="customer_service") if r["id"] == "jobs" else r
+                        for r in demo.STANDARD_RULES["rules"]]
+    changed["rules"].append({"id": "praise", "name": "Praise to Product", "kinds": ["mention"],
+                             "keywords": ["love", "great", "made my day", "happy", "sings", "pick"],
+                             "target_unit": "product", "priority": "low"})
+    now = dt.datetime.now(UTC)
+    with demo_db.begin() as conn:
+        conn.execute(routing_rule_sets.update().where(routing_rule_sets.c.status == "active").values(status="archived"))
+        conn.execute(routing_rule_sets.insert().values(
+            status="active", name="Changed", rules=changed, version=1, created_by="t", created_at=now, updated_by="t",
+            updated_at=now, published_by="t", published_at=now))
+    stats = _batch(demo_db, model, rules, seed=12, seconds=40)
+    assert rules.changed and stats.rerouted == waiting > 0  # the waiting ones left the hub
+    after = _new_hub_items(demo_db)
+    fresh = after[~after.id.isin(items.id)]
+    jobs = fresh[fresh.text.str.contains("hiring|internship|role|work on your", na=False)]
+    assert len(jobs) and set(jobs.target_unit) == {"customer_service"}
+    with demo_db.connect() as conn:
+        praise = conn.execute(select(work_items.c.target_unit, work_items.c.rule_id, work_items.c.status).where(
+            work_items.c.text.in_(demo.UNROUTED_TEXTS))).all()
+        assert {(t, r) for t, r, _ in praise} == {("product", "praise")} and "new" not in {s for *_, s in praise}
+        assert_rollups_match_rebuild(conn)
+
+
+def test_without_an_active_set_the_demo_routes_stay_and_unrouted_items_are_left_to_people(demo_db):
+    from dashboard.db import routing_rule_sets
+
+    with demo_db.begin() as conn:
+        conn.execute(routing_rule_sets.delete())
+        model = simulate.load_model(conn, now=dt.datetime.now(UTC))
+    for seed in range(2):
+        stats = _batch(demo_db, model, seed=seed, seconds=20)
+        assert stats.routed_by_rules == 0 and stats.rerouted == 0
+    items = _new_hub_items(demo_db)
+    assert items.rule_id.isna().all() and (items.target_unit != "hub").all()
+    assert set(items.status[items.kind == "mention"]) <= {"new", "routed", "accepted", "resolved"}
+    with demo_db.connect() as conn:
+        waiting = conn.execute(select(work_items.c.version, work_items.c.status).where(
+            work_items.c.text.in_(demo.UNROUTED_TEXTS))).all()
+        assert set(waiting) == {(1, "new")}  # the simulator never "triages" an unrouted item into a hub->hub flow
+        assert_rollups_match_rebuild(conn)
+
+
+def test_an_invalid_active_set_is_reported_once_and_the_feed_keeps_the_demo_routes(demo_db):
+    from dashboard.db import routing_rule_sets
+
+    with demo_db.begin() as conn:
+        conn.execute(routing_rule_sets.update().where(routing_rule_sets.c.status == "active").values(
+            rules={"rules": [{"id": "bad", "name": "bad", "pattern": "(a+)+", "target_unit": "sales"}]}))
+    lines: list[str] = []
+    totals = simulate.run(demo_db, rate_per_min=3000, duration=0.6, tick=0.15, seed=2, report_every=0, out=lines.append)
+    problems = [line for line in lines if "not valid" in line]
+    assert len(problems) == 1 and "bad" in problems[0] and totals.stats.created > 0
+    assert _new_hub_items(demo_db).rule_id.isna().all()
