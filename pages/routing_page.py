@@ -27,9 +27,9 @@ if not viewer.can_edit_routing:
 
 rules, try_, replay, faq, history = st.tabs(["Rules", "Try a rule", "Replay & publish", "FAQ candidates", "History"])
 with rules:
-    routing_view.rules_section(viewer, state)
+    unsaved = routing_view.rules_section(viewer, state)  # the editor's table, so "Try" can test it before saving
 with try_:
-    routing_view.try_section(viewer, state)
+    routing_view.try_section(viewer, state, unsaved)
 with replay:
     routing_view.replay_section(viewer, state)
 with faq:

@@ -22,7 +22,7 @@ from dashboard import errors
 from dashboard.charts.routing_charts import per_day, replay_map, replay_table
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
-from dashboard.domain.routing import PRIORITIES, RuleError, RuleSet, diff, explain
+from dashboard.domain.routing import PRIORITIES, RuleError, RuleSet, diff, explain, parse_rule_set
 from dashboard.domain.vocabulary import ItemKind
 from dashboard.queries import routing as q
 from dashboard.queries.kpis import list_units
@@ -263,7 +263,8 @@ def _write(viewer: Viewer, fn, *args, **kwargs):
     return None
 
 
-def rules_section(viewer: Viewer, state: dict) -> None:
+def rules_section(viewer: Viewer, state: dict) -> dict | None:
+    """The Rules tab; returns the editor's current (unsaved) rule set as data, for "Try a rule"."""
     names = _names(state)
     active, draft = state["active"], state["draft"]
     _flash()
@@ -280,7 +281,7 @@ def rules_section(viewer: Viewer, state: dict) -> None:
     if draft is None:
         if not viewer.can_edit_routing:
             st.caption("No draft is being edited.")
-            return
+            return None
         label = "Start a draft from the active set" if active else "Start the first draft"
         if st.button(label, icon=":material/edit_note:", key="rt_start"):
             base = active.rule_set if active else RuleSet()
@@ -290,13 +291,13 @@ def rules_section(viewer: Viewer, state: dict) -> None:
                 clear_caches()
                 _reset_edit(stored)
                 st.rerun()
-        return
+        return None
     st.caption(f"Draft #{draft.id} “{draft.name}”, version {draft.version}, last saved by {draft.updated_by} on "
                f"{_local(draft.updated_at)}" + (f" · based on #{draft.based_on}" if draft.based_on else ""))
     if not viewer.can_edit_routing:
         st.caption(NOT_EDITOR)
         _read_only_rules(draft.rule_set, names, "rt_draft_table")
-        return
+        return None
     edit = _edit_state(draft)
     if draft.version != edit["version"]:
         st.warning(f"{draft.updated_by} saved a newer version of this draft ({_local(draft.updated_at)}); your table "
@@ -324,10 +325,10 @@ def rules_section(viewer: Viewer, state: dict) -> None:
     sla = c.number_input("SLA (h, 0 = the item's own)", min_value=0.0, value=float(default.get("sla_hours") or 0.0),
                          step=1.0, key=f"rt_default_sla_{token}")
     name = st.text_input("Draft name", value=edit["name"], max_chars=200, key=f"rt_name_{token}")
+    rule_set = dict(rules=table_to_rules(edited), default=dict(target_unit=target or None, priority=priority,
+                                                               sla_hours=sla or None))
     save_col, discard_col, _ = st.columns([1, 1, 4])
     if save_col.button("Save draft", type="primary", icon=":material/save:", key="rt_save"):
-        rule_set = dict(rules=table_to_rules(edited), default=dict(target_unit=target or None, priority=priority,
-                                                                   sla_hours=sla or None))
         stored = _write(viewer, q.save_draft, rule_set, draft_id=draft.id, version=edit["version"], name=name)
         if stored is not None:
             clear_caches()
@@ -351,14 +352,24 @@ def rules_section(viewer: Viewer, state: dict) -> None:
         if no.button("Keep it", key="rt_discard_no"):
             st.session_state.pop("rt_confirm_discard", None)
             st.rerun()
+    return rule_set
 
 
 # --- Try tab -----------------------------------------------------------------------------------------------
 
 
-def try_section(viewer: Viewer, state: dict) -> None:
+def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> None:
+    """Which rule fires for a typed or an existing item, and why; on the saved draft, the active set, or the
+    editor's unsaved table (``unsaved``, from :func:`rules_section`) when it differs from the saved draft."""
     names = _names(state)
     sets = {}
+    if unsaved is not None and state["draft"] is not None:
+        try:
+            candidate = parse_rule_set(unsaved)
+        except RuleError as exc:
+            candidate = exc
+        if not isinstance(candidate, RuleSet) or candidate != state["draft"].rule_set:
+            sets["unsaved"] = ("Your unsaved edits", candidate)
     if state["draft"] is not None:
         sets["draft"] = (f"Draft #{state['draft'].id} (saved version {state['draft'].version})", state["draft"].rule_set)
     if state["active"] is not None:
@@ -368,6 +379,10 @@ def try_section(viewer: Viewer, state: dict) -> None:
         return
     which = st.radio("Rule set", list(sets), format_func=lambda k: sets[k][0], horizontal=True, key="rt_try_set")
     rule_set = sets[which][1]
+    if isinstance(rule_set, RuleError):
+        st.warning("Your unsaved edits have problems; fix them in the Rules tab:\n"
+                   + "\n".join(f"- {p}" for p in rule_set.problems), icon=":material/error:")
+        return
     mode = st.radio("Item", ["typed", "existing"], horizontal=True, key="rt_try_mode",
                     format_func=lambda m: "Type an item" if m == "typed" else "An existing item (by id)")
     if mode == "typed":

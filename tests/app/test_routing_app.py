@@ -249,3 +249,24 @@ def test_the_admin_cannot_delete_a_spoke_that_rules_point_to_and_sees_why(app, p
     button(at, "unit_delete").click().run()
     button(at, "unit_delete_yes").click().run()
     assert "work items came from or went to it" in errors_text(at) and "it owns 1 KPI" in errors_text(at)
+
+
+def test_try_the_unsaved_edits_before_saving(app, published, sign_in):
+    at = open_page(app, HAL, sign_in)
+    button(at, "rt_start").click().run()
+    assert at.radio(key="rt_try_set").options == ["Draft #2 (saved version 1)", "Active #1"]  # nothing edited yet
+    edit = at.session_state["rt_edit"]
+    rules = edit["rules"].copy()
+    rules.loc[rules.id == "reports", "target_unit"] = "sales"
+    edit["rules"] = rules
+    at.session_state["rt_edit"] = edit
+    at.run()
+    assert at.radio(key="rt_try_set").options[0] == "Your unsaved edits"
+    at.radio(key="rt_try_set").set_value("unsaved").run()
+    at.selectbox(key="rt_try_kind").set_value("report").run()
+    assert any("→ Sales" in s.value for s in at.success)
+    rules.loc[rules.id == "reports", "pattern"] = "(a+)+"
+    edit["rules"] = rules
+    at.session_state["rt_edit"] = edit
+    at.run()
+    assert any("unsaved edits have problems" in w.value and "(a+)+" in w.value for w in at.warning)
