@@ -146,6 +146,26 @@ def assess(url: str, viewer: Viewer) -> None:
     else:
         st.caption(READ_ONLY.format(what="record assessments"))
     _assessment_table(history)
+    _functions_summary(every)
+
+
+def _functions_summary(every: pd.DataFrame) -> None:
+    """Every function's latest overall score beside its change since the previous assessment."""
+    if every.empty:
+        return
+    rows = []
+    for function in FUNCTIONS:
+        latest, previous = maturity.latest_two(every[every.function == function])
+        rows.append({"Function": function_label(function),
+                     "Overall": None if latest is None else maturity.overall(latest),
+                     "Since previous": None if latest is None or previous is None
+                     else maturity.overall(latest) - maturity.overall(previous),
+                     "Last assessed": "not yet" if latest is None else _when(latest.assessed_at)})
+    with st.expander("All functions: latest overall maturity"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="om_all_functions", column_config={
+            "Overall": st.column_config.ProgressColumn(format="%.1f / 5", min_value=0, max_value=5),
+            "Since previous": st.column_config.NumberColumn(format="%+.2f", help="Change of the overall score"),
+        })
 
 
 def _assessment_form(viewer: Viewer, function: str, latest) -> None:
