@@ -392,6 +392,8 @@ def _mark_done_form(viewer: Viewer, changes: pd.DataFrame) -> None:
             result = q.update_change(conn, viewer, int(chosen), version=versions[int(chosen)], status="done",
                                      done_on=day, today=today)
     except (q.StaleChange, q.CycleError, NotPermitted) as exc:
+        if isinstance(exc, q.StaleChange):
+            _written()  # the next run reads the colleague's version
         st.warning(str(exc), icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:
@@ -446,6 +448,8 @@ def _save_changes(viewer: Viewer, before: pd.DataFrame, after: pd.DataFrame) -> 
                 result = q.update_change(conn, viewer, change_id, version=version, today=_today(), **fields)
         except (q.StaleChange, q.CycleError, NotPermitted) as exc:
             problems.append(f"{label}: {exc}")
+            if isinstance(exc, q.StaleChange):
+                _written()  # the next run reads the colleague's version
             continue
         except errors.DATABASE_ERRORS as exc:
             data.write_failed(exc)

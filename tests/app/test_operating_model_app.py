@@ -191,3 +191,25 @@ def test_executives_and_spoke_leads_read_without_editing(app, app_db, sign_in, c
     assert label in _table(at, "Status", with_too="Lead time (mean, h)")["Change"].tolist()
     assert label in _table(at, "Done on")["Change"].tolist()
     assert _chart(at, "Maturity by component (1–5)")
+
+
+def test_a_change_a_colleague_updated_meanwhile_is_not_overwritten(app, app_db, sign_in):
+    sid, label = _scenario(app_db)
+    engine = _engine(app_db)
+    with engine.begin() as conn:
+        q.promote_scenario(conn, HUB, sid, baseline=_as_is(app_db))
+        change_id = int(q.target_model(conn, HUB).changes.set_index("label").loc[label, "id"])
+    at = open_page(app, sign_in, HAL)
+    with engine.begin() as conn:  # a colleague drops it while this page is open
+        q.update_change(conn, Viewer("kim@example.com", Role.ADMIN), change_id, version=1, status="dropped")
+    at.selectbox(key="om_done_pick").set_value(change_id)
+    at.button(key="FormSubmitter:om_mark_done-Mark done").click().run()
+    assert not at.exception, at.exception
+    assert any("was changed by kim@example.com since you opened it" in w.value for w in at.warning)
+    with engine.connect() as conn:
+        row = q.target_model(conn, HUB).changes.set_index("id").loc[change_id]
+    engine.dispose()
+    assert (row.status, row.version) == ("dropped", 2)
+    at.run()  # the next run shows the colleague's version: nothing left to mark done
+    assert not at.exception
+    assert "Dropped" in _table(at, "Status", with_too="Lead time (mean, h)")["Status"].tolist()
