@@ -27,7 +27,7 @@ from dashboard.domain.vocabulary import ItemKind
 from dashboard.queries import routing as q
 from dashboard.queries.kpis import list_units
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import data, faq_view
 from dashboard.whatif.replay import UNROUTED, UNROUTED_NAME, replay
 
 EDIT = "rt_edit"
@@ -559,11 +559,7 @@ def _publish_form(viewer: Viewer, draft, replayed: bool, waiting: int = 0) -> No
 
 
 def faq_section(viewer: Viewer) -> None:
-    try:
-        from dashboard.ui import faq_view
-    except ImportError:
-        st.info("FAQ candidates are not available in this version yet.", icon=":material/help:")
-        return
+    """Recurring questions among routed mentions (helper view: :mod:`dashboard.ui.faq_view`)."""
     faq_view.render(viewer)
 
 

@@ -80,6 +80,7 @@ def test_a_spoke_lead_cannot_open_the_routing_page(app, app_db, sign_in):
 def test_the_admin_sees_the_active_rules_and_starts_a_draft_from_them(app, published, sign_in):
     at = open_page(app, ADA, sign_in)
     assert [t.label for t in at.tabs] == ["Rules", "Try a rule", "Replay & publish", "FAQ candidates", "History"]
+    assert at.tabs[3].slider(key="faq_threshold")  # the FAQ candidates tab is helper D's faq_view
     [active] = frames(at, "position")
     assert active.name.tolist() == ["Leads to sales", "Reports to finance"]
     assert active.target_unit.tolist() == ["Sales", "Finance"]  # names, not ids
