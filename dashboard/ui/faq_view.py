@@ -42,8 +42,10 @@ HOW = f"""
   it is most alike, when at least as alike as the threshold; otherwise it starts a group of its own. Then each
   wording moves to the group whose *average* it is most alike, until none moves: an average holds the
   question's words at full weight and each product name at a fraction, so "where to buy the X" ends up with
-  the other "where to buy" questions, not with the other mentions of X. *Similarity* in the lists below is to
-  that average.
+  the other "where to buy" questions, not with the other mentions of X.
+- **Twice**: a word found in many of those groups is what people ask *about* (a product name), not the
+  question; in a second round it counts less, by the number of groups holding it, and the grouping runs
+  again. *Similarity* in the lists below is to the group's average in that round.
 - **Label**: the group's three strongest words or word pairs shared by at least half its wordings.
   **Question**: at least half its items end with "?" or start with a question word (who, what, how, is,
   can, does …).
@@ -112,7 +114,7 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
                 "lower the minimum or the similarity threshold.", icon=":material/info:")
         _method()
         return
-    filter_col, questions_col = st.columns([2, 1], vertical_alignment="bottom")
+    filter_col, questions_col, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
     spokes = sorted({u for s in clusters.spokes for u, _ in s}, key=lambda u: names.get(u, u))
     spoke = filter_col.selectbox("Routed to", [ALL_SPOKES, *spokes], key="faq_spoke",
                                  format_func=lambda u: "Any spoke" if u == ALL_SPOKES else names.get(u, u),
@@ -132,13 +134,15 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
         return
     table = _table(shown, names)
     st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "Rank": st.column_config.NumberColumn(format="%d", width="small"),
+        "Rank": st.column_config.NumberColumn(format="%d", width="small",
+                                              help="By items, among every candidate (the filters hide some)"),
         "Candidate": st.column_config.TextColumn(help="The group's strongest shared words and word pairs"),
         "Items": st.column_config.NumberColumn(format="localized", help="Mentions in this group"),
-        "Share": st.column_config.ProgressColumn(format="%.1f %%", min_value=0.0, max_value=100.0,
-                                                 help="Of every mention in the window"),
+        "Share": st.column_config.NumberColumn(format="%.2f %%", help="Of every mention in the window"),
         "Wordings": st.column_config.NumberColumn(format="localized", help="Distinct texts in this group"),
         "Question": st.column_config.CheckboxColumn(help="At least half its items are questions"),
+        "Spokes": st.column_config.TextColumn(help="Where its items were routed (the hub's triage: not yet)"),
+        "Examples": st.column_config.TextColumn(width="large", help="Its three most frequent wordings"),
     })
     if hidden:
         st.caption(f"{hidden:,} more candidate{'s' if hidden != 1 else ''} hidden by the filters above.")

@@ -140,3 +140,18 @@ def test_the_csv_is_safe_for_spreadsheets(faq_db):
     evil = csv[csv.Examples.str.contains("HYPERLINK")]
     assert evil.Examples.str.startswith("'=").all() and len(evil) == 1
     assert csv["Share (%)"].sum() == pytest.approx(100, abs=0.1)
+
+
+def test_the_routing_pages_faq_tab(app, faq_db):
+    """The real page: the Routing page's "FAQ candidates" tab renders this view for the local admin."""
+    at = app("pages/routing_page.py").run()
+    assert not at.exception, at.exception
+    assert "FAQ candidates" in [t.label for t in at.tabs]
+    faq_tab = next(t for t in at.tabs if t.label == "FAQ candidates")
+    tables = [d.value for d in faq_tab.dataframe if "Candidate" in d.value.columns]
+    assert len(tables) == 1 and tables[0].Candidate.tolist() == ["anyone know, buy", "anywhere near, stock"]
+    assert faq_tab.slider(key="faq_threshold").value == 0.4
+    at.slider(key="faq_threshold").set_value(0.9).run()
+    assert not at.exception, at.exception
+    strict = candidates_table(at)  # each wording alone; the "in stock" ones (1 item each) are below the minimum
+    assert len(strict) == 5 and strict.Wordings.eq(1).all() and strict.Items.eq(3).all()

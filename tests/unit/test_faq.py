@@ -123,6 +123,32 @@ def test_refinement_moves_a_wording_that_first_joined_for_its_product_name(monke
     assert greedy == [set(refund) | {buy[4]}, set(buy[:4])]
 
 
+def test_the_second_round_separates_two_short_questions_about_the_same_products(monkeypatch):
+    """With these counts the first round puts "Any discount codes for the ...?" and "Thinking about getting the
+    ... - is it worth it?" in one group (both short, the same five products: their products make them alike).
+    Product names are in many first-round groups, the question words in one: weighed by that, the second round
+    separates the two questions."""
+    rng = np.random.default_rng(3)
+    templates = (*MENTION_TEMPLATES["purchase_intent"], *MENTION_TEMPLATES["complaint"], *MENTION_TEMPLATES["jobs"])
+    rows, template_of = [], {}
+    for template in templates:
+        for p in PRODUCTS:
+            text = template.format(p=p)
+            if text not in template_of:
+                template_of[text] = template
+                rows.append((text, "sales", int(rng.integers(3, 60))))
+    texts = frame(rows)
+
+    def mixed(result) -> list[set]:
+        groups = result.members.assign(template=result.members.text.map(template_of)).groupby("cluster").template
+        return [set(g) for _, g in groups if g.nunique() > 1]
+
+    assert mixed(faq.candidates(texts, min_items=1)) == []
+    monkeypatch.setattr(faq, "ROUNDS", 1)
+    assert mixed(faq.candidates(texts, min_items=1)) == [{"Any discount codes for the {p}?",
+                                                         "Thinking about getting the {p} - is it worth it?"}]
+
+
 def test_the_demo_templates_cluster_one_per_template():
     texts = demo_texts()
     result = faq.candidates(texts)
