@@ -290,7 +290,7 @@ def design(url: str, viewer: Viewer) -> None:
         st.warning("That scenario no longer exists: choose another one.", icon=":material/search_off:")
         return
     basis = "the current target model (with its changes not yet done)" if target is not None else \
-        "the as-is organisation (calibrated from the last 30 days of observed work)"
+        "the as-is organisation (the model the Scenarios page starts from, calibrated from observed work)"
     if preview:
         st.caption(f"Promoting it plans these changes, compared with {basis}:")
         st.dataframe(changes_table(preview, names, status=False), hide_index=True, key="om_preview")
