@@ -14,6 +14,7 @@ from dashboard.domain.access import ROLE_PRECEDENCE, Viewer
 from dashboard.queries import routing, users
 from dashboard.settings import get_settings
 from dashboard.ui import data
+from dashboard.ui.routing_view import md
 
 PAGE = 100
 
@@ -105,7 +106,7 @@ def units_section(viewer: Viewer) -> None:
         with data.engine().begin() as conn:
             deleted = routing.delete_unit(conn, viewer, unit)
     except routing.UnitInUse as exc:
-        st.error(f"{exc.unit} cannot be deleted yet:\n" + "\n".join(f"- {r}" for r in exc.reasons),
+        st.error(f"{md(exc.unit)} cannot be deleted yet:\n" + "\n".join(f"- {md(r)}" for r in exc.reasons),
                  icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:

@@ -82,11 +82,20 @@ def load(viewer: Viewer) -> dict | None:
     try:
         return _state(_url(), viewer)
     except RuleError as exc:
-        st.error("A stored rule set cannot be read: " + "; ".join(exc.problems), icon=":material/error:")
+        st.error("A stored rule set cannot be read: " + md("; ".join(exc.problems)), icon=":material/error:")
         return None
     except NotPermitted as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(md(exc), icon=":material/block:")
         return None
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]#|~$])")
+
+
+def md(text: object) -> str:
+    """User-typed text (rule names, patterns, notes, problems) shown literally inside Streamlit markdown: no
+    links, images, emphasis or LaTeX from what someone typed."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _flash() -> None:
@@ -255,9 +264,9 @@ def _write(viewer: Viewer, fn, *args, **kwargs):
             return fn(conn, viewer, *args, **kwargs)
     except RuleError as exc:
         st.error("Not saved — fix these problems (your edits are still in the table):\n"
-                 + "\n".join(f"- {p}" for p in exc.problems), icon=":material/error:")
+                 + "\n".join(f"- {md(p)}" for p in exc.problems), icon=":material/error:")
     except (q.StaleDraft, q.DraftExists, NotPermitted, ValueError) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was saved; your edits are still in the table, so you can try again.")
     return None
@@ -273,8 +282,8 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
         st.info("No rule set has been published yet: every item arriving at the hub waits unrouted in its triage "
                 "queue until a person routes it.", icon=":material/alt_route:")
     else:
-        st.caption(f"Version #{active.id} “{active.name}”, published by {active.published_by} on "
-                   f"{_local(active.published_at)}: {active.note or 'no note'}")
+        st.caption(f"Version #{active.id} “{md(active.name)}”, published by {md(active.published_by)} on "
+                   f"{_local(active.published_at)}: {md(active.note or 'no note')}")
         _read_only_rules(active.rule_set, names, "rt_active_table")
 
     st.subheader("Draft")
@@ -292,7 +301,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
                 _reset_edit(stored)
                 st.rerun()
         return None
-    st.caption(f"Draft #{draft.id} “{draft.name}”, version {draft.version}, last saved by {draft.updated_by} on "
+    st.caption(f"Draft #{draft.id} “{md(draft.name)}”, version {draft.version}, last saved by {md(draft.updated_by)} on "
                f"{_local(draft.updated_at)}" + (f" · based on #{draft.based_on}" if draft.based_on else ""))
     if not viewer.can_edit_routing:
         st.caption(NOT_EDITOR)
@@ -300,7 +309,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
         return None
     edit = _edit_state(draft)
     if draft.version != edit["version"]:
-        st.warning(f"{draft.updated_by} saved a newer version of this draft ({_local(draft.updated_at)}); your table "
+        st.warning(f"{md(draft.updated_by)} saved a newer version of this draft ({_local(draft.updated_at)}); your table "
                    f"is based on version {edit['version']}. Saving will be refused: reload the draft to see their "
                    "changes (this drops your unsaved edits).", icon=":material/sync_problem:")
         if st.button("Reload the draft", key="rt_reload"):
@@ -381,7 +390,7 @@ def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> Non
     rule_set = sets[which][1]
     if isinstance(rule_set, RuleError):
         st.warning("Your unsaved edits have problems; fix them in the Rules tab:\n"
-                   + "\n".join(f"- {p}" for p in rule_set.problems), icon=":material/error:")
+                   + "\n".join(f"- {md(p)}" for p in rule_set.problems), icon=":material/error:")
         return
     mode = st.radio("Item", ["typed", "existing"], horizontal=True, key="rt_try_mode",
                     format_func=lambda m: "Type an item" if m == "typed" else "An existing item (by id)")
@@ -408,25 +417,25 @@ def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> Non
             with data.engine().connect() as conn:
                 item = q.find_item(conn, viewer, item_id)
         except NotPermitted as exc:
-            st.error(str(exc), icon=":material/block:")
+            st.error(md(exc), icon=":material/block:")
             return
         if item is None:
-            st.warning(f"There is no work item with the id “{item_id.strip()}”.", icon=":material/search_off:")
+            st.warning(f"There is no work item with the id “{md(item_id.strip())}”.", icon=":material/search_off:")
             return
         went = names.get(item["target_unit"], item["target_unit"])
-        st.caption(f"{item['kind']} via {item['channel']} · topic {item['topic'] or '—'} · segment "
-                   f"{item['segment'] or '—'} · now at {went} ({item['status']}"
-                   + (f", routed by rule {item['rule_id']}" if item.get("rule_id") else "") + ")")
+        st.caption(md(f"{item['kind']} via {item['channel']} · topic {item['topic'] or '—'} · segment "
+                      f"{item['segment'] or '—'} · now at {went} ({item['status']}"
+                      + (f", routed by rule {item['rule_id']}" if item.get("rule_id") else "") + ")"))
         if item.get("text"):
             st.text(item["text"][:1000])
     decision, traces = explain(rule_set, item)
     if decision.target_unit is None:
-        st.warning("**Unrouted**: " + decision.reason, icon=":material/inbox:")
+        st.warning("**Unrouted**: " + md(decision.reason), icon=":material/inbox:")
     else:
         sla = f" · SLA {fmt.hours(decision.sla_hours)}" if decision.sla_hours else " · the item keeps its own SLA"
-        st.success(f"**→ {names.get(decision.target_unit, decision.target_unit)}** · priority {decision.priority}{sla}",
+        st.success(f"**→ {md(names.get(decision.target_unit, decision.target_unit))}** · priority {decision.priority}{sla}",
                    icon=":material/alt_route:")
-        st.caption(decision.reason)
+        st.caption(md(decision.reason))
     if traces:
         st.dataframe(pd.DataFrame({
             "#": range(1, len(traces) + 1),
@@ -460,7 +469,7 @@ def replay_section(viewer: Viewer, state: dict) -> None:
                 items, staffing = _replay_inputs(_url(), viewer, days, now)
                 result = replay(draft.rule_set, items, staffing, now=now, days=days, hub_id=_hub(state))
         except (ValueError, NotPermitted) as exc:
-            st.error(f"The replay failed: {exc}", icon=":material/error:")
+            st.error(f"The replay failed: {md(exc)}", icon=":material/error:")
             return
         st.session_state[REPLAY] = dict(draft_id=draft.id, version=draft.version, days=days, result=result, at=now)
     done = st.session_state.get(REPLAY)
@@ -567,7 +576,7 @@ def history_section(viewer: Viewer, state: dict) -> None:
     try:
         history = _history(_url(), viewer)
     except RuleError as exc:
-        st.error("A stored rule set cannot be read: " + "; ".join(exc.problems), icon=":material/error:")
+        st.error("A stored rule set cannot be read: " + md("; ".join(exc.problems)), icon=":material/error:")
         return
     if history.empty:
         st.info("No rule set has been saved yet.", icon=":material/history:")
@@ -589,13 +598,13 @@ def history_section(viewer: Viewer, state: dict) -> None:
             title = f"Draft #{row.id} (not published) — changes against the active set"
             base = active.rule_set if active else None
         else:
-            title = f"#{row.id} {row.status} — published by {row.published_by} on {_local(row.published_at)}"
+            title = f"#{row.id} {row.status} — published by {md(row.published_by)} on {_local(row.published_at)}"
             base = previous.get(row.id)
         with st.expander(title):
             if row.note:
-                st.markdown(f"**Note:** {row.note}")
+                st.markdown(f"**Note:** {md(row.note)}")
             changes = diff(base, row.rule_set)
             if changes:
-                st.markdown("\n".join(f"- {c}" for c in changes))
+                st.markdown("\n".join(f"- {md(c)}" for c in changes))
             else:
                 st.caption("No change to the rules.")

@@ -271,3 +271,9 @@ def test_try_the_unsaved_edits_before_saving(app, published, sign_in):
     at.session_state["rt_edit"] = edit
     at.run()
     assert any("unsaved edits have problems" in w.value and "(a+)+" in w.value for w in at.warning)
+
+
+def test_typed_text_is_shown_literally_in_markdown():
+    from dashboard.ui.routing_view import md
+
+    assert md(r"*x* [link](http://e) $1 \bhir(e|ing)\b a_b") == r"\*x\* \[link\](http://e) \$1 \\bhir(e\|ing)\\b a\_b"
