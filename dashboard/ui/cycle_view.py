@@ -15,6 +15,7 @@ Reads go through the cached accessors below (cleared after each write); writing 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import streamlit as st
@@ -76,6 +77,14 @@ def _written() -> None:
         accessor.clear()
 
 
+def _md(text) -> str:
+    """User text (a scenario's name, a note, an e-mail address) shown literally inside Markdown."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
 def _today() -> dt.date:
     """Today in the organisation's zone (what "done today" means to the person marking it)."""
     return dt.datetime.now(get_settings().tz).date()
@@ -134,7 +143,7 @@ def assess(url: str, viewer: Viewer) -> None:
                                                previous_label=f"Previous ({_day(previous.assessed_at)})"
                                                if previous is not None else "Previous"),
                             config={"displayModeBar": False}, key="om_radar")
-            st.caption(maturity.summary(latest, previous) + f" · by {latest.author}, {_when(latest.assessed_at)}")
+            st.caption(maturity.summary(latest, previous) + f" · by {_md(latest.author)}, {_when(latest.assessed_at)}")
     with right:
         if len(history) >= 2:
             st.plotly_chart(cycle_charts.trend(maturity.trend(history)), config={"displayModeBar": False},
@@ -264,8 +273,8 @@ def design(url: str, viewer: Viewer) -> None:
         st.info("No target operating model yet: promote a saved scenario below.", icon=":material/flag:")
     else:
         source = f" (scenario #{target.scenario_id})" if target.scenario_id is not None else ""
-        st.write(f"“{target.scenario_name}”{source}, promoted by {target.promoted_by} "
-                 f"on {_when(target.promoted_at)}." + (f" Note: {target.note}" if target.note else ""))
+        st.markdown(f"“{_md(target.scenario_name)}”{source}, promoted by {_md(target.promoted_by)} "
+                    f"on {_when(target.promoted_at)}." + (f" Note: {_md(target.note)}" if target.note else ""))
         if target.changes.empty:
             st.caption("It needs no change: every function is already where this model puts it.")
         else:
@@ -321,7 +330,7 @@ def _promote(url: str, viewer: Viewer, scenario_id: int, name: str, note: str, t
         st.warning("That scenario no longer exists: choose another one.", icon=":material/search_off:")
         return
     _written()
-    st.session_state["om_flash"] = f"“{name}” is now the target operating model (#{new_id})."
+    st.session_state["om_flash"] = f"“{_md(name)}” is now the target operating model (#{new_id})."
     st.rerun()
 
 
@@ -335,9 +344,9 @@ def implement(url: str, viewer: Viewer) -> None:
                 icon=":material/construction:")
         return
     if target.changes.empty:
-        st.info(f"“{target.scenario_name}” plans no change.", icon=":material/construction:")
+        st.info(f"“{_md(target.scenario_name)}” plans no change.", icon=":material/construction:")
         return
-    st.caption(f"Changes planned by “{target.scenario_name}”. A change marked done is dated (today unless you "
+    st.caption(f"Changes planned by “{_md(target.scenario_name)}”. A change marked done is dated (today unless you "
                "pick a day) and appears as a dashed line on the overview's and the touched spokes' trend charts.")
     changes = target.changes
     units = data.units(url, viewer)
