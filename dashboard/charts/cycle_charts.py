@@ -37,7 +37,7 @@ def radar(latest: Mapping | None, previous: Mapping | None = None, *, latest_lab
             line=dict(color=colour, dash=dash, width=2), marker=dict(size=7, color=colour),
             hovertemplate="%{theta}: %{r:.0f} / 5<extra>" + name.replace("<", "") + "</extra>",
         ))
-    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 5], tickvals=[1, 2, 3, 4, 5], angle=90, tickangle=90),
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 5], tickvals=[1, 2, 3, 4, 5], angle=45, tickangle=45),
                                  angularaxis=dict(direction="clockwise")))
     return _layout(fig, 340, title="Maturity by component (1–5)", showlegend=True)
 
