@@ -60,6 +60,7 @@ such as who/what/how/is/can/does).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ herself him himself his i if in into is it its itself just me more most my mysel
 only or other our ours ourselves out over own same she should so some such than that the their theirs them
 themselves then there these they this those through to too under until up very was we were what when where
 which while who whom why will with would you your yours yourself yourselves can cant dont doesnt didnt im
-ive id youre its isnt arent wasnt wont hi hello hey please thanks thank pls u ur yes ok okay just really
+ive id youre its isnt arent wasnt wont hi hello hey please thanks thank pls u ur yes ok okay just really how
+hows whats wheres whos thats theres heres lets hasnt havent hadnt werent couldnt wouldnt shouldnt youve weve
+theyre theyve youll hes shes
 """.split())  # not "anyone"/"someone": "does anyone know ..." is how many questions are put
 
 QUESTION_WORDS = frozenset("""
@@ -144,8 +147,8 @@ def is_question(text: str | None) -> bool:
 @dataclass(frozen=True)
 class FaqResult:
     """``clusters``: one row per candidate (columns :data:`CLUSTER_COLUMNS`), most items first.
-    ``members``: one row per clustered wording (cluster, text, items, similarity to its cluster's leader,
-    question), in cluster order then most items first; wordings of clusters below ``min_items`` are left out.
+    ``members``: one row per grouped wording (cluster, text, items, cosine similarity to its group's centroid,
+    question), in cluster order then most items first; wordings of groups below ``min_items`` are left out.
     """
 
     clusters: pd.DataFrame
@@ -181,12 +184,12 @@ def candidates(texts: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, min
     defaults to the sum of ``items``. Raises ValueError for a threshold outside (0, 1], ``min_items`` < 1 or
     ``max_texts`` < 1.
     """
-    if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
+    if not (_is_real(threshold) and 0 < threshold <= 1):
         raise ValueError(f"the similarity threshold must be above 0 and at most 1, not {threshold!r}")
-    if int(min_items) != min_items or min_items < 1:
+    if not (_is_real(min_items) and min_items >= 1 and int(min_items) == min_items):
         raise ValueError(f"the minimum cluster size must be a whole number of at least 1 item, not {min_items!r}")
-    if int(max_texts) != max_texts or max_texts < 1:
-        raise ValueError(f"the cap must be at least 1 wording, not {max_texts!r}")
+    if not (_is_real(max_texts) and max_texts >= 1 and int(max_texts) == max_texts):
+        raise ValueError(f"the cap must be a whole number of at least 1 wording, not {max_texts!r}")
     per_text, spokes = _per_text(texts)
     total = int(per_text["items"].sum()) if items_total is None else int(items_total)
     texts_total = len(per_text)
@@ -247,6 +250,10 @@ def candidates(texts: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, min
                             "text": [text_list[i] for i in idx], "items": counts[idx],
                             "similarity": to_centroid[idx], "question": questions[idx]})
     return FaqResult(clusters, members[MEMBER_COLUMNS], **result)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def _per_text(texts: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:

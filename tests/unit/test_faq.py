@@ -47,7 +47,8 @@ def test_normalise_folds_accents_and_case_and_drops_noise():
     assert faq.normalise("Ｆｕｌｌｗｉｄｔｈ") == "fullwidth"  # NFKD compatibility forms
     text = "@shop_help is the X200 in stock?? https://shop.example/x200?ref=1 www.example.com #sale #X200 order 123456"
     assert faq.normalise(text) == "x200 stock order"  # handles, links, tags, numbers, stopwords gone; x200 kept
-    assert faq.normalise("I don't know what's going on") == "know whats going"  # apostrophes join; "dont" is a stopword
+    assert faq.normalise("I don't know what's going on") == "know going"  # apostrophes join: "dont", "whats" are stopwords
+    assert faq.normalise("Where’s my order??") == faq.normalise("where is my ORDER") == "order"
     assert faq.normalise("Order no. 12 from 2025, ref A1234567") == "order ref"
     assert faq.normalise("mail sam.oneil+x@example.co.uk now") == "mail now"  # e-mail addresses go too
     assert faq.normalise(None) == faq.normalise("") == faq.normalise("?!") == ""
@@ -171,6 +172,30 @@ def test_the_demo_templates_cluster_one_per_template():
         assert len(spokes) == 1 and (spokes[0][0] != "customer_service") == question
 
 
+def test_everyday_wordings_of_the_same_question_group_together():
+    rows = [
+        ("Where is my order? It's been 10 days #late", 9), ("where's my order??", 7),
+        ("How do I return an item?", 8), ("how can i return a broken item", 5),
+        ("What is your return policy?", 6), ("Return policy for sale items?", 2),
+        ("Do you ship to Canada?", 5), ("Do you deliver to Canada or only US?", 3),
+        ("@acme_help can I change my delivery address?", 4), ("How to change delivery address after ordering", 3),
+        ("Is the K9 kettle dishwasher safe?", 3), ("Can I put the K9 kettle in the dishwasher?", 2),
+        ("Why was I charged twice?", 4), ("I was charged twice for one order", 2),
+        ("Discount code WELCOME10 not working", 5), ("my discount code doesn't work at checkout", 3),
+        ("Love the new X200 microwave!", 4), ("Great service today, thanks Anna!", 1),
+    ]
+    result = faq.candidates(frame([(t, "customer_service", n) for t, n in rows]), min_items=1)
+    groups = {frozenset(g) for g in result.members.groupby("cluster").text.apply(set)}
+    pairs = {frozenset(p) for p in zip([t for t, _ in rows[:16:2]], [t for t, _ in rows[1:16:2]])}
+    assert pairs <= groups  # each pair of wordings of one question is one group of exactly those two
+    assert len(result.clusters) == len(pairs) + 2  # the praise stays apart
+    labels = dict(zip(result.clusters.leader, result.clusters.label))
+    assert labels["What is your return policy?"].startswith("return policy")
+    assert labels["Is the K9 kettle dishwasher safe?"].startswith("k9 kettle, dishwasher")
+    questions = dict(zip(result.clusters.leader, result.clusters.question))
+    assert questions["Do you ship to Canada?"] and not questions["Love the new X200 microwave!"]
+
+
 def test_counts_add_up_across_spokes_for_one_text():
     rows = [("Where is my order?", "customer_service", 7), ("Where is my order?", "sales", 2),
             ("where is my ORDER", "customer_service", 1)]
@@ -204,10 +229,11 @@ def test_the_threshold_decides_how_alike_wordings_must_be():
     same = frame([("Refund?", "sales", 2), ("refund!!", "sales", 1), ("REFUND", "hr", 1)])
     (c,) = faq.candidates(same, threshold=1.0).clusters.itertuples()  # the same words: a cosine of exactly 1
     assert (c.items, c.wordings) == (4, 3)
-    for bad in (0, -0.1, 1.01, "0.5", None):
+    for bad in (0, -0.1, 1.01, "0.5", None, True, float("nan")):
         with pytest.raises(ValueError, match="threshold"):
             faq.candidates(texts, threshold=bad)
-    for bad in (0, 1.5):
+    assert len(faq.candidates(texts, threshold=np.float32(0.4)).clusters) == 12  # numpy numbers are numbers
+    for bad in (0, 1.5, "2", None):
         with pytest.raises(ValueError, match="minimum cluster size"):
             faq.candidates(texts, min_items=bad)
     with pytest.raises(ValueError, match="cap"):
