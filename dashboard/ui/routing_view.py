@@ -444,7 +444,10 @@ def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> Non
             "Matched": [t.matched for t in traces],
             "Fired": [t.fired for t in traces],
             "Why": ["; ".join(t.reasons) for t in traces],
-        }), hide_index=True, width="stretch", key="rt_try_trace")
+        }), hide_index=True, width="stretch", key="rt_try_trace",
+            column_config={"#": st.column_config.NumberColumn(width="small"),
+                           "Rule": st.column_config.TextColumn(width="medium"),
+                           "Why": st.column_config.TextColumn(width="large", help="Every condition of the rule, in order")})
 
 
 # --- Replay & publish tab ----------------------------------------------------------------------------------
