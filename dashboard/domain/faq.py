@@ -3,8 +3,8 @@
 The method is deliberately simple, so a hub lead can be told why two mentions landed together:
 
 1. **Normalise** each distinct text: fold it (NFKD, accents dropped, casefolded, as routing rules see text:
-   ``dashboard.domain.routing.fold``), then drop URLs, e-mail addresses, ``@handles``, ``#tags``, apostrophes ("don't" ->
-   "dont"), numbers (a token made of digits, or holding 5 or more digits: order and phone numbers) and
+   ``dashboard.domain.routing.fold``), then drop URLs, e-mail addresses, ``@handles``, ``#tags``, apostrophes
+   ("don't" -> "dont"), numbers (a token made of digits, or holding 5 or more digits: order and phone numbers) and
    punctuation; split into words and drop a small English stopword list (:data:`STOPWORDS`). Model names such
    as "x200" or "k9" stay: they are what a question is about.
 2. **Features**: word unigrams and bigrams (bigrams of the words left after stopwords), weighted by their
@@ -208,9 +208,10 @@ def candidates(texts: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, min
     rows, cols, weights, vocab = _vectors(term_lists)
     shared = _shared_terms(cols, len(vocab))
     counts = used["items"].to_numpy(dtype=np.int64)
-    for round_ in range(ROUNDS):
-        if round_:
-            weights = _spread_weighted(rows, cols, weights, assign, len(vocab))
+    sims = _similarities(rows, cols, weights, len(used), len(vocab), shared)
+    assign, to_centroid = _refine(sims, counts, _leader_clusters(sims, threshold))
+    for _ in range(ROUNDS - 1):
+        weights = _spread_weighted(rows, cols, weights, assign, len(vocab))
         sims = _similarities(rows, cols, weights, len(used), len(vocab), shared)
         assign, to_centroid = _refine(sims, counts, _leader_clusters(sims, threshold))
 

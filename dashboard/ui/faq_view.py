@@ -110,8 +110,8 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
     st.caption(_coverage(result, days))
     clusters = result.clusters
     if clusters.empty:
-        st.info(f"No group of similar mentions reaches {result.min_items:,} item{'s' if result.min_items != 1 else ''}: "
-                "lower the minimum or the similarity threshold.", icon=":material/info:")
+        st.info(f"No group of similar mentions reaches {_n(result.min_items, 'item')}: lower the minimum or the "
+                "similarity threshold.", icon=":material/info:")
         _method()
         return
     filter_col, questions_col, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
@@ -128,8 +128,8 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
         shown = shown[shown.question.astype(bool)]
     hidden = len(clusters) - len(shown)
     if shown.empty:
-        st.info(f"None of the {len(clusters):,} candidates matches these filters: "
-                f"{'switch off “Questions only”' if questions_only else 'choose another spoke'}.", icon=":material/info:")
+        fix = "switch off “Questions only”" if questions_only else "choose another spoke"
+        st.info(f"None of the {len(clusters):,} candidates matches these filters: {fix}.", icon=":material/info:")
         _method()
         return
     table = _table(shown, names)
@@ -145,7 +145,7 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
         "Examples": st.column_config.TextColumn(width="large", help="Its three most frequent wordings"),
     })
     if hidden:
-        st.caption(f"{hidden:,} more candidate{'s' if hidden != 1 else ''} hidden by the filters above.")
+        st.caption(f"{_n(hidden, 'more candidate')} hidden by the filters above.")
     _download(viewer, table, days)
     for row in shown.head(EXPANDED).itertuples():
         _wordings(row, result.members, names)
@@ -153,14 +153,19 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
 
 
 def _coverage(result: faq.FaqResult, days: int) -> str:
-    text = (f"{result.items_total:,} mention{'s' if result.items_total != 1 else ''} in the last {WINDOWS[days]}, "
-            f"{result.texts_total:,} distinct wording{'s' if result.texts_total != 1 else ''}")
+    text = (f"{_n(result.items_total, 'mention')} in the last {WINDOWS[days]}, "
+            f"{_n(result.texts_total, 'distinct wording')}")
     if result.capped:
         text += (f"; the {result.texts_used:,} most frequent wordings are grouped "
                  f"({fmt.percent(result.items_used / result.items_total)} of the mentions)")
     if result.unclusterable_items:
         text += f"; {result.unclusterable_items:,} had no words left to compare (only a link, a number …)"
-    return text + f". Threshold {result.threshold:.2f}, at least {result.min_items:,} item{'s' if result.min_items != 1 else ''} per candidate."
+    return text + f". Threshold {result.threshold:.2f}, at least {_n(result.min_items, 'item')} per candidate."
+
+
+def _n(count: int, noun: str) -> str:
+    """'1 item', '2,000 items'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _spokes_text(spokes, names: dict[str, str]) -> str:
@@ -201,8 +206,8 @@ def _download(viewer: Viewer, table: pd.DataFrame, days: int) -> None:
 
 def _wordings(row, members: pd.DataFrame, names: dict[str, str]) -> None:
     wordings = members[members.cluster == row.cluster]
-    title = (f"{row.cluster}. {row.label} — {row.items:,} item{'s' if row.items != 1 else ''} "
-             f"({fmt.percent(row.share, 1)}), {row.wordings:,} wording{'s' if row.wordings != 1 else ''}")
+    title = (f"{row.cluster}. {row.label} — {_n(row.items, 'item')} ({fmt.percent(row.share, 1)}), "
+             f"{_n(row.wordings, 'wording')}")
     with st.expander(title):
         st.caption(f"Went to {_spokes_text(row.spokes, names)}.")
         st.dataframe(pd.DataFrame({
