@@ -64,6 +64,15 @@ ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=ITEM_ID)]
 UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=UNIT_ID)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE)]
 Channel = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE)]  # the database column holds 32
+Segment = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE)]
+
+
+class Priority(enum.StrEnum):
+    """How urgent a work item is (routing rules set it; a file may give it)."""
+
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
 
 
 class _Row(BaseModel):
@@ -114,7 +123,8 @@ class WorkItemRow(_Row):
     id: ItemId
     kind: ItemKind
     source_unit: UnitId
-    target_unit: UnitId
+    target_unit: UnitId | None = Field(None, description="empty: an item from the hub is routed by the active "
+                                                         "routing rules (no rule matches: it waits unrouted at the hub)")
     channel: Channel
     topic: str | None = Field(None, max_length=64)
     text: str | None = Field(None, max_length=10_000)
@@ -126,6 +136,9 @@ class WorkItemRow(_Row):
     status: Status
     sla_hours: Number = Field(gt=0)
     value: Number | None = Field(None, ge=0, description="e.g. a lead's expected revenue")
+    segment: Segment | None = Field(None, description="customer segment, e.g. consumer, business, vip")
+    priority: Priority | None = Field(None, description="empty: the routing rule's, for a routed item")
+    journey_id: ItemId | None = Field(None, description="the customer journey the item belongs to")
 
     @model_validator(mode="after")
     def _consistent(self) -> "WorkItemRow":

@@ -11,6 +11,14 @@ written (inserted / updated / unchanged).
 
 Row numbers are as a spreadsheet shows them: the header is row 1, the first data row is row 2 (Parquet:
 the first record is row 1). Blank lines are skipped and not counted.
+
+Work items without a target (``target_unit`` empty or no such column) that come from the hub are routed by the
+ACTIVE routing rule set (:mod:`loaders.routing`): target, priority, rule, SLA and due time as the matching rule
+says, routed at their creation time (so importing the file again changes nothing). An item no rule matches,
+and every such item while no rule set is active, is kept **unrouted**: it waits at the hub (target = the hub,
+status new) for the hub to triage it or for a rule set to route it, and the report says how many
+("N routed by rules, M left unrouted"). Rows are never dropped for it. An item from a spoke without a target
+is quarantined: spokes send their work to the hub, so the file must say where it goes.
 """
 
 from __future__ import annotations
@@ -35,7 +43,17 @@ from sqlalchemy import Engine, func, insert, select, update
 from dashboard import audit, store
 from dashboard.db import imports, kpi_observations, kpis, quarantine, units, work_items
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
-from loaders.contract import KEYS, KINDS, all_columns, infer_kind, normalise_header, required_columns, validate_frame
+from loaders import routing
+from loaders.contract import (
+    KEYS,
+    KINDS,
+    Checked,
+    all_columns,
+    infer_kind,
+    normalise_header,
+    required_columns,
+    validate_frame,
+)
 
 CHUNK_ROWS = 100_000
 REFERENCE_CHUNK_ROWS = 1_000_000  # units, KPIs, campaigns: read whole (a KPI's parent may come later)
@@ -79,6 +97,8 @@ class ImportReport:
     unchanged: int = 0
     quarantined: int = 0
     formula_cells: int = 0
+    routed_by_rules: int = 0  # work items without a target that the active routing rules routed ...
+    unrouted: int = 0  # ... and those left waiting unrouted at the hub
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
@@ -93,8 +113,10 @@ class ImportReport:
             return (f"{self.file_name}: already imported as import #{p.get('id')} on {p.get('started_at')} "
                     f"({self.kind}); nothing done. Use --force to import it again.")
         verb = "would import" if self.dry_run else "imported"
+        routed = (f"; {self.routed_by_rules:,} routed by rules, {self.unrouted:,} left unrouted"
+                  if self.routed_by_rules or self.unrouted else "")
         return (f"{self.file_name} ({self.kind}): {verb} — rows read {self.rows_read:,}, inserted {self.inserted:,}, "
-                f"updated {self.updated:,}, unchanged {self.unchanged:,}, quarantined {self.quarantined:,}"
+                f"updated {self.updated:,}, unchanged {self.unchanged:,}, quarantined {self.quarantined:,}{routed}"
                 + (" (dry run: nothing was written)" if self.dry_run else f" [import #{self.import_id}]"))
 
 
@@ -539,24 +561,39 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
 
     dialect = conn.dialect.name
     columns = [c for c in all_columns(kind) if c in given]
+    rules = _Routing.read(conn) if kind == "work_items" else None
 
-    def checked_chunks() -> Iterator[tuple[pd.DataFrame, object, object]]:
-        """Read, validate and (work items) convert to driver rows: all off the connection, one chunk ahead."""
+    def checked_chunks() -> Iterator[tuple[pd.DataFrame, Checked, list[tuple[np.ndarray, object]], tuple]]:
+        """Read, validate and (work items) route and convert to driver rows: all off the connection, one chunk
+        ahead. Work items come as parts (row numbers, prepared rows): rows with a target, and rows routed here
+        (written with their routing columns too)."""
         for chunk in read_chunks(src, size):
             named = chunk[list(cols.rename)].rename(columns=cols.rename)
             checked = validate_frame(kind, named, tz, known_units=set(known_units),
                                      known_kpis=known_kpis if kind == "kpi_observations" else None)
-            prepared, repeated = None, checked.keys.loc[checked.valid.index].duplicated(keep="first").to_numpy()
-            if kind == "work_items" and len(checked.valid):  # the first of each key; later ones are quarantined
-                prepared = store.prepare_work_items(checked.valid[~repeated][columns], written_by=written_by,
-                                                    at=now, dialect=dialect)
-            yield chunk, checked, prepared, repeated
+            parts: list[tuple[np.ndarray, object]] = []
+            outcome: tuple = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+            if kind == "work_items" and len(checked.valid):
+                checked, routed, outcome = rules.route(checked, known_units)
+                repeated = checked.keys.loc[checked.valid.index].duplicated(keep="first").to_numpy()
+                first = checked.valid[~repeated]  # the first of each key; later ones are quarantined
+                given_target = ~first.index.isin(routed.index)
+                if given_target.any():
+                    rows = first[given_target]
+                    parts.append((rows.index.to_numpy(), store.prepare_work_items(
+                        rows[columns], written_by=written_by, at=now, dialect=dialect)))
+                rows = routed.loc[routed.index.isin(first.index)]
+                if len(rows):
+                    parts.append((rows.index.to_numpy(), store.prepare_work_items(
+                        rows[list(dict.fromkeys([*columns, *routing.ROUTED_COLUMNS]))], written_by=written_by,
+                        at=now, dialect=dialect)))
+            yield chunk, checked, parts, outcome
 
     # A big file into an empty table (a first import) builds the table's indexes once at the end.
     table = {"work_items": work_items, "kpi_observations": kpi_observations}.get(kind)
     bulk = store.deferred_indexes(conn, table, src.size // BYTES_PER_ROW) if table is not None else nullcontext()
     with bulk:
-        for chunk, checked, prepared, repeated in _ahead(checked_chunks()):
+        for chunk, checked, parts, outcome in _ahead(checked_chunks()):
             report.rows_read += len(chunk)
             report.formula_cells += checked.formula_cells
             errors = checked.errors
@@ -575,8 +612,15 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
             if len(valid):
                 frame = valid[columns]
                 if kind == "work_items":
-                    kept = keep[~repeated]  # rows of ``prepared`` (built without the repeats within this chunk)
-                    counts = store.upsert_work_items(conn, prepared if kept.all() else prepared.take(kept))
+                    counts = store.UpsertCounts()
+                    for rows, prepared in parts:  # only the rows still kept (not duplicates of earlier rows)
+                        kept = np.isin(rows, valid.index.to_numpy())
+                        done = store.upsert_work_items(conn, prepared if kept.all() else prepared.take(kept))
+                        counts.inserted += done.inserted
+                        counts.updated += done.updated
+                        counts.unchanged += done.unchanged
+                    report.routed_by_rules += int(np.isin(outcome[0], valid.index.to_numpy()).sum())
+                    report.unrouted += int(np.isin(outcome[1], valid.index.to_numpy()).sum())
                 elif kind == "kpi_observations":
                     counts = store.upsert_kpi_observations(conn, frame)
                 else:
@@ -598,6 +642,70 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     if report.formula_cells:
         report.warnings.append(f"{src.name}: {report.formula_cells:,} free-text cell(s) start with = + - or @; "
                                "they are stored as text and neutralised in every CSV export")
+    if rules is not None:
+        rules.warn(src.name, report)
+
+
+class _Routing:
+    """Routing of the work items that arrive without a target, with the rule set active when the import began."""
+
+    def __init__(self, rule_set, hubs: list[str], problems: list[str]) -> None:
+        self.rule_set, self.hubs, self.problems = rule_set, hubs, problems
+
+    @classmethod
+    def read(cls, conn) -> "_Routing":
+        problems: list[str] = []
+        try:
+            rule_set = routing.active_rule_set(conn)
+        except routing.InvalidActiveRules as exc:
+            rule_set, problems = None, list(exc.problems)
+        return cls(rule_set, routing.hub_ids(conn), problems)
+
+    def route(self, checked: Checked, known_units: set[str]) -> tuple[Checked, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+        """(``checked`` with spoke items lacking a target moved to the errors, the routed rows, (row numbers
+        routed by rules, row numbers left unrouted)). A rule naming a unit this database does not have leaves
+        the item unrouted (as the simulator does) rather than failing the import."""
+        valid = checked.valid
+        empty = valid.target_unit.isna().to_numpy() if "target_unit" in valid else np.ones(len(valid), dtype=bool)
+        none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        if not empty.any():
+            return checked, valid.iloc[:0], none
+        from_hub = valid.source_unit.isin(self.hubs).to_numpy()
+        refused = empty & ~from_hub
+        errors = checked.errors
+        if refused.any():
+            reason = ("target_unit: missing; only items from the hub are routed by the rules (give the target of "
+                      "an item from a spoke)") if self.hubs else "target_unit: missing, and there is no hub to route it"
+            errors = pd.concat([errors, pd.Series(reason, index=valid.index[refused], dtype=object)]).sort_index()
+            valid = valid[~refused]
+            empty = empty[~refused]
+            checked = Checked(valid=valid, errors=errors, keys=checked.keys, formula_cells=checked.formula_cells)
+        todo = valid[empty]
+        if todo.empty:
+            return checked, todo, none
+        parts = []
+        for hub in self.hubs:
+            mine = todo[todo.source_unit == hub]
+            if len(mine):
+                done = routing.apply(self.rule_set, mine, hub, None)
+                unknown = ~done.target_unit.isin(known_units)
+                if unknown.any():
+                    done = pd.concat([done[~unknown], routing.apply(None, mine[unknown.to_numpy()], hub, None)])
+                parts.append(done)
+        routed = pd.concat(parts).sort_index()
+        waiting = routed.target_unit.isin(self.hubs).to_numpy()
+        return checked, routed, (routed.index[~waiting].to_numpy(), routed.index[waiting].to_numpy())
+
+    def warn(self, name: str, report: ImportReport) -> None:
+        if self.problems:
+            report.warnings.append(f"{name}: the active routing rule set is not valid, so items without a target "
+                                   f"were left unrouted: {'; '.join(self.problems)[:500]}")
+        if self.rule_set is None and report.unrouted and not self.problems:
+            report.warnings.append(f"{name}: no routing rule set is active: {report.unrouted:,} item(s) without a "
+                                   "target wait unrouted at the hub until the hub routes them or a rule set is published")
+        elif report.routed_by_rules or report.unrouted:
+            report.warnings.append(f"{name}: items without a target: {report.routed_by_rules:,} routed by rules, "
+                                   f"{report.unrouted:,} left unrouted at the hub (no rule matched)")
 
 
 def _ahead(items: Iterator, depth: int = 1) -> Iterator:

@@ -33,6 +33,7 @@ UTC = dt.timezone.utc
 ACTOR = "routing rules"
 WAITING_LIMIT = 5_000  # unrouted items routed per call of route_waiting (the oldest first)
 ROUTE_INPUTS = ("kind", "channel", "topic", "segment", "text")
+ROUTED_COLUMNS = ("target_unit", "priority", "rule_id", "sla_hours", "due_at", "status", "routed_at")  # what apply sets
 LATER = (Status.ACCEPTED.value, Status.RESOLVED.value, Status.HANDED_BACK.value)  # a status routing keeps
 
 
@@ -127,7 +128,7 @@ def apply(rule_set: RuleSet | None, frame: pd.DataFrame, hub_id: str, now: dt.da
 
     A matched item gets the rule's target and priority (an item that already names a priority keeps it), its
     ``rule_id`` (``"default"`` when the default rule sent it), the rule's SLA when the rule sets one (else its
-    own ``sla_hours``), ``due_at`` = created + SLA, status ``routed`` and ``routed_at`` = ``now`` (not before
+    own ``sla_hours``), ``due_at`` = created + SLA (a given ``due_at`` stays unless the rule sets the SLA), status ``routed`` and ``routed_at`` = ``now`` (not before
     it was created; ``now=None``: at creation, which keeps a re-imported file identical). An item no rule
     matches (or every item when ``rule_set`` is None) is unrouted: target = the hub, status ``new``, no
     ``routed_at``. Items whose status is already later (accepted, resolved, handed back: history being
@@ -178,7 +179,10 @@ def apply(rule_set: RuleSet | None, frame: pd.DataFrame, hub_id: str, now: dt.da
                                          np.where(matched, decided["priority"].astype(object).to_numpy(), None))
     out.loc[todo, "rule_id"] = np.where(matched, decided["rule_id"].astype(object).to_numpy(), None)
     out.loc[todo, "sla_hours"] = sla
-    out.loc[todo, "due_at"] = (created + pd.to_timedelta(np.round(sla * 3_600e6), unit="us")).to_numpy()
+    given_due = _times(sub["due_at"], n)
+    new_due = created + pd.to_timedelta(np.round(sla * 3_600e6), unit="us")
+    rule_set_sla = pd.Series(matched & ~np.isnan(rule_sla))
+    out.loc[todo, "due_at"] = new_due.where(rule_set_sla | given_due.isna(), given_due).to_numpy()
     out.loc[todo, "status"] = np.where(later, status, np.where(matched, Status.ROUTED.value, Status.NEW.value))
     out.loc[todo, "routed_at"] = routed_at.to_numpy()
     out["due_at"] = pd.to_datetime(out["due_at"], utc=True)

@@ -63,7 +63,15 @@ WORK_ITEMS = [
     ("kind", dict(ITEM, kind="ticket")),
     ("kind", dict(ITEM, kind="Lead")),
     ("source_unit", dict(ITEM, source_unit="Sales")),
-    ("target_unit", dict(ITEM, target_unit="")),
+    (None, dict(ITEM, target_unit="")),  # no target: the routing rules route it (or it waits at the hub)
+    (None, dict(ITEM, segment="vip", priority="high", journey_id="J-2026/17")),
+    (None, dict(ITEM, segment="", priority="", journey_id="")),
+    ("target_unit", dict(ITEM, target_unit="Sales")),
+    ("segment", dict(ITEM, segment="=vip")),
+    ("segment", dict(ITEM, segment="s" * 33)),
+    ("priority", dict(ITEM, priority="urgent")),
+    ("priority", dict(ITEM, priority="High")),
+    ("journey_id", dict(ITEM, journey_id="two words")),
     ("channel", dict(ITEM, channel="@web")),
     (None, dict(ITEM, topic="=1+1")),  # topic is free text: a formula is kept (exports neutralise it)
     ("topic", dict(ITEM, topic="t" * 65)),
@@ -355,8 +363,8 @@ def test_headers_that_differ_only_by_case_spaces_hyphens_or_a_bom_normalise_equa
 
 
 def test_required_columns_and_keys_are_contract_columns():
-    assert required_columns("work_items") == ["id", "kind", "source_unit", "target_unit", "channel", "created_at",
-                                              "status", "sla_hours"]
+    assert required_columns("work_items") == ["id", "kind", "source_unit", "channel", "created_at", "status",
+                                              "sla_hours"]
     assert required_columns("kpi_observations") == ["kpi_id", "ts", "value"]
     for kind in KINDS:
         assert set(KEYS[kind]) <= set(required_columns(kind)) <= set(all_columns(kind)), kind

@@ -253,12 +253,12 @@ def test_a_missing_required_column_is_named_even_when_the_kind_is_inferred(org, 
 
 @SQLITE_ONLY
 def test_extra_columns_are_ignored_with_a_warning_naming_them(org, tmp_path):
-    rows = [wi("WI-1") | {"priority": "high", "Owner": "ana"}, wi("WI-2") | {"priority": "low", "Owner": ""}]
-    path = write_csv(tmp_path, "extra.csv", rows, [*ITEM_COLUMNS, "priority", "Owner"])
+    rows = [wi("WI-1") | {"urgency": "high", "Owner": "ana"}, wi("WI-2") | {"urgency": "low", "Owner": ""}]
+    path = write_csv(tmp_path, "extra.csv", rows, [*ITEM_COLUMNS, "urgency", "Owner"])
     report = load(org, path)
     assert (report.inserted, report.quarantined) == (2, 0)
     (warning,) = report.warnings
-    assert "extra.csv" in warning and "priority" in warning and "Owner" in warning
+    assert "extra.csv" in warning and "urgency" in warning and "Owner" in warning
     assert set(stored_items(org)) == {"WI-1", "WI-2"}
 
 
@@ -1116,3 +1116,119 @@ def test_a_big_first_import_builds_the_indexes_afterwards_and_quarantines_as_usu
             ix["name"] for ix in inspect(conn).get_indexes("work_items")}
         assert_rollups_match_rebuild(conn)
     assert set(stored_items(engine)) == {f"w{i}" for i in range(30)}
+
+
+# --- routing rules: items without a target (issue 9) -------------------------------------------------------
+
+INGEST_RULES = {
+    "rules": [
+        {"id": "jobs", "name": "Jobs to finance", "kinds": ["mention"], "keywords": ["hiring"],
+         "target_unit": "finance", "priority": "low", "sla_hours": 48},
+        {"id": "leads", "name": "Leads to sales", "kinds": ["lead"], "target_unit": "sales", "priority": "high"},
+    ],
+    "default": {"target_unit": None},
+}
+
+
+def _publish(engine, rules=INGEST_RULES):
+    from dashboard.db import routing_rule_sets
+
+    with engine.begin() as conn:
+        conn.execute(routing_rule_sets.insert().values(
+            status="active", name="Ingest rules", rules=rules, version=1, created_by="t", created_at=NOW,
+            updated_by="t", updated_at=NOW, published_by="t", published_at=NOW))
+
+
+def _unrouted_file(tmp_path, name="routing.csv"):
+    rows = [
+        wi("R-1", kind="mention", target_unit="", text="Are you HIRING?", status="new", routed_at=""),
+        wi("R-2", target_unit="", routed_at="", status="new", priority="low", segment="vip", journey_id="J-1"),
+        wi("R-3", kind="mention", target_unit="", text="Love the ad", status="new", routed_at=""),
+        wi("R-4", kind="lead", target_unit="", status="resolved", routed_at="", resolved_at="2026-11-20 12:00"),
+        wi("R-5", source_unit="sales", target_unit="", kind="request"),  # from a spoke: it must say where
+        wi("R-6"),  # a target given: as before
+    ]
+    return write_csv(tmp_path, name, rows, [*ITEM_COLUMNS, "segment", "priority", "journey_id"])
+
+
+def test_items_without_a_target_are_routed_by_the_active_rules_and_counted(org, tmp_path):
+    _publish(org)
+    report = load(org, _unrouted_file(tmp_path))
+    assert (report.inserted, report.quarantined, report.routed_by_rules, report.unrouted) == (5, 1, 3, 1)
+    assert "3 routed by rules, 1 left unrouted" in report.summary()
+    assert any("3 routed by rules, 1 left unrouted" in w for w in report.warnings)
+    (bad,) = quarantined(org)
+    assert bad["row_number"] == 6 and bad["reasons"].startswith("target_unit: missing; only items from the hub")
+    items = stored_items(org)
+    created = dt.datetime(2026, 11, 20, 8, tzinfo=UTC)  # 09:00 in Berlin
+    r1 = items["R-1"]
+    assert (r1["target_unit"], r1["rule_id"], r1["priority"], r1["status"], r1["sla_hours"]) == (
+        "finance", "jobs", "low", "routed", 48)
+    assert r1["routed_at"] == created and r1["due_at"] == created + dt.timedelta(hours=48)
+    r2 = items["R-2"]
+    assert (r2["target_unit"], r2["rule_id"], r2["priority"], r2["segment"], r2["journey_id"]) == (
+        "sales", "leads", "low", "vip", "J-1")  # the file's priority wins over the rule's
+    r3 = items["R-3"]
+    assert (r3["target_unit"], r3["status"], r3["rule_id"], r3["routed_at"]) == ("hub", "new", None, None)
+    assert (items["R-4"]["target_unit"], items["R-4"]["status"]) == ("sales", "resolved")
+    assert (items["R-6"]["target_unit"], items["R-6"]["rule_id"]) == ("sales", None)
+    assert_rollups_equal_a_rebuild(org)
+    again = load(org, _unrouted_file(tmp_path), force=True)  # routed at creation: the same rows again
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+
+
+def test_without_an_active_rule_set_items_without_a_target_wait_unrouted_at_the_hub(org, tmp_path):
+    report = load(org, _unrouted_file(tmp_path))
+    assert (report.inserted, report.quarantined, report.routed_by_rules, report.unrouted) == (5, 1, 0, 4)
+    assert any("no routing rule set is active: 4 item(s)" in w for w in report.warnings)
+    items = stored_items(org)
+    assert {i: items[i]["target_unit"] for i in ("R-1", "R-2", "R-3", "R-4")} == dict.fromkeys(
+        ("R-1", "R-2", "R-3", "R-4"), "hub")
+    assert items["R-1"]["status"] == "new" and items["R-4"]["status"] == "resolved"
+    assert_rollups_equal_a_rebuild(org)
+    # once a rule set is published, the waiting ones are routed (the simulator does this every batch)
+    from loaders import routing
+
+    _publish(org)
+    with org.begin() as conn:
+        assert routing.route_waiting(conn, NOW) == 2  # R-1 (jobs) and R-2 (lead); R-3 matches nothing
+    items = stored_items(org)
+    assert (items["R-1"]["target_unit"], items["R-2"]["target_unit"], items["R-3"]["target_unit"]) == (
+        "finance", "sales", "hub")
+    assert_rollups_equal_a_rebuild(org)
+
+
+@SQLITE_ONLY
+def test_a_file_without_a_target_column_is_routed_and_bad_optional_values_are_quarantined(org, tmp_path):
+    _publish(org)
+    columns = [c for c in ITEM_COLUMNS if c != "target_unit"] + ["priority", "segment"]
+    rows = [wi("T-1", status="new", routed_at=""), wi("T-2", priority="urgent"), wi("T-3", segment="=vip")]
+    report = load(org, write_csv(tmp_path, "no_target.csv", rows, columns))
+    assert (report.inserted, report.quarantined, report.routed_by_rules) == (1, 2, 1)
+    reasons = sorted(q["reasons"] for q in quarantined(org))
+    assert reasons[0].startswith("priority: not one of high, normal, low") and reasons[1].startswith("segment:")
+    assert stored_items(org)["T-1"]["target_unit"] == "sales"
+
+
+def test_the_routing_sample_waits_unrouted_without_rules_and_is_routed_by_the_demos_rules(org, tmp_path):
+    from loaders.demo import STANDARD_RULES
+
+    assert load(org, SAMPLES / "units.csv").inserted >= 1
+    sample = SAMPLES / "work_items_to_route.csv"
+    report = load(org, sample, dry_run=True)
+    assert (report.inserted, report.routed_by_rules, report.unrouted, report.quarantined) == (7, 0, 6, 0)
+    _publish(org, STANDARD_RULES)
+    report = load(org, sample)
+    assert (report.inserted, report.routed_by_rules, report.unrouted, report.quarantined) == (7, 4, 2, 0)
+    items = stored_items(org)
+    assert {i: (items[i]["target_unit"], items[i]["rule_id"], items[i]["priority"]) for i in (
+        "WI-3001", "WI-3002", "WI-3003", "WI-3004", "WI-3005", "WI-3006")} == {
+        "WI-3001": ("sales", "purchase-intent", "high"),
+        "WI-3002": ("sales", "leads", "normal"),
+        "WI-3003": ("customer_service", "complaint-mentions", "high"),
+        "WI-3004": ("customer_service", "complaints", "normal"),
+        "WI-3005": ("hub", None, "low"),  # the jobs rule sends it to HR, which this organisation does not have
+        "WI-3006": ("hub", None, None),  # no rule matches
+    }
+    assert items["WI-3001"]["journey_id"] == items["WI-3002"]["journey_id"] == "J-501"
+    assert_rollups_equal_a_rebuild(org)
