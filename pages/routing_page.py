@@ -31,7 +31,7 @@ with rules:
 with try_:
     routing_view.try_section(viewer, state, unsaved)
 with replay:
-    routing_view.replay_section(viewer, state)
+    routing_view.replay_section(viewer, state, unsaved)
 with faq:
     routing_view.faq_section(viewer)
 with history:

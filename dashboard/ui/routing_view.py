@@ -453,12 +453,25 @@ def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> Non
 # --- Replay & publish tab ----------------------------------------------------------------------------------
 
 
-def replay_section(viewer: Viewer, state: dict) -> None:
+def _differs(unsaved: dict | None, saved: RuleSet) -> bool:
+    if unsaved is None:
+        return False
+    try:
+        return parse_rule_set(unsaved) != saved
+    except RuleError:
+        return True
+
+
+def replay_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> None:
+    """Replay the saved draft and publish it; ``unsaved`` (the editor's table) only triggers a reminder."""
     draft = state["draft"]
     _flash_publish()
     if draft is None:
         st.info("There is no draft to replay: start one in the Rules tab.", icon=":material/edit_note:")
         return
+    if _differs(unsaved, draft.rule_set):
+        st.warning("You have unsaved edits in the Rules tab: replay and publish use the draft as last saved. "
+                   "Save it first to include them.", icon=":material/edit_note:")
     st.caption(f"Replays draft #{draft.id} as last saved (version {draft.version}) over the items the hub routed, "
                "and compares with where they actually went. Waiting is estimated with the what-if engine's queueing "
                "model (M/M/c) at each spoke's current staffing.")

@@ -176,6 +176,7 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
     assert not at.error, errors_text(at)
     button(at, "rt_run").click().run()
     assert not at.exception, at.exception
+    assert not [w for w in at.warning if "unsaved edits" in w.value]  # the saved table round-trips unchanged
     [table] = frames(at, "Change (items)")
     table = table.set_index("Spoke")
     assert table.at["Finance", "Change (items)"] == -2 and table.at["Sales", "Change (items)"] == 3
@@ -266,6 +267,7 @@ def test_try_the_unsaved_edits_before_saving(app, published, sign_in):
     at.radio(key="rt_try_set").set_value("unsaved").run()
     at.selectbox(key="rt_try_kind").set_value("report").run()
     assert any("→ Sales" in s.value for s in at.success)
+    assert any("unsaved edits in the Rules tab" in w.value for w in at.warning)  # replay uses the saved draft
     rules.loc[rules.id == "reports", "pattern"] = "(a+)+"
     edit["rules"] = rules
     at.session_state["rt_edit"] = edit
