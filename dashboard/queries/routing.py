@@ -368,14 +368,18 @@ def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None 
         raise UnitInUse(row.name, ["it is the hub: every flow starts or ends there"])
     reasons = []
     r = routing_rule_sets.c
-    for stored in (_one(conn, r.status == "active"), _one(conn, r.status == "draft")):
+    for status in ("active", "draft"):
+        try:
+            stored = _one(conn, r.status == status)
+        except RuleError:  # unreadable: it may well route there
+            reasons.append(f"the {status} rule set cannot be read, so it may route items to it — fix it first")
+            continue
         if stored is None:
             continue
         names = rules_pointing_to(stored.rule_set, unit_id)
         if names:
-            which = "active rule set" if stored.status == "active" else "draft rule set"
-            reasons.append(f"the {which} (#{stored.id}) routes items to it: " + ", ".join(f"“{n}”" for n in names)
-                           + " — change those rules first")
+            reasons.append(f"the {status} rule set (#{stored.id}) routes items to it: "
+                           + ", ".join(f"“{n}”" for n in names) + " — change those rules first")
     wi = work_items.c
     n_items = conn.execute(select(func.count()).select_from(work_items)
                            .where(or_(wi.source_unit == unit_id, wi.target_unit == unit_id))).scalar_one()

@@ -274,3 +274,13 @@ def test_routing_the_waiting_items_after_a_publish(org):
     assert ov.unrouted == 0 and ("hub", "legal") in set(zip(ov.flows.source_unit, ov.flows.target_unit))
     with org.begin() as conn, pytest.raises(NotPermitted):
         routing.route_waiting(conn, EXEC, NOW)
+
+
+def test_an_unreadable_rule_set_blocks_deleting_a_spoke_rather_than_crashing(org):
+    with org.begin() as conn:
+        conn.execute(routing_rule_sets.insert().values(
+            status="active", name="Hand-edited", rules={"rules": [{"id": "Bad Id", "name": "x"}]}, version=1,
+            created_by="x", created_at=NOW, updated_by="x", updated_at=NOW))
+    with org.begin() as conn, pytest.raises(routing.UnitInUse) as refused:
+        routing.delete_unit(conn, ADMIN, "legal")
+    assert refused.value.reasons == ["the active rule set cannot be read, so it may route items to it — fix it first"]
