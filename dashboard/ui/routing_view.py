@@ -12,6 +12,7 @@ keeps your edits in the table. Reads go through short-lived cached accessors, cl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -65,7 +66,7 @@ def _history(url: str, viewer: Viewer) -> pd.DataFrame:
         return q.list_rule_sets(conn, viewer, with_rules=True)
 
 
-@st.cache_data(ttl=60, show_spinner=False, max_entries=8)
+@st.cache_data(ttl=60, show_spinner=False, max_entries=2)  # a window's items can be large: keep few
 def _replay_inputs(url: str, viewer: Viewer, days: int, now: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     start = now - dt.timedelta(days=days)
     with data.engine().connect() as conn:
@@ -487,6 +488,8 @@ def replay_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> 
         except (ValueError, NotPermitted) as exc:
             st.error(f"The replay failed: {md(exc)}", icon=":material/error:")
             return
+        # the per-item decisions are not shown: keep the session light (they are as long as the window's items)
+        result = dataclasses.replace(result, decisions=result.decisions.iloc[0:0])
         st.session_state[REPLAY] = dict(draft_id=draft.id, version=draft.version, days=days, result=result, at=now)
     done = st.session_state.get(REPLAY)
     if done and (done["draft_id"], done["version"]) != (draft.id, draft.version):
