@@ -9,6 +9,15 @@ What it shows and why
   backlog of open items at Customer service, so the map has green, amber and red edges.
 - A KPI tree ending in the shared goal (revenue) with some KPIs on target and some not, per unit.
 - Weekly campaigns per channel with different ROI.
+- Routing (issue 9): inbound customer items carry a segment (consumer, business, vip); hub -> spoke items carry
+  the rule and priority of the ACTIVE rule set "Standard routing" (published by "demo" 60 days ago, with its
+  archived first version for the History tab), which reproduces these routes; a handful of mentions no rule
+  matches wait unrouted in the hub's triage queue.
+- Customer journeys: a quarter of the consumer leads end a journey of 1-4 items over a few days whose path
+  decides how likely it converts (attribution's removal effects differ between Sales and Customer service).
+- The operating-model cycle: three rounds of maturity self-assessments per function, the current target model
+  "Hybrid hub 2027" with "Content production centralised" done 21 days ago (Sales' and Product's inbound items
+  since then take ~20 % less time, visible before/after) and two changes still planned.
 
 Everything is generated with numpy from one seeded ``Generator`` and anchored at ``now``: the same seed and
 ``now`` give identical rows, and dates are always recent. Loading replaces an earlier demo in one
