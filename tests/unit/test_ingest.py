@@ -1232,3 +1232,12 @@ def test_the_routing_sample_waits_unrouted_without_rules_and_is_routed_by_the_de
     }
     assert items["WI-3001"]["journey_id"] == items["WI-3002"]["journey_id"] == "J-501"
     assert_rollups_equal_a_rebuild(org)
+
+
+@SQLITE_ONLY
+def test_an_invalid_active_rule_set_leaves_items_unrouted_with_a_warning_naming_the_problem(org, tmp_path):
+    _publish(org, {"rules": [{"id": "x", "name": "broken", "pattern": "(a+)+", "target_unit": "sales"}]})
+    report = load(org, _unrouted_file(tmp_path))
+    assert (report.inserted, report.routed_by_rules, report.unrouted) == (5, 0, 4)
+    assert any("the active routing rule set is not valid" in w and "rule 'x': pattern" in w for w in report.warnings)
+    assert stored_items(org)["R-2"]["target_unit"] == "hub"
