@@ -128,8 +128,9 @@ def apply(rule_set: RuleSet | None, frame: pd.DataFrame, hub_id: str, now: dt.da
 
     A matched item gets the rule's target and priority (an item that already names a priority keeps it), its
     ``rule_id`` (``"default"`` when the default rule sent it), the rule's SLA when the rule sets one (else its
-    own ``sla_hours``), ``due_at`` = created + SLA (a given ``due_at`` stays unless the rule sets the SLA), status ``routed`` and ``routed_at`` = ``now`` (not before
-    it was created; ``now=None``: at creation, which keeps a re-imported file identical). An item no rule
+    own ``sla_hours``), ``due_at`` = created + SLA (a given ``due_at`` stays unless the rule sets the SLA),
+    status ``routed`` and ``routed_at`` = ``now`` (not before it was created, nor after it was accepted or
+    resolved; ``now=None``: at creation, which keeps a re-imported file identical). An item no rule
     matches (or every item when ``rule_set`` is None) is unrouted: target = the hub, status ``new``, no
     ``routed_at``. Items whose status is already later (accepted, resolved, handed back: history being
     imported) keep their status and times; they only get the target. Rows with a target, and rows from other
@@ -165,8 +166,10 @@ def apply(rule_set: RuleSet | None, frame: pd.DataFrame, hub_id: str, now: dt.da
     given_priority = sub["priority"].astype(object).where(~pd.Series(_missing(sub["priority"]), index=sub.index), None)
 
     routed_at = _times(sub["routed_at"], n)
-    when = created if now is None else pd.Series(pd.Timestamp(now).tz_convert(UTC), index=range(n)).astype(
-        "datetime64[us, UTC]").where(lambda s: s >= created, created)
+    when = created
+    if now is not None:  # routed now, but never before the item was created
+        at = pd.Series(pd.Timestamp(now).tz_convert(UTC), index=created.index).astype(created.dtype)
+        when = at.where(at >= created, created)
     for limit in ("accepted_at", "resolved_at"):  # never routed after it was taken on or resolved
         if limit in sub.columns:
             bound = _times(sub[limit], n)
