@@ -100,3 +100,51 @@ def test_no_unrouted_label_when_nothing_waits():
     fig = hub_spoke_map(u, pd.DataFrame([flow("hub", "s0", 10, 0.95)]), health(u.id.tolist()), **THRESHOLDS)
     assert UNROUTED_TRACE not in {t.name for t in fig.data}
     assert "Unrouted now: 0 waiting" in trace(fig, NODE_TRACE).hovertext[0]
+
+
+# --- the routing replay on the same map (dashboard.charts.routing_charts) ----------------------------------------
+
+
+def replay_rows():
+    from dashboard.whatif.replay import PER_SPOKE_COLUMNS
+
+    rows = [dict(unit="s0", name="Spoke 0", items_now=300, items_draft=3900, delta=3600),
+            dict(unit="s1", name="Spoke 1", items_now=1500, items_draft=300, delta=-1200),
+            dict(unit="unrouted", name="Unrouted", items_now=9, items_draft=12, delta=3)]
+    frame = pd.DataFrame(rows)
+    for col in PER_SPOKE_COLUMNS:
+        if col not in frame:
+            frame[col] = np.nan
+    frame["over_capacity_draft"] = [False, True, False]
+    frame["wait_draft_h"] = [0.5, np.inf, np.nan]
+    return frame[PER_SPOKE_COLUMNS]
+
+
+def test_the_replay_map_labels_each_spoke_edge_with_the_daily_change_and_never_draws_unrouted_as_an_edge():
+    from dashboard.charts.routing_charts import EDGE_TRACE as REPLAY_EDGES, FEWER, MORE, UNROUTED_ROW, replay_map
+
+    fig = replay_map(units(2), replay_rows(), days=30)
+    edges = trace(fig, REPLAY_EDGES)
+    assert [c[0] for c in edges.customdata] == ["s0", "s1"]
+    assert list(edges.text) == ["+120 items/day", "−40 items/day"]
+    assert list(edges.marker.color) == [MORE, FEWER]
+    assert "over capacity" in edges.hovertext[1] and "300 now → 3.9k with the draft" in edges.hovertext[0]
+    assert list(trace(fig, UNROUTED_ROW).text) == ["12 unrouted"]
+    assert len([t for t in fig.data if t.mode == "lines"]) == 2
+
+
+def test_daily_rates_read_well():
+    from dashboard.charts.routing_charts import per_day
+
+    assert per_day(3600, 30) == "+120 items/day"
+    assert per_day(-12, 30) == "−0.4 items/day"
+    assert per_day(1, 30) == "no change"
+    assert per_day(90, 30, signed=False) == "3 items/day"
+
+
+def test_the_replay_table_keeps_over_capacity_waits_out_of_the_numbers():
+    from dashboard.charts.routing_charts import replay_table
+
+    table = replay_table(replay_rows(), 30)
+    assert table["Items/day with draft"].tolist() == [130.0, 10.0, 0.4]
+    assert pd.isna(table["Wait with draft (h)"][1]) and table["Over capacity with draft"].tolist() == [False, True, False]
