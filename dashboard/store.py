@@ -1187,13 +1187,18 @@ def prepare_work_items(items: Rows, *, written_by: str | None = None, at: dt.dat
     return PreparedItems(frame, given, dialect, driver, deltas)
 
 
+# columns an update leaves as stored when the rows lack them (the rest are always given or always written)
+_KEPT_WHEN_MISSING = tuple(c for c in ITEM_COLUMNS if c not in ("id", "version", "updated_by", "updated_at", "note"))
+
+
 def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_by: str | None = None,
                       at: dt.datetime | None = None) -> UpsertCounts:
     """Insert new work items, update changed ones, leave identical ones alone; rollups follow in the same
     transaction (an update subtracts the old version's contributions and adds the new one's).
 
-    Only the columns given are compared and written, so a file without ``text`` does not blank the stored
-    text. ``due_at`` defaults to ``created_at + sla_hours``. A changed item gets ``version + 1`` (an app user
+    Only the columns given are compared and written, so a file without ``text`` or ``value`` does not blank the
+    stored one, and the rollups keep the stored ``value`` too (the new version takes the stored values of the
+    columns the rows lack). ``resolved_at`` is always written: without it an item is not resolved. ``due_at`` defaults to ``created_at + sla_hours``. A changed item gets ``version + 1`` (an app user
     holding the old version is told someone changed it) and ``written_by``/``at`` as its last editor; new
     items carry them too. Ids must be unique within ``items``. ``items`` may come from
     :func:`prepare_work_items` (then ``written_by``/``at`` were given there).
@@ -1206,7 +1211,9 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
     if len(frame) == 0:
         return UpsertCounts()
     _check_units_exist(conn, frame)
-    compare = list(dict.fromkeys(c for c in (*prepared.given, "due_at") if c != "id"))
+    # due_at follows created_at + sla_hours when not given; resolved_at follows the status (required): a file
+    # without it says "not resolved", and validation refused a resolved status without it
+    compare = list(dict.fromkeys(c for c in (*prepared.given, "due_at", "resolved_at") if c != "id"))
     stored = pd.DataFrame(conn.execute(
         select(*[work_items.c[c] for c in ITEM_COLUMNS if c not in ("version",)])
         .where(_where_key_in(conn, work_items.c.id, frame.cols["id"].tolist()))
@@ -1218,6 +1225,9 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
         at_new = position.loc[stored["id"]].to_numpy()
         old = _item_frame(stored.drop(columns=["note"]))
         new = frame.take(at_new)
+        for c in _KEPT_WHEN_MISSING:  # a column the rows lack means "unchanged": the new version keeps the
+            if c not in compare:  # stored value, so the rollup delta does not take e.g. the value out
+                new.cols[c] = old.cols[c]
         same = np.ones(len(at_new), dtype=bool)
         for c in compare:
             same &= _same(new.cols[c], old.cols[c])

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import store
 from dashboard.db import CYCLE_BIN_EDGES_H, flow_hourly, kpi_hourly, kpi_observations, to_hour, work_items
-from tests.factories import NOW, item, tiny_org
+from tests.factories import NOW, at, item, tiny_org
 
 UTC = dt.timezone.utc
 FLOW_ORDER = ["hour", "source_unit", "target_unit", "kind"]
@@ -406,3 +406,44 @@ def test_a_load_into_a_table_that_has_rows_keeps_its_indexes_in_place(org, monke
         with store.deferred_indexes(conn, work_items, 100) as deferred:
             assert not deferred  # not empty: indexes are maintained row by row as usual
             assert "ix_work_items_open" in _index_names(conn, "work_items")
+
+
+def test_an_update_from_rows_without_some_columns_keeps_their_stored_values_in_the_rows_and_rollups(org):
+    """A file without ``value`` (or ``text``) means "unchanged": the stored value stays, and so does its share of
+    flow_hourly.created_value (the update's rollup delta must not treat the missing column as empty)."""
+    first = [item("v-1", "hub", "sales", at(30), value=1200.0),
+             item("v-2", "hub", "sales", at(29), resolved=at(27), value=80.5) | {"text": "keep me"},
+             item("v-3", "sales", "hub", at(10), kind="request", value=None)]
+    with org.begin() as conn:
+        store.insert_work_items(conn, first)
+    # the same items updated from a file with neither value nor text: v-1 resolved, v-2 re-opened, v-3 moved
+    # to another hour; the items are changed (status, times), so their rollup contributions are moved
+    without = [{k: v for k, v in row.items() if k not in ("value", "text")} for row in first]
+    without[0] |= dict(resolved_at=at(28), status="resolved")
+    without[1] |= dict(resolved_at=None, status="accepted", accepted_at=at(28.5))
+    without[2] |= dict(created_at=at(5), routed_at=at(5))
+    with org.begin() as conn:
+        counts = store.upsert_work_items(conn, without, written_by="import")
+        assert (counts.inserted, counts.updated, counts.unchanged) == (0, 3, 0)
+        stored = dict(conn.execute(select(work_items.c.id, work_items.c.value)).all())
+        texts = dict(conn.execute(select(work_items.c.id, work_items.c.text)).all())
+        created_value = conn.execute(select(func.sum(flow_hourly.c.created_value))).scalar_one()
+        assert_rollups_match_rebuild(conn)
+    assert stored == {"v-1": 1200.0, "v-2": 80.5, "v-3": None} and texts["v-2"] == "keep me"
+    assert float(created_value) == pytest.approx(1280.5)
+    # a file that does carry value changes it, and the rollup follows
+    with org.begin() as conn:
+        store.upsert_work_items(conn, [without[0] | {"value": 900.0}], written_by="import")
+        assert float(conn.execute(select(func.sum(flow_hourly.c.created_value))).scalar_one()) == pytest.approx(980.5)
+        assert_rollups_match_rebuild(conn)
+    # a file without resolved_at says the item is not resolved (a resolved status needs it): v-4 is re-opened
+    # in the rows and out of the resolution columns of the rollup alike
+    with org.begin() as conn:
+        store.insert_work_items(conn, [item("v-4", "hub", "finance", at(40), kind="report", resolved=at(20), value=7.0)])
+        reopened = {k: v for k, v in item("v-4", "hub", "finance", at(40), kind="report").items()
+                    if k not in ("value", "resolved_at")} | {"status": "accepted"}
+        assert store.upsert_work_items(conn, [reopened]).updated == 1
+        row = conn.execute(select(work_items.c.status, work_items.c.resolved_at, work_items.c.value)
+                           .where(work_items.c.id == "v-4")).one()
+        assert tuple(row) == ("accepted", None, 7.0)
+        assert_rollups_match_rebuild(conn)
