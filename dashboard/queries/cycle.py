@@ -26,7 +26,7 @@ from sqlalchemy import Connection, insert, select, update
 from typing import TYPE_CHECKING
 
 from dashboard import audit
-from dashboard.db import audit_log, maturity_assessments, planned_changes, target_models
+from dashboard.db import maturity_assessments, planned_changes, target_models
 from dashboard.domain.access import NotPermitted, Viewer, require, require_unit, require_viewer
 from dashboard.queries import scenarios as saved
 
@@ -71,12 +71,8 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 def _audit(conn: Connection, viewer: Viewer, action: str, target: str, detail: str, at: dt.datetime) -> None:
-    """Audited in the same transaction; through dashboard.audit once it lists the cycle's actions."""
-    if action in audit.ACTIONS:
-        audit.record(conn, viewer, action, target, detail, at=at)
-        return
-    conn.execute(insert(audit_log).values(at=at, user=viewer.user[:320], role=viewer.role.value, action=action,
-                                          target=target[:500], detail=detail))
+    """Audited in the same transaction as the change."""
+    audit.record(conn, viewer, action, target, detail, at=at)
 
 
 # --- Assess ---------------------------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ import pandas as pd
 from sqlalchemy import Connection, String, delete, func, insert, or_, select, type_coerce, update
 
 from dashboard import audit
-from dashboard.db import audit_log, flow_hourly, kpis, routing_rule_sets, units, users, work_items
-from dashboard.domain.access import NotPermitted, Viewer, require
+from dashboard.db import flow_hourly, kpis, routing_rule_sets, units, users, work_items
+from dashboard.domain.access import Viewer, require
 from dashboard.domain.routing import RuleError, RuleSet, check_targets, parse_rule_set, rules_pointing_to
 
 ASSUMED_UTILISATION = 0.8  # share of a spoke's time observed throughput is assumed to have used (see module doc)
@@ -86,12 +86,8 @@ def _writer(viewer) -> Viewer:
 
 
 def _record(conn: Connection, v: Viewer, action: str, target: str, detail: str, at: dt.datetime) -> None:
-    """An audit entry in the caller's transaction (through ``audit.record`` once it knows these actions)."""
-    if action in audit.ACTIONS:
-        audit.record(conn, v, action, target, detail, at=at)
-        return
-    conn.execute(insert(audit_log).values(at=at, user=v.user[:320], role=v.role.value, action=action,
-                                          target=target[:500], detail=detail))
+    """An audit entry in the caller's transaction."""
+    audit.record(conn, v, action, target, detail, at=at)
 
 
 def _stored(row) -> StoredRuleSet:
@@ -403,7 +399,7 @@ def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None 
 def list_units_for_admin(conn: Connection, viewer) -> pd.DataFrame:
     """Units with how much refers to each (items, KPIs, users), for the admin page's delete section."""
     require(viewer, "is_admin", "manage units")
-    u, wi = units.c, work_items.c
+    u = units.c
     frame = pd.DataFrame(conn.execute(select(u.id, u.name, u.kind, u.headcount).order_by(u.sort_order, u.id)).all(),
                          columns=["id", "name", "kind", "headcount"])
     n_kpis = dict(conn.execute(select(kpis.c.unit_id, func.count()).group_by(kpis.c.unit_id)).all())

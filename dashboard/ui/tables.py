@@ -7,6 +7,8 @@ import streamlit as st
 
 
 def flows_table(flows: pd.DataFrame, names: dict[str, str], focus: list[str] | None = None) -> None:
+    if "hub_side" in flows:  # items waiting unrouted at the hub are not a flow (the map labels them at the hub)
+        flows = flows[flows.hub_side != "unrouted"]
     if focus:
         flows = flows[flows.spoke.isin(focus)]
     if flows.empty:

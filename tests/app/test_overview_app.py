@@ -91,3 +91,26 @@ def test_invalid_setting_is_reported_in_one_line(app, app_db, use_db):
     at = app().run()
     assert not at.exception
     assert "DASHBOARD_REFRESH_SECONDS" in at.error[0].value
+
+
+def test_the_flows_table_lists_flows_but_not_the_unrouted_queue(app, app_db):
+    """Items waiting unrouted at the hub are labelled on the map, not listed as a 'Hub → Hub' flow."""
+    import datetime as dt
+
+    from dashboard import store
+    from dashboard.db import make_engine
+    from tests.factories import item
+
+    engine = make_engine(app_db)
+    now = dt.datetime.now(dt.timezone.utc)
+    with engine.begin() as conn:
+        store.insert_work_items(conn, [item(f"wait-{i}", "hub", "hub", now - dt.timedelta(hours=1), kind="mention",
+                                            status="new") | {"routed_at": None} for i in range(3)])
+    engine.dispose()
+    at = app().run()
+    at.toggle(key="flows_table").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    pairs = set(zip(table["From"], table["To"]))
+    assert ("Marketing hub", "Sales") in pairs and ("Sales", "Marketing hub") in pairs
+    assert ("Marketing hub", "Marketing hub") not in pairs
