@@ -16,8 +16,14 @@ What it shows and why
 - Customer journeys: a quarter of the consumer leads end a journey of 1-4 items over a few days whose path
   decides how likely it converts (attribution's removal effects differ between Sales and Customer service).
 - The operating-model cycle: three rounds of maturity self-assessments per function, the current target model
-  "Hybrid hub 2027" with "Content production centralised" done 21 days ago (Sales' and Product's inbound items
-  since then take ~20 % less time, visible before/after) and two changes still planned.
+  "Hybrid hub 2027" with "Content production centralised" done 21 days ago and two changes still planned. Content
+  requests go through one shared content board (2 h per hub<->spoke handoff instead of 4 h), so the what-if model
+  predicts that centralising cuts content production's mean lead time by ~22 % (28.0 h -> 22.0 h, stored with
+  the change). The generated effect is derived from that prediction: Sales' and Product's inbound items created
+  since the change take 0.78 x the cycle time, so the Evaluate tab finds the lead-time difference-in-differences
+  in line with the prediction (about -26 %: items resolved just after the change were started before it, and
+  Customer service, an untouched spoke, keeps getting slower, which also makes the SLA DiD larger than the
+  model's +1.6 pts).
 
 Everything is generated with numpy from one seeded ``Generator`` and anchored at ``now``: the same seed and
 ``now`` give identical rows, and dates are always recent. Loading replaces an earlier demo in one
@@ -28,6 +34,7 @@ forced, so re-running never duplicates anything.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -74,8 +81,9 @@ ID_PREFIX = "demo-"
 ID_DIGITS = 7  # demo-0000001 ... (more digits beyond ten million items)
 TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at", "updated_at")
 CHANGE_DONE_DAYS = 21  # "Content production centralised" was done this many days ago ...
-CHANGE_UNITS = ("sales", "product")  # ... touching these spokes, whose inbound items since then ...
-CHANGE_SPEEDUP = 0.8  # ... take this share of the cycle time they took before
+CHANGE_FUNCTION = "content_production"  # ... (the planned change of this function) ...
+CHANGE_UNITS = ("sales", "product")  # ... touching these spokes, whose inbound items since then take the share
+# of their cycle time the model predicts for the change's mean lead time (change_speedup(), ~0.78)
 
 
 class DemoRefused(RuntimeError):
@@ -470,14 +478,16 @@ def _priorities(rule: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, now_us: int, days: int) -> dict[str, np.ndarray]:
-    """Routed / accepted / resolved times and status for one route's items, as of ``now``."""
+def _lifecycle(rng: np.random.Generator, spec: RouteSpec, created: np.ndarray, now_us: int, days: int,
+               speedup: float = 1.0) -> dict[str, np.ndarray]:
+    """Routed / accepted / resolved times and status for one route's items, as of ``now``; the touched spokes'
+    items created since the done change take ``speedup`` x the cycle time."""
     n = len(created)
     age = (now_us - created) / (days * DAY_US)  # 0 = now, 1 = start of the period
     recent = np.clip(1 - age, 0, 1)
     median_h = spec.cycle_frac * spec.sla_hours * np.ones(n)
     if spec.source == "hub" and spec.target in CHANGE_UNITS:  # the done change made their work faster
-        median_h *= np.where(created >= change_done_us(now_us), CHANGE_SPEEDUP, 1.0)
+        median_h *= np.where(created >= change_done_us(now_us), speedup, 1.0)
     if spec.target == BACKLOG_UNIT:
         median_h *= 1 + 0.7 * recent**2  # Customer service is getting slower
     if spec.profile == "office":
@@ -538,10 +548,11 @@ def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int
     """
     parts: dict[str, list[np.ndarray]] = {}
     waiting = min(UNROUTED_WAITING, n // 300)
+    speedup = change_speedup()
     for spec, count in zip(ROUTES, _route_counts(rng, n - waiting)):
         created = _arrivals(rng, int(count), spec, now_us, days)
         cols = route_attributes(rng, spec, int(count)) | {"created_at": created}
-        cols |= _lifecycle(rng, spec, created, now_us, days)
+        cols |= _lifecycle(rng, spec, created, now_us, days, speedup)
         cols["rule_id"], cols["priority"] = route_rules(spec, cols["segment"])
         for name, values in cols.items():
             parts.setdefault(name, []).append(values)
@@ -707,6 +718,11 @@ AS_IS_SHARES = {"campaign_planning": 1.0, "content_production": 0.0, "analytics_
                 "social_listening": 1.0, "crm_lead_management": 0.0, "martech_platforms": 1.0}
 TARGET_SHARES = {"content_production": 1.0, "analytics_reporting": 1.0, "crm_lead_management": 0.5}
 CONTENT_DEMAND = {"sales": 1.3, "product": 1.0}  # content production is asked for by Sales and Product only
+# Content requests go through one shared content board (the hub's and the spokes' people see the same queue), so
+# a hub<->spoke handoff waits 2 h rather than the organisation's default 4 h: centralising content production
+# then shortens its mean lead time (the generalists' extra work hours outweigh the handoffs' waiting), where
+# with 4 h handoffs the model predicted no change at all (28.0 h -> 27.97 h)
+CONTENT_HANDOFF_DELAY_H = 2.0
 TARGET_MODEL_NAME = "Hybrid hub 2027"
 TARGET_PROMOTED_DAYS = 35
 PLANNED = {  # function -> (owner, due in days from now, done days ago or None)
@@ -742,9 +758,22 @@ def operating_model_inputs():
     spokes = [(u.id, u.name) for u in UNITS if u.kind is UnitKind.SPOKE]
     base = default_inputs(spokes, central_share=0.0)
     demand = {s: 3.0 * CONTENT_DEMAND.get(s, 0.0) for s, _ in spokes}
-    base = base.updated({"functions": {"content_production": {"demand_per_day": demand}}})
+    base = base.updated({"functions": {"content_production": {"demand_per_day": demand,
+                                                               "handoff_delay_hours": CONTENT_HANDOFF_DELAY_H}}})
     as_is = base.with_shares(AS_IS_SHARES)
     return as_is, as_is.with_shares(TARGET_SHARES)
+
+
+@functools.lru_cache(maxsize=1)
+def change_speedup() -> float:
+    """after / before of the done change's predicted mean lead time (dashboard.domain.cycle.predict_change on
+    the as-is model): the share of their cycle time the touched spokes' items take since the change, so the
+    Evaluate tab's observed difference-in-differences lands near the prediction (within the day-to-day noise)."""
+    from dashboard.domain.cycle import predict_change
+
+    as_is, _target = operating_model_inputs()
+    lead = predict_change(as_is, CHANGE_FUNCTION, TARGET_SHARES[CHANGE_FUNCTION])["lead_time_h"]
+    return float(lead["after"] / lead["before"])
 
 
 def generate_cycle(now_us: int) -> tuple[dict, list[dict]]:
