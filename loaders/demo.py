@@ -13,8 +13,11 @@ What it shows and why
   the rule and priority of the ACTIVE rule set "Standard routing" (published by "demo" 60 days ago, with its
   archived first version for the History tab), which reproduces these routes; a handful of mentions no rule
   matches wait unrouted in the hub's triage queue.
-- Customer journeys: a quarter of the consumer leads end a journey of 1-4 items over a few days whose path
-  decides how likely it converts (attribution's removal effects differ between Sales and Customer service).
+- Customer journeys: a quarter of the consumer leads end a journey of 1-4 customer items over a few days whose
+  path decides how likely it converts; some journeys also pass through the hub (Sales asks it for tailored
+  content for a prospect, Customer service escalates a viral complaint to its social team), which raises their
+  chance. Attribution therefore credits all three: Sales most (every lead journey runs through it), the hub
+  clearly (Markov removal effect ~0.2, ~14 % of the conversions, never first touch).
 - The operating-model cycle: three rounds of maturity self-assessments per function, the current target model
   "Hybrid hub 2027" with "Content production centralised" done 21 days ago and two changes still planned. Content
   requests go through one shared content board (2 h per hub<->spoke handoff instead of 4 h), so the what-if model
@@ -596,10 +599,15 @@ def change_done_us(now_us: int) -> int:
 # --- customer journeys -------------------------------------------------------------------------------------
 # A quarter of the consumer leads end a journey of 1-4 items over a few days (a purchase-intent mention, a
 # complaint and its mention, an earlier lead ... then the lead), and a few consumer complaints end one that
-# rarely converts. Whether a journey converts depends on its path (a purchase-intent mention or a resolved
-# complaint before the lead raises the chance), so removing Sales' or Customer service's touchpoints costs
-# different numbers of conversions (attribution's Markov removal effects). Items are reused, not added: the
-# item counts and flows stay as they are.
+# rarely converts. Some journeys pass through the hub itself after their last customer item: Sales asks the hub
+# for tailored content for a fifth of the prospects (a sales -> hub request, topic "content"), and Customer
+# service escalates 40 % of the complaints to the hub's social team (a customer_service -> hub escalation,
+# topic "viral_complaint"). Whether a journey converts depends on its path (a purchase-intent mention or a
+# resolved complaint before the lead raises the chance, and so does the hub's work after it), so removing
+# Sales', Customer service's or the hub's touchpoints costs different numbers of conversions (attribution's
+# Markov removal effects: Sales' the largest, as every lead journey runs through it; the hub's clearly above
+# zero). A journey converts after its last touchpoint. Items are reused, not added: the item counts and flows
+# stay as they are.
 
 JOURNEY_SHARE = 0.25  # consumer leads that end a journey
 COMPLAINT_JOURNEY_SHARE = 0.08  # consumer complaints that end one (no lead in it)
@@ -613,16 +621,30 @@ TOUCHPOINTS: tuple[tuple[str, str, str, float, float], ...] = (  # kind, target,
     (ItemKind.COMPLAINT.value, "customer_service", "complaint", 0.25, 0.12),
     (ItemKind.LEAD.value, "sales", "earlier lead", 0.2, 0.04),
 )
+HUB_TOUCHPOINTS: tuple[tuple[str, str, str, str, float, float], ...] = (  # source, kind, topic, label, share
+    # of the lead journeys (first) or complaint journeys (second) that get one, conversion lift
+    ("sales", ItemKind.REQUEST.value, "content", "tailored content for the prospect", 0.2, 0.15),
+    ("customer_service", ItemKind.ESCALATION.value, "viral_complaint", "viral complaint to the social team", 0.4, 0.1),
+)
+HUB_TOUCH_WINDOW_US = DAY_US  # a hub touchpoint is created within this time after the journey's last item
 MAX_CONVERSION = 0.65
+GAP_US = 10 * 60 * US  # touchpoints of a journey are at least this far apart from its last customer item
 
 
 def _earlier(rng: np.random.Generator, pool: np.ndarray, created: np.ndarray, before_us: np.ndarray) -> np.ndarray:
     """For each time in ``before_us``, a random item of ``pool`` (sorted by time) created in the window before
     it; -1 where the window is empty."""
+    return _within(rng, pool, created, before_us - JOURNEY_WINDOW_US, before_us - GAP_US)
+
+
+def _within(rng: np.random.Generator, pool: np.ndarray, created: np.ndarray, from_us: np.ndarray,
+            to_us: np.ndarray) -> np.ndarray:
+    """For each window [from, to), a random item of ``pool`` (sorted by time) created in it; -1 where it is
+    empty."""
     times = created[pool]
-    lo = np.searchsorted(times, before_us - JOURNEY_WINDOW_US)
-    hi = np.searchsorted(times, before_us - 10 * 60 * US)
-    u = rng.random(len(before_us))
+    lo = np.searchsorted(times, from_us)
+    hi = np.searchsorted(times, to_us)
+    u = rng.random(len(from_us))
     pick = lo + (u * (hi - lo)).astype(np.int64)
     return np.where(hi > lo, pool[np.minimum(pick, len(pool) - 1)] if len(pool) else -1, -1)
 
@@ -652,10 +674,24 @@ def generate_journeys(rng: np.random.Generator, items: pd.DataFrame, now_us: int
         if take.any():
             pool = np.flatnonzero(consumer & (kind == t_kind) & (target == t_target) & ~is_end)
             slot_item[take] = _earlier(rng, pool, created, created[ends[journey_of_slot[take]]])
+    # hub touchpoints after the journey's last customer item (type len(TOUCHPOINTS) + h)
+    to_hub = np.flatnonzero(target == "hub")  # compare the other columns on these rows only (1M objects: slow)
+    source, topic, to_hub_kind = (items[c].to_numpy()[to_hub] for c in ("source_unit", "topic", "kind"))
+    lead_journey = np.arange(len(ends)) < len(lead_ends)
+    hub_type = np.where(lead_journey, 0, 1)
+    wants = rng.random(len(ends)) < np.array([h[4] for h in HUB_TOUCHPOINTS])[hub_type]
+    hub_item = np.full(len(ends), -1, dtype=np.int64)
+    for h, (h_source, h_kind, h_topic, *_rest) in enumerate(HUB_TOUCHPOINTS):
+        take = np.flatnonzero(wants & (hub_type == h))
+        if len(take):
+            pool = to_hub[(source == h_source) & (to_hub_kind == h_kind) & (topic == h_topic)]
+            last = created[ends[take]]
+            hub_item[take] = _within(rng, pool, created, last + GAP_US, last + HUB_TOUCH_WINDOW_US)
+    has_hub = hub_item >= 0
     found = slot_item >= 0
-    member_journey = np.concatenate([np.arange(len(ends)), journey_of_slot[found]])
-    member_item = np.concatenate([ends, slot_item[found]])
-    member_type = np.concatenate([np.full(len(ends), -1), slot_type[found]])
+    member_journey = np.concatenate([np.arange(len(ends)), journey_of_slot[found], np.flatnonzero(has_hub)])
+    member_item = np.concatenate([ends, slot_item[found], hub_item[has_hub]])
+    member_type = np.concatenate([np.full(len(ends), -1), slot_type[found], len(TOUCHPOINTS) + hub_type[has_hub]])
     _, first = np.unique(member_item, return_index=True)  # an item belongs to one journey: the first to take it
     keep = np.zeros(len(member_item), dtype=bool)
     keep[first] = True
@@ -663,14 +699,18 @@ def generate_journeys(rng: np.random.Generator, items: pd.DataFrame, now_us: int
 
     started = created[ends].copy()
     np.minimum.at(started, member_journey, created[member_item])
+    last_touch = created[ends].copy()
+    np.maximum.at(last_touch, member_journey, created[member_item])
     lifts = np.array([t[4] for t in TOUCHPOINTS])
-    has_type = np.zeros((len(ends), len(TOUCHPOINTS)), dtype=bool)
+    hub_lifts = np.array([h[5] for h in HUB_TOUCHPOINTS])
+    has_type = np.zeros((len(ends), len(TOUCHPOINTS) + len(HUB_TOUCHPOINTS)), dtype=bool)
     earlier = member_type >= 0
     has_type[member_journey[earlier], member_type[earlier]] = True
-    p = np.where(np.arange(len(ends)) < len(lead_ends), BASE_CONVERSION + has_type @ lifts, COMPLAINT_CONVERSION)
-    p = np.minimum(p, MAX_CONVERSION)
+    p = np.where(lead_journey, BASE_CONVERSION + has_type[:, :len(TOUCHPOINTS)] @ lifts, COMPLAINT_CONVERSION)
+    p = np.minimum(p + has_type[:, len(TOUCHPOINTS):] @ hub_lifts, MAX_CONVERSION)
     resolved = _us_of(items.resolved_at)[ends]
-    converted_us = resolved + (rng.random(len(ends)) * 36 * HOUR_US).astype(np.int64) // US * US
+    converted_us = (np.maximum(resolved, last_touch + GAP_US)  # after the last item was resolved and every touch
+                    + (rng.random(len(ends)) * 36 * HOUR_US).astype(np.int64) // US * US)
     converted = (resolved != NAT_US) & (rng.random(len(ends)) < p) & (converted_us < now_us)
     value = items.value.to_numpy(dtype=float)[ends]
     base_revenue = np.where(np.isnan(value), rng.lognormal(np.log(250), 0.5, len(ends)),

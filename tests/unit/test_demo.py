@@ -275,25 +275,53 @@ def test_journeys_are_short_paths_of_consumer_items_that_convert_depending_on_th
     items, journeys = data.work_items, data.journeys
     members = items[items.journey_id.notna()]
     assert journeys.id.is_unique and set(members.journey_id) == set(journeys.id)
-    assert (members.segment == "consumer").all() and (members.source_unit == "hub").all()
+    at_hub = members.target_unit == "hub"  # the hub's own work for the customer, asked for by a spoke
+    customer = members[~at_hub]
+    assert (customer.segment == "consumer").all() and (customer.source_unit == "hub").all()
+    assert set(zip(members.source_unit[at_hub], members.kind[at_hub], members.topic[at_hub])) == {
+        ("sales", "request", "content"), ("customer_service", "escalation", "viral_complaint")}
     sizes = members.groupby("journey_id").size()
-    assert sizes.min() == 1 and sizes.max() == 4 and 1.4 < sizes.mean() < 2.5
+    assert sizes.min() == 1 and sizes.max() <= 5 and 1.4 < sizes.mean() < 2.5
     leads = items[(items.kind == "lead") & (items.segment == "consumer")]
     assert 0.2 < leads.journey_id.notna().mean() < 0.3
     spans = members.groupby("journey_id").created_at.agg(["min", "max"])
-    assert ((spans["max"] - spans["min"]) <= dt.timedelta(days=4)).all()
+    assert ((spans["max"] - spans["min"]) <= dt.timedelta(days=5)).all()
     started = journeys.set_index("id").started_at
     assert (spans["min"] == started.loc[spans.index]).all()
     converted = journeys.converted_at.notna()
     assert 0.05 < converted.mean() < 0.4 and (journeys.revenue[converted] > 0).all()
     assert (journeys.revenue[~converted] == 0).all() and (journeys.converted_at[converted] < NOW).all()
-    # the path matters: journeys with a purchase-intent mention convert more often than lead-only ones
+    conv_at = journeys.set_index("id").converted_at.loc[spans.index]
+    assert (conv_at.isna() | (spans["max"] < conv_at)).all()  # a journey converts after every touchpoint
+    # the path matters: journeys with a purchase-intent mention convert more often than lead-only ones, and the
+    # hub's tailored content raises the chance too
     paths = members.sort_values("created_at").groupby("journey_id").apply(
         lambda g: tuple(zip(g.kind, g.target_unit)), include_groups=False)
     by_id = journeys.set_index("id").converted_at.notna()
     with_mention = [j for j, p in paths.items() if ("mention", "sales") in p and p[-1] == ("lead", "sales")]
     lead_only = [j for j, p in paths.items() if p == (("lead", "sales"),)]
+    lead_then_hub = [j for j, p in paths.items() if p == (("lead", "sales"), ("request", "hub"))]
     assert by_id.loc[with_mention].mean() > by_id.loc[lead_only].mean() + 0.1
+    assert len(lead_then_hub) > 50 and by_id.loc[lead_then_hub].mean() > by_id.loc[lead_only].mean() + 0.05
+
+
+def test_attribution_credits_the_hub_with_a_clear_but_smaller_removal_effect_than_sales():
+    from dashboard.domain import attribution
+
+    data = demo.generate(**(SMALL | {"work_items": 30_000}))
+    items, journeys = data.work_items, data.journeys.set_index("id")
+    members = items[items.journey_id.notna()].sort_values(["journey_id", "created_at", "id"])
+    paths = members.groupby("journey_id").target_unit.agg(tuple)  # every touch is before the conversion
+    frame = attribution.journeys_frame([paths[j] for j in journeys.index], journeys.converted_at.notna(),
+                                       journeys.revenue)
+    chain = attribution.markov_chain(frame)
+    effect = chain.removal_effect
+    assert set(effect) == {"sales", "customer_service", "hub"}
+    assert effect["sales"] > effect["customer_service"] > effect["hub"] > 0.1
+    shares = attribution.compare(frame).set_index(["method", "team"]).conversion_share
+    assert shares["first_touch", "hub"] == 0  # the hub's work follows a customer's item, never opens a journey
+    assert 0.1 < shares["markov", "hub"] < shares["markov", "sales"]
+    assert shares["last_touch", "hub"] > shares["linear", "hub"] > 0
 
 
 def test_the_done_change_shortened_the_touched_spokes_cycle_times_as_the_model_predicted():
