@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
 
-KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns")
+KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns", "journeys")
 
 # Identifiers: start with a letter or digit (so never with = + - @, which spreadsheets run as formulas).
 ITEM_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:/#\-]*$"
@@ -170,13 +170,35 @@ class CampaignRow(_Row):
         return self
 
 
+class JourneyRow(_Row):
+    """A customer journey: when it started and whether, when and for how much it converted. Its work items
+    name it in ``journey_id``; attribution (Operating model page) credits the teams along each journey's path."""
+
+    id: ItemId
+    started_at: Timestamp
+    converted_at: Timestamp | None = Field(None, description="empty: not converted (yet); not before started_at")
+    revenue: Number = Field(0, ge=0, description="of the conversion, in the organisation's currency; only with "
+                                                 "converted_at")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "JourneyRow":
+        if self.converted_at is not None and self.converted_at < self.started_at:
+            raise ValueError("converted_at: before started_at")
+        if self.converted_at is None and self.revenue > 0:
+            raise ValueError(NO_CONVERSION)
+        return self
+
+
+NO_CONVERSION = ("converted_at: missing for a journey with revenue (only a converted journey has revenue: give "
+                 "converted_at, or leave revenue empty or 0)")
+
 MODELS: dict[str, type[_Row]] = {
     "work_items": WorkItemRow, "kpi_observations": KpiObservationRow, "kpis": KpiRow, "units": UnitRow,
-    "campaigns": CampaignRow,
+    "campaigns": CampaignRow, "journeys": JourneyRow,
 }
 KEYS: dict[str, tuple[str, ...]] = {
     "work_items": ("id",), "kpi_observations": ("kpi_id", "ts"), "kpis": ("id",), "units": ("id",),
-    "campaigns": ("channel", "period_start"),
+    "campaigns": ("channel", "period_start"), "journeys": ("id",),
 }
 
 
@@ -472,6 +494,15 @@ def _cross_field_checks(kind: str, out: pd.DataFrame, reasons: _Reasons, known_u
         both = start.notna() & end.notna()
         later = np.array([bool(b) and e < s for b, s, e in zip(both, start, end)], dtype=bool)
         reasons.flag(later, "period_end: before period_start")
+    elif kind == "journeys":
+        started, converted = out.started_at, out.converted_at
+        reasons.flag((started.notna() & converted.notna() & (converted < started)).to_numpy(),
+                     "converted_at: before started_at")
+        unreadable = np.zeros(len(out), dtype=bool)  # an unreadable converted_at is blamed already: not "missing"
+        for mask, reason in reasons.masks:
+            if reason.startswith("converted_at: not"):
+                unreadable |= mask
+        reasons.flag(converted.isna().to_numpy() & ~unreadable & (out.revenue > 0).to_numpy(), NO_CONVERSION)
 
 
 def validate_row(kind: str, row: dict[str, Any], tz: ZoneInfo) -> list[str]:

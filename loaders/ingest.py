@@ -38,10 +38,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 
 from dashboard import audit, store
-from dashboard.db import imports, kpi_observations, kpis, quarantine, units, work_items
+from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from loaders import routing
 from loaders.contract import (
@@ -121,7 +121,9 @@ class ImportReport:
 
 
 # The order files of several kinds must be loaded in (a KPI needs its unit, an observation its KPI).
-KIND_ORDER = ("units", "kpis", "campaigns", "kpi_observations", "work_items")
+# Journeys and work items may come in either order (an item naming a journey not loaded yet is kept).
+KIND_ORDER = ("units", "kpis", "campaigns", "kpi_observations", "journeys", "work_items")
+JOURNEY_BATCH = 5_000  # rows per statement when journeys are compared, inserted and updated
 
 
 def peek_kind(path: str | Path) -> str | None:
@@ -374,7 +376,7 @@ def choose_kind(src: SourceFile, kind: str | None, mapping: Mapping[str, str] | 
         header = {normalise_header(c) for c in list(src.header) + list((mapping or {}).values())}
         share = {k: len(set(required_columns(k)) & header) / len(required_columns(k)) for k in KINDS}
         best = max(share, key=share.get)
-        if share[best] >= 0.5:
+        if share[best] >= 0.5 and len(set(required_columns(best)) & header) >= 2:  # an `id` alone says nothing
             kind = best
     if kind is None:
         if guessed is None:
@@ -557,7 +559,7 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     seen = KeySet()
     given = list(cols.rename.values())
     written_by = f"import #{report.import_id}"
-    size = chunk_rows or (CHUNK_ROWS if kind in ("work_items", "kpi_observations") else REFERENCE_CHUNK_ROWS)
+    size = chunk_rows or (CHUNK_ROWS if kind in ("work_items", "kpi_observations", "journeys") else REFERENCE_CHUNK_ROWS)
 
     dialect = conn.dialect.name
     columns = [c for c in all_columns(kind) if c in given]
@@ -623,6 +625,8 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
                     report.unrouted += int(np.isin(outcome[1], valid.index.to_numpy()).sum())
                 elif kind == "kpi_observations":
                     counts = store.upsert_kpi_observations(conn, frame)
+                elif kind == "journeys":
+                    counts = upsert_journeys(conn, frame)
                 else:
                     counts = store.upsert_reference(conn, kind, frame)
                 report.inserted += counts.inserted
@@ -644,6 +648,11 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
                                "they are stored as text and neutralised in every CSV export")
     if rules is not None:
         rules.warn(src.name, report)
+    if kind == "work_items" and "journey_id" in columns:
+        missing = _journeys_not_loaded(conn)
+        if missing:
+            report.warnings.append(f"{src.name}: work items name {missing:,} journey(s) that are not loaded (yet); "
+                                   "attribution leaves them out until a journeys file with those ids is imported")
 
 
 class _Routing:
@@ -787,6 +796,8 @@ def _stored(conn, kind: str, rows: pd.DataFrame) -> np.ndarray:
     for r in rows.itertuples(index=False):
         if kind == "work_items":
             q = select(func.count()).where(work_items.c.id == r.id)
+        elif kind == "journeys":
+            q = select(func.count()).where(journeys.c.id == r.id)
         elif kind == "kpi_observations":
             q = select(func.count()).where(kpi_observations.c.kpi_id == r.kpi_id,
                                            kpi_observations.c.ts == r.ts.to_pydatetime())
@@ -797,6 +808,87 @@ def _stored(conn, kind: str, rows: pd.DataFrame) -> np.ndarray:
                 (units.c.id if kind == "units" else kpis.c.id) == r.id)
         out.append(conn.execute(q).scalar_one() > 0)
     return np.array(out, dtype=bool)
+
+
+# --- journeys ------------------------------------------------------------------------------------------
+
+
+def _instants(values: pd.Series) -> np.ndarray:
+    """Timestamps (aware datetimes or a datetime64 column) as µs since the epoch in UTC, NaN where missing
+    (exact as floats: µs stay below 2**53 until the year 2255)."""
+    naive = pd.to_datetime(values, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+    return np.where(np.isnat(naive), np.nan, naive.view(np.int64).astype(float))
+
+
+def upsert_journeys(conn, rows: pd.DataFrame) -> store.UpsertCounts:
+    """Customer journeys by id: new ones inserted, changed ones updated (only the columns given: a file
+    without ``revenue`` keeps the stored revenue), identical ones counted unchanged and left alone.
+
+    ``rows`` is validated contract output (``id`` and ``started_at`` always; ``converted_at`` and ``revenue``
+    when the file has them), ids unique. Compared in batches of :data:`JOURNEY_BATCH` ids; every statement
+    binds its values. No rollup depends on journeys, and their work items may be imported before or after.
+    """
+    counts = store.UpsertCounts()
+    if rows.empty:
+        return counts
+    columns = [c for c in ("started_at", "converted_at", "revenue") if c in rows.columns]
+    times = [c for c in columns if c != "revenue"]
+    j = journeys.c
+    for start in range(0, len(rows), JOURNEY_BATCH):
+        part = rows.iloc[start:start + JOURNEY_BATCH]
+        ids = part["id"].tolist()
+        stored = pd.DataFrame(conn.execute(select(j.id, *[j[c] for c in columns]).where(j.id.in_(ids))).all(),
+                              columns=["id", *columns])
+        new = pd.DataFrame({"id": ids}, index=part.index)
+        for c in times:
+            new[c] = _instants(part[c])
+        if "revenue" in columns:
+            new["revenue"] = part["revenue"].to_numpy(dtype=float)
+        if len(stored):
+            for c in times:
+                stored[c] = _instants(stored[c])
+            if "revenue" in columns:
+                stored["revenue"] = pd.to_numeric(stored["revenue"], errors="coerce").fillna(0.0).astype(float)
+        merged = new.merge(stored, on="id", how="left", suffixes=("", "_old"), indicator=True)
+        known = (merged["_merge"] == "both").to_numpy()
+        same = known.copy()
+        for c in columns:
+            now, old = merged[c].to_numpy(dtype=float), merged[f"{c}_old"].to_numpy(dtype=float)
+            same &= (now == old) | (np.isnan(now) & np.isnan(old))
+        changed = known & ~same
+        counts.inserted += int((~known).sum())
+        counts.updated += int(changed.sum())
+        counts.unchanged += int(same.sum())
+        records = _journey_records(part, columns)
+        if (~known).any():
+            fresh = [r for r, k in zip(records, known) if not k]
+            conn.execute(insert(journeys), [{"revenue": 0.0, "converted_at": None, **r} for r in fresh])
+        if changed.any():
+            conn.execute(
+                update(journeys).where(j.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns}),
+                [{f"b_{k}": v for k, v in r.items()} for r, c in zip(records, changed) if c])
+    return counts
+
+
+def _journey_records(part: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Driver rows: aware UTC datetimes (None when missing) and plain floats."""
+    out = {"id": part["id"].tolist()}
+    for c in columns:
+        if c == "revenue":
+            out[c] = [float(v) for v in part[c].to_numpy(dtype=float)]
+        else:
+            out[c] = [None if pd.isna(v) else v.to_pydatetime() for v in part[c]]
+    return [dict(zip(out, values)) for values in zip(*out.values())]
+
+
+def _journeys_not_loaded(conn) -> int:
+    """How many distinct journeys work items name that the journeys table does not have."""
+    wi, j = work_items.c, journeys.c
+    return conn.execute(
+        select(func.count(wi.journey_id.distinct())).select_from(
+            work_items.outerjoin(journeys, j.id == wi.journey_id))
+        .where(wi.journey_id.is_not(None), j.id.is_(None))
+    ).scalar_one()
 
 
 def _quarantine(conn, kind: str, chunk: pd.DataFrame, errors: pd.Series, keys: pd.Series, cols: Columns,
@@ -854,5 +946,5 @@ def preview(path: str | Path, *, name: str | None = None, kind: str | None = Non
         return Preview(src, guessed, cols, first, str(exc))
 
 
-__all__ = ["ingest", "IngestError", "ImportReport", "Problem", "open_source", "read_chunks", "choose_kind",
+__all__ = ["ingest", "upsert_journeys", "IngestError", "ImportReport", "Problem", "open_source", "read_chunks", "choose_kind",
            "resolve_columns", "preview", "Preview", "KeySet", "CHUNK_ROWS"]

@@ -24,6 +24,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "loaders" / "samples"
 KIND_LABELS = {
     "work_items": "Work items (leads, complaints, reports …)", "kpi_observations": "KPI observations",
     "kpis": "KPIs (the KPI tree)", "units": "Units (hub and spokes)", "campaigns": "Campaigns (spend and returns)",
+    "journeys": "Customer journeys (conversions and revenue, for attribution)",
 }
 NOT_MAPPED = "— not in the file —"
 

@@ -217,8 +217,36 @@ CAMPAIGNS = [
     ("revenue", dict(CAMPAIGN, revenue="inf")),
 ]
 
+JOURNEY = dict(id="J-2026/17", started_at="2026-11-18 09:00", converted_at="2026-11-21 15:30", revenue="4800")
+JOURNEYS = [
+    (None, JOURNEY),
+    (None, dict(JOURNEY, converted_at="", revenue="")),  # not converted (yet): revenue defaults to 0
+    (None, dict(JOURNEY, converted_at="", revenue="0")),
+    (None, dict(JOURNEY, revenue="")),  # converted without a recorded revenue
+    (None, dict(JOURNEY, converted_at="2026-11-18 09:00")),  # converted the minute it started
+    (None, dict(JOURNEY, started_at="2026-11-18T08:00:00Z", converted_at="2026-11-18T09:30:00+01:00")),
+    (None, dict(JOURNEY, id="  J-1  ", revenue="4800.50")),
+    (None, dict(JOURNEY, started_at="2026-11-18")),
+    ("id", dict(JOURNEY, id="")),
+    ("id", dict(JOURNEY, id="=J1")),
+    ("id", dict(JOURNEY, id="two words")),
+    ("id", dict(JOURNEY, id="j" * 65)),
+    ("started_at", dict(JOURNEY, started_at="")),
+    ("started_at", dict(JOURNEY, started_at="18/11/2026")),
+    ("converted_at", dict(JOURNEY, converted_at="soon")),
+    ("converted_at", dict(JOURNEY, converted_at="2026-11-18 08:59")),  # before started_at
+    ("converted_at", dict(JOURNEY, converted_at="2026-11-18T07:59:00Z")),  # before, once both are in UTC
+    ("converted_at", dict(JOURNEY, converted_at="", revenue="4800")),  # revenue without a conversion
+    ("converted_at", dict(JOURNEY, converted_at="", revenue="0.01")),
+    ("revenue", dict(JOURNEY, revenue="-1")),
+    ("revenue", dict(JOURNEY, converted_at="", revenue="-1")),  # negative, not "without a conversion"
+    ("revenue", dict(JOURNEY, revenue="4.800,00")),
+    ("revenue", dict(JOURNEY, revenue="inf")),
+    ("revenue", dict(JOURNEY, revenue="lots")),
+]
+
 CASES = {"work_items": WORK_ITEMS, "kpi_observations": KPI_OBSERVATIONS, "kpis": KPIS, "units": UNITS,
-         "campaigns": CAMPAIGNS}
+         "campaigns": CAMPAIGNS, "journeys": JOURNEYS}
 
 
 def _blamed(reasons: str) -> set[str]:
@@ -336,7 +364,8 @@ def _header(path: Path) -> list[str]:
 @pytest.mark.parametrize("sample, kind", [
     ("units.csv", "units"), ("kpis.csv", "kpis"), ("campaigns.csv", "campaigns"),
     ("kpi_observations.csv", "kpi_observations"), ("work_items.csv", "work_items"),
-    ("work_items_with_errors.csv", "work_items"),
+    ("work_items_with_errors.csv", "work_items"), ("work_items_to_route.csv", "work_items"),
+    ("journeys.csv", "journeys"),
 ])
 def test_infer_kind_names_each_sample_files_kind(sample, kind):
     header = _header(SAMPLES / sample)
@@ -350,6 +379,8 @@ def test_infer_kind_needs_every_required_column_and_prefers_the_most_specific_ki
     assert infer_kind([]) is None
     assert infer_kind([c for c in all_columns("work_items") if c != "created_at"]) is None
     assert infer_kind(required_columns("kpis")) == "kpis"
+    assert infer_kind(["Journey ID", "started_at"]) is None and infer_kind(["ID", "Started At"]) == "journeys"
+    assert infer_kind(all_columns("work_items")) == "work_items"  # its journey_id does not make it a journey
     # a header holding the required columns of two kinds is the kind that asks for more of them
     assert infer_kind(required_columns("kpi_observations") + required_columns("work_items")) == "work_items"
 
@@ -366,6 +397,7 @@ def test_required_columns_and_keys_are_contract_columns():
     assert required_columns("work_items") == ["id", "kind", "source_unit", "channel", "created_at", "status",
                                               "sla_hours"]
     assert required_columns("kpi_observations") == ["kpi_id", "ts", "value"]
+    assert required_columns("journeys") == ["id", "started_at"] and KEYS["journeys"] == ("id",)
     for kind in KINDS:
         assert set(KEYS[kind]) <= set(required_columns(kind)) <= set(all_columns(kind)), kind
 
@@ -394,3 +426,25 @@ def test_validate_frame_and_the_reference_agree_on_unusual_spellings(kind, row):
     frame = validate_frame(kind, pd.DataFrame([row]), BERLIN)
     reference = validate_row(kind, row, BERLIN)
     assert (len(frame.valid) == 1) == (reference == []), (frame.errors.to_dict(), reference)
+
+
+# --- journeys ------------------------------------------------------------------------------------------
+
+
+def test_journeys_are_typed_with_revenue_defaulting_to_0_and_every_refusal_says_why():
+    rows = [JOURNEY, dict(JOURNEY, id="J-2", converted_at="", revenue=""),
+            dict(JOURNEY, id="J-3", converted_at="2026-11-17 09:00"), dict(JOURNEY, id="J-4", converted_at="", revenue="12"),
+            dict(JOURNEY, id="J-5", revenue="-3"), dict(JOURNEY, id="J-6", converted_at="later", revenue="12")]
+    checked = validate_frame("journeys", pd.DataFrame(rows, index=range(2, 8)), BERLIN)
+    assert list(checked.valid.index) == [2, 3]
+    assert checked.valid.started_at.tolist() == [_utc(2026, 11, 18, 8)] * 2
+    assert checked.valid.converted_at.iloc[0] == _utc(2026, 11, 21, 14, 30) and pd.isna(checked.valid.converted_at.iloc[1])
+    assert checked.valid.revenue.tolist() == [4800.0, 0.0]
+    assert checked.keys.tolist() == ["J-2026/17", "J-2", "J-3", "J-4", "J-5", "J-6"]
+    assert checked.errors.to_dict() == {
+        4: "converted_at: before started_at",
+        5: "converted_at: missing for a journey with revenue (only a converted journey has revenue: give "
+           "converted_at, or leave revenue empty or 0)",
+        6: "revenue: must be ≥ 0",
+        7: "converted_at: not an ISO 8601 timestamp such as 2026-11-23 10:30 or 2026-11-23T10:30:00+01:00",
+    }

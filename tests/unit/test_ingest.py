@@ -1241,3 +1241,160 @@ def test_an_invalid_active_rule_set_leaves_items_unrouted_with_a_warning_naming_
     assert (report.inserted, report.routed_by_rules, report.unrouted) == (5, 0, 4)
     assert any("the active routing rule set is not valid" in w and "rule 'x': pattern" in w for w in report.warnings)
     assert stored_items(org)["R-2"]["target_unit"] == "hub"
+
+
+# --- customer journeys --------------------------------------------------------------------------------------------
+
+from dashboard.db import journeys  # noqa: E402
+from dashboard.queries.attribution import journey_paths  # noqa: E402
+
+JOURNEY_COLUMNS = ["id", "started_at", "converted_at", "revenue"]
+
+
+def jr(id: str, **cells) -> dict[str, str]:
+    """A valid journey row as CSV cells (started, not converted); override any cell."""
+    return {"id": id, "started_at": "2026-11-19 09:00", "converted_at": "", "revenue": "", **cells}
+
+
+def stored_journeys(engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        return {r.id: (r.started_at, r.converted_at, r.revenue) for r in conn.execute(select(journeys))}
+
+
+def test_journeys_import_then_reimport_unchanged_then_changed_rows_updated(org, tmp_path):
+    rows = [jr("J-1", converted_at="2026-11-21 15:30", revenue="4800"), jr("J-2"),
+            jr("J-3", started_at="2026-11-20T08:00:00Z", converted_at="2026-11-20T10:00:00+01:00", revenue="0")]
+    first = load(org, write_csv(tmp_path, "journeys.csv", rows))
+    assert (first.kind, first.rows_read, first.inserted, first.updated, first.unchanged, first.quarantined) == (
+        "journeys", 3, 3, 0, 0, 0)
+    assert "journeys.csv (journeys): imported — rows read 3, inserted 3, updated 0, unchanged 0, quarantined 0" in (
+        first.summary())
+    assert stored_journeys(org) == {
+        "J-1": (dt.datetime(2026, 11, 19, 8, tzinfo=UTC), dt.datetime(2026, 11, 21, 14, 30, tzinfo=UTC), 4800.0),
+        "J-2": (dt.datetime(2026, 11, 19, 8, tzinfo=UTC), None, 0.0),  # not converted: revenue 0
+        "J-3": (dt.datetime(2026, 11, 20, 8, tzinfo=UTC), dt.datetime(2026, 11, 20, 9, tzinfo=UTC), 0.0),
+    }
+    before = snapshot(org, (journeys,))
+    again = load(org, write_csv(tmp_path, "journeys.csv", rows), force=True)
+    assert (again.inserted, again.updated, again.unchanged, again.quarantined) == (0, 0, 3, 0)
+    assert snapshot(org, (journeys,)) == before
+    # the next extract: J-2 converted since, J-1's revenue corrected, J-3 the same (other spellings), J-4 new
+    later = [jr("J-1", converted_at="2026-11-21 15:30", revenue="5100.5"),
+             jr("J-2", converted_at="2026-11-22 11:00", revenue="900"),
+             jr("J-3", started_at="2026-11-20 09:00", converted_at="2026-11-20 10:00", revenue=""),
+             jr("J-4", started_at="2026-11-22 18:00")]
+    report = load(org, write_csv(tmp_path, "journeys-2.csv", later))
+    assert (report.inserted, report.updated, report.unchanged, report.quarantined) == (1, 2, 1, 0)
+    got = stored_journeys(org)
+    assert got["J-1"][2] == 5100.5 and got["J-2"][1:] == (dt.datetime(2026, 11, 22, 10, tzinfo=UTC), 900.0)
+    assert got["J-4"] == (dt.datetime(2026, 11, 22, 17, tzinfo=UTC), None, 0.0)
+    assert [(r["kind"], r["status"], r["inserted"], r["updated"], r["unchanged"]) for r in import_rows(org)] == [
+        ("journeys", "ok", 3, 0, 0), ("journeys", "ok", 0, 0, 3), ("journeys", "ok", 1, 2, 1)]
+
+
+def test_bad_journeys_are_quarantined_with_their_reasons_and_the_good_ones_imported(org, tmp_path):
+    rows = [jr("J-1", converted_at="2026-11-21 15:30", revenue="4800"),
+            jr("J-2", converted_at="2026-11-18 09:00"),  # converted before it started
+            jr("J-3", converted_at="2026-11-21 15:30", revenue="-20"),
+            jr("J-4", revenue="300"),  # revenue without a conversion
+            jr("J-5", started_at="19/11/2026"),
+            jr("J-1", revenue="0"),  # a repeated id
+            jr("J-6")]
+    report = load(org, write_csv(tmp_path, "bad journeys.csv", rows))
+    assert (report.rows_read, report.inserted, report.quarantined, report.status) == (7, 2, 5, "quarantined")
+    assert set(stored_journeys(org)) == {"J-1", "J-6"}
+    got = {q["row_number"]: (q["kind"], q["row_key"], q["reasons"]) for q in quarantined(org)}
+    assert got == {
+        3: ("journeys", "J-2", "converted_at: before started_at"),
+        4: ("journeys", "J-3", "revenue: must be ≥ 0"),
+        5: ("journeys", "J-4", "converted_at: missing for a journey with revenue (only a converted journey has "
+                               "revenue: give converted_at, or leave revenue empty or 0)"),
+        6: ("journeys", "J-5", "started_at: not an ISO 8601 timestamp such as 2026-11-23 10:30 or "
+                               "2026-11-23T10:30:00+01:00"),
+        7: ("journeys", "J-1", "id: duplicate of row 2 in the same file (the first one was imported)"),
+    }
+    assert str(report.problems[2]).startswith("row 5: converted_at: missing for a journey with revenue")
+    assert report.problems[2].values == {"converted_at": ""}
+    # the fixed rows, imported again, mark their quarantine rows fixed
+    fixed = load(org, write_csv(tmp_path, "fixed.csv", [jr("J-2", converted_at="2026-11-20 09:00"),
+                                                        jr("J-4", converted_at="2026-11-20 12:00", revenue="300")]))
+    assert (fixed.inserted, fixed.quarantined) == (2, 0)
+    assert {q["row_key"]: q["status"] for q in quarantined(org)} == {
+        "J-2": "fixed", "J-3": "open", "J-4": "fixed", "J-5": "open", "J-1": "open"}
+
+
+@SQLITE_ONLY
+def test_a_journeys_file_without_revenue_keeps_the_stored_revenue_and_a_dry_run_writes_nothing(org, tmp_path):
+    load(org, write_csv(tmp_path, "full.csv", [jr("J-1", converted_at="2026-11-21 15:30", revenue="4800")]))
+    slim = write_csv(tmp_path, "slim.csv", [jr("J-1", converted_at="2026-11-21 16:00"), jr("J-2")],
+                     ["id", "started_at", "converted_at"])
+    before = snapshot(org, (journeys, quarantine))
+    dry = load(org, slim, dry_run=True)
+    assert (dry.inserted, dry.updated, dry.unchanged, dry.import_id) == (1, 1, 0, None)
+    assert snapshot(org, (journeys, quarantine)) == before
+    report = load(org, slim)
+    assert (report.inserted, report.updated, report.unchanged) == (1, 1, 0)
+    assert stored_journeys(org)["J-1"] == (dt.datetime(2026, 11, 19, 8, tzinfo=UTC),
+                                           dt.datetime(2026, 11, 21, 15, tzinfo=UTC), 4800.0)
+
+
+@SQLITE_ONLY
+def test_journeys_are_found_by_their_header_and_an_id_alone_does_not_make_a_journeys_file(org, tmp_path):
+    path = write_csv(tmp_path, "crm.csv", [{"Journey": "J-1", "Started At": "2026-11-19 09:00", "Won At": ""}])
+    report = load(org, path, mapping={"Journey": "id", "Won At": "converted_at"})
+    assert (report.kind, report.inserted) == ("journeys", 1)
+    mystery = tmp_path / "ids.csv"
+    mystery.write_text("id,colour\nJ-1,red\n")
+    with pytest.raises(IngestError, match=r"ids\.csv: cannot tell .*--kind"):
+        load(org, mystery)
+
+
+def _journey_items(tmp_path: Path) -> Path:
+    """Items of journey J-1 (hub -> sales -> finance, then a complaint after the conversion), of J-2 (sales)
+    and of J-9, a journey whose file never comes."""
+    rows = [wi("A-1", target_unit="hub", status="new", routed_at="", created_at="2026-11-19 10:00", journey_id="J-1"),
+            wi("A-2", created_at="2026-11-19 12:00", journey_id="J-1"),
+            wi("A-3", source_unit="sales", target_unit="finance", kind="request", created_at="2026-11-20 09:00",
+               journey_id="J-1"),
+            wi("A-4", kind="complaint", created_at="2026-11-22 09:00", journey_id="J-1"),
+            wi("B-1", created_at="2026-11-19 11:00", journey_id="J-2"),
+            wi("C-1", created_at="2026-11-19 11:00", journey_id="J-9"),
+            wi("D-1", created_at="2026-11-19 11:00")]
+    return write_csv(tmp_path, "items.csv", rows, [*ITEM_COLUMNS, "journey_id"])
+
+
+def test_items_and_journeys_imported_in_either_order_feed_attribution(org, tmp_path):
+    start, end = dt.datetime(2026, 11, 18, tzinfo=UTC), dt.datetime(2026, 11, 23, tzinfo=UTC)
+    items = load(org, _journey_items(tmp_path))
+    assert (items.inserted, items.quarantined) == (7, 0)  # journeys not loaded yet: the items are kept
+    assert any("items.csv: work items name 3 journey(s) that are not loaded (yet)" in w for w in items.warnings)
+    with org.connect() as conn:
+        assert journey_paths(conn, LOCAL_ADMIN, start, end).empty  # no journeys: nothing to attribute
+    rows = [jr("J-1", converted_at="2026-11-21 15:30", revenue="4800"), jr("J-2", started_at="2026-11-19 10:30")]
+    assert load(org, write_csv(tmp_path, "journeys.csv", rows)).inserted == 2
+    with org.connect() as conn:
+        paths = journey_paths(conn, LOCAL_ADMIN, start, end)
+    assert paths.to_dict("records") == [
+        {"journey_id": "J-1", "converted": True, "revenue": 4800.0, "path": ("hub", "sales", "finance")},
+        {"journey_id": "J-2", "converted": False, "revenue": 0.0, "path": ("sales",)},
+    ]  # J-9 has items but no journey row: left out; A-4 came after the conversion
+    from dashboard.domain import attribution
+
+    credit = attribution.last_touch(paths).set_index("team")
+    assert credit.loc["finance", "revenue"] == 4800.0
+    again = load(org, _journey_items(tmp_path), force=True)  # items again, after their journeys
+    assert (again.unchanged, again.quarantined) == (7, 0)
+    assert any("name 1 journey(s) that are not loaded" in w for w in again.warnings)  # J-9 only
+
+
+@SQLITE_ONLY
+def test_cli_loads_journeys_with_the_work_items_after_the_reference_data(env, capsys, db_url, engine):
+    names = ["work_items_to_route.csv", "journeys.csv", "units.csv"]
+    assert main(["ingest", "--database-url", db_url, *[str(SAMPLES / n) for n in names]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(" ")[0] for ln in lines] == ["units.csv", "journeys.csv", "work_items_to_route.csv"]
+    assert "journeys.csv (journeys): imported — rows read 4, inserted 4, updated 0, unchanged 0, quarantined 0" in lines[1]
+    with engine.connect() as conn:
+        paths = journey_paths(conn, LOCAL_ADMIN, dt.datetime(2026, 11, 1, tzinfo=UTC), dt.datetime(2026, 12, 1, tzinfo=UTC))
+    j501 = paths.set_index("journey_id").loc["J-501"]
+    assert (j501.converted, j501.revenue, j501.path) == (True, 1400.0, ("hub", "hub"))  # both wait unrouted at the hub
