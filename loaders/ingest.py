@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, func, insert, literal_column, select, type_coerce, update
 
 from dashboard import audit, store
 from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items
@@ -814,10 +814,36 @@ def _stored(conn, kind: str, rows: pd.DataFrame) -> np.ndarray:
 
 
 def _instants(values: pd.Series) -> np.ndarray:
-    """Timestamps (aware datetimes or a datetime64 column) as µs since the epoch in UTC, NaN where missing
-    (exact as floats: µs stay below 2**53 until the year 2255)."""
-    naive = pd.to_datetime(values, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+    """Timestamps (aware datetimes, naive-UTC ISO text or a datetime64 column) as µs since the epoch in UTC,
+    NaN where missing (exact as floats: µs stay below 2**53 until the year 2255)."""
+    if values.dtype == object:
+        values = pd.to_datetime(values, utc=True, format="ISO8601")
+    naive = values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
     return np.where(np.isnat(naive), np.nan, naive.view(np.int64).astype(float))
+
+
+def _id_in(conn, column, ids: list[str]):
+    """``column IN (ids)`` as ONE bound parameter however many ids (SQLite: a JSON array unpacked by
+    json_each; PostgreSQL: = ANY(array)), so the statement compiles once and stays far from parameter limits."""
+    if conn.dialect.name == "sqlite":
+        return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
+    return column == any_(bindparam("ids", ids, type_=ARRAY(String)))
+
+
+def _stored_journeys(conn, ids: list[str], columns: list[str]) -> pd.DataFrame:
+    """The stored values of ``columns`` for those of ``ids`` that exist; times as µs (float, NaN = none)."""
+    j = journeys.c
+    text = conn.dialect.name == "sqlite"  # SQLite keeps ISO text: parse it in one vectorised call
+    wanted = [type_coerce(j[c], String).label(c) if text and c != "revenue" else j[c] for c in columns]
+    rows = conn.execute(select(j.id, *wanted).where(_id_in(conn, j.id, ids))).all()
+    stored = pd.DataFrame({c: pd.Series(list(v), dtype=object)
+                           for c, v in zip(["id", *columns], zip(*rows) if rows else [()] * (len(columns) + 1))})
+    for c in columns:
+        if c == "revenue":
+            stored[c] = pd.to_numeric(stored[c], errors="coerce").fillna(0.0).astype(float)
+        else:
+            stored[c] = _instants(stored[c]) if len(stored) else np.empty(0)
+    return stored
 
 
 def upsert_journeys(conn, rows: pd.DataFrame) -> store.UpsertCounts:
@@ -826,47 +852,35 @@ def upsert_journeys(conn, rows: pd.DataFrame) -> store.UpsertCounts:
 
     ``rows`` is validated contract output (``id`` and ``started_at`` always; ``converted_at`` and ``revenue``
     when the file has them), ids unique. Compared in batches of :data:`JOURNEY_BATCH` ids; every statement
-    binds its values. No rollup depends on journeys, and their work items may be imported before or after.
+    binds its values (new journeys go in through :func:`dashboard.store.insert_journeys`). No rollup depends
+    on journeys, and their work items may be imported before or after.
     """
     counts = store.UpsertCounts()
     if rows.empty:
         return counts
     columns = [c for c in ("started_at", "converted_at", "revenue") if c in rows.columns]
-    times = [c for c in columns if c != "revenue"]
     j = journeys.c
     for start in range(0, len(rows), JOURNEY_BATCH):
         part = rows.iloc[start:start + JOURNEY_BATCH]
         ids = part["id"].tolist()
-        stored = pd.DataFrame(conn.execute(select(j.id, *[j[c] for c in columns]).where(j.id.in_(ids))).all(),
-                              columns=["id", *columns])
-        new = pd.DataFrame({"id": ids}, index=part.index)
-        for c in times:
-            new[c] = _instants(part[c])
-        if "revenue" in columns:
-            new["revenue"] = part["revenue"].to_numpy(dtype=float)
-        if len(stored):
-            for c in times:
-                stored[c] = _instants(stored[c])
-            if "revenue" in columns:
-                stored["revenue"] = pd.to_numeric(stored["revenue"], errors="coerce").fillna(0.0).astype(float)
-        merged = new.merge(stored, on="id", how="left", suffixes=("", "_old"), indicator=True)
-        known = (merged["_merge"] == "both").to_numpy()
+        stored = _stored_journeys(conn, ids, columns)
+        at = pd.Index(stored["id"].to_numpy(dtype=object)).get_indexer(ids)  # -1: not stored yet
+        known = at >= 0
         same = known.copy()
         for c in columns:
-            now, old = merged[c].to_numpy(dtype=float), merged[f"{c}_old"].to_numpy(dtype=float)
+            now = part[c].to_numpy(dtype=float) if c == "revenue" else _instants(part[c])
+            old = np.where(known, stored[c].to_numpy(dtype=float)[at.clip(0)] if len(stored) else np.nan, np.nan)
             same &= (now == old) | (np.isnan(now) & np.isnan(old))
         changed = known & ~same
         counts.inserted += int((~known).sum())
         counts.updated += int(changed.sum())
         counts.unchanged += int(same.sum())
-        records = _journey_records(part, columns)
-        if (~known).any():
-            fresh = [r for r, k in zip(records, known) if not k]
-            conn.execute(insert(journeys), [{"revenue": 0.0, "converted_at": None, **r} for r in fresh])
+        if (~known).any():  # the store's bulk path: COPY on PostgreSQL, pre-rendered text on SQLite
+            store.insert_journeys(conn, part[~known], batch_size=JOURNEY_BATCH)
         if changed.any():
             conn.execute(
                 update(journeys).where(j.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns}),
-                [{f"b_{k}": v for k, v in r.items()} for r, c in zip(records, changed) if c])
+                [{f"b_{k}": v for k, v in r.items()} for r in _journey_records(part[changed], columns)])
     return counts
 
 
@@ -875,9 +889,10 @@ def _journey_records(part: pd.DataFrame, columns: list[str]) -> list[dict]:
     out = {"id": part["id"].tolist()}
     for c in columns:
         if c == "revenue":
-            out[c] = [float(v) for v in part[c].to_numpy(dtype=float)]
+            out[c] = part[c].astype(float).tolist()
         else:
-            out[c] = [None if pd.isna(v) else v.to_pydatetime() for v in part[c]]
+            values = part[c].dt.to_pydatetime()
+            out[c] = [None if v is pd.NaT or v is None else v for v in values]
     return [dict(zip(out, values)) for values in zip(*out.values())]
 
 

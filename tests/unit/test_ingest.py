@@ -1338,6 +1338,26 @@ def test_a_journeys_file_without_revenue_keeps_the_stored_revenue_and_a_dry_run_
                                            dt.datetime(2026, 11, 21, 15, tzinfo=UTC), 4800.0)
 
 
+def test_journeys_across_chunks_and_batches_count_exactly_and_find_duplicates(org, tmp_path, monkeypatch):
+    import loaders.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "JOURNEY_BATCH", 2)  # several compare / write batches per chunk
+    rows = [jr(f"J-{i}", converted_at="2026-11-20 09:00" if i % 2 else "", revenue=str(100 * i) if i % 2 else "")
+            for i in range(1, 8)]
+    first = load(org, write_csv(tmp_path, "j1.csv", rows), chunk_rows=3)
+    assert (first.inserted, first.quarantined) == (7, 0)
+    changed = [dict(r) for r in rows] + [jr("J-2", revenue="0")]  # the repeat is in a later chunk
+    changed[3]["revenue"] = "450"  # J-4: not converted, so quarantined ...
+    changed[3]["converted_at"] = "2026-11-21 09:00"  # ... unless it converted: an update
+    changed[5]["started_at"] = "2026-11-19 08:00"  # J-6 started an hour earlier
+    report = load(org, write_csv(tmp_path, "j2.csv", changed), chunk_rows=3)
+    assert (report.rows_read, report.inserted, report.updated, report.unchanged, report.quarantined) == (8, 0, 2, 5, 1)
+    assert [q["reasons"] for q in quarantined(org)] == ["id: duplicate of row 3 in the same file (the first one was imported)"]
+    got = stored_journeys(org)
+    assert got["J-4"] == (dt.datetime(2026, 11, 19, 8, tzinfo=UTC), dt.datetime(2026, 11, 21, 8, tzinfo=UTC), 450.0)
+    assert got["J-6"][0] == dt.datetime(2026, 11, 19, 7, tzinfo=UTC) and got["J-7"][2] == 700.0
+
+
 @SQLITE_ONLY
 def test_journeys_are_found_by_their_header_and_an_id_alone_does_not_make_a_journeys_file(org, tmp_path):
     path = write_csv(tmp_path, "crm.csv", [{"Journey": "J-1", "Started At": "2026-11-19 09:00", "Won At": ""}])
