@@ -19,6 +19,11 @@ and every such item while no rule set is active, is kept **unrouted**: it waits 
 status new) for the hub to triage it or for a rule set to route it, and the report says how many
 ("N routed by rules, M left unrouted"). Rows are never dropped for it. An item from a spoke without a target
 is quarantined: spokes send their work to the hub, so the file must say where it goes.
+
+Customer journeys (kind ``journeys``) are upserted by id like the rest (:func:`upsert_journeys`). They and the
+work items naming them in ``journey_id`` may come in either order: an item whose journey is not loaded (yet)
+is imported all the same (the report warns how many journeys are missing) and attribution, which starts
+from the journeys table, leaves it out until its journey arrives.
 """
 
 from __future__ import annotations
