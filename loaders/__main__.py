@@ -22,7 +22,7 @@ from dashboard.settings import Settings, SettingsError, get_settings, load_setti
 
 # loaders.demo / loaders.simulate (numpy, pandas) are imported by the commands that need them, so `init`
 # and every error path start fast.
-KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns")  # loaders.contract.KINDS (not imported: start fast)
+KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns", "journeys")  # loaders.contract.KINDS (not imported: start fast)
 DEFAULT_SEED = 7
 DEFAULT_WORK_ITEMS = 150_000
 DEFAULT_KPI_OBSERVATIONS = 60_000

@@ -19,7 +19,7 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy import Connection, and_, func, or_, select
 
-from dashboard.db import campaigns, imports, kpi_observations, kpis, quarantine, units, work_items
+from dashboard.db import campaigns, imports, journeys, kpi_observations, kpis, quarantine, units, work_items
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.domain.vocabulary import Status
@@ -28,10 +28,10 @@ UTC = dt.timezone.utc
 HEALTH_ROLES = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.HUB_LEAD})
 
 TABLES = {"work_items": work_items, "kpi_observations": kpi_observations, "kpis": kpis, "units": units,
-          "campaigns": campaigns}
+          "campaigns": campaigns, "journeys": journeys}
 # the column whose maximum is the table's newest row; tables without one are counted, not judged
 NEWEST = {"work_items": work_items.c.created_at, "kpi_observations": kpi_observations.c.ts,
-          "campaigns": campaigns.c.period_end}
+          "campaigns": campaigns.c.period_end, "journeys": journeys.c.started_at}
 DATE_TABLES = frozenset({"campaigns"})  # newest is a date (the last period's end), counted from its midnight UTC
 
 IMPORT_COLUMNS = ["id", "source", "file_name", "kind", "status", "started_at", "finished_at", "rows_read",

@@ -20,7 +20,7 @@ from dashboard.settings import get_settings
 from dashboard.ui import data
 
 TABLE_LABELS = {"work_items": "Work items", "kpi_observations": "KPI observations", "kpis": "KPIs",
-                "units": "Units", "campaigns": "Campaigns"}
+                "units": "Units", "campaigns": "Campaigns", "journeys": "Customer journeys"}
 ROWS_SHOWN = 200
 RECENT_IMPORTS = 50
 CHECKS_TTL = 300.0  # the checks scan every work item (~1.5 s at 1M rows on SQLite): minutes old is fresh enough

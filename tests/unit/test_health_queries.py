@@ -58,7 +58,8 @@ def org(engine):
 def test_freshness_counts_rows_and_flags_tables_older_than_their_cadence(org):
     with org.connect() as conn:
         f = health.freshness(conn, LOCAL_ADMIN, NOW, CADENCE).set_index("table")
-    assert f.rows.to_dict() == {"work_items": 3, "kpi_observations": 2, "kpis": 4, "units": 3, "campaigns": 0}
+    assert f.rows.to_dict() == {"work_items": 3, "kpi_observations": 2, "kpis": 4, "units": 3, "campaigns": 0,
+                                "journeys": 0}
     assert f.at["work_items", "newest"] == pd.Timestamp(at(1.5))
     assert f.at["work_items", "age_h"] == pytest.approx(1.5)
     assert f.at["work_items", "stale"] is False  # 1.5 h against 2 h
@@ -275,3 +276,14 @@ def test_only_hub_leads_admins_and_executives_see_data_health(org, viewer):
                 call(conn, viewer)
         for allowed in (HUB_LEAD, Viewer("eve", Role.EXECUTIVE), LOCAL_ADMIN):
             assert health.freshness(conn, allowed, NOW, CADENCE).rows.sum() == 12
+
+
+def test_freshness_counts_journeys_by_their_start(org):
+    with org.begin() as conn:
+        store.insert_journeys(conn, [dict(id="j1", started_at=at(5), converted_at=None, revenue=0.0),
+                                     dict(id="j2", started_at=at(3), converted_at=at(1), revenue=250.0)])
+    with org.connect() as conn:
+        f = health.freshness(conn, LOCAL_ADMIN, NOW, CADENCE | {"journeys": 24.0}).set_index("table")
+    assert f.at["journeys", "rows"] == 2
+    assert f.at["journeys", "age_h"] == pytest.approx(3)
+    assert f.at["journeys", "stale"] is False

@@ -1090,6 +1090,20 @@ def test_cli_maps_columns_and_reads_the_given_delimiter_and_kind(env, capsys, db
     assert "error: --map 'no-equals-sign'" in capsys.readouterr().err
 
 
+@SQLITE_ONLY
+def test_cli_takes_every_kind_of_the_contract(env, capsys, db_url, engine, tmp_path):
+    from loaders import __main__ as cli
+    from loaders.contract import KINDS
+
+    assert set(cli.KINDS) == set(KINDS)
+    path = tmp_path / "conversions.txt"  # a name that says nothing: the kind comes from --kind
+    path.write_text("id,started_at,converted_at,revenue\nJ-1,2026-11-20T08:00:00Z,2026-11-21T09:00:00Z,120\n")
+    with engine.begin() as conn:
+        tiny_org(conn)
+    assert main(["ingest", "--database-url", db_url, "--kind", "journeys", str(path)]) == 0, capsys.readouterr().err
+    assert count(engine, journeys) == 1
+
+
 def test_a_big_first_import_builds_the_indexes_afterwards_and_quarantines_as_usual(org, engine, tmp_path, monkeypatch):
     from dashboard import store
     from loaders import ingest as ingest_module
