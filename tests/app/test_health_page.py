@@ -44,9 +44,9 @@ def test_page_renders_on_the_sample_database_with_no_imports(app, app_db):
     assert at.title[0].value == "Data health"
     fresh = table_with(at, "Expected every").set_index("Table")
     assert fresh.Rows.to_dict() == {"Work items": "22 rows", "KPI observations": "72 rows", "KPIs": "4 rows",
-                                    "Units": "3 rows", "Campaigns": "0 rows"}
+                                    "Units": "3 rows", "Campaigns": "0 rows", "Customer journeys": "0 rows"}
     assert fresh.Status.to_dict() == {"Work items": "fresh", "KPI observations": "fresh", "KPIs": "not judged",
-                                      "Units": "not judged", "Campaigns": "empty"}
+                                      "Units": "not judged", "Campaigns": "empty", "Customer journeys": "empty"}
     assert fresh.at["Work items", "Age"] == "1.0 h ago" and fresh.at["Work items", "Expected every"] == "2.0 h"
     assert any("No files imported yet" in i.value for i in at.info)
     assert any("Nothing in quarantine" in s.value for s in at.success)
