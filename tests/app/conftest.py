@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.settings import get_settings
+from dashboard.ui import identity
 from tests.factories import sample_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,3 +43,16 @@ def app():
         at.query_params.update(query)
         return at
     return _app
+
+
+@pytest.fixture
+def sign_in(monkeypatch):
+    """``sign_in(claims)``: from the next run on, the app sees these ID-token claims (None: signed out)."""
+    current = {}
+
+    def _as(claims: dict | None) -> None:
+        current["claims"] = claims
+        monkeypatch.setattr(identity, "auth_configured", lambda: True)
+        monkeypatch.setattr(identity, "signed_in_claims", lambda: None if current["claims"] is None
+                            else dict(current["claims"]))
+    return _as

@@ -12,7 +12,6 @@ from sqlalchemy import insert
 
 from dashboard import store
 from dashboard.db import journeys, make_engine, planned_changes, target_models
-from dashboard.ui import identity
 from tests.factories import item, sample_database
 
 PAGE = "pages/operating_model_page.py"
@@ -67,13 +66,6 @@ def cycle_db(tmp_path, use_db):
     engine.dispose()
     return use_db(url)
 
-
-@pytest.fixture
-def sign_in(monkeypatch):
-    def _as(claims: dict) -> None:
-        monkeypatch.setattr(identity, "auth_configured", lambda: True)
-        monkeypatch.setattr(identity, "signed_in_claims", lambda: dict(claims))
-    return _as
 
 
 def _tab(at, label):

@@ -16,7 +16,6 @@ from dashboard.db import make_engine
 from dashboard.domain.access import Role, Viewer
 from dashboard.queries import cycle as q
 from dashboard.queries import scenarios as saved
-from dashboard.ui import identity
 from dashboard.whatif.inputs import dump_inputs, load_inputs
 
 PAGE = "pages/operating_model_page.py"
@@ -26,13 +25,6 @@ SAM = {"email": "sam@example.com", "role": "spoke_lead", "unit": "sales", "sub":
 HUB = Viewer("hal@example.com", Role.HUB_LEAD)
 SCORES = dict(function="content_production", structure=2, processes=2, data_management=1, technology=3)
 
-
-@pytest.fixture
-def sign_in(monkeypatch):
-    def _as(claims: dict) -> None:
-        monkeypatch.setattr(identity, "auth_configured", lambda: True)
-        monkeypatch.setattr(identity, "signed_in_claims", lambda: dict(claims))
-    return _as
 
 
 def _engine(url):

@@ -35,18 +35,6 @@ TITLES = {file: title for file, title, _icon, _roles in PAGES.values()}
 ALL = ["Overview", "Spokes", "Scenarios", "Routing", "Operating model", "Data health", "Import data", "Users & audit"]
 
 
-@pytest.fixture
-def sign_in(monkeypatch):
-    """``sign_in(claims)``: from the next run on, the app sees these ID-token claims (None: signed out)."""
-    current = {}
-
-    def _as(claims: dict | None) -> None:
-        current["claims"] = claims
-        monkeypatch.setattr(identity, "auth_configured", lambda: True)
-        monkeypatch.setattr(identity, "signed_in_claims", lambda: None if current["claims"] is None
-                            else dict(current["claims"]))
-    return _as
-
 
 def signed_out_everywhere(at, check) -> None:
     """Run every page file on its own (as a URL from before the shell existed would) and ``check`` each run.

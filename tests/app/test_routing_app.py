@@ -15,7 +15,6 @@ from sqlalchemy import select
 from dashboard.db import audit_log, make_engine
 from dashboard.domain.access import Role, Viewer
 from dashboard.queries import routing
-from dashboard.ui import identity
 
 ADA = {"email": "ada@example.com", "role": "admin", "sub": "ada"}
 EVE = {"email": "eve@example.com", "role": "executive", "sub": "eve"}
@@ -28,17 +27,6 @@ RULES = {"rules": [{"id": "leads", "name": "Leads to sales", "kinds": ["lead"], 
                    {"id": "reports", "name": "Reports to finance", "kinds": ["report"], "target_unit": "finance"}],
          "default": {"target_unit": None}}
 
-
-@pytest.fixture
-def sign_in(monkeypatch):
-    current = {}
-
-    def _as(claims: dict | None) -> None:
-        current["claims"] = claims
-        monkeypatch.setattr(identity, "auth_configured", lambda: True)
-        monkeypatch.setattr(identity, "signed_in_claims", lambda: None if current["claims"] is None
-                            else dict(current["claims"]))
-    return _as
 
 
 @pytest.fixture
