@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
@@ -87,15 +85,18 @@ def campaign_frame(conn: Connection, viewer, start: dt.date, end: dt.date) -> pd
     )
 
 
-def normalise_text(text: str) -> str:
-    """Lower-case, accents and punctuation removed, whitespace collapsed: 'Où est ma commande?!' -> 'ou est ma commande'."""
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]", " ", text.lower())).strip()
+RECURRING_COLUMNS = ["question", "items", "wordings", "examples"]
 
 
-def routed_topics(conn: Connection, viewer, unit: str, start: dt.datetime, end: dt.datetime, limit: int = 20000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Topics of items routed to the unit (counts by kind), and recurring questions: texts that repeat once
-    normalised (FAQ candidates), with counts and an example."""
+def routed_topics(conn: Connection, viewer, unit: str, start: dt.datetime, end: dt.datetime,
+                  limit: int = 2_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Topics of items routed to the unit (counts by kind), and recurring questions: the texts routed to it,
+    grouped by similar wording with the method of the Routing page's FAQ candidates
+    (:func:`dashboard.domain.faq.candidates`), keeping the groups that are questions asked at least twice —
+    columns question (the most frequent wording), items, wordings, examples (other wordings). ``limit``: the most frequent
+    distinct texts read (the FAQ method's own cap)."""
+    from dashboard.domain import faq
+
     require_unit(viewer, unit)
     wi = work_items.c
     by_topic = pd.DataFrame(
@@ -105,15 +106,18 @@ def routed_topics(conn: Connection, viewer, unit: str, start: dt.datetime, end: 
                      .order_by(func.count().desc())).all(),
         columns=["topic", "kind", "items"],
     )
+    n = func.count().label("items")
     texts = pd.DataFrame(
-        conn.execute(select(wi.text, wi.topic).where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end,
-                                                     wi.text.is_not(None)).limit(limit)).all(),
-        columns=["text", "topic"],
+        conn.execute(select(wi.text, n).where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end,
+                                              wi.text.is_not(None), wi.text != "")
+                     .group_by(wi.text).order_by(n.desc(), wi.text).limit(int(limit))).all(),
+        columns=["text", "items"],
     )
     if texts.empty:
-        return by_topic, pd.DataFrame(columns=["question", "topic", "count", "example"])
-    texts["question"] = texts.text.map(normalise_text)
-    faq = (texts[texts.text.str.contains(r"\?", regex=True)]
-           .groupby("question").agg(count=("text", "size"), topic=("topic", "first"), example=("text", "first"))
-           .reset_index().query("count >= 2").sort_values("count", ascending=False))
-    return by_topic, faq[["question", "topic", "count", "example"]].reset_index(drop=True)
+        return by_topic, pd.DataFrame(columns=RECURRING_COLUMNS)
+    found = faq.candidates(texts, min_items=2, max_texts=int(limit)).clusters
+    found = found[found.question.astype(bool)]
+    recurring = pd.DataFrame({"question": found.leader, "items": found["items"], "wordings": found.wordings,
+                              "examples": [" · ".join(e for e in ex if e != lead)
+                                           for ex, lead in zip(found.examples, found.leader)]})
+    return by_topic, recurring.reset_index(drop=True)

@@ -112,11 +112,16 @@ def routed_topics(ctx) -> None:
         st.caption("Items routed to this team by topic")
         st.dataframe(by_topic, hide_index=True)
     with right:
-        st.caption("Recurring questions (same wording once case, accents and punctuation are ignored): FAQ candidates")
+        st.caption("Recurring questions, grouped by similar wording (the method of Routing → FAQ candidates)")
         if faq.empty:
             st.write("No question was asked twice in this window.")
         else:
-            st.dataframe(faq, hide_index=True)
+            st.dataframe(faq, hide_index=True, column_config={
+                "question": st.column_config.TextColumn("Most frequent wording"),
+                "items": st.column_config.NumberColumn("Items", format="localized"),
+                "wordings": st.column_config.NumberColumn("Wordings", format="localized"),
+                "examples": st.column_config.TextColumn("Other wordings"),
+            })
 
 
 RENDERERS = {"lead_capacity": lead_capacity, "promotions": promotions, "channel_roi": channel_roi, "routed_topics": routed_topics}

@@ -49,7 +49,6 @@ FINANCE_ITEMS = {"f0", "f1"}
 # takes no viewer fails test_every_query_function_takes_a_viewer_or_says_why_not.
 NO_VIEWER = {
     "users.lookup": "runs at sign-in, before anyone is known: it is how a person's role is found",
-    "checks.normalise_text": "a pure text function; touches no data",
     "kpis.unit_kpi_health": "reshapes a frame the caller already read through kpi_values (with a viewer)",
     "kpis.goals": "filters a frame the caller already read through kpis_with_change (with a viewer)",
     "health.split_reason": "parses a reason string; touches no data",

@@ -63,3 +63,28 @@ def test_elasticity_is_recovered_and_budget_moves_to_the_best_marginal_return():
 
 def test_no_shift_with_a_single_channel():
     assert suggest_shift(channel_returns(campaigns("search", [100, 200, 300, 400], 5, 0.8))) is None
+
+
+def test_recurring_questions_on_a_spoke_page_group_similar_wordings(engine):
+    """The spoke panel's recurring questions use the FAQ method: one product question asked about five
+    products is one group; a statement is not a question; a question asked once is left out."""
+    from dashboard import store
+    from dashboard.domain.access import LOCAL_ADMIN
+    from dashboard.queries import checks
+    from tests.factories import NOW, at, item, tiny_org
+
+    products = ["X200 microwave", "K9 kettle", "Nova S blender", "AirPure 3 purifier", "Breeze tower fan"]
+    texts = [f"Does anyone know where to buy the {p}?" for p in products for _ in range(2)]
+    texts += ["My K9 kettle stopped working after two weeks."] * 4 + ["Is the store open on Sunday?"]
+    with engine.begin() as conn:
+        tiny_org(conn)
+        store.insert_work_items(conn, [item(f"m{i}", "hub", "sales", at(5), kind="mention") | {"text": t}
+                                       for i, t in enumerate(texts)])
+    with engine.connect() as conn:
+        by_topic, recurring = checks.routed_topics(conn, LOCAL_ADMIN, "sales", at(24), NOW)
+    assert by_topic["items"].sum() == len(texts)
+    assert list(recurring.columns) == ["question", "items", "wordings", "examples"]
+    assert len(recurring) == 1
+    row = recurring.iloc[0]
+    assert row["items"] == 10 and row["wordings"] == 5 and row["question"].startswith("Does anyone know where to buy")
+    assert row["question"] not in row["examples"] and "where to buy" in row["examples"]
