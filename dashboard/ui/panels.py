@@ -6,12 +6,12 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.charts import spoke_charts
 from dashboard.domain import format as fmt
 from dashboard.domain.checks import capacity_outlook, channel_returns, suggest_shift
 from dashboard.queries import checks as q
 from dashboard.settings import get_settings
 from dashboard.ui import data
+from dashboard.ui.spoke_view import chart
 
 
 
@@ -62,7 +62,7 @@ def lead_capacity(ctx) -> None:
         st.warning(f"At the current trend, leads exceed sales capacity on **{out.runs_out_on:%d %b %Y}**.", icon=":material/trending_up:")
     else:
         st.success("Sales capacity covers the lead trend for the next 6 months.", icon=":material/check:")
-    st.plotly_chart(spoke_charts.capacity_chart(daily, capacity), config={"displayModeBar": False})
+    st.plotly_chart(chart("capacity_chart", daily, float(capacity)), config={"displayModeBar": False})
 
 
 def promotions(ctx) -> None:
@@ -87,7 +87,7 @@ def channel_roi(ctx) -> None:
         st.info("No campaign data for the last 90 days.")
         return
     returns = channel_returns(camp)
-    st.plotly_chart(spoke_charts.channel_roi(returns), config={"displayModeBar": False})
+    st.plotly_chart(chart("channel_roi", returns), config={"displayModeBar": False})
     st.dataframe(returns.rename(columns={"marginal_return": "marginal return (€ per extra €)"}), hide_index=True,
                  column_config={"roi": st.column_config.NumberColumn("ROI", format="percent"),
                                 "spend": st.column_config.NumberColumn(format="€%.0f"),

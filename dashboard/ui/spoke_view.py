@@ -105,7 +105,7 @@ def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
             with col:
                 kpi_tile(row, trend, changes)
     with st.expander("KPI tree: this team alone and as part of the shared goal", expanded=False):
-        st.plotly_chart(spoke_charts.kpi_tree(kpis, ctx.unit, ctx.names), config={"displayModeBar": False})
+        st.plotly_chart(chart("kpi_tree", kpis, ctx.unit, ctx.names), config={"displayModeBar": False})
         kpi_table(own)
     return own
 
@@ -272,13 +272,21 @@ def flow_section(ctx: SpokeContext) -> None:
     changes = window_changes(ctx)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(spoke_charts.flow_volume(trend, changes), config={"displayModeBar": False})
-        st.plotly_chart(spoke_charts.cycle_distribution(hist), config={"displayModeBar": False})
+        st.plotly_chart(chart("flow_volume", trend, changes), config={"displayModeBar": False})
+        st.plotly_chart(chart("cycle_distribution", hist), config={"displayModeBar": False})
     with right:
-        st.plotly_chart(spoke_charts.backlog_and_breaches(trend, changes), config={"displayModeBar": False})
+        st.plotly_chart(chart("backlog_and_breaches", trend, changes), config={"displayModeBar": False})
     if changes:
         st.caption("Dashed lines: operating-model changes done in this window that touch this spoke — "
                    + "; ".join(f"{label} ({day.day} {day:%b})" for day, label, _units in changes) + ".")
+
+
+@st.cache_resource(ttl=600, max_entries=128, show_spinner=False)
+def chart(builder: str, *args):
+    """``dashboard.charts.spoke_charts.<builder>(*args)``, shared per (builder, data): building a plotly figure
+    costs 10–40 ms and the page reruns on every click, while the data behind it changes once per cache period
+    (st.plotly_chart only reads the figure; the data frames are hashed by value)."""
+    return getattr(spoke_charts, builder)(*args)
 
 
 def window_changes(ctx: SpokeContext) -> tuple:

@@ -39,9 +39,8 @@ def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
     """One KPI in a bordered tile: value and change vs the previous period (direction-aware colour), a plotly
     sparkline of the window's trend, and the target. ``changes`` (:func:`recent_changes`): each done
     operating-model change inside the sparkline's span is a thin dotted line on its date."""
-    points = trend.loc[trend.kpi_id == row.id].sort_values("ts")
-    values = points["value"].tolist()
-    marks = mark_positions(points["ts"].tolist(), [c[0] for c in changes]) if changes and len(values) > 1 else ()
+    times, values = _series(trend).get(row.id, ((), ()))
+    marks = mark_positions(list(times), [c[0] for c in changes]) if changes and len(values) > 1 else ()
     status = {True: "on target", False: "off target", None: "no target data"}[row.on_target]
     with st.container(border=True):
         st.metric(
@@ -52,13 +51,23 @@ def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
             help=row.description or None,
         )
         if len(values) > 1:
-            st.plotly_chart(_sparkline(tuple(values), _trend_colour(row), marks), config=SPARK_CONFIG,
+            st.plotly_chart(_sparkline(values, _trend_colour(row), marks), config=SPARK_CONFIG,
                             key=f"spark-{row.id}", alt=f"{row.name}: trend over the window")
         target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
         icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
         # what the delta compares with, here rather than as the metric's delta description (cut off in a narrow tile)
         change = " · change vs the previous period" if pd.notna(row.change) else ""
         st.caption(f"{icon} Target {target} · {status}{change}")
+
+
+@st.cache_resource(ttl=600, max_entries=64, show_spinner=False)
+def _series(trend: pd.DataFrame) -> dict[str, tuple[tuple, tuple]]:
+    """KPI id -> (times, values) in time order, split once per trend frame (hashed by value) rather than filtered
+    and sorted once per tile on every rerun."""
+    out = {}
+    for kpi_id, g in trend.sort_values("ts").groupby("kpi_id", sort=False):
+        out[kpi_id] = (tuple(g["ts"].tolist()), tuple(g["value"].tolist()))
+    return out
 
 
 @st.cache_resource(ttl=600, max_entries=512, show_spinner=False)
