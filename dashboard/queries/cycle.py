@@ -70,11 +70,6 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.timezone.utc)
 
 
-def _audit(conn: Connection, viewer: Viewer, action: str, target: str, detail: str, at: dt.datetime) -> None:
-    """Audited in the same transaction as the change."""
-    audit.record(conn, viewer, action, target, detail, at=at)
-
-
 # --- Assess ---------------------------------------------------------------------------------------------------
 
 
@@ -91,7 +86,7 @@ def save_assessment(conn: Connection, viewer, scores: Mapping | Scores, *,
         function=valid.function, assessed_at=now, author=v.user[:320], note=valid.note, **valid.values,
     )).inserted_primary_key[0])
     scores_text = ", ".join(f"{maturity.COMPONENT_LABELS[c].lower()} {s}" for c, s in valid.values.items())
-    _audit(conn, v, "cycle_assessment", valid.function, f"assessment #{new_id}: {scores_text}", now)
+    audit.record(conn, v, "cycle_assessment", valid.function, f"assessment #{new_id}: {scores_text}", at=now)
     return new_id
 
 
@@ -251,8 +246,8 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
             updated_by=v.user[:320], updated_at=now, **change,
         ))
     what = f"superseding target #{previous['id']}" if previous is not None else "the first target model"
-    _audit(conn, v, "cycle_promote", found.name,
-           f"target model #{new_id} from scenario #{found.id}, {what}; {len(changes)} planned change(s)", now)
+    audit.record(conn, v, "cycle_promote", found.name,
+                 f"target model #{new_id} from scenario #{found.id}, {what}; {len(changes)} planned change(s)", at=now)
     return new_id
 
 
@@ -305,7 +300,7 @@ def update_change(conn: Connection, viewer, change_id: int, *, version: int, own
     if result.rowcount != 1:  # a concurrent writer got there between our read and this write
         raise StaleChange(f"“{row['label']}” was changed by someone else just now: reload and try again.")
     detail = ", ".join(f"{k} {row[k]!s} → {val!s}" for k, val in changed.items())
-    _audit(conn, v, "cycle_change", row["label"], f"change #{change_id}: {detail}", now)
+    audit.record(conn, v, "cycle_change", row["label"], f"change #{change_id}: {detail}", at=now)
     return int(version) + 1
 
 

@@ -85,11 +85,6 @@ def _writer(viewer) -> Viewer:
     return require(viewer, "can_edit_routing", "edit routing rules")
 
 
-def _record(conn: Connection, v: Viewer, action: str, target: str, detail: str, at: dt.datetime) -> None:
-    """An audit entry in the caller's transaction."""
-    audit.record(conn, v, action, target, detail, at=at)
-
-
 def _stored(row) -> StoredRuleSet:
     try:
         rule_set = parse_rule_set(row["rules"] or {})
@@ -174,7 +169,8 @@ def save_draft(conn: Connection, viewer, rule_set, *, draft_id: int | None = Non
         new_id = int(conn.execute(insert(routing_rule_sets).values(
             status="draft", name=name or "Draft", rules=data, based_on=based_on, version=1,
             created_by=v.user, created_at=now, updated_by=v.user, updated_at=now)).inserted_primary_key[0])
-        _record(conn, v, "routing_save", f"rule set #{new_id}", f"started a draft ({len(parsed.rules)} rules)", now)
+        audit.record(conn, v, "routing_save", f"rule set #{new_id}", f"started a draft ({len(parsed.rules)} rules)",
+                     at=now)
         return _one(conn, r.id == new_id)
     values = dict(rules=data, version=r.version + 1, updated_by=v.user, updated_at=now)
     if name:
@@ -183,8 +179,8 @@ def save_draft(conn: Connection, viewer, rule_set, *, draft_id: int | None = Non
                         .values(**values)).rowcount
     if done != 1:
         _explain_stale(conn, draft_id, "saved")
-    _record(conn, v, "routing_save", f"rule set #{draft_id}", f"saved the draft ({len(parsed.rules)} rules, "
-            f"version {version} -> {version + 1})", now)
+    audit.record(conn, v, "routing_save", f"rule set #{draft_id}", f"saved the draft ({len(parsed.rules)} rules, "
+                 f"version {version} -> {version + 1})", at=now)
     return _one(conn, r.id == draft_id)
 
 
@@ -213,7 +209,7 @@ def discard_draft(conn: Connection, viewer, draft_id: int, version: int, now: dt
         if conn.execute(select(r.id).where(r.id == draft_id)).first() is None:
             return False
         _explain_stale(conn, draft_id, "discarded")
-    _record(conn, v, "routing_discard", f"rule set #{draft_id}", "discarded the draft", now)
+    audit.record(conn, v, "routing_discard", f"rule set #{draft_id}", "discarded the draft", at=now)
     return True
 
 
@@ -242,8 +238,8 @@ def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, no
     if archived:
         conn.execute(update(routing_rule_sets).where(r.id.in_(archived)).values(status="archived"))
     was = ", ".join(f"#{i}" for i in archived) or "none"
-    _record(conn, v, "routing_publish", f"rule set #{draft_id}", f"published ({len(draft.rule_set.rules)} rules; "
-            f"archived {was}): {note}"[:2000], now)
+    audit.record(conn, v, "routing_publish", f"rule set #{draft_id}", f"published ({len(draft.rule_set.rules)} rules; "
+                 f"archived {was}): {note}"[:2000], at=now)
     return _one(conn, r.id == draft_id)
 
 
@@ -268,8 +264,8 @@ def route_waiting(conn: Connection, viewer, now: dt.datetime | None = None) -> i
         return 0
     moved = system.route_waiting(conn, now, active.rule_set, by=v.user)
     if moved:
-        _record(conn, v, "routing_route", f"rule set #{active.id}",
-                f"routed {moved:,} waiting item{'s' if moved != 1 else ''} with the active rules", now)
+        audit.record(conn, v, "routing_route", f"rule set #{active.id}",
+                     f"routed {moved:,} waiting item{'s' if moved != 1 else ''} with the active rules", at=now)
     return moved
 
 
@@ -392,7 +388,7 @@ def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None 
     fh = flow_hourly.c
     conn.execute(delete(flow_hourly).where(or_(fh.source_unit == unit_id, fh.target_unit == unit_id)))
     conn.execute(delete(units).where(units.c.id == unit_id))
-    _record(conn, v, "unit_delete", unit_id, f"deleted spoke {row.name}", now)
+    audit.record(conn, v, "unit_delete", unit_id, f"deleted spoke {row.name}", at=now)
     return True
 
 
