@@ -108,7 +108,8 @@ def edge_flows(conn: Connection, viewer, start: dt.datetime, end: dt.datetime, n
     Columns: source_unit, target_unit, hub_side ('out' when the source is a hub, 'in' when the target is,
     'unrouted' for a hub's own row: items waiting in its triage queue for a rule or a person to route them —
     drawn as "N unrouted" at the hub, never as an edge), spoke, created, created_value, resolved,
-    resolved_in_sla, sla_share, mean_h, median_h, p90_h, backlog, overdue. Figures with no underlying events are NaN ("no data"), never a made-up zero.
+    resolved_in_sla, sla_share, mean_h, median_h, p90_h, backlog, overdue. Figures with no underlying events
+    are NaN ("no data"), never a made-up zero.
     """
     require_viewer(viewer)
     now = now or end
