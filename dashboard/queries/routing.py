@@ -33,6 +33,7 @@ from dashboard import audit
 from dashboard.db import flow_hourly, kpis, routing_rule_sets, units, users, work_items
 from dashboard.domain.access import Viewer, require
 from dashboard.domain.routing import RuleError, RuleSet, check_targets, parse_rule_set, rules_pointing_to
+from loaders.routing import hub_ids  # the system side's hub lookup (it also routes the waiting items, below)
 
 ASSUMED_UTILISATION = 0.8  # share of a spoke's time observed throughput is assumed to have used (see module doc)
 REPLAY_COLUMNS = ("id", "kind", "channel", "topic", "segment", "text", "target_unit", "status", "created_at",
@@ -248,7 +249,7 @@ def waiting_count(conn: Connection, viewer) -> int:
     _reader(viewer)
     wi = work_items.c
     return int(conn.execute(select(func.count()).select_from(work_items).where(
-        wi.source_unit.in_(_hubs(conn)), wi.target_unit == wi.source_unit, wi.status == "new",
+        wi.source_unit.in_(hub_ids(conn)), wi.target_unit == wi.source_unit, wi.status == "new",
         wi.resolved_at.is_(None))).scalar_one())
 
 
@@ -272,10 +273,6 @@ def route_waiting(conn: Connection, viewer, now: dt.datetime | None = None) -> i
 # --- replay and "try" --------------------------------------------------------------------------------------
 
 
-def _hubs(conn: Connection) -> list[str]:
-    return list(conn.execute(select(units.c.id).where(units.c.kind == "hub")).scalars())
-
-
 def replay_items(conn: Connection, viewer, start: dt.datetime, end: dt.datetime, cap: int = 2_000_000) -> pd.DataFrame:
     """Items the hub routed out (source is a hub) created in [start, end), with what replay needs
     (``REPLAY_COLUMNS``; ``target_unit`` is where they actually went, the hub itself for unrouted ones)."""
@@ -285,7 +282,7 @@ def replay_items(conn: Connection, viewer, start: dt.datetime, end: dt.datetime,
     # per-value datetime parsing cost ~2/3 of the read at 36k rows
     stamps = {"created_at", "resolved_at", "due_at"}
     cols = [type_coerce(wi[c], String()).label(c) if c in stamps else wi[c] for c in REPLAY_COLUMNS]
-    stmt = (select(*cols).where(wi.source_unit.in_(_hubs(conn)), wi.created_at >= start, wi.created_at < end)
+    stmt = (select(*cols).where(wi.source_unit.in_(hub_ids(conn)), wi.created_at >= start, wi.created_at < end)
             .order_by(wi.created_at).limit(cap))
     rows = conn.execute(stmt).all()
     # column by column: pandas probing each SQLAlchemy Row for namedtuple fields cost 2 s at 36k rows
