@@ -35,29 +35,25 @@ STATUS_LABELS = {"planned": "Planned", "done": "Done", "dropped": "Dropped"}
 READ_ONLY = "Read-only: hub leads and admins {what}."
 
 
-def _ttl() -> float:
-    return get_settings().cache_ttl_seconds
-
-
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _assessments(url: str, viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return q.assessments(conn, viewer)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _target(url: str, viewer: Viewer) -> q.TargetModel | None:
     with data.engine().connect() as conn:
         return q.target_model(conn, viewer)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _scenarios(url: str, viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return saved.list_scenarios(conn, viewer)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _preview(url: str, viewer: Viewer, scenario_id: int, target_id: int | None) -> list[dict] | None:
     baseline = None if target_id is not None else _baseline(url, viewer)
     with data.engine().connect() as conn:

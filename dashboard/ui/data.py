@@ -108,17 +108,18 @@ def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
     return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
 
 
-def _ttl() -> float:
+def ttl() -> float:
+    """Seconds a cached page query stays fresh (DASHBOARD_CACHE_TTL_SECONDS): every view's st.cache_data uses it."""
     return get_settings().cache_ttl_seconds
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+@st.cache_data(ttl=ttl(), show_spinner=False, max_entries=64)
 def overview(url: str, viewer: Viewer, window: str) -> OverviewData:
     s = get_settings()
     return load_overview(engine(), viewer, window, dt.datetime.now(dt.timezone.utc), s.tz)
 
 
-@st.cache_resource(ttl=_ttl(), show_spinner=False, max_entries=64)
+@st.cache_resource(ttl=ttl(), show_spinner=False, max_entries=64)
 def overview_map(url: str, viewer: Viewer, window: str, focus: tuple[str, ...]):
     """The map figure for a window and spoke filter (building a plotly figure costs more than reading the
     rollups, so it is cached with the data it shows). A shared resource, not a per-call copy: unpickling a
@@ -129,7 +130,7 @@ def overview_map(url: str, viewer: Viewer, window: str, focus: tuple[str, ...]):
                          kpi_green=s.kpi_green, kpi_amber=s.kpi_amber, focus=list(focus) or None)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=ttl(), show_spinner=False, max_entries=16)
 def units(url: str, viewer: Viewer):
     with engine().connect() as conn:
         return list_units(conn, viewer)

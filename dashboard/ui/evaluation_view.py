@@ -42,17 +42,13 @@ HOW = f"""
 """
 
 
-def _ttl() -> float:
-    return get_settings().cache_ttl_seconds
-
-
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _changes(url: str, viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return done_changes(conn, viewer)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _evaluation(url: str, viewer: Viewer, change_id: int, days: int) -> EvaluationData | None:
     with data.engine().connect() as conn:
         return evaluation_data(conn, viewer, change_id, dt.datetime.now(dt.timezone.utc), days)

@@ -54,11 +54,7 @@ HOW = f"""
 """
 
 
-def _ttl() -> float:
-    return get_settings().cache_ttl_seconds
-
-
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=32)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _mentions(url: str, viewer: Viewer, days: int) -> tuple[pd.DataFrame, int]:
     end = dt.datetime.now(dt.timezone.utc)
     start = end - dt.timedelta(days=days)
@@ -66,13 +62,13 @@ def _mentions(url: str, viewer: Viewer, days: int) -> tuple[pd.DataFrame, int]:
         return q.mention_texts(conn, viewer, start, end), q.mention_count(conn, viewer, start, end)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=64)
 def _candidates(url: str, viewer: Viewer, days: int, threshold: float, min_items: int) -> faq.FaqResult:
     texts, total = _mentions(url, viewer, days)
     return faq.candidates(texts, threshold=threshold, min_items=min_items, items_total=total)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
 def _names(url: str, viewer: Viewer) -> dict[str, str]:
     units = data.units(url, viewer)
     names = dict(zip(units.id, units.name))

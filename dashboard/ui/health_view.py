@@ -27,46 +27,42 @@ CHECKS_TTL = 300.0  # the checks scan every work item (~1.5 s at 1M rows on SQLi
 NO_IMPORTS = "No files imported yet — `python -m loaders ingest PATH` or the Import data page."
 
 
-def _ttl() -> float:
-    return get_settings().cache_ttl_seconds
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
 def _freshness(url: str, viewer: Viewer, cadence: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return q.freshness(conn, viewer, _now(), dict(cadence))
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
 def _imports(url: str, viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame]:
     with data.engine().connect() as conn:
         return q.last_imports(conn, viewer), q.recent_imports(conn, viewer, RECENT_IMPORTS)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
 def _quarantine_counts(url: str, viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return q.quarantine_counts(conn, viewer)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=64)
 def _open_imports(url: str, viewer: Viewer, kind: str | None) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return q.imports_with_open_rows(conn, viewer, kind)
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=64)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=64)
 def _quarantine(url: str, viewer: Viewer, kind: str | None, import_id: int | None):
     with data.engine().connect() as conn:
         return (q.quarantine_reasons(conn, viewer, kind, import_id),
                 q.quarantined_rows(conn, viewer, kind, import_id, ROWS_SHOWN))
 
 
-@st.cache_data(ttl=max(_ttl(), CHECKS_TTL), show_spinner="Running the quality checks…", max_entries=16)
+@st.cache_data(ttl=max(data.ttl(), CHECKS_TTL), show_spinner="Running the quality checks…", max_entries=16)
 def _checks(url: str, viewer: Viewer) -> tuple[pd.DataFrame, dt.datetime]:
     now = _now()
     with data.engine().connect() as conn:
@@ -250,7 +246,7 @@ def quality_section(viewer: Viewer) -> None:
     _checks_table(checks[checks.kind == "missing"], "Missing")
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.caption(f"Checked at {_when(checked_at, s.tz)} ({s.timezone}); the checks read every row, so their result "
-                 f"is kept for {max(_ttl(), CHECKS_TTL) / 60:g} min.")
+                 f"is kept for {max(data.ttl(), CHECKS_TTL) / 60:g} min.")
     if right.button("Run the checks again", icon=":material/refresh:", key="health_recheck"):
         _checks.clear()
         st.rerun()

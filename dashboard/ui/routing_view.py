@@ -41,10 +41,6 @@ LIST_FIELDS = ("kinds", "channels", "topics", "segments", "keywords")
 NOT_EDITOR = "Only admins and hub leads change routing rules; you see them read-only."
 
 
-def _ttl() -> float:
-    return get_settings().cache_ttl_seconds
-
-
 def _url() -> str:
     return get_settings().database_url
 
@@ -52,7 +48,7 @@ def _url() -> str:
 # --- cached reads ------------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
 def _state(url: str, viewer: Viewer) -> dict:
     with data.engine().connect() as conn:
         return dict(active=q.active_rule_set(conn, viewer), draft=q.current_draft(conn, viewer),
@@ -60,7 +56,7 @@ def _state(url: str, viewer: Viewer) -> dict:
                     waiting=q.waiting_count(conn, viewer))
 
 
-@st.cache_data(ttl=_ttl(), show_spinner=False, max_entries=16)
+@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
 def _history(url: str, viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return q.list_rule_sets(conn, viewer, with_rules=True)
