@@ -792,7 +792,7 @@ def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datet
     at = _aware(at)
     ids = sorted(df["id"].astype(str).tolist())
     stmt = (select(*[work_items.c[c] for c in ITEM_COLUMNS if c != "version"], work_items.c.version)
-            .where(_where_key_in(conn, work_items.c.id, ids)).order_by(work_items.c.id))
+            .where(where_key_in(conn, work_items.c.id, ids)).order_by(work_items.c.id))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     stored = pd.DataFrame(conn.execute(stmt).mappings().all())
@@ -1125,7 +1125,7 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def _where_key_in(conn: Connection, column, values: list[Any]):
+def where_key_in(conn: Connection, column, values: list[Any]):
     """``column IN (values)`` as one bound parameter, however many values: a JSON array unpacked by
     SQLite's json_each, an array compared with ANY on PostgreSQL (no statement per 500 values)."""
     if conn.dialect.name == "sqlite":
@@ -1216,7 +1216,7 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
     compare = list(dict.fromkeys(c for c in (*prepared.given, "due_at", "resolved_at") if c != "id"))
     stored = pd.DataFrame(conn.execute(
         select(*[work_items.c[c] for c in ITEM_COLUMNS if c not in ("version",)])
-        .where(_where_key_in(conn, work_items.c.id, frame.cols["id"].tolist()))
+        .where(where_key_in(conn, work_items.c.id, frame.cols["id"].tolist()))
     ).mappings().all())
     counts = UpsertCounts()
     is_new = np.ones(len(frame), dtype=bool)

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, func, insert, literal_column, select, type_coerce, update
+from sqlalchemy import Engine, String, bindparam, func, insert, select, type_coerce, update
 
 from dashboard import audit, store
 from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items
@@ -827,20 +827,12 @@ def _instants(values: pd.Series) -> np.ndarray:
     return np.where(np.isnat(naive), np.nan, naive.view(np.int64).astype(float))
 
 
-def _id_in(conn, column, ids: list[str]):
-    """``column IN (ids)`` as ONE bound parameter however many ids (SQLite: a JSON array unpacked by
-    json_each; PostgreSQL: = ANY(array)), so the statement compiles once and stays far from parameter limits."""
-    if conn.dialect.name == "sqlite":
-        return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids", json.dumps(ids)))))
-    return column == any_(bindparam("ids", ids, type_=ARRAY(String)))
-
-
 def _stored_journeys(conn, ids: list[str], columns: list[str]) -> pd.DataFrame:
     """The stored values of ``columns`` for those of ``ids`` that exist; times as µs (float, NaN = none)."""
     j = journeys.c
     text = conn.dialect.name == "sqlite"  # SQLite keeps ISO text: parse it in one vectorised call
     wanted = [type_coerce(j[c], String).label(c) if text and c != "revenue" else j[c] for c in columns]
-    rows = conn.execute(select(j.id, *wanted).where(_id_in(conn, j.id, ids))).all()
+    rows = conn.execute(select(j.id, *wanted).where(store.where_key_in(conn, j.id, ids))).all()
     stored = pd.DataFrame({c: pd.Series(list(v), dtype=object)
                            for c, v in zip(["id", *columns], zip(*rows) if rows else [()] * (len(columns) + 1))})
     for c in columns:
