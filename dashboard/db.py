@@ -88,6 +88,10 @@ units = Table(
     # and how many routed items one FTE can work per day (sales: leads per rep per day).
     Column("panels", Text),
     Column("capacity_per_fte_day", Float),
+    # 0007: when the unit's people work, for the what-if model: an IANA zone and canonical office hours
+    # ("Mon-Fri 08:00-18:00; Sat 10:00-14:00", "24/7"; see dashboard.whatif.calendar). NULL: read from the data.
+    Column("timezone", String(64)),
+    Column("office_hours", String(200)),
 )
 
 kpis = Table(

@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
+from dashboard.whatif.calendar import check_timezone, format_hours, parse_hours
 
 KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns", "journeys")
 
@@ -67,6 +68,17 @@ Channel = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE)]  # th
 Segment = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE)]
 
 
+def canonical_hours(text: str) -> str:
+    """Office hours in their one spelling (``mon-fri 8-18`` -> ``Mon-Fri 08:00-18:00``), or CalendarError."""
+    return format_hours(parse_hours(text))
+
+
+# Cells checked by a function (one source of truth, dashboard.whatif.calendar): the pydantic reference runs it
+# as an after-validator, validate_frame runs the same function on each distinct cell and stores what it returns.
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_timezone)]
+OfficeHours = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(canonical_hours)]
+
+
 class Priority(enum.StrEnum):
     """How urgent a work item is (routing rules set it; a file may give it)."""
 
@@ -91,6 +103,12 @@ class UnitRow(_Row):
     sort_order: Whole = Field(0, ge=0)
     panels: str | None = Field(None, max_length=500, description="comma-separated check panels")
     capacity_per_fte_day: Number | None = Field(None, ge=0)
+    timezone: TimeZone | None = Field(None, description="IANA zone of the unit's office hours, e.g. Europe/Berlin; "
+                                                        "empty: the what-if model's default zone; a file without "
+                                                        "the column keeps the stored zone")
+    office_hours: OfficeHours | None = Field(
+        None, description="e.g. Mon-Fri 08:00-18:00; Sat 10:00-14:00 or 24/7 (stored in this spelling); empty: read "
+                          "from the data by the what-if model; a file without the column keeps the stored hours")
 
 
 class KpiRow(_Row):
@@ -258,6 +276,15 @@ def _constraints(model: type[BaseModel], name: str) -> dict[str, Any]:
     return out
 
 
+def _cell_checks(model: type[BaseModel], name: str) -> list[Any]:
+    """The functions a field's after-validators run on a cell (``timezone``: check_timezone), in order."""
+    field = model.model_fields[name]
+    metadata = list(field.metadata)
+    for arg in getattr(field.annotation, "__args__", ()):
+        metadata.extend(getattr(arg, "__metadata__", ()))
+    return [meta.func for meta in metadata if isinstance(meta, AfterValidator)]
+
+
 def describe(kind: str) -> pd.DataFrame:
     """The contract of one kind as a table: column, type, required, rule (for the README and the upload page)."""
     model = MODELS[kind]
@@ -384,7 +411,8 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
     """Validate a chunk whose columns are contract names holding text (missing cells empty or NA).
 
     Every row comes out either typed in ``valid`` or with reasons in ``errors``. Referential checks run
-    when the known ids are given. Duplicates are not judged here (the importer sees the whole file).
+    when the known ids are given. Duplicates are not judged here (the importer sees the whole file). A field
+    checked by a function (office hours, time zone) keeps what the function returns (the canonical spelling).
     """
     model = MODELS[kind]
     index = raw.index
@@ -440,16 +468,21 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
             val = val.astype(object).where(val.notna(), field.default if not field.is_required() else None)
         else:
             val = col.astype(object).where(~empty, None)
+            checks = _cell_checks(model, name)
+            readable = ~empty
             if ftype == "enum":
                 allowed = [m.value for m in _base_type(field.annotation)]
                 reasons.flag(~empty & ~col.isin(allowed).fillna(False).to_numpy(dtype=bool),
                              f"{name}: not one of {', '.join(allowed)}")
             if "max_length" in c:
-                reasons.flag((col.str.len() > c["max_length"]).fillna(False).to_numpy(dtype=bool),
-                             f"{name}: longer than {c['max_length']} characters")
+                too_long = (col.str.len() > c["max_length"]).fillna(False).to_numpy(dtype=bool)
+                reasons.flag(too_long, f"{name}: longer than {c['max_length']} characters")
+                readable &= ~too_long
             if "pattern" in c:
                 ok = col.str.fullmatch(c["pattern"]).fillna(False).to_numpy(dtype=bool)
                 reasons.flag(~empty & ~ok, f"{name}: only {PATTERN_HELP[c['pattern']]}")
+            elif checks:
+                val = _run_checks(name, val, readable, checks, reasons)
             elif ftype == "str":
                 formula_cells += int(col.str.startswith(FORMULA_START).fillna(False).sum())
             if ftype == "enum" and not field.is_required() and field.default is not None:
@@ -467,6 +500,26 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
     errors = reasons.joined()
     valid = out[~reasons.any()]
     return Checked(valid=valid, errors=errors, keys=keys, formula_cells=formula_cells)
+
+
+def _run_checks(name: str, cells: pd.Series, readable: np.ndarray, checks: list[Any], reasons: _Reasons) -> pd.Series:
+    """Each distinct readable cell through the field's functions once: a refused cell gets the function's
+    message (``office_hours: 'Mo-Fr' is not ...``), an accepted one becomes what the functions return."""
+    accepted: dict[str, Any] = {}
+    refused: dict[str, str] = {}
+    for text in pd.unique(cells[readable]):
+        value = text
+        try:
+            for check in checks:
+                value = check(value)
+        except ValueError as exc:  # reasons are "; "-joined: a ";" quoted from the cell is shown as ","
+            refused[text] = f"{name}: {str(exc).replace(';', ',')}"
+        else:
+            accepted[text] = value
+    messages = np.array([refused.get(t) if ok else None for t, ok in zip(cells, readable)], dtype=object)
+    for message in dict.fromkeys(refused.values()):
+        reasons.flag(messages == message, message)
+    return pd.Series([accepted.get(t) if ok else t for t, ok in zip(cells, readable)], index=cells.index, dtype=object)
 
 
 def _cross_field_checks(kind: str, out: pd.DataFrame, reasons: _Reasons, known_units: set[str] | None,

@@ -31,8 +31,10 @@ def kpi_catalogue(conn: Connection, viewer) -> pd.DataFrame:
 
 
 def list_units(conn: Connection, viewer) -> pd.DataFrame:
+    """The hub and its spokes, hub first. ``timezone`` and ``office_hours`` are None where not stated (the
+    what-if model then reads the unit's hours from its data)."""
     require_viewer(viewer)
-    cols = ["id", "name", "kind", "headcount", "cost_per_fte", "description", "sort_order"]
+    cols = ["id", "name", "kind", "headcount", "cost_per_fte", "description", "sort_order", "timezone", "office_hours"]
     rows = conn.execute(select(*[units.c[c] for c in cols]).order_by(units.c.kind, units.c.sort_order, units.c.id)).mappings().all()
     return pd.DataFrame(rows, columns=cols)
 

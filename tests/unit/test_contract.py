@@ -14,6 +14,7 @@ import pytest
 from loaders.contract import (
     KEYS,
     KINDS,
+    UnitRow,
     all_columns,
     infer_kind,
     normalise_header,
@@ -170,6 +171,10 @@ UNITS = [
     (None, dict(UNIT, sort_order="7")),
     (None, dict(UNIT, capacity_per_fte_day="0")),
     (None, dict(UNIT, name="Ventes & Après-vente")),
+    (None, dict(UNIT, timezone="Europe/Berlin", office_hours="Mon-Fri 08:00-18:00; Sat 10:00-14:00")),
+    (None, dict(UNIT, timezone=" America/New_York ", office_hours="mon-fri 9-17:30")),
+    (None, dict(UNIT, timezone="UTC", office_hours="24/7")),
+    (None, dict(UNIT, timezone="", office_hours="")),  # not stated: the what-if model reads them from the data
     ("id", dict(UNIT, id="Sales")),
     ("id", dict(UNIT, id="")),
     ("id", dict(UNIT, id="sales team")),
@@ -187,6 +192,15 @@ UNITS = [
     ("panels", dict(UNIT, panels="p" * 501)),
     ("capacity_per_fte_day", dict(UNIT, capacity_per_fte_day="-0.5")),
     ("capacity_per_fte_day", dict(UNIT, capacity_per_fte_day="lots")),
+    ("timezone", dict(UNIT, timezone="Mars/Olympus_Mons")),
+    ("timezone", dict(UNIT, timezone="europe/berlin")),
+    ("timezone", dict(UNIT, timezone="Europe/Berlin; UTC")),
+    ("timezone", dict(UNIT, timezone="Z" * 65)),
+    ("office_hours", dict(UNIT, office_hours="Mon-Fri 18:00-08:00")),  # overnight: two windows on two days
+    ("office_hours", dict(UNIT, office_hours="Mo-Fr 8-18")),
+    ("office_hours", dict(UNIT, office_hours="Mon-Fri 08:00-18:00; Fri 10:00-12:00")),
+    ("office_hours", dict(UNIT, office_hours="=Mon-Fri 08:00-18:00")),
+    ("office_hours", dict(UNIT, office_hours="Mon-Fri 08:00-18:00" + " " * 190 + "x")),
 ]
 
 CAMPAIGN = dict(channel="search", period_start="2026-11-02", period_end="2026-11-08", budget="5000", spend="4820",
@@ -426,6 +440,34 @@ def test_validate_frame_and_the_reference_agree_on_unusual_spellings(kind, row):
     frame = validate_frame(kind, pd.DataFrame([row]), BERLIN)
     reference = validate_row(kind, row, BERLIN)
     assert (len(frame.valid) == 1) == (reference == []), (frame.errors.to_dict(), reference)
+
+
+# --- office hours --------------------------------------------------------------------------------------
+
+
+def test_office_hours_and_zones_are_stored_canonical_and_every_refusal_names_its_column_and_says_why():
+    rows = [dict(UNIT, id="a", timezone=" Europe/Berlin ", office_hours="mon-fri 8-18;sat 10:00-14:00"),
+            dict(UNIT, id="b", timezone="", office_hours="always"),
+            dict(UNIT, id="c", timezone="Mars/Base", office_hours="Mon-Fri 08:00-18:00"),
+            dict(UNIT, id="d", timezone="UTC", office_hours="Mon-Fri 18:00-08:00"),
+            dict(UNIT, id="e", timezone="Europe/Berlin; UTC", office_hours="Mon-Fri 8-18; Mon 9-10"),
+            dict(UNIT, id="f", timezone="", office_hours="")]
+    checked = validate_frame("units", pd.DataFrame(rows, index=range(2, 8)), BERLIN)
+    assert list(checked.valid.index) == [2, 3, 7]
+    assert checked.valid.timezone.tolist() == ["Europe/Berlin", None, None]
+    assert checked.valid.office_hours.tolist() == ["Mon-Fri 08:00-18:00; Sat 10:00-14:00", "24/7", None]
+    assert checked.errors.to_dict() == {
+        4: "timezone: 'Mars/Base' is not a time zone (IANA names such as Europe/Berlin or UTC)",
+        5: "office_hours: 'Mon-Fri 18:00-08:00': the window must open before it closes on the same day",
+        # a ";" quoted from a cell is shown as ",": the reasons of one row are "; "-joined
+        6: "timezone: 'Europe/Berlin, UTC' is not a time zone (IANA names such as Europe/Berlin or UTC); "
+           "office_hours: Mon is given twice",
+    }
+    assert checked.formula_cells == 0  # checked cells are not free text
+    # the pydantic reference stores the same canonical spelling
+    reference = UnitRow.model_validate(dict(UNIT, sort_order="0", timezone=" Europe/Berlin ",
+                                            office_hours="mon-fri 8-18;sat 10-14"))
+    assert (reference.timezone, reference.office_hours) == ("Europe/Berlin", "Mon-Fri 08:00-18:00; Sat 10:00-14:00")
 
 
 # --- journeys ------------------------------------------------------------------------------------------

@@ -22,6 +22,6 @@ def test_upgrading_from_the_first_revision_keeps_data(tmp_path):
         conn.exec_driver_sql("INSERT INTO units (id, name, kind, headcount, cost_per_fte, sort_order) VALUES ('hub','Hub','hub',1,1,0)")
     migrate(engine)
     cols = {c["name"] for c in inspect(engine).get_columns("units")}
-    assert {"panels", "capacity_per_fte_day"} <= cols
+    assert {"panels", "capacity_per_fte_day", "timezone", "office_hours"} <= cols
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT name FROM units").scalar_one() == "Hub"
