@@ -14,7 +14,7 @@ from dashboard.domain.access import Viewer, require, require_viewer
 
 ACTIONS = ("sign_in", "item_action", "scenario_save", "scenario_delete", "import", "export", "user_change",
            "routing_save", "routing_discard", "routing_publish", "routing_route", "unit_delete",
-           "cycle_assessment", "cycle_promote", "cycle_change")
+           "cycle_assessment", "cycle_promote", "cycle_change", "unit_hours")
 
 
 def record(conn: Connection, viewer: Viewer, action: str, target: str | None = None, detail: str | None = None,

@@ -205,6 +205,14 @@ def upsert_units(conn: Connection, rows: Rows) -> int:
     return _upsert(conn, units, rows, ("id",))
 
 
+def set_unit_office_hours(conn: Connection, unit_id: str, office_hours: str | None, timezone: str | None) -> bool:
+    """Store a unit's office hours and time zone as given (None: not stated, read from the data). The caller
+    validates them (``dashboard.services.units.set_office_hours``). Returns whether the unit exists."""
+    done = conn.execute(update(units).where(units.c.id == unit_id)
+                        .values(office_hours=office_hours, timezone=timezone))
+    return done.rowcount == 1
+
+
 def _parents_first(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """KPIs ordered so a parent is written before its children (the parent_id foreign key is immediate)."""
     by_id = {r["id"]: r for r in records}

@@ -1,9 +1,10 @@
 """Access control in the data layer, on SQLite and PostgreSQL: every query refuses to run without a viewer,
 scopes what it returns to that viewer, and every change it makes is audited in the same transaction.
 
-The walk over ``dashboard.queries`` (plus ``audit.search``, ``actions.act`` and ``loaders.ingest.ingest``)
-is exhaustive on purpose: a new public query function must either take a ``viewer`` and be listed in
-``CALLS`` (so it is called here without one), or be listed in ``NO_VIEWER`` with the reason it needs none.
+The walk over ``dashboard.queries`` and ``dashboard.services`` (plus ``audit.search``, ``actions.act`` and
+``loaders.ingest.ingest``) is exhaustive on purpose: a new public query function must either take a ``viewer``
+and be listed in ``CALLS`` (so it is called here without one), or be listed in ``NO_VIEWER`` with the reason it
+needs none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 import dashboard.queries
+import dashboard.services
 from dashboard import actions, audit, store
 from dashboard.db import audit_log, imports, scenarios, users as users_table, work_items
 from dashboard.domain.access import (
@@ -119,14 +121,16 @@ EXTRA = {"audit.search": audit.search, "actions.act": actions.act, "ingest.inges
 
 
 def query_functions() -> dict[str, object]:
-    """Every public function defined in a dashboard/queries module (found by walking the package, so a new
-    module is included too), plus the writers outside it."""
+    """Every public function defined in a dashboard/queries module ("module.function") or a dashboard/services
+    module ("services.module.function"), found by walking the packages so a new module is included too, plus
+    the writers outside them."""
     found = {}
-    for info in pkgutil.iter_modules(dashboard.queries.__path__):
-        module = importlib.import_module(f"dashboard.queries.{info.name}")
-        for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if not name.startswith("_") and fn.__module__ == module.__name__:
-                found[f"{info.name}.{name}"] = fn
+    for package, prefix in ((dashboard.queries, ""), (dashboard.services, "services.")):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for name, fn in inspect.getmembers(module, inspect.isfunction):
+                if not name.startswith("_") and fn.__module__ == module.__name__:
+                    found[f"{prefix}{info.name}.{name}"] = fn
     return found | EXTRA
 
 

@@ -1,8 +1,9 @@
 """Per-feature parts of test_access.py's inventory, one module per feature (routing.py, cycle.py ...).
 
 Each module may define:
-- ``CALLS``: query-function name ("module.function" under dashboard.queries) -> lambda ctx: keyword arguments of
-  a call that works for an admin on test_access's tiny organisation (ctx.conn, ctx.engine, ctx.scenario_id);
+- ``CALLS``: function name ("module.function" under dashboard.queries, "services.module.function" under
+  dashboard.services) -> lambda ctx: keyword arguments of a call that works for an admin on test_access's tiny
+  organisation (ctx.conn, ctx.engine, ctx.scenario_id);
 - ``WRITERS``: the names in CALLS that write (each is then run in a transaction of its own);
 - ``NO_VIEWER``: name -> why that public function needs no viewer.
 """
