@@ -20,13 +20,14 @@ What it shows and why
   clearly (Markov removal effect ~0.2, ~14 % of the conversions, never first touch).
 - The operating-model cycle: three rounds of maturity self-assessments per function, the current target model
   "Hybrid hub 2027" with "Content production centralised" done 21 days ago and two changes still planned. Content
-  requests go through one shared content board (2 h per hub<->spoke handoff instead of 4 h), so the what-if model
-  predicts that centralising cuts content production's mean lead time by ~22 % (28.0 h -> 22.0 h, stored with
-  the change). The generated effect is derived from that prediction: Sales' and Product's inbound items created
-  since the change take 0.78 x the cycle time, so the Evaluate tab finds the lead-time difference-in-differences
-  in line with the prediction (about -26 %: items resolved just after the change were started before it, and
-  Customer service, an untouched spoke, keeps getting slower, which also makes the SLA DiD larger than the
-  model's +1.6 pts).
+  requests reach the hub through one shared content board (a 2 h handoff), and the hub's specialists work them
+  faster than the spokes' generalists, so the what-if model (on the typed as-is of ``operating_model_inputs``)
+  predicts that centralising cuts content production's mean lead time by ~18 % (74.7 h -> 61.2 h in Mon-Fri
+  09:00-17:00 office hours, stored with the change). The generated effect is derived from that prediction:
+  Sales' and Product's inbound items created since the change take ``change_speedup()`` (~0.82) x the cycle
+  time, so the Evaluate tab finds the lead-time difference-in-differences in line with the prediction (items
+  resolved just after the change were started before it, and Customer service, an untouched spoke, keeps getting
+  slower).
 
 Everything is generated with numpy from one seeded ``Generator`` and anchored at ``now``: the same seed and
 ``now`` give identical rows, and dates are always recent. Loading replaces an earlier demo in one
@@ -86,7 +87,7 @@ TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at", "update
 CHANGE_DONE_DAYS = 21  # "Content production centralised" was done this many days ago ...
 CHANGE_FUNCTION = "content_production"  # ... (the planned change of this function) ...
 CHANGE_UNITS = ("sales", "product")  # ... touching these spokes, whose inbound items since then take the share
-# of their cycle time the model predicts for the change's mean lead time (change_speedup(), ~0.78)
+# of their cycle time the model predicts for the change's mean lead time (change_speedup(), ~0.82)
 
 
 class DemoRefused(RuntimeError):
@@ -758,10 +759,9 @@ AS_IS_SHARES = {"campaign_planning": 1.0, "content_production": 0.0, "analytics_
                 "social_listening": 1.0, "crm_lead_management": 0.0, "martech_platforms": 1.0}
 TARGET_SHARES = {"content_production": 1.0, "analytics_reporting": 1.0, "crm_lead_management": 0.5}
 CONTENT_DEMAND = {"sales": 1.3, "product": 1.0}  # content production is asked for by Sales and Product only
-# Content requests go through one shared content board (the hub's and the spokes' people see the same queue), so
-# a hub<->spoke handoff waits 2 h rather than the organisation's default 4 h: centralising content production
-# then shortens its mean lead time (the generalists' extra work hours outweigh the handoffs' waiting), where
-# with 4 h handoffs the model predicted no change at all (28.0 h -> 27.97 h)
+# Content requests reach the hub through one shared content board: handing one over takes 2 h (the transfer time of
+# the hub's content work); centralising content production then shortens its mean lead time, the generalists'
+# longer work outweighing the handoff
 CONTENT_HANDOFF_DELAY_H = 2.0
 TARGET_MODEL_NAME = "Hybrid hub 2027"
 TARGET_PROMOTED_DAYS = 35
@@ -797,9 +797,11 @@ def operating_model_inputs():
 
     spokes = [(u.id, u.name) for u in UNITS if u.kind is UnitKind.SPOKE]
     base = default_inputs(spokes, central_share=0.0)
-    demand = {s: 3.0 * CONTENT_DEMAND.get(s, 0.0) for s, _ in spokes}
-    base = base.updated({"functions": {"content_production": {"demand_per_day": demand,
-                                                               "handoff_delay_hours": CONTENT_HANDOFF_DELAY_H}}})
+    content = base.functions[CHANGE_FUNCTION]
+    streams = [s.model_dump() | {"demand_per_day": 3.0 * CONTENT_DEMAND[s.spoke],
+                                 "hub": s.hub.model_dump() | {"transfer_h": CONTENT_HANDOFF_DELAY_H}}
+               for s in content.streams if s.spoke in CONTENT_DEMAND]
+    base = base.updated({"functions": {CHANGE_FUNCTION: {"streams": streams}}})
     as_is = base.with_shares(AS_IS_SHARES)
     return as_is, as_is.with_shares(TARGET_SHARES)
 

@@ -16,7 +16,8 @@ All figures are the function's row of ``ScenarioResult.functions`` (``lead_time_
 difference equals the organisation's. The mean lead time is the one an observed before/after mean compares
 with. A queue that cannot keep up (unstable) has an unbounded lead time: stored as ``None`` (JSON has no inf).
 
-``planned_changes_from(current, target)`` lists one change per function whose central share moved by at least
+``planned_changes_from(current, target)`` lists one change per function whose central share (the share of its
+items the hub works) moved by at least
 ``SHARE_TOLERANCE`` (a calibrated as-is share drifts a little from day to day, and 0 -> 2 % central is not a
 change of the operating model either), each with its label ("Content production centralised"), the spokes
 it touches and the prediction of that change alone applied to the current model.
@@ -85,7 +86,7 @@ def predict_change(inputs: ScenarioInputs, function: str, to_share: float) -> di
 
 def touched_spokes(inputs: ScenarioInputs, function: str) -> list[str]:
     """Spokes with demand for the function (the ones a change of its placement touches)."""
-    demand = inputs.functions[function].demand_per_day
+    demand = inputs.functions[function].demand_by_spoke()
     return [s for s in inputs.spoke_ids if demand.get(s, 0.0) > 0]
 
 
@@ -106,8 +107,8 @@ def planned_changes_from(current_inputs: ScenarioInputs, target_inputs: Scenario
     changes = []
     for function, target_fn in target_inputs.functions.items():
         current_fn = current_inputs.functions.get(function)
-        from_share = current_fn.central_share if current_fn is not None else 0.0
-        to_share = target_fn.central_share
+        from_share = current_fn.mean_share if current_fn is not None else 0.0
+        to_share = target_fn.mean_share
         if abs(to_share - from_share) < SHARE_TOLERANCE:
             continue
         base = current_inputs if current_fn is not None else target_inputs.with_shares({function: 0.0})

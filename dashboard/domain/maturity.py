@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dashboard.whatif.inputs import FUNCTIONS, function_label
+from dashboard.domain.vocabulary import FUNCTIONS, function_label
 
 COMPONENTS: tuple[str, ...] = ("structure", "processes", "data_management", "technology")
 COMPONENT_LABELS: dict[str, str] = {

@@ -33,6 +33,30 @@ class Status(StrEnum):
 OPEN_STATUSES = (Status.NEW, Status.ROUTED, Status.ACCEPTED, Status.HANDED_BACK)
 
 
+# The functions of the operating model: each is done in the hub, in the spokes or split between them.
+FUNCTIONS: tuple[str, ...] = (
+    "campaign_planning",
+    "content_production",
+    "analytics_reporting",
+    "social_listening",
+    "crm_lead_management",
+    "martech_platforms",
+)
+FUNCTION_LABELS: dict[str, str] = {
+    "campaign_planning": "Campaign planning",
+    "content_production": "Content production",
+    "analytics_reporting": "Analytics & reporting",
+    "social_listening": "Social listening & response",
+    "crm_lead_management": "CRM & lead management",
+    "martech_platforms": "Marketing technology / platforms",
+}
+
+
+def function_label(name: str) -> str:
+    """"Content production" for content_production; unknown functions read as their id in words."""
+    return FUNCTION_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 class Direction(StrEnum):
     HIGHER = "higher"
     LOWER = "lower"

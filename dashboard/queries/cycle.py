@@ -10,8 +10,8 @@ Promotion compares the scenario with the organisation as it is now:
   (the planned changes that were never implemented did not happen); its open changes are dropped, and the new
   model's changes that repeat one of them keep its owner and due date;
 - otherwise the ``baseline`` the caller passes (the Operating model page passes the Scenarios page's as-is),
-  else the as-is calibrated from the last 30 days of observed work (``dashboard.whatif.calibration``), else the
-  typed defaults — the same as-is the Scenarios page starts from.
+  else the as-is calibrated from the last 30 days of observed work (``dashboard.queries.observed.calibrated_as_is``),
+  else the typed defaults — the same as-is the Scenarios page starts from.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # the what-if model is imported where it is used: the overvie
     from dashboard.whatif.inputs import ScenarioInputs
 
 STATUSES = ("planned", "done", "dropped")
-CALIBRATION_DAYS = 30
 COMPONENTS = ("structure", "processes", "data_management", "technology")  # dashboard.domain.maturity.COMPONENTS
 ASSESSMENT_COLUMNS = ["id", "function", "assessed_at", "author", *COMPONENTS, "note"]
 CHANGE_COLUMNS = ["id", "target_model_id", "function", "from_placement", "to_placement", "from_share", "to_share",
@@ -142,16 +141,15 @@ def target_history(conn: Connection, viewer) -> pd.DataFrame:
 
 def _as_is(conn: Connection, viewer: Viewer, now: dt.datetime) -> ScenarioInputs:
     from dashboard.queries.kpis import list_units
+    from dashboard.queries.observed import calibrated_as_is
+    from dashboard.settings import get_settings
+    from dashboard.whatif.calibration import CalibrationError
     from dashboard.whatif.inputs import default_inputs
-    from dashboard.queries.observed import calibration_items
-    from dashboard.whatif.calibration import CalibrationError, calibrate
 
-    units = list_units(conn, viewer)
-    spokes = units[units.kind == "spoke"]
     try:
-        items = calibration_items(conn, viewer, now - dt.timedelta(days=CALIBRATION_DAYS), now)
-        return calibrate(items, units, now=now).inputs
+        return calibrated_as_is(conn, viewer, now=now, default_timezone=get_settings().timezone).inputs
     except (CalibrationError, NotPermitted):
+        spokes = list_units(conn, viewer).query("kind == 'spoke'")
         return default_inputs([(r.id, r.name) for r in spokes.itertuples()] or ["spoke"])
 
 

@@ -28,7 +28,7 @@ from dashboard.queries import cycle as q
 from dashboard.queries import scenarios as saved
 from dashboard.settings import get_settings
 from dashboard.ui import data, widgets
-from dashboard.whatif.inputs import FUNCTIONS, function_label
+from dashboard.domain.vocabulary import FUNCTIONS, function_label
 
 PLACEMENT_LABELS = {"hub": "Hub", "spokes": "Spokes", "hybrid": "Hybrid"}
 STATUS_LABELS = {"planned": "Planned", "done": "Done", "dropped": "Dropped"}

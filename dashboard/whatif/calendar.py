@@ -43,7 +43,7 @@ DEFAULT_HOURS_TEXT = "Mon-Fri 09:00-17:00"
 
 # Inference (see infer_hours)
 MIN_ACTIVITY = 50  # acceptances + resolutions a unit needs before its hours are read from the data
-OPEN_RATIO = 0.25  # an hour is open when work is picked up at >= this share of the unit's typical pace
+OPEN_RATIO = 0.4  # a half hour is open when work is picked up at >= this share of the unit's typical pace
 QUIET_SHARE = 0.005  # ... and its activity is at least this share of the busiest hour's
 
 
@@ -276,8 +276,10 @@ def infer_hours(activity: np.ndarray, arrivals: np.ndarray) -> Hours | None:
     busy = activity.max()
     with np.errstate(divide="ignore", invalid="ignore"):
         pace = activity / arrivals
-    steady = (arrivals >= np.quantile(arrivals[arrivals > 0], 0.5)) if (arrivals > 0).any() else activity > 0
-    typical = float(np.median(pace[steady & np.isfinite(pace)])) if (steady & np.isfinite(pace)).any() else 0.0
+    # the usual pace of the half hours the unit works, among those with a fair share of arrivals
+    working = (arrivals > 0) & (activity > 0)
+    steady = working & (arrivals >= np.quantile(arrivals[working], 0.5)) if working.any() else working
+    typical = float(np.median(pace[steady])) if steady.any() else 0.0
     worked = activity >= QUIET_SHARE * busy
     keeps_pace = np.where(arrivals > 0, pace >= OPEN_RATIO * typical, activity > 0)
     open_ = worked & keeps_pace

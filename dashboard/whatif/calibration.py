@@ -1,68 +1,65 @@
 """Calibration: the as-is scenario estimated from observed work items, and how well it reproduces them.
 
-Every work item is one unit of demand of one *function* for one *spoke*:
+Every work item is one item of one *stream*: the function its kind belongs to (``KIND_TO_FUNCTION``), the
+spoke at its non-hub end, its kind and its origin (where it was created: the hub or the spoke). Who *works*
+it is who accepts and resolves it: the target unit. So a lead the hub sends to Sales is Sales' CRM work, a
+content request Sales sends to the hub is the hub's content work, and the as-is central share of a function
+is the share of its items the hub works.
 
-- the function comes from the item's kind (``KIND_TO_FUNCTION``, overridable):
+Over a window of ``days`` ending ``now`` (MODEL.md, "Calibration", gives every formula):
 
-  ==================  ==========================  ====================================================
-  kind                function                    why
-  ==================  ==========================  ====================================================
-  lead                crm_lead_management         leads are qualified, routed and followed up via the CRM
-  escalation          crm_lead_management         key-account and customer escalations are CRM cases
-  mention             social_listening            found by listening, answered as social response
-  complaint           social_listening            complaints arrive through listening/care channels
-  report              analytics_reporting         budget, revenue and pipeline reports
-  insight             analytics_reporting         analytical findings for a spoke
-  promotion_notice    campaign_planning           promotions come out of campaign planning
-  request             content_production          spokes mostly ask the hub for content and briefs
-  ==================  ==========================  ====================================================
+1. Office hours per unit: the stored ones, else read from when the unit picked up and finished work against
+   when work reached it (:func:`dashboard.whatif.calendar.infer_hours`), else the default (an assumption).
+2. Per stream: demand = items created in the window ÷ days; the arrival rhythm by hour of the week (shrunk
+   towards the kind's, then everything's, where items are few); central share; SLA.
+3. Per stream and worker, from items *resolved* in the window, on the worker's staffed clock: the time from
+   reaching the team to resolution (its mean and variance), the pick-up part (reached → accepted) and the
+   in-progress part (accepted → resolved); the transfer (created → routed) of items that cross the boundary.
+4. Per team (the hub's per function, each spoke's shared one): its FTE on modelled work is its headcount
+   (the hub's split by in-progress load), or fewer if the in-progress load needs fewer at the occupancy; its
+   occupancy is the occupancy cap, lowered where the queueing model at the cap would make items wait longer
+   than they were seen to wait before pick-up. Work per item = in-progress time × the team's flow efficiency
+   (occupancy × FTE × productive hours ÷ in-progress load, at most 1).
+5. The pick-up delay queueing does not explain (response) = observed pick-up − modelled wait, never counted
+   twice; the variability (CV) of response + in-progress = what is left of the observed variance after the
+   modelled wait's.
+6. Where a worker never worked a stream, its times are derived from the other worker's (× the typical
+   specialist/generalist work ratio) and the team's usual response; with neither, typical defaults. Every
+   stream says which (``source``).
+7. Patience of social listening (abandonment): from aged items nobody picked up, where there are any;
+   otherwise "none observed" or the default. Error rates: from hand-backs where there are enough,
+   otherwise the typical defaults (an assumption).
 
-  Marketing technology / platforms has no item kind; it and any function without enough items keep the
-  typical profile of ``FUNCTION_DEFAULTS`` and are flagged.
-- the spoke is the non-hub end of the item (the target when the hub sends it, the source when a spoke asks the
-  hub); an item between a spoke and itself is spoke-local work, one between two spokes counts for the target.
-
-Estimates (per function, over the observation window from the first item to ``now``):
-
-- demand per spoke = items / window days (calendar days);
-- central share = share of items with the hub at one end (the model applies one share to every spoke);
-- in-progress time = mean accepted → resolved (elapsed hours) of resolved items, hub-touching items for the
-  hub's specialists and spoke-local items for the generalists (else the default generalist/specialist ratio);
-- work content by time-driven activity-based costing (Kaplan & Anderson 2004): elapsed time is not work time
-  (people juggle items), so the hub's headcount × capacity × ``hub_utilisation`` work hours per day, less the
-  default work of unobserved functions, are shared among the observed hub work in proportion to its
-  in-progress time. That fixes the flow efficiency (work ÷ in-progress time, capped at 1) and the hours per
-  item; without a hub headcount the whole in-progress time counts as work (flagged);
-- handoffs per central item = 1 + share handed back (an item crosses once, twice when handed back);
-  handoff delay per crossing = mean(created → accepted) / handoffs, i.e. routing and pick-up together;
-- variability: cs = CV of accepted → resolved; ca² = the item-weighted mean of the per-spoke CV² of
-  inter-arrival times (Whitt's QNA approximation for a superposition of streams);
-- SLA = median ``sla_hours`` of the function's items (target share stays at the default 90 %);
-- FTE cost per unit from ``units.cost_per_fte``; the global FTE cost is their headcount-weighted mean.
-
-``fit`` compares, per spoke, the observed median (and mean) created → resolved time of resolved items with the
-model's median (and mean) lead time for the same functions — the check that the as-is model is believable.
+``fit`` compares per spoke the observed median and mean lead time and SLA share (:mod:`observed`) with the
+calibrated model's: the check that the as-is is believable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from dashboard.whatif.engine import DAYS_PER_YEAR, HOURS_PER_DAY
+from dashboard.whatif import calendar as cal
+from dashboard.whatif import observed
+from dashboard.whatif.engine import H, Params, Structure, compute
 from dashboard.whatif.inputs import (
+    ABANDONING_KINDS,
+    DEFAULT_PATIENCE_H,
     FUNCTION_DEFAULTS,
-    FUNCTIONS,
     FunctionInputs,
     GlobalInputs,
     InputError,
     ScenarioInputs,
+    StreamInputs,
     UnitInputs,
+    WorkerInputs,
+    default_worker,
     function_label,
+    specialist_ratio,
 )
 from dashboard.whatif.model import evaluate
 
@@ -76,16 +73,20 @@ KIND_TO_FUNCTION: dict[str, str] = {
     "promotion_notice": "campaign_planning",
     "request": "content_production",
 }
-ITEM_COLUMNS = ("id", "kind", "source_unit", "target_unit", "channel", "created_at", "routed_at", "accepted_at",
+ITEM_COLUMNS = ("id", "kind", "source_unit", "target_unit", "created_at", "routed_at", "accepted_at",
                 "resolved_at", "status", "sla_hours")
 UNIT_COLUMNS = ("id", "name", "kind", "headcount", "cost_per_fte")
 TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at")
 
+DEFAULT_DAYS = 30
 MIN_WINDOW_DAYS = 1.0  # less than a day of history says nothing about daily demand
-MIN_ITEMS = 10  # items a function needs before its own service, delay and variability estimates are used
-MIN_STREAM_ITEMS = 10  # arrivals a (function, spoke) stream needs for an inter-arrival CV
-DEFAULT_SLA_TARGET = 0.9
-DEFAULT_HUB_UTILISATION = 0.8  # share of the hub's productive time assumed to go into the observed work
+MIN_ITEMS = 3  # resolved items a stream needs at a worker before its own times are used
+PROFILE_PSEUDO_ITEMS = 8  # arrival rhythm: a stream's counts weigh against this many items of its kind's
+AGED_DAYS = 3.0  # items older than this (and than 3 × their SLA) that nobody picked up count as unanswered
+MIN_AGED = 50  # aged items a function needs before its patience is read from the data
+MIN_UNANSWERED = 5
+MIN_HANDBACKS = 20  # hand-backs a function and worker need before its error rate is read from the data
+_OCC_GRID = np.linspace(0.05, 0.99, 48)
 
 
 class CalibrationError(ValueError):
@@ -97,30 +98,52 @@ class CalibrationResult:
     """The calibrated as-is scenario and the evidence behind it.
 
     - ``inputs``: as-is :class:`ScenarioInputs` (start the Scenarios page from these).
-    - ``fit``: per spoke (index ``spoke``): ``items_resolved``, ``observed_median_h``, ``modelled_median_h``,
-      ``median_error`` (modelled/observed − 1), ``observed_mean_h``, ``modelled_mean_h``, ``mean_error``.
-    - ``estimates``: per function: items, items per day, central share, service mean (h), cs, ca, handoffs per
-      item, handoff delay (h), routing and pick-up means (h), SLA (h) and ``source`` ("observed" or "defaults").
-    - ``rates``: items and items/day by kind and spoke.
-    - ``flags``: what was assumed or dropped, in words. ``used_defaults`` is True when any estimate fell back.
+    - ``fit``: per spoke (index ``spoke``): ``name``, ``items_resolved``, observed and modelled median and mean
+      lead time with their relative errors, observed and modelled SLA share with the difference in points.
+    - ``function_fit``: the same per function.
+    - ``estimates``: per stream and worker: items, the observed times, what the model uses, and ``source``.
+    - ``calendars``: per unit: office hours, time zone, where they come from, hours a week.
+    - ``pools``: per team: headcount used, FTE on modelled work, occupancy, flow efficiency, observed pick-up
+      and modelled wait.
+    - ``missing_functions``: functions without observed items, in the typical version :meth:`with_missing` adds.
+    - ``flags``: what was assumed or dropped, in words.
     """
 
     inputs: ScenarioInputs
     fit: pd.DataFrame
+    function_fit: pd.DataFrame
     estimates: pd.DataFrame
-    rates: pd.DataFrame
+    calendars: pd.DataFrame
+    pools: pd.DataFrame
     window_days: float
+    start: dt.datetime
+    end: dt.datetime
     items_used: int
-    observed_hub_headcount: float
+    missing_functions: dict[str, FunctionInputs] = field(default_factory=dict)
     flags: tuple[str, ...] = field(default_factory=tuple)
 
+    def with_missing(self, function: str) -> ScenarioInputs:
+        """The as-is with a function that had no observed items added in its typical version (an assumption)."""
+        if function not in self.missing_functions:
+            raise InputError([f"{function_label(function)} is not missing from the as-is"])
+        return self.inputs.model_copy(update={"functions": {**self.inputs.functions,
+                                                            function: self.missing_functions[function]}})
+
     @property
-    def used_defaults(self) -> bool:
-        return bool((self.estimates["source"] != "observed").any()) or any("default" in f for f in self.flags)
+    def max_error(self) -> float:
+        """The largest of the per-spoke relative errors of median and mean lead time (0.1 = 10 %)."""
+        fit = self.fit[self.fit.items_resolved > 0]
+        if fit.empty:
+            return float("nan")
+        return float(np.nanmax(np.abs(fit[["median_error", "mean_error"]].to_numpy())))
+
+    @property
+    def max_sla_points(self) -> float:
+        fit = self.fit[self.fit.items_resolved > 0]
+        return float(np.nanmax(np.abs(fit["sla_error_pts"].to_numpy()))) if not fit.empty else float("nan")
 
 
-def _hours(later: pd.Series, earlier: pd.Series) -> np.ndarray:
-    return ((later - earlier).dt.total_seconds() / 3600.0).to_numpy(dtype=np.float64, na_value=np.nan)
+# --- preparing the rows -------------------------------------------------------------------------------------------
 
 
 def _check_frames(items: pd.DataFrame, units: pd.DataFrame) -> None:
@@ -134,7 +157,7 @@ def _check_frames(items: pd.DataFrame, units: pd.DataFrame) -> None:
 
 def _utc(series: pd.Series, name: str) -> pd.Series:
     try:
-        converted = pd.to_datetime(series, errors="raise")
+        converted = pd.to_datetime(series, errors="raise", utc=False)
     except (ValueError, TypeError) as err:
         raise CalibrationError(f"{name} holds values that are not timestamps ({err})") from None
     if converted.dt.tz is None:
@@ -144,107 +167,218 @@ def _utc(series: pd.Series, name: str) -> pd.Series:
     return converted.dt.tz_convert("UTC")
 
 
+def week_hours(series: pd.Series) -> np.ndarray:
+    """UTC timestamps as hours since Monday 1970-01-05 00:00 UTC less 72 h (the engine's week clock: hour 0 of
+    every week is Monday 00:00 UTC); NaN where missing."""
+    values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(values)
+    hours = values.view(np.int64) / 3.6e9 + 72.0
+    return np.where(missing, np.nan, hours)
+
+
 def _number(value: object) -> float | None:
     number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
     return float(number) if pd.notna(number) and number > 0 else None
 
 
+def _text(row: pd.Series, column: str) -> str | None:
+    if column not in row.index:
+        return None
+    value = row[column]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+@dataclass
+class _Prepared:
+    frame: pd.DataFrame  # items attributed to a stream, with times on the week clock
+    start: pd.Timestamp
+    end: pd.Timestamp
+    window_days: float
+
+
 def _prepare(items: pd.DataFrame, hub_id: str, spoke_ids: list[str], mapping: Mapping[str, str],
-             now: dt.datetime | None, flags: list[str]) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Items inside the window, attributed to a spoke and a function, with their durations in hours."""
-    frame = items.loc[:, list(ITEM_COLUMNS)].copy()
+             end: pd.Timestamp, days: float, flags: list[str]) -> _Prepared:
+    frame = items.loc[:, [c for c in (*ITEM_COLUMNS, "due_at") if c in items.columns]].copy()
     for col in TIME_COLUMNS:
         frame[col] = _utc(frame[col], col)
-    frame = frame[frame["created_at"].notna()]
+    frame = frame[frame["created_at"].notna() & (frame["created_at"] < end)]
     if frame.empty:
-        raise CalibrationError("no work item has a creation time")
-    if now is None:
-        end = max(frame[c].max() for c in TIME_COLUMNS if frame[c].notna().any())
-    else:
-        if now.tzinfo is None:
-            raise CalibrationError("now must be timezone-aware")
-        end = pd.Timestamp(now).tz_convert("UTC")
-    frame = frame[frame["created_at"] <= end]
+        raise CalibrationError("no work item was created before the end of the window")
+    start = end - pd.Timedelta(days=days)
+    first = frame["created_at"].min()
+    if first > start:
+        start = first
+    window_days = (end - start).total_seconds() / 86_400.0
+    if window_days < MIN_WINDOW_DAYS:
+        raise CalibrationError(f"the work items span {window_days * 24:.1f} hours; calibration needs at least "
+                               f"{MIN_WINDOW_DAYS:g} day of history")
+    in_window = (frame["created_at"] >= start) | (frame["resolved_at"].notna() & (frame["resolved_at"] >= start))
+    frame = frame[in_window].copy()
 
     source, target = frame["source_unit"].astype(str), frame["target_unit"].astype(str)
+    inside_hub = (source == hub_id) & (target == hub_id)
+    if inside_hub.any():
+        flags.append(f"{int(inside_hub.sum()):,} items that never left the hub (waiting unrouted) are not "
+                     "attributed to a spoke")
     frame["spoke"] = np.where(source == hub_id, target, np.where(target == hub_id, source, target))
-    frame["central"] = ((source == hub_id) | (target == hub_id)).to_numpy()
-    frame["function"] = frame["kind"].astype(str).map(mapping)
-    unknown_kind = frame["function"].isna()
+    frame["worker"] = np.where(target == hub_id, "hub", "spoke")
+    frame["origin"] = np.where(source == hub_id, "hub", "spoke")
+    frame["function"] = frame["kind"].astype(str).map(dict(mapping))
+    unknown_kind = frame["function"].isna() & ~inside_hub
     if unknown_kind.any():
-        dropped = sorted(frame.loc[unknown_kind, "kind"].astype(str).unique())
-        flags.append(f"{int(unknown_kind.sum())} items of unmapped kind(s) {', '.join(dropped)} ignored")
-    unknown_unit = ~frame["spoke"].isin(spoke_ids) & ~unknown_kind
+        kinds = sorted(frame.loc[unknown_kind, "kind"].astype(str).unique())
+        flags.append(f"{int(unknown_kind.sum()):,} items of kind(s) {', '.join(kinds)} belong to no function and "
+                     "are left out")
+    unknown_unit = ~frame["spoke"].isin(spoke_ids) & ~unknown_kind & ~inside_hub
     if unknown_unit.any():
-        flags.append(f"{int(unknown_unit.sum())} items not attributable to a known spoke ignored")
-    frame = frame[~unknown_kind & ~unknown_unit].copy()
+        flags.append(f"{int(unknown_unit.sum()):,} items whose spoke is not in the units are left out")
+    frame = frame[~unknown_kind & ~unknown_unit & ~inside_hub].copy()
     if frame.empty:
         raise CalibrationError("no work item could be attributed to a known spoke and a mapped kind")
-
-    frame["arrival_h"] = (frame["created_at"] - frame["created_at"].min()).dt.total_seconds() / 3600.0
-    frame["pre_h"] = _hours(frame["accepted_at"], frame["created_at"])
-    frame["routing_h"] = _hours(frame["routed_at"], frame["created_at"])
-    frame["pickup_h"] = _hours(frame["accepted_at"], frame["routed_at"])
-    frame["service_h"] = _hours(frame["resolved_at"], frame["accepted_at"])
-    frame["cycle_h"] = _hours(frame["resolved_at"], frame["created_at"])
-    for col in ("pre_h", "routing_h", "pickup_h", "service_h", "cycle_h"):
-        bad = frame[col] < 0
-        if bad.any():
-            flags.append(f"{int(bad.sum())} items with {col.removesuffix('_h').replace('_', '-')} times out of order "
-                         "ignored for that estimate")
-            frame.loc[bad, col] = np.nan
-    frame["handed_back"] = (frame["status"].astype(str) == "handed_back").to_numpy()
-    return frame, end
-
-
-def _function_stats(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per function: counts, mean service (hub-touching and local), CVs, pre-work delay, handoffs, SLA."""
-    by = frame.groupby("function")
-    stats = pd.DataFrame({"items": by.size(), "central_items": by["central"].sum()})
-    central, local = frame[frame["central"]], frame[~frame["central"]]
-    for part, prefix in ((central, "c"), (local, "l")):
-        svc = part.dropna(subset=["service_h"]).groupby("function")["service_h"].agg(["size", "mean"])
-        stats[f"svc_{prefix}_n"], stats[f"svc_{prefix}_mean"] = svc["size"], svc["mean"]
-    svc_all = frame.dropna(subset=["service_h"]).groupby("function")["service_h"].agg(["size", "mean", "std"])
-    stats["svc_n"], stats["svc_mean"], stats["svc_std"] = svc_all["size"], svc_all["mean"], svc_all["std"]
-    pre = central.dropna(subset=["pre_h"]).groupby("function")["pre_h"].agg(["size", "mean"])
-    stats["pre_n"], stats["pre_mean"] = pre["size"], pre["mean"]
-    by_c = central.groupby("function")
-    stats["handed_back"] = by_c["handed_back"].mean()
-    stats["routing_mean"] = by_c["routing_h"].mean()
-    stats["pickup_mean"] = by_c["pickup_h"].mean()
-    sla = pd.to_numeric(frame["sla_hours"], errors="coerce")
-    stats["sla"] = sla.where(sla > 0).groupby(frame["function"]).median()
-
-    # inter-arrival CV² per (function, spoke) stream, combined per function weighted by stream size
-    ordered = frame.sort_values(["function", "spoke", "arrival_h"], kind="stable")
-    gaps = ordered.groupby(["function", "spoke"])["arrival_h"].diff()
-    streams = gaps.groupby([ordered["function"], ordered["spoke"]]).agg(["size", "mean", "std"])
-    streams = streams[(streams["size"] >= MIN_STREAM_ITEMS) & (streams["mean"] > 0)]
-    streams = streams.assign(cv2=(streams["std"] / streams["mean"]) ** 2)
-    weighted = (streams["cv2"] * streams["size"]).groupby(level=0).sum() / streams["size"].groupby(level=0).sum()
-    stats["ca"] = np.sqrt(weighted)
-    return stats
+    frame["kind"] = frame["kind"].astype(str)
+    frame["t_created"] = week_hours(frame["created_at"])
+    routed = frame["routed_at"].where(frame["routed_at"].notna(), frame["created_at"])
+    frame["t_reached"] = week_hours(routed)
+    frame["t_accepted"] = week_hours(frame["accepted_at"])
+    frame["t_resolved"] = week_hours(frame["resolved_at"])
+    frame["created_in"] = (frame["created_at"] >= start).to_numpy()
+    frame["resolved_in"] = (frame["resolved_at"].notna() & (frame["resolved_at"] >= start)
+                            & (frame["resolved_at"] < end)).to_numpy()
+    order_bad = (frame["t_reached"] < frame["t_created"]) | (frame["t_accepted"] < frame["t_reached"]) | (
+        frame["t_resolved"] < frame["t_accepted"])
+    if order_bad.any():
+        flags.append(f"{int(order_bad.sum()):,} items with times out of order are left out of the duration estimates")
+        frame.loc[order_bad, "resolved_in"] = False
+    return _Prepared(frame=frame, start=start, end=end, window_days=window_days)
 
 
-def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None = None,
-              kind_to_function: Mapping[str, str] | None = None, globals_: GlobalInputs | None = None,
-              hub_utilisation: float = DEFAULT_HUB_UTILISATION) -> CalibrationResult:
+# --- office hours -------------------------------------------------------------------------------------------------
+
+
+def _calendars(frame: pd.DataFrame, units: pd.DataFrame, hub_id: str, default_tz: str, at: dt.datetime,
+               flags: list[str]) -> dict[str, tuple[cal.Hours, str, str]]:
+    """(hours, timezone, source) per unit id."""
+    out = {}
+    for _, row in units.iterrows():
+        uid = str(row["id"])
+        tz_text = _text(row, "timezone")
+        try:
+            tz = cal.check_timezone(tz_text) if tz_text else cal.check_timezone(default_tz)
+        except cal.CalendarError as exc:
+            flags.append(f"{row['name'] or uid}: {exc}; UTC used")
+            tz = "UTC"
+        stored = _text(row, "office_hours")
+        if stored:
+            try:
+                out[uid] = (cal.parse_hours(stored), tz, "stored")
+                continue
+            except cal.CalendarError as exc:
+                flags.append(f"{row['name'] or uid}: stored office hours unreadable ({exc}); read from the data instead")
+        offset = cal.utc_offset_hours(tz, at)
+        mine = frame[(frame["worker"] == ("hub" if uid == hub_id else "spoke"))
+                     & ((frame["spoke"] == uid) | (uid == hub_id))]
+        acts = np.concatenate([mine["t_accepted"].to_numpy(), mine["t_resolved"].to_numpy()])
+        acts = acts[np.isfinite(acts)]
+        arrive = mine["t_reached"].to_numpy()
+        bins = H * cal.BINS_PER_HOUR
+        activity = np.bincount(_local_bin(acts, offset), minlength=bins).astype(np.float64)
+        arrivals = np.bincount(_local_bin(arrive, offset), minlength=bins).astype(np.float64)
+        hours = cal.infer_hours(activity, arrivals)
+        if hours is None:
+            out[uid] = (cal.DEFAULT_HOURS, tz, "default")
+            flags.append(f"{row['name'] or uid}: too little observed work to read office hours; "
+                         f"{cal.DEFAULT_HOURS_TEXT} ({tz}) assumed — correct them on the page or in the units file")
+        else:
+            out[uid] = (hours, tz, "inferred")
+    return out
+
+
+def _local_bin(t: np.ndarray, offset: float) -> np.ndarray:
+    """Local half hour of the week (0 = Monday 00:00-00:30) of week-clock times."""
+    bins = H * cal.BINS_PER_HOUR
+    return (np.floor((t + offset) * cal.BINS_PER_HOUR).astype(np.int64)) % bins
+
+
+# --- streams ------------------------------------------------------------------------------------------------------
+
+
+def _profiles(frame: pd.DataFrame, keys: list[tuple], window_days: float) -> dict[tuple, np.ndarray]:
+    """Arrival weights by UTC hour of the week per stream (mean 1), shrunk towards the kind's and everything's."""
+    created = frame[frame["created_in"]]
+    hours = (np.floor(created["t_created"].to_numpy()).astype(np.int64)) % H
+    overall = np.bincount(hours, minlength=H).astype(np.float64) + 1.0
+    overall /= overall.sum()
+    by_kind: dict[str, np.ndarray] = {}
+    kinds = created["kind"].to_numpy()
+    for kind in np.unique(kinds):
+        counts = np.bincount(hours[kinds == kind], minlength=H).astype(np.float64)
+        by_kind[kind] = (counts + PROFILE_PSEUDO_ITEMS * overall) / (counts.sum() + PROFILE_PSEUDO_ITEMS)
+    out = {}
+    stream_key = list(zip(created["function"], created["spoke"], created["kind"], created["origin"]))
+    index: dict[tuple, list[int]] = {}
+    for i, k in enumerate(stream_key):
+        index.setdefault(k, []).append(i)
+    for key in keys:
+        parent = by_kind.get(key[2], overall)
+        rows = index.get(key, [])
+        counts = np.bincount(hours[rows], minlength=H).astype(np.float64) if rows else np.zeros(H)
+        shape = (counts + PROFILE_PSEUDO_ITEMS * parent) / (counts.sum() + PROFILE_PSEUDO_ITEMS)
+        out[key] = shape * H
+    return out
+
+
+@dataclass
+class _Observed:
+    """What items of one stream worked by one worker showed (None where too few)."""
+
+    n: int
+    reach_mean: float  # staffed hours reached -> resolved
+    reach_var: float
+    pickup_mean: float  # staffed hours reached -> accepted
+    progress_mean: float  # staffed hours accepted -> resolved
+    progress_var: float
+    transfer_mean: float  # calendar hours created -> routed (crossing items)
+
+
+def _observe(part: pd.DataFrame, clock: cal.StaffedClock) -> _Observed | None:
+    done = part[part["resolved_in"] & np.isfinite(part["t_resolved"].to_numpy())]
+    if len(done) < MIN_ITEMS:
+        return None
+    reached = clock.to_staffed(done["t_reached"].to_numpy())
+    resolved = clock.to_staffed(done["t_resolved"].to_numpy())
+    accepted_t = done["t_accepted"].to_numpy()
+    has_acc = np.isfinite(accepted_t)
+    accepted = np.where(has_acc, clock.to_staffed(np.where(has_acc, accepted_t, 0.0)), resolved)
+    total = np.maximum(resolved - reached, 0.0)
+    pickup = np.clip(accepted - reached, 0.0, None)
+    progress = np.clip(resolved - accepted, 0.0, None)
+    transfer = np.maximum(done["t_reached"].to_numpy() - done["t_created"].to_numpy(), 0.0)
+    return _Observed(n=len(done), reach_mean=float(total.mean()), reach_var=float(total.var()),
+                     pickup_mean=float(pickup.mean()), progress_mean=float(max(progress.mean(), 1e-3)),
+                     progress_var=float(progress.var()),
+                     transfer_mean=float(transfer.mean()))
+
+
+# --- the calibration -----------------------------------------------------------------------------------------------
+
+
+def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None = None, *,
+              days: float = DEFAULT_DAYS, kind_to_function: Mapping[str, str] | None = None,
+              globals_: GlobalInputs | None = None, default_timezone: str = "UTC") -> CalibrationResult:
     """Estimate the as-is scenario from observed work items and units (see the module docstring).
 
     ``now`` ends the observation window (default: the latest timestamp in the data); it must be timezone-aware.
-    ``hub_utilisation`` is the share of the hub's productive time assumed to go into the observed work when
-    work content is derived from its headcount. Raises :class:`CalibrationError` when the data cannot support
-    any estimate (no items, no hub, no spokes, less than a day of history, missing columns); weaker gaps fall
-    back to documented defaults and are listed in ``flags``.
+    Raises :class:`CalibrationError` when the data cannot support any estimate (no items, no hub, no spokes,
+    less than a day of history, missing columns); weaker gaps fall back to documented defaults and are listed
+    in ``flags``.
     """
     _check_frames(items, units)
-    if not 0.0 < hub_utilisation <= 1.0:
-        raise CalibrationError(f"hub_utilisation must be in (0, 1], got {hub_utilisation}")
     mapping = dict(KIND_TO_FUNCTION if kind_to_function is None else kind_to_function)
     g = globals_ or GlobalInputs()
     flags: list[str] = []
-
     kinds = units["kind"].astype(str).str.lower()
     hubs = units[kinds == "hub"]
     order = ["sort_order", "id"] if "sort_order" in units.columns else ["id"]
@@ -258,178 +392,455 @@ def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None 
     hub_row = hubs.iloc[0]
     hub_id = str(hub_row["id"])
     spoke_ids = [str(s) for s in spokes["id"]]
-
-    frame, end = _prepare(items, hub_id, spoke_ids, mapping, now, flags)
-    window_days = (end - frame["created_at"].min()).total_seconds() / 86_400.0
-    if window_days < MIN_WINDOW_DAYS:
-        raise CalibrationError(f"the work items span {window_days * 24:.1f} hours; calibration needs at least "
-                               f"{MIN_WINDOW_DAYS:g} day of history")
-    stats = _function_stats(frame)
-    demand = (frame.groupby(["function", "spoke"]).size() / window_days)
-    rates = frame.groupby(["kind", "spoke"]).size().rename("items").reset_index()
-    rates["items_per_day"] = rates["items"] / window_days
-
-    capacity = g.productive_hours_per_day * g.working_days_per_year / DAYS_PER_YEAR  # work hours per calendar day
-    stretch = HOURS_PER_DAY / capacity  # calendar hours an FTE needs per work hour
-
-    # organisation-wide fallbacks
-    overall_share = float(frame["central"].mean())
-    central = frame[frame["central"]]
-    pre_all = central["pre_h"].dropna()
-    crossings_all = 1.0 + float(central["handed_back"].mean()) if len(central) else 1.0
-    if len(pre_all) >= MIN_ITEMS:
-        global_delay = float(pre_all.mean()) / crossings_all
+    if now is None:
+        latest = [pd.to_datetime(items[c], utc=True).max() for c in TIME_COLUMNS if items[c].notna().any()]
+        end = max(latest) + pd.Timedelta(seconds=1)
     else:
-        global_delay = g.handoff_delay_hours
-        flags.append(f"too few hub-touching items with pick-up times: default handoff delay {global_delay:g} h used")
-    unit_cost = pd.to_numeric(units["cost_per_fte"], errors="coerce")
-    headcount = pd.to_numeric(units["headcount"], errors="coerce").fillna(0.0)
-    usable = (unit_cost > 0) & (headcount > 0)
-    global_cost = (float((unit_cost[usable] * headcount[usable]).sum() / headcount[usable].sum())
-                   if usable.any() else g.fte_cost)
-    hub_headcount = _number(hub_row["headcount"]) or 0.0
+        if now.tzinfo is None:
+            raise CalibrationError("now must be timezone-aware")
+        end = pd.Timestamp(now).tz_convert("UTC")
+    prep = _prepare(items, hub_id, spoke_ids, mapping, end, days, flags)
+    frame = prep.frame
+    at = end.to_pydatetime()
+    unit_rows = pd.concat([hubs, spokes])
+    calendars = _calendars(frame, unit_rows, hub_id, default_timezone, at, flags)
+    clocks = {uid: cal.StaffedClock(cal.week_mask(h, tz, at)) for uid, (h, tz, _src) in calendars.items()}
 
-    # which functions are observed well enough to estimate their own service time
-    names = list(dict.fromkeys([*FUNCTIONS, *sorted(set(mapping.values()))]))
-    observed = [f for f in names if f in stats.index]
-    svc_central = {f: stats.at[f, "svc_c_mean"] for f in observed if stats.at[f, "svc_c_n"] >= MIN_ITEMS}
-    svc_local = {f: stats.at[f, "svc_l_mean"] for f in observed if stats.at[f, "svc_l_n"] >= MIN_ITEMS}
+    # headcounts and costs
+    headcount = {str(r["id"]): _number(r["headcount"]) or 0.0 for _, r in unit_rows.iterrows()}
+    cost = pd.to_numeric(unit_rows["cost_per_fte"], errors="coerce")
+    hc = pd.to_numeric(unit_rows["headcount"], errors="coerce").fillna(0.0)
+    usable = (cost > 0) & (hc > 0)
+    global_cost = float((cost[usable] * hc[usable]).sum() / hc[usable].sum()) if usable.any() else g.fte_cost
+    g = g.model_copy(update={"fte_cost": global_cost})
+    productive = g.productive_hours_per_week
 
-    # flow efficiency from the hub's headcount (time-driven activity-based costing, Kaplan & Anderson 2004):
-    # the hub's available work hours are shared by its observed work in proportion to in-progress time
-    profiles = {f: dict(FUNCTION_DEFAULTS.get(f, FUNCTION_DEFAULTS["content_production"])) for f in names}
-    fixed_work = sum(  # work hours/day of functions kept at their default work content
-        (stats.at[f, "central_items"] / window_days if f in stats.index else
-         overall_share * profiles[f]["demand"] * len(spoke_ids)) * profiles[f]["hours_per_item_specialist"]
-        for f in names if f not in svc_central and (f in stats.index or f in FUNCTION_DEFAULTS))
-    in_progress = sum(stats.at[f, "central_items"] / window_days * svc_central[f] for f in svc_central)
-    available = hub_headcount * capacity * hub_utilisation - fixed_work
-    flow = 1.0
-    if not svc_central:
-        pass
-    elif hub_headcount <= 0:
-        flags.append("no hub headcount in units: work content taken as the whole in-progress time (flow "
-                     "efficiency 1), which overstates the FTE needed if people work on several items at once")
-    elif available <= 0:
-        flags.append("the hub's headcount does not cover even the default work content of unobserved functions; "
-                     "flow efficiency 1 assumed")
-    elif in_progress / stretch > available:
-        flow = available / (in_progress / stretch)
-        flags.append(f"the hub's {hub_headcount:g} FTE handle the observed volume only if {flow:.1%} of an item's "
-                     "in-progress time is worked on (flow efficiency); work content per item set accordingly")
-    else:
-        flags.append(f"the hub's {hub_headcount:g} FTE exceed the work implied by the observed in-progress times; "
-                     "flow efficiency 1 assumed (the hub has spare capacity or unobserved work)")
+    # streams
+    fn_names = list(dict.fromkeys([*FUNCTION_DEFAULTS, *sorted(set(mapping.values()))]))
+    keys = sorted(set(zip(frame["function"], frame["spoke"], frame["kind"], frame["origin"])),
+                  key=lambda k: (fn_names.index(k[0]), spoke_ids.index(k[1]), k[2], k[3]))
+    profiles = _profiles(frame, keys, prep.window_days)
+    groups = {k: part for k, part in frame.groupby(["function", "spoke", "kind", "origin"], sort=False)}
+    observations: dict[tuple, dict[str, _Observed | None]] = {}
+    demand, shares, slas = {}, {}, {}
+    for key in keys:
+        part = groups[key]
+        created = part[part["created_in"]]
+        basis = created if len(created) else part
+        demand[key] = len(created) / prep.window_days
+        shares[key] = float((basis["worker"] == "hub").mean())
+        sla = pd.to_numeric(part["sla_hours"], errors="coerce")
+        slas[key] = float(sla[sla > 0].median()) if (sla > 0).any() else float(FUNCTION_DEFAULTS.get(key[0], {}).get(
+            "sla_hours", 24.0))
+        observations[key] = {
+            "hub": _observe(part[part["worker"] == "hub"], clocks[hub_id]),
+            "spoke": _observe(part[part["worker"] == "spoke"], clocks[key[1]]),
+        }
 
-    hub = UnitInputs(id=hub_id, name=str(hub_row["name"] or ""), fte_cost=_number(hub_row["cost_per_fte"]))
-    spoke_units = tuple(UnitInputs(id=str(r["id"]), name=str(r["name"] or ""), fte_cost=_number(r["cost_per_fte"]))
-                        for _, r in spokes.iterrows())
-    globals_in = g.model_copy(update={"fte_cost": global_cost, "handoff_delay_hours": round(global_delay, 6)})
+    # transfer times of crossing items, for derived workers
+    crossing = frame[frame["origin"] != frame["worker"]]
+    transfer_all = float(np.nanmean(np.maximum(crossing["t_reached"] - crossing["t_created"], 0.0))) if len(crossing) else 0.0
+    transfer_fn = {f: float(np.nanmean(np.maximum(p["t_reached"] - p["t_created"], 0.0)))
+                   for f, p in crossing.groupby("function")}
+
+    # teams: in-progress load and headcount on modelled work
+    pools = [f"hub:{f}" for f in fn_names] + spoke_ids
+    load = dict.fromkeys(pools, 0.0)  # staffed in-progress hours per week
+    for key in keys:
+        for worker in ("hub", "spoke"):
+            obs = observations[key][worker]
+            share = shares[key] if worker == "hub" else 1.0 - shares[key]
+            if obs is not None and share > 0:
+                pool = f"hub:{key[0]}" if worker == "hub" else key[1]
+                load[pool] += demand[key] * 7.0 * share * obs.progress_mean
+    hub_load = sum(load[p] for p in pools if p.startswith("hub:"))
+    pool_headcount = {p: (headcount[hub_id] * load[p] / hub_load if hub_load > 0 else 0.0) if p.startswith("hub:")
+                      else headcount.get(p, 0.0) for p in pools}
+    if headcount[hub_id] <= 0 and hub_load > 0:
+        flags.append("the hub has no headcount in the units: its teams are sized from the observed in-progress "
+                     "time at the occupancy cap")
+    for uid in spoke_ids:
+        if headcount.get(uid, 0.0) <= 0 and load[uid] > 0:
+            flags.append(f"{uid}: no headcount in the units: its team is sized from the observed in-progress time")
+
+    def team_size(pool: str, occupancy: float) -> tuple[float, float]:
+        """(FTE on modelled work, flow efficiency) of a team at an occupancy."""
+        unit = hub_id if pool.startswith("hub:") else pool
+        open_h = clocks[unit].open_hours
+        hours = min(productive, open_h)
+        needed = load[pool] / (occupancy * hours) if hours > 0 else 0.0
+        fte = needed if pool_headcount[pool] <= 0 else min(pool_headcount[pool], needed)
+        flow = 1.0 if load[pool] <= 0 else min(1.0, occupancy * fte * hours / load[pool])
+        return fte, flow
+
+    missing: dict[str, FunctionInputs] = {}
+
+    # provisional inputs with observed times (derived ones filled below), to calibrate occupancy and response
+    def workers_for(key: tuple, flows: Mapping[str, float], response: Mapping[tuple, float] | None,
+                    variability: Mapping[tuple, float] | None) -> dict[str, WorkerInputs]:
+        result: dict[str, WorkerInputs] = {}
+        for worker in ("hub", "spoke"):
+            obs = observations[key][worker]
+            if obs is None:
+                continue
+            pool = f"hub:{key[0]}" if worker == "hub" else key[1]
+            flow = flows.get(pool, 1.0)
+            resp = 0.0 if response is None else response.get((key, worker), 0.0)
+            progress = obs.progress_mean
+            cv = 1.0 if variability is None else variability.get((key, worker), 1.0)
+            result[worker] = WorkerInputs(work_h=max(progress * flow, 1e-6), in_progress_h=progress, response_h=resp,
+                                          cv=cv, transfer_h=obs.transfer_mean if key[3] != worker else 0.0,
+                                          source=f"observed ({obs.n:,} items)")
+        return result
+
+    def build(flows: Mapping[str, float], occupancy: Mapping[str, float], response, variability) -> ScenarioInputs:
+        return _assemble(keys, demand, shares, slas, profiles, observations, flows, occupancy, response, variability,
+                         calendars, hub_row, spokes, g, fn_names, transfer_fn, transfer_all, workers_for, frame,
+                         prep, flags, mapping, missing)
+
+    # 1) occupancy per team: the cap, lowered where the queue at the cap waits longer than items were seen to
+    cap = g.occupancy_cap
+    grid = _OCC_GRID[_OCC_GRID <= cap]
+    grid = np.append(grid, cap) if grid[-1] < cap else grid
+    base_inputs = build({p: team_size(p, cap)[1] for p in pools}, dict.fromkeys(pools, cap), None, None)
+    st = Structure.from_inputs(base_inputs, at)
+    params = Params.from_inputs(base_inputs)
+    pool_ids = [f"hub:{f}" for f in base_inputs.functions] + list(base_inputs.spoke_ids)
+    rows = params.repeat(len(grid))
+    occ = np.empty((len(grid), st.Q))
+    work = rows.work.copy()
+    for q, pid in enumerate(pool_ids):
+        for r, rho in enumerate(grid):
+            occ[r, q] = rho
+    flow_grid = np.array([[team_size(pid, rho)[1] if pid in load else 1.0 for pid in pool_ids] for rho in grid])
+    observed_work = _observed_mask(base_inputs, observations)  # (J, 2) True where the times are observed
+    progress = np.broadcast_to(params.in_progress, (1, st.J, 2))[0]
+    for r in range(len(grid)):
+        flow_jw = flow_grid[r][st.pool_of]  # (J, 2)
+        work[r] = np.where(observed_work, np.maximum(progress * flow_jw, 1e-6), work[r])
+    out = compute(st, replace(rows, occupancy=occ, work=work), spread=True)
+    onehot = np.zeros((st.J, 2, st.Q))
+    onehot[np.arange(st.J)[:, None], np.arange(2)[None, :], st.pool_of] = 1.0
+    pickup = np.zeros((st.J, 2))
+    for j, key in enumerate(st.stream_keys):
+        for w, worker in enumerate(("hub", "spoke")):
+            obs = observations.get(key, {}).get(worker)
+            pickup[j, w] = obs.pickup_mean if obs is not None else np.nan
+    weight = np.where(observed_work, out.answered[0], 0.0)
+    obs_pool = np.einsum("jw,jwq->q", weight * np.nan_to_num(pickup), onehot) / np.maximum(
+        np.einsum("jw,jwq->q", weight, onehot), 1e-12)
+    model_pool = np.einsum("rjw,jwq->rq", out.answered * out.wait * observed_work, onehot) / np.maximum(
+        np.einsum("rjw,jwq->rq", out.answered * observed_work, onehot), 1e-12)
+    # a row fits a team when no observed stream of it waits longer in the model than it was seen to wait
+    reach = np.array([[getattr(observations.get(k, {}).get(w), "reach_mean", 0.0) for w in ("hub", "spoke")]
+                      for k in st.stream_keys]).reshape(-1, 2)
+    tolerance = np.maximum(0.02, 0.02 * reach)
+    too_long = observed_work[None] & (out.wait > np.nan_to_num(pickup, nan=np.inf)[None] + tolerance[None])
+    bad = np.einsum("rjw,jwq->rq", too_long.astype(np.float64), onehot) > 0
+    chosen = {}
+    row_of = {}
+    for q, pid in enumerate(pool_ids):
+        fits = np.flatnonzero(~bad[:, q])
+        r = int(fits[-1]) if len(fits) else 0
+        chosen[pid] = float(grid[r])
+        row_of[pid] = r
+        if not len(fits) and load.get(pid, 0.0) > 0:
+            flags.append(f"{_pool_label(pid, unit_rows)}: even at {grid[0]:.0%} occupancy the queue model waits longer "
+                         "than items were seen to wait before pick-up; check its office hours")
+    flows = {pid: team_size(pid, chosen[pid])[1] if pid in load else 1.0 for pid in pool_ids}
+
+    # 2) response and variability per stream and worker at the chosen occupancy
+    response, variability = {}, {}
+    for j, key in enumerate(st.stream_keys):
+        for w, worker in enumerate(("hub", "spoke")):
+            obs = observations.get(key, {}).get(worker)
+            if obs is None or not observed_work[j, w]:
+                continue
+            r = row_of[pool_ids[st.pool_of[j, w]]]
+            wait, wait_var = float(out.wait[r, j, w]), float(out.wait_var[r, j, w])
+            response[(key, worker)] = max(obs.pickup_mean - wait, 0.0)
+            rest_mean = max(obs.reach_mean - wait, obs.progress_mean)
+            rest_var = max(obs.reach_var - wait_var, obs.progress_var)
+            variability[(key, worker)] = float(min(np.sqrt(rest_var) / rest_mean, 20.0)) if rest_mean > 0 else 1.0
+    inputs = build(flows, chosen, response, variability)
+
+    # fit against what was observed
+    result = evaluate(inputs)
+    obs_spokes = observed.by_spoke(items, spoke_ids, prep.start, prep.end)
+    fit = _fit_table(obs_spokes, result.spokes, {str(r["id"]): str(r["name"] or r["id"]) for _, r in spokes.iterrows()})
+    obs_fns = observed.by_function(items, mapping, prep.start, prep.end)
+    function_fit = _fit_table(obs_fns.reindex(result.functions.index).dropna(how="all"), result.functions,
+                              {f: function_label(f) for f in result.functions.index})
+    calendars_table = pd.DataFrame([
+        {"unit": uid, "hours": cal.format_hours(h), "timezone": tz, "source": src,
+         "hours_per_week": cal.hours_per_week(h)} for uid, (h, tz, src) in calendars.items()]).set_index("unit")
+    pools_table = pd.DataFrame([
+        {"pool": pid, "headcount": pool_headcount.get(pid, 0.0), "fte": team_size(pid, chosen[pid])[0] if pid in load else 0.0,
+         "occupancy": chosen[pid], "flow_efficiency": flows[pid], "in_progress_load_h_per_week": load.get(pid, 0.0),
+         "observed_pickup_h": float(obs_pool[q]), "modelled_wait_h": float(model_pool[row_of[pid], q])}
+        for q, pid in enumerate(pool_ids) if load.get(pid, 0.0) > 0]).set_index("pool") if any(
+        load.get(p, 0.0) > 0 for p in pool_ids) else pd.DataFrame()
+    return CalibrationResult(
+        inputs=inputs, fit=fit, function_fit=function_fit, estimates=_estimates(inputs, observations),
+        calendars=calendars_table, pools=pools_table, window_days=float(prep.window_days),
+        start=prep.start.to_pydatetime(), end=prep.end.to_pydatetime(), items_used=int(len(frame)),
+        missing_functions=dict(missing), flags=tuple(dict.fromkeys(flags)))
+
+
+def _pool_label(pool: str, units: pd.DataFrame) -> str:
+    names = {str(r["id"]): str(r["name"] or r["id"]) for _, r in units.iterrows()}
+    if pool.startswith("hub:"):
+        return f"Hub ({function_label(pool[4:])})"
+    return names.get(pool, pool)
+
+
+def _observed_mask(inputs: ScenarioInputs, observations: Mapping[tuple, Mapping[str, _Observed | None]]) -> np.ndarray:
+    rows = []
+    for fid, fn in inputs.functions.items():
+        for s in fn.streams:
+            obs = observations.get((fid, s.spoke, s.kind, s.origin), {})
+            rows.append((obs.get("hub") is not None, obs.get("spoke") is not None))
+    return np.asarray(rows, dtype=bool).reshape(-1, 2)
+
+
+def _assemble(keys, demand, shares, slas, profiles, observations, flows, occupancy, response, variability, calendars,
+              hub_row, spokes, g, fn_names, transfer_fn, transfer_all, workers_for, frame, prep, flags,
+              mapping, missing: dict) -> ScenarioInputs:
+    """Inputs from the estimates: observed workers as observed, the others derived (see the module docstring).
+    Functions without observed items are left out; ``missing`` receives their typical version."""
+    hub_id = str(hub_row["id"])
+    by_fn: dict[str, list[StreamInputs]] = {f: [] for f in fn_names}
+    # usual response per team (item-weighted over its observed streams), for streams moved into it
+    usual: dict[str, list[tuple[float, float]]] = {}
+    for key in keys:
+        for worker in ("hub", "spoke"):
+            if response is not None and (key, worker) in response:
+                pool = f"hub:{key[0]}" if worker == "hub" else key[1]
+                usual.setdefault(pool, []).append((response[(key, worker)], demand[key]))
+                usual.setdefault("hub" if worker == "hub" else "spokes", []).append((response[(key, worker)], demand[key]))
+
+    def usual_response(pool: str, side: str) -> float:
+        for name in (pool, side):
+            values = usual.get(name)
+            if values:
+                total = sum(w for _, w in values)
+                return sum(v * w for v, w in values) / total if total > 0 else 0.0
+        return 0.0
+
+    for key in keys:
+        fid, spoke, kind, origin = key
+        seen = workers_for(key, flows, response, variability)
+        ratio = specialist_ratio(fid)
+        transfer = transfer_fn.get(fid, transfer_all)
+        hub_pool, spoke_pool = f"hub:{fid}", spoke
+        if "hub" in seen and "spoke" in seen:
+            hub_w, local_w = seen["hub"], seen["spoke"]
+        elif "hub" in seen:
+            hub_w = seen["hub"]
+            local_w = _derived(hub_w, 1.0 / ratio, usual_response(spoke_pool, "spokes"),
+                               transfer if origin != "spoke" else 0.0,
+                               f"derived from the hub's times ÷ {ratio:.2f} (generalists' typical speed)")
+        elif "spoke" in seen:
+            local_w = seen["spoke"]
+            hub_w = _derived(local_w, ratio, usual_response(hub_pool, "hub"), transfer if origin != "hub" else 0.0,
+                             f"derived from the spoke's times × {ratio:.2f} (specialists' typical speed)")
+        else:
+            typical = FUNCTION_DEFAULTS.get(fid, FUNCTION_DEFAULTS["content_production"])
+            hub_w = default_worker(float(typical["work_specialist"]), transfer_h=transfer if origin != "hub" else 0.0)
+            local_w = default_worker(float(typical["work_generalist"]), transfer_h=transfer if origin != "spoke" else 0.0)
+        patience, patience_source = _patience(frame, key, prep.end)
+        by_fn[fid].append(StreamInputs(
+            spoke=spoke, kind=kind, origin=origin, demand_per_day=demand[key], central_share=round(shares[key], 6),
+            sla_hours=slas[key], profile=tuple(float(v) for v in profiles[key]), patience_h=patience,
+            patience_source=patience_source, hub=hub_w, local=local_w))
 
     functions: dict[str, FunctionInputs] = {}
-    estimates = []
-    for name in names:
-        profile = profiles[name]
-        default_demand = float(profile.pop("demand"))
-        ratio = profile["hours_per_item_generalist"] / profile["hours_per_item_specialist"]
-        if name not in stats.index:
-            if name not in FUNCTION_DEFAULTS:
+    spoke_ids = [str(s) for s in spokes["id"]]
+    missing.clear()
+    average = _average_workers(keys, demand, shares, workers_for, flows, response, variability)
+    for fid in fn_names:
+        typical = FUNCTION_DEFAULTS.get(fid)
+        streams = by_fn[fid]
+        if not streams:
+            if typical is None:
                 continue
-            functions[name] = FunctionInputs(central_share=round(overall_share, 6),
-                                             demand_per_day={s: default_demand for s in spoke_ids},
-                                             sla_target=DEFAULT_SLA_TARGET, **profile)
-            flags.append(f"{function_label(name)}: no observed items — typical default demand and work content used; "
-                         "edit them on the page")
-            estimates.append(_estimate_row(name, 0, default_demand * len(spoke_ids), overall_share,
-                                           profile["hours_per_item_specialist"] * stretch, None, None,
-                                           profile["boundary_crossings"], global_delay, None, None,
-                                           profile["sla_hours"], 1.0, "defaults"))
+            flags.append(f"{function_label(fid)}: no work items in the window, so it is not in the as-is; import its "
+                         f"items, or add it on the page with typical demand ({typical['demand']:g} items per spoke per "
+                         "day, an assumption) and this organisation's average observed times")
+            missing[fid] = _unobserved_function(fid, typical, spoke_ids, average, transfer_all, occupancy)
             continue
-        st = stats.loc[name]
-        share = float(st["central_items"] / st["items"])
-        source, fn_flow = "observed", flow
-        if name in svc_central:
-            spec = svc_central[name] / stretch * flow
-            gen = svc_local[name] / stretch * flow if name in svc_local else spec * ratio
-            if name not in svc_local and share < 1.0:
-                flags.append(f"{function_label(name)}: generalist work content assumed {ratio:.2g}× the hub's "
-                             "(too few spoke-local items observed)")
-        elif name in svc_local:
-            gen = svc_local[name] / stretch * flow
-            spec = gen / ratio
-            flags.append(f"{function_label(name)}: specialist work content assumed 1/{ratio:.2g} of the spokes' "
-                         "(too few hub-touching items observed)")
-        else:
-            spec, gen, source, fn_flow = (profile["hours_per_item_specialist"], profile["hours_per_item_generalist"],
-                                          "defaults", 1.0)
-            flags.append(f"{function_label(name)}: fewer than {MIN_ITEMS} resolved items — default work content used")
-        cs = float(st["svc_std"] / st["svc_mean"]) if st["svc_n"] >= MIN_ITEMS and st["svc_mean"] > 0 else None
-        ca = float(st["ca"]) if pd.notna(st["ca"]) else None
-        crossings = 1.0 + (float(st["handed_back"]) if pd.notna(st["handed_back"]) else 0.0)
-        delay = float(st["pre_mean"]) / crossings if st["pre_n"] >= MIN_ITEMS else None
-        sla = float(st["sla"]) if pd.notna(st["sla"]) else float(profile["sla_hours"])
-        extra = {k: v for k, v in profile.items() if k in ("error_rate_specialist", "error_rate_generalist",
-                                                           "platform_cost")}
-        functions[name] = FunctionInputs(
-            central_share=round(share, 6),
-            demand_per_day={s: float(demand.get((name, s), 0.0)) for s in spoke_ids},
-            hours_per_item_specialist=float(spec), hours_per_item_generalist=float(gen),
-            stages=max(int(profile["stages"]), int(np.ceil(crossings)) - 1),
-            boundary_crossings=round(crossings, 6),
-            handoff_delay_hours=None if delay is None else round(delay, 6),
-            sla_hours=sla, sla_target=DEFAULT_SLA_TARGET,
-            ca=None if ca is None else round(min(ca, 20.0), 6), cs=None if cs is None else round(min(cs, 20.0), 6),
-            flow_efficiency=None if fn_flow >= 1.0 else round(fn_flow, 6), **extra)
-        estimates.append(_estimate_row(name, int(st["items"]), st["items"] / window_days, share,
-                                       float(st["svc_mean"]) if st["svc_n"] > 0 else spec * stretch, cs, ca,
-                                       crossings, global_delay if delay is None else delay,
-                                       st["routing_mean"], st["pickup_mean"], sla, fn_flow, source))
+        errors = _error_rates(frame, fid, typical)
+        functions[fid] = FunctionInputs(
+            central_share=None, streams=tuple(streams), sla_target=0.9,
+            platform_cost=float(typical["platform_cost"]) if typical else None,
+            error_rate_specialist=errors[0], error_rate_generalist=errors[1], error_source=errors[2],
+            hub_occupancy=_occ(occupancy.get(f"hub:{fid}")))
+
+    def unit(row: pd.Series, spoke: bool) -> UnitInputs:
+        uid = str(row["id"])
+        hours, tz, source = calendars[uid]
+        return UnitInputs(id=uid, name=str(row["name"] or ""), fte_cost=_number(row["cost_per_fte"]),
+                          headcount=_number(row["headcount"]), hours=cal.format_hours(hours), timezone=tz,
+                          hours_source=source, occupancy=_occ(occupancy.get(uid)) if spoke else None)
 
     try:
-        inputs = ScenarioInputs(hub=hub, spokes=spoke_units, globals=globals_in, functions=functions)
-    except ValueError as err:  # pydantic's ValidationError is a ValueError
+        return ScenarioInputs(hub=unit(hub_row, False), spokes=tuple(unit(r, True) for _, r in spokes.iterrows()),
+                              globals=g, functions=functions, window_days=prep.window_days)
+    except (ValueError, InputError) as err:
         raise CalibrationError(f"the estimates do not form valid inputs: {err}") from None
-    fit = _fit(inputs, frame, [f for f in observed if f in functions], flags)
-    return CalibrationResult(
-        inputs=inputs, fit=fit, estimates=pd.DataFrame(estimates).set_index("function"), rates=rates,
-        window_days=float(window_days), items_used=int(len(frame)), observed_hub_headcount=hub_headcount,
-        flags=tuple(flags))
 
 
-def _estimate_row(name: str, items: int, per_day: float, share: float, service_h: float, cs: float | None,
-                  ca: float | None, crossings: float, delay: float, routing: float | None, pickup: float | None,
-                  sla: float, flow: float, source: str) -> dict[str, object]:
-    def num(x: float | None) -> float:
-        return float("nan") if x is None or pd.isna(x) else float(x)
+def _average_workers(keys, demand, shares, workers_for, flows, response, variability) -> dict[str, WorkerInputs]:
+    """Item-weighted average observed figures of the hub ("hub") and of each spoke (its id), for functions that
+    have no items of their own."""
+    sums: dict[str, list[tuple[WorkerInputs, float]]] = {}
+    for key in keys:
+        for worker, figures in workers_for(key, flows, response, variability).items():
+            weight = demand[key] * (shares[key] if worker == "hub" else 1.0 - shares[key])
+            if weight > 0:
+                sums.setdefault("hub" if worker == "hub" else key[1], []).append((figures, weight))
+                if worker != "hub":
+                    sums.setdefault("spokes", []).append((figures, weight))
+    out = {}
+    for name, parts in sums.items():
+        total = sum(w for _, w in parts)
+        mean = {attr: sum(getattr(f, attr) * w for f, w in parts) / total
+                for attr in ("work_h", "in_progress_h", "response_h", "cv")}
+        out[name] = WorkerInputs(work_h=min(mean["work_h"], mean["in_progress_h"]), in_progress_h=mean["in_progress_h"],
+                                 response_h=mean["response_h"], cv=mean["cv"], transfer_h=0.0,
+                                 source="this organisation's average observed times (an assumption)")
+    return out
 
-    return {"function": name, "items": items, "items_per_day": float(per_day), "central_share": share,
-            "service_mean_h": float(service_h), "cs": num(cs), "ca": num(ca), "handoffs_per_item": float(crossings),
-            "handoff_delay_h": float(delay), "routing_mean_h": num(routing), "pickup_mean_h": num(pickup),
-            "sla_hours": float(sla), "flow_efficiency": float(flow), "source": source}
+
+def _unobserved_function(fid: str, typical: Mapping, spoke_ids: list[str], average: Mapping[str, WorkerInputs],
+                         transfer: float, occupancy: Mapping[str, float]) -> FunctionInputs:
+    """A function without observed items: typical demand and SLA, this organisation's average times."""
+    from dashboard.whatif.inputs import default_function
+
+    base = default_function(fid, spoke_ids, central_share=None)
+    fallback_hub = average.get("hub") or default_worker(float(typical["work_specialist"]))
+    streams = []
+    for stream in base.streams:
+        local = average.get(stream.spoke) or average.get("spokes") or default_worker(float(typical["work_generalist"]))
+        hub_w = fallback_hub.model_copy(update={"transfer_h": transfer if stream.origin != "hub" else 0.0})
+        local_w = local.model_copy(update={"transfer_h": transfer if stream.origin != "spoke" else 0.0})
+        streams.append(stream.model_copy(update={"hub": hub_w, "local": local_w}))
+    return base.model_copy(update={"streams": tuple(streams), "hub_occupancy": _occ(occupancy.get(f"hub:{fid}"))})
 
 
-def _fit(inputs: ScenarioInputs, frame: pd.DataFrame, observed: list[str], flags: list[str]) -> pd.DataFrame:
-    """Observed vs modelled cycle time per spoke, over the functions that have observations."""
-    columns = ["name", "items_resolved", "observed_median_h", "modelled_median_h", "median_error",
-               "observed_mean_h", "modelled_mean_h", "mean_error"]
-    if not observed:
-        return pd.DataFrame(columns=columns).rename_axis("spoke")
-    try:
-        model = evaluate(inputs.model_copy(update={"functions": {f: inputs.functions[f] for f in observed}})).spokes
-    except InputError as err:  # pragma: no cover - the inputs were validated just before
-        raise CalibrationError(str(err)) from None
-    done = frame[frame["function"].isin(observed) & np.isfinite(frame["cycle_h"])]
-    stats = done.groupby("spoke")["cycle_h"].agg(["size", "median", "mean"])
+def _occ(value: float | None) -> float | None:
+    return None if value is None else float(min(max(value, 0.01), 0.99))
+
+
+def _derived(other: WorkerInputs, ratio: float, response: float, transfer: float, source: str) -> WorkerInputs:
+    progress = other.in_progress_h * ratio
+    return WorkerInputs(work_h=max(other.work_h * ratio, 1e-6), in_progress_h=max(progress, 1e-3), response_h=response,
+                        cv=other.cv, transfer_h=transfer, source=source)
+
+
+def _patience(frame: pd.DataFrame, key: tuple, end: pd.Timestamp) -> tuple[float | None, str]:
+    """Mean patience (hours) of a stream's senders, by maximum likelihood on aged items (exponential patience):
+    an item picked up after waiting w says patience > w; one never picked up says patience < the wait it would
+    have had, taken as the mean wait of the items picked up that arrived in the same hour of the week."""
+    if key[2] not in ABANDONING_KINDS:
+        return None, ""
+    part = frame[(frame["function"] == key[0]) & (frame["spoke"] == key[1]) & (frame["kind"] == key[2])
+                 & (frame["origin"] == key[3])]
+    sla = pd.to_numeric(part["sla_hours"], errors="coerce").fillna(0.0)
+    age_h = (end - part["created_at"]).dt.total_seconds() / 3600.0
+    aged = part[(age_h >= AGED_DAYS * 24) & (age_h >= 3 * sla)]
+    if len(aged) < MIN_AGED:
+        return DEFAULT_PATIENCE_H, f"assumption ({DEFAULT_PATIENCE_H:g} h): too few aged items to read it"
+    unanswered = (aged["accepted_at"].isna() & aged["resolved_at"].isna()
+                  & aged["status"].astype(str).isin(["new", "routed"])).to_numpy()
+    n_un = int(unanswered.sum())
+    if n_un < MIN_UNANSWERED:
+        return None, f"none observed: {len(aged) - n_un:,} of {len(aged):,} aged items were picked up"
+    wait = np.maximum(aged["t_accepted"].to_numpy() - aged["t_reached"].to_numpy(), 0.0)
+    picked = ~unanswered & np.isfinite(wait)
+    if not picked.any():
+        return DEFAULT_PATIENCE_H, f"assumption ({DEFAULT_PATIENCE_H:g} h): nothing was picked up to compare with"
+    # the wait an unanswered item would have had: until its team picked up the first item that arrived after it
+    # (first come, first served: it would have been taken before that one)
+    team = frame[(frame["worker"] == aged["worker"].iloc[0]) & ((frame["spoke"] == key[1]) | (aged["worker"].iloc[0] == "hub"))]
+    order = np.argsort(team["t_reached"].to_numpy(), kind="stable")
+    reached_sorted = team["t_reached"].to_numpy()[order]
+    accepted_sorted = np.where(np.isfinite(team["t_accepted"].to_numpy()[order]), team["t_accepted"].to_numpy()[order],
+                               np.inf)
+    next_pickup = np.minimum.accumulate(accepted_sorted[::-1])[::-1]
+    position = np.searchsorted(reached_sorted, aged["t_reached"].to_numpy(), side="right")
+    would_wait = np.where(position < len(next_pickup),
+                          next_pickup[np.minimum(position, len(next_pickup) - 1)] - aged["t_reached"].to_numpy(), np.nan)
+    usable = unanswered & np.isfinite(would_wait) & (would_wait > 0)
+    exposure = np.where(unanswered, would_wait, wait)
+    keep = usable | picked
+    exposure, gave_up = exposure[keep], unanswered[keep]
+    if not gave_up.any():
+        return None, f"none observed: {len(aged) - n_un:,} of {len(aged):,} aged items were picked up"
+    thetas = np.geomspace(0.05, 10_000.0, 400)
+    with np.errstate(divide="ignore"):
+        loglik = (np.log(-np.expm1(-exposure[gave_up][None, :] / thetas[:, None])).sum(1)
+                  - (exposure[~gave_up][None, :] / thetas[:, None]).sum(1))
+    theta = float(thetas[int(np.argmax(loglik))])
+    return theta, f"observed: {n_un:,} of {len(aged):,} aged items never picked up"
+
+
+def _error_rates(frame: pd.DataFrame, fid: str, typical: Mapping | None) -> tuple[float, float, str]:
+    spec = float(typical["error_rate_specialist"]) if typical else 0.02
+    gen = float(typical["error_rate_generalist"]) if typical else 0.05
+    part = frame[frame["function"] == fid]
+    status = part["status"].astype(str)
+    rates, sources = [spec, gen], []
+    for i, worker in enumerate(("hub", "spoke")):
+        mine = status[part["worker"] == worker]
+        back = int((mine == "handed_back").sum())
+        done = int(mine.isin(["resolved", "handed_back"]).sum())
+        if back >= MIN_HANDBACKS and done > 0:
+            rates[i] = back / done
+            sources.append("observed hand-backs")
+    source = "observed hand-backs" if len(sources) == 2 else (
+        "partly observed hand-backs, partly typical rates (assumption)" if sources else "typical rates (assumption)")
+    return rates[0], rates[1], source
+
+
+def _fit_table(obs: pd.DataFrame, model: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     rows = []
-    for spoke in inputs.spokes:
-        if spoke.id not in stats.index:
-            flags.append(f"{spoke.label}: no resolved items — no observed cycle time to compare")
+    for key, o in obs.iterrows():
+        if key not in model.index:
             continue
-        n, med, mean = stats.loc[spoke.id]
-        m_med, m_mean = float(model.at[spoke.id, "lead_time_median_h"]), float(model.at[spoke.id, "lead_time_mean_h"])
-        rows.append({"spoke": spoke.id, "name": spoke.label, "items_resolved": int(n),
-                     "observed_median_h": float(med), "modelled_median_h": m_med,
-                     "median_error": m_med / med - 1.0 if med > 0 else 0.0,
-                     "observed_mean_h": float(mean), "modelled_mean_h": m_mean,
-                     "mean_error": m_mean / mean - 1.0 if mean > 0 else 0.0})
-    return pd.DataFrame(rows, columns=["spoke", *columns]).set_index("spoke")
+        m = model.loc[key]
+        n = int(o["items_resolved"]) if pd.notna(o["items_resolved"]) else 0
+        def rel(a: float, b: float) -> float:
+            return float(a / b - 1.0) if n and b and np.isfinite(a) and np.isfinite(b) and b > 0 else float("nan")
+        rows.append({
+            "key": key, "name": names.get(key, key), "items_resolved": n,
+            "observed_median_h": o["median_lead_time_h"], "modelled_median_h": float(m["lead_time_median_h"]),
+            "median_error": rel(float(m["lead_time_median_h"]), o["median_lead_time_h"]),
+            "observed_mean_h": o["mean_lead_time_h"], "modelled_mean_h": float(m["lead_time_mean_h"]),
+            "mean_error": rel(float(m["lead_time_mean_h"]), o["mean_lead_time_h"]),
+            "observed_sla_share": o["sla_share"], "modelled_sla_share": float(m["sla_met_share"]),
+            "sla_error_pts": (float(m["sla_met_share"]) - o["sla_share"]) * 100 if n else float("nan"),
+        })
+    columns = ["key", "name", "items_resolved", "observed_median_h", "modelled_median_h", "median_error",
+               "observed_mean_h", "modelled_mean_h", "mean_error", "observed_sla_share", "modelled_sla_share",
+               "sla_error_pts"]
+    return pd.DataFrame(rows, columns=columns).set_index("key").rename_axis(obs.index.name)
+
+
+def _estimates(inputs: ScenarioInputs, observations) -> pd.DataFrame:
+    rows = []
+    for fid, fn in inputs.functions.items():
+        for s in fn.streams:
+            for worker, figures in (("hub", s.hub), ("spoke", s.local)):
+                obs = observations.get((fid, s.spoke, s.kind, s.origin), {}).get(worker)
+                rows.append({
+                    "function": fid, "spoke": s.spoke, "kind": s.kind, "origin": s.origin, "worker": worker,
+                    "demand_per_day": s.demand_per_day, "central_share": s.central_share, "sla_hours": s.sla_hours,
+                    "observed_items": 0 if obs is None else obs.n,
+                    "observed_pickup_h": np.nan if obs is None else obs.pickup_mean,
+                    "observed_in_progress_h": np.nan if obs is None else obs.progress_mean,
+                    "response_h": figures.response_h, "in_progress_h": figures.in_progress_h,
+                    "work_h": figures.work_h, "cv": figures.cv, "transfer_h": figures.transfer_h,
+                    "source": figures.source,
+                })
+    return pd.DataFrame(rows)

@@ -1,22 +1,27 @@
 """The vectorised core of the what-if model: numeric inputs as arrays in, every figure as arrays out.
 
-Arrays have a leading *point* axis (one scenario variant per point: the trade-off sweep varies the central
-share along it, the sensitivity analysis varies one input per point), then the function axis F, then the
-spoke axis S. :func:`evaluate` in ``model.py`` runs one point; a 1,000-point sweep is one call with P = 1,000.
+Axes: a leading *point* axis P (one scenario variant per point: the trade-off sweep varies the central share
+along it, the sensitivity analysis one input per point), then streams J (a spoke's items of one kind and
+origin for one function), workers W = 2 (0 = the hub's specialists, 1 = the spoke's own people), pools Q
+(the hub's team per function, then each spoke's one shared team) and the hours of the week H = 168 (UTC,
+hour 0 = Monday 00:00).
 
-Time is calendar time in hours. An FTE supplies ``capacity`` = productive hours/working day × working
-days/year ÷ 365 hours of work per calendar day, so a queue of FTEs doing items of h work hours serves
-μ = capacity / (24·h) items per calendar hour per FTE; an FTE is busy with an item for 1/μ calendar hours and
-the item is in progress for 1/(μ·flow efficiency) hours (people juggle several items).
+Per point (MODEL.md gives the formulas and their sources):
 
-Queues (one M/M/c, or Allen–Cunneen G/G/c, each):
-- the hub, per function: λ = share · Σ_spokes demand, specialists (h = hours_per_item_specialist);
-- each spoke, per function: λ = (1 − share) · demand of that spoke, generalists (h = hours_per_item_generalist);
-- the fully-central reference, per function (share 1), used for duplication.
-Each queue is staffed with the smallest c whose waiting-time service level meets the SLA target, with the
-waiting budget t = SLA − service − handoffs × handoff delay; when that budget is not positive no staffing can
-meet the SLA (flagged ``sla_infeasible``) and the queue is staffed to the target against t = SLA instead.
-A function may fix c per unit (``fixed_fte``); a fixed c ≤ λ/μ makes the queue unstable (infinite wait).
+1. Arrivals: stream j sends λ_j(h) = demand_j / 24 · profile_j(h) items per hour; the central share x_j of
+   them go to the hub's pool of its function, the rest to its spoke's shared pool.
+2. Staffing follows the work: a pool's FTE = weekly work hours ÷ (occupancy × min(productive hours per FTE,
+   open hours)); during its open hours s = work ÷ (occupancy × open hours) people are on duty.
+3. Queueing per hour on the pool's staffed clock: a fluid backlog carried from hour to hour (arrivals while
+   closed wait for the opening, overloaded hours build a queue that later hours clear, waiting items
+   abandon at rate 1/patience) plus, where no backlog is left, the stationary Erlang C / Allen–Cunneen wait
+   at that hour's load (fractional servers interpolated between whole ones).
+4. Lead time of an item arriving in hour h = transfer (if it crosses the hub↔spoke boundary) + the calendar
+   span of S staffed hours from its arrival, S = backlog wait + stochastic wait + pick-up + in-progress time;
+   S is moment-matched to a lognormal, the span follows the pool's office hours exactly (so a Friday-evening
+   item waits for Monday). Means, SLA shares and medians are item-weighted mixtures over hours and streams.
+5. Costs: people (FTE × cost per FTE), one platform instance per unit doing a function, coordination
+   channels × their cost.
 """
 
 from __future__ import annotations
@@ -25,392 +30,627 @@ import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+from scipy import special
 
+from dashboard.whatif.calendar import WEEK_HOURS, StaffedClock, week_mask
 from dashboard.whatif.inputs import ScenarioInputs
-from dashboard.whatif.queueing import MIN_VARIABILITY, staff_for_sla
+from dashboard.whatif.queueing import erlang_c_fractional
 
+H = WEEK_HOURS
 HOURS_PER_DAY = 24.0
-DAYS_PER_YEAR = 365.0
 DAYS_PER_MONTH = 365.0 / 12.0
+WEEKS_PER_MONTH = DAYS_PER_MONTH / 7.0
+WEEKS_PER_YEAR = 52.0
 MONTHS_PER_YEAR = 12.0
-_TAIL = 1e-9  # the median search treats waits beyond P(W > t) = 1e-9 as the end of the distribution
-_GRID = 32  # median search: points per round when few rows are searched (coarser for many rows)
-_PRECISION = 3e-11  # ... until the bracket is this share of its starting width
+
+_RHO_GRID = np.concatenate([np.linspace(0.0, 0.9, 19), np.linspace(0.92, 0.99, 8)])  # Erlang C table per pool
+_RHO_MAX = 0.99  # stochastic waits are read at most at this load; beyond it the fluid backlog carries the wait
+_MEDIAN_GRID = np.geomspace(0.02, 8760.0, 96)  # lead-time grid (hours) the medians are read from
+_WARM_WEEKS = 2  # weeks the fluid backlog runs before the measured week (it repeats after one if stable)
+_MAX_CHUNK = 64  # points computed together (bounds memory at P × J × 2 × 168)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What does not vary between points: who is who, calendars, arrival rhythms."""
+
+    function_ids: tuple[str, ...]
+    spoke_ids: tuple[str, ...]
+    stream_keys: tuple[tuple[str, str, str, str], ...]  # (function, spoke, kind, origin)
+    fn_of: np.ndarray  # (J,) function index
+    spoke_of: np.ndarray  # (J,) spoke index
+    crossing: np.ndarray  # (J, 2) bool: worked by this worker, the item crosses the boundary
+    pool_of: np.ndarray  # (J, 2) pool index
+    profile: np.ndarray  # (J, H) arrival weights, mean 1
+    cv: np.ndarray  # (J, 2) CV of pick-up + in-progress time
+    clocks: tuple[StaffedClock, ...]  # per unit: the hub, then the spokes
+    pool_unit: np.ndarray  # (Q,) unit index of each pool (0 = hub)
+    pool_mask: np.ndarray  # (Q, H) open share of each hour
+    open_hours: np.ndarray  # (Q,) open hours per week
+    closures: tuple[tuple[np.ndarray, np.ndarray], ...]  # per unit: (staffed start, calendar length) of closures
+    cache: dict  # calendar tables per (unit, transfer), filled as points need them
+
+    @property
+    def F(self) -> int:
+        return len(self.function_ids)
+
+    @property
+    def S(self) -> int:
+        return len(self.spoke_ids)
+
+    @property
+    def J(self) -> int:
+        return len(self.stream_keys)
+
+    @property
+    def Q(self) -> int:
+        return self.F + self.S
+
+    def pool_clock(self, q: int) -> StaffedClock:
+        return self.clocks[int(self.pool_unit[q])]
+
+    @classmethod
+    def from_inputs(cls, inputs: ScenarioInputs, at=None) -> Structure:
+        fids = tuple(inputs.functions)
+        sids = inputs.spoke_ids
+        keys, fn_of, spoke_of, crossing, profile, cv = [], [], [], [], [], []
+        flat = np.ones(H)
+        for f, fid in enumerate(fids):
+            for s in inputs.functions[fid].streams:
+                keys.append((fid, s.spoke, s.kind, s.origin))
+                fn_of.append(f)
+                spoke_of.append(sids.index(s.spoke))
+                crossing.append((s.origin != "hub", s.origin != "spoke"))
+                profile.append(flat if s.profile is None else np.asarray(s.profile, dtype=np.float64))
+                cv.append((s.hub.cv, s.local.cv))
+        F, S = len(fids), len(sids)
+        clocks = tuple(StaffedClock(week_mask(u.windows, u.timezone, at)) for u in inputs.units)
+        pool_unit = np.concatenate([np.zeros(F, dtype=np.int64), np.arange(1, S + 1)])
+        pool_mask = np.stack([clocks[u].mask for u in pool_unit])
+        closures = tuple(_closures(c.mask) for c in clocks)
+        fn_arr = np.asarray(fn_of, dtype=np.int64)
+        sp_arr = np.asarray(spoke_of, dtype=np.int64)
+        pool_of = np.stack([fn_arr, F + sp_arr], axis=1) if keys else np.zeros((0, 2), dtype=np.int64)
+        prof = np.stack(profile) if keys else np.zeros((0, H))
+        prof = prof / np.where(prof.mean(-1, keepdims=True) > 0, prof.mean(-1, keepdims=True), 1.0)
+        return cls(function_ids=fids, spoke_ids=sids, stream_keys=tuple(keys), fn_of=fn_arr, spoke_of=sp_arr,
+                   crossing=np.asarray(crossing, dtype=bool).reshape(-1, 2), pool_of=pool_of, profile=prof,
+                   cv=np.asarray(cv, dtype=np.float64).reshape(-1, 2), clocks=clocks, pool_unit=pool_unit,
+                   pool_mask=pool_mask, open_hours=pool_mask.sum(-1), closures=closures, cache={})
+
+
+_CLOSURE_WEEKS = 10  # closed stretches listed ahead (an item needing more staffed time than this is not modelled)
+_SUB = (np.arange(4) + 0.5) / 4  # arrival positions within an hour (items arrive spread over the hour)
+
+
+def _closures(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unit's closed stretches over ``_CLOSURE_WEEKS`` weeks: (staffed time at which each starts, calendar
+    hours it lasts). The closed part of a partly open hour is placed at the end of its open part; consecutive
+    closed hours are one stretch. An item that starts at staffed time y and needs S staffed hours waits through
+    every stretch at Y > y with Y < y + S, so E[lead] = E[S] + Σ length · P(S > Y − y): exact for any S."""
+    if (mask >= 1.0).all():
+        return np.array([np.inf]), np.array([0.0])
+    at, length = [], []
+    position, pending = 0.0, 0.0
+    for k in range(_CLOSURE_WEEKS * H):
+        m = mask[k % H]
+        if m > 0 and pending > 0:
+            at.append(position)
+            length.append(pending)
+            pending = 0.0
+        position += m
+        pending += 1.0 - m
+    at.append(position)
+    length.append(pending)
+    return np.asarray(at + [np.inf]), np.asarray(length + [0.0])
 
 
 @dataclass(frozen=True)
 class Params:
-    """Effective numeric inputs (unit/global fallbacks resolved). Shapes (P|1, F) or (P|1, F, S)."""
+    """Numeric inputs that points may vary; each has a leading axis of P or 1 (broadcast)."""
 
-    demand: np.ndarray  # (P,F,S) items per calendar day
-    share: np.ndarray  # (P,F) central share 0..1
-    hours_spec: np.ndarray  # (P,F) work hours per item, hub specialists
-    hours_gen: np.ndarray  # (P,F) work hours per item, spoke generalists
-    capacity: np.ndarray  # (P,F) work hours per FTE per calendar day
-    flow: np.ndarray  # (P,F) flow efficiency: work time ÷ in-progress time (1 = no multitasking)
-    crossings: np.ndarray  # (P,F) hub↔spoke handoffs per centrally handled item
-    delay: np.ndarray  # (P,F) calendar hours per handoff
-    sla: np.ndarray  # (P,F) SLA in calendar hours (created → resolved)
-    target: np.ndarray  # (P,F) SLA target share
-    ca2: np.ndarray  # (P,F) squared CV of inter-arrival times (1 = Poisson)
-    cs2: np.ndarray  # (P,F) squared CV of service times (1 = exponential)
-    err_spec: np.ndarray  # (P,F) share of specialist-handled items that are non-compliant
-    err_gen: np.ndarray  # (P,F) same for generalists
-    cost_hub: np.ndarray  # (P,F) cost per hub FTE per year
-    cost_spoke: np.ndarray  # (P,F,S) cost per spoke FTE per year
-    platform: np.ndarray  # (P,F) cost per platform instance per year
+    demand: np.ndarray  # (P, J) items per calendar day
+    share: np.ndarray  # (P, J) central share
+    sla: np.ndarray  # (P, J) SLA, calendar hours
+    target: np.ndarray  # (P, F) SLA target share
+    work: np.ndarray  # (P, J, 2) hands-on hours per item
+    in_progress: np.ndarray  # (P, J, 2) staffed hours in progress
+    response: np.ndarray  # (P, J, 2) staffed pick-up delay not explained by queueing
+    transfer: np.ndarray  # (P, J, 2) calendar hours per crossing
+    patience: np.ndarray  # (P, J) mean patience in hours (inf: nobody gives up)
+    occupancy: np.ndarray  # (P, Q)
+    productive: np.ndarray  # (P,) productive hours per FTE per week
+    cost_unit: np.ndarray  # (P, 1 + S) cost per FTE per year, hub first
+    platform: np.ndarray  # (P, F) cost per platform instance per year
     coord_cost: np.ndarray  # (P,) cost per coordination channel per year
-    fixed_hub: np.ndarray  # (F,) fixed hub servers, NaN = staffed to the SLA
-    fixed_spoke: np.ndarray  # (F,S) fixed spoke servers, NaN = staffed to the SLA
+    err: np.ndarray  # (P, F, 2) error rate of specialists, generalists
+    all_to_all: bool = False
 
     @property
     def points(self) -> int:
-        return max(getattr(self, f.name).shape[0] for f in fields(self) if f.name not in ("fixed_hub", "fixed_spoke"))
+        return max(getattr(self, f.name).shape[0] for f in fields(self) if f.name != "all_to_all")
 
     def repeat(self, points: int) -> Params:
         """Materialised copies with ``points`` rows, ready to be varied row by row."""
         changes = {}
         for f in fields(self):
-            if f.name in ("fixed_hub", "fixed_spoke"):
+            if f.name == "all_to_all":
                 continue
             value = getattr(self, f.name)
             changes[f.name] = np.repeat(value[:1], points, axis=0) if value.shape[0] == 1 else value.copy()
         return replace(self, **changes)
 
+    def take(self, rows: slice) -> Params:
+        changes = {}
+        for f in fields(self):
+            if f.name == "all_to_all":
+                continue
+            value = getattr(self, f.name)
+            changes[f.name] = value if value.shape[0] == 1 else value[rows]
+        return replace(self, **changes)
+
     @classmethod
     def from_inputs(cls, inputs: ScenarioInputs) -> Params:
         g = inputs.globals
-        spokes = inputs.spoke_ids
         fns = list(inputs.functions.values())
+        streams = [(fn, s) for fn in fns for s in fn.streams]
+
+        def rows(values) -> np.ndarray:
+            return np.asarray(values, dtype=np.float64)[None]
+
+        def per_worker(attr: str) -> np.ndarray:
+            return np.asarray([[getattr(s.hub, attr), getattr(s.local, attr)] for _, s in streams],
+                              dtype=np.float64).reshape(1, -1, 2)
+
         hub_cost = inputs.hub.fte_cost or g.fte_cost
-        spoke_cost = np.array([s.fte_cost or g.fte_cost for s in inputs.spokes])
-
-        def col(values: list[float]) -> np.ndarray:
-            return np.asarray(values, dtype=np.float64)[None, :]
-
-        def cv2(value: float | None) -> float:
-            return 1.0 if value is None else value * value
-
-        capacity = [(f.productive_hours_per_day or g.productive_hours_per_day) * g.working_days_per_year / DAYS_PER_YEAR
-                    for f in fns]
-        hourly = g.fte_cost / (g.productive_hours_per_day * g.working_days_per_year)
+        hourly = g.fte_cost / (g.productive_hours_per_week * WEEKS_PER_YEAR)
+        occupancy = [fn.hub_occupancy or g.occupancy_cap for fn in fns] + [u.occupancy or g.occupancy_cap
+                                                                             for u in inputs.spokes]
         return cls(
-            demand=np.array([[f.demand_per_day.get(s, 0.0) for s in spokes] for f in fns], dtype=np.float64)[None],
-            share=col([f.central_share for f in fns]),
-            hours_spec=col([f.hours_per_item_specialist for f in fns]),
-            hours_gen=col([f.hours_per_item_generalist for f in fns]),
-            capacity=col(capacity),
-            flow=col([1.0 if f.flow_efficiency is None else f.flow_efficiency for f in fns]),
-            crossings=col([f.boundary_crossings for f in fns]),
-            delay=col([g.handoff_delay_hours if f.handoff_delay_hours is None else f.handoff_delay_hours for f in fns]),
-            sla=col([f.sla_hours for f in fns]),
-            target=col([f.sla_target for f in fns]),
-            ca2=col([cv2(f.ca) for f in fns]),
-            cs2=col([cv2(f.cs) for f in fns]),
-            err_spec=col([f.error_rate_specialist for f in fns]),
-            err_gen=col([f.error_rate_generalist for f in fns]),
-            cost_hub=col([f.fte_cost or hub_cost for f in fns]),
-            cost_spoke=np.array([[f.fte_cost or c for c in spoke_cost] for f in fns], dtype=np.float64)[None],
-            platform=col([g.platform_cost if f.platform_cost is None else f.platform_cost for f in fns]),
+            demand=rows([s.demand_per_day for _, s in streams]),
+            share=rows([fn.share_of(s) for fn, s in streams]),
+            sla=rows([s.sla_hours for _, s in streams]),
+            target=rows([fn.sla_target for fn in fns]),
+            work=per_worker("work_h"),
+            in_progress=per_worker("in_progress_h"),
+            response=per_worker("response_h"),
+            transfer=per_worker("transfer_h"),
+            patience=rows([s.patience_h if s.patience_h else np.inf for _, s in streams]),
+            occupancy=rows(occupancy),
+            productive=np.array([g.productive_hours_per_week]),
+            cost_unit=rows([hub_cost] + [u.fte_cost or g.fte_cost for u in inputs.spokes]),
+            platform=rows([g.platform_cost if fn.platform_cost is None else fn.platform_cost for fn in fns]),
             coord_cost=np.array([g.coordination_hours_per_channel_month * MONTHS_PER_YEAR * hourly]),
-            fixed_hub=np.array([f.fixed_fte.get(inputs.hub.id, np.nan) for f in fns], dtype=np.float64),
-            fixed_spoke=np.array([[f.fixed_fte.get(s, np.nan) for s in spokes] for f in fns], dtype=np.float64),
+            err=np.asarray([[fn.error_rate_specialist, fn.error_rate_generalist] for fn in fns],
+                           dtype=np.float64).reshape(1, -1, 2),
+            all_to_all=g.coordination == "all_to_all",
         )
 
 
 @dataclass(frozen=True)
-class Queues:
-    """Per-queue results; every array has the queue shape ((P,F) for the hub, (P,F,S) for spokes)."""
-
-    arrival: np.ndarray  # items per calendar hour
-    service_h: np.ndarray  # in-progress (elapsed) time per item, hours: work time ÷ flow efficiency
-    fixed_h: np.ndarray  # service + handoff delays, hours (lead time without queueing)
-    servers: np.ndarray  # FTE (int): the fixed staff where given, else the staff the SLA needs
-    servers_for_sla: np.ndarray  # FTE (int) the SLA needs, whatever is fixed
-    p_wait: np.ndarray  # Erlang C
-    wait_h: np.ndarray  # mean queueing wait, hours (inf when unstable)
-    lead_h: np.ndarray  # mean lead time of an item through this queue, hours
-    decay: np.ndarray  # rate of the exponential waiting-time tail, per hour
-    sla_met: np.ndarray  # P(lead time ≤ SLA) of an item through this queue
-    utilisation: np.ndarray  # λ/(cμ); inf when demand meets no staff
-    stable: np.ndarray  # bool
-    sla_infeasible: np.ndarray  # bool: service + handoffs alone exceed the SLA
-
-
-@dataclass(frozen=True)
 class Outcome:
-    """Every figure of P scenario variants. Per-function arrays (P,F), per-function-and-spoke (P,F,S)."""
+    """Every figure of P scenario variants (see the module docstring). Shapes as noted."""
 
-    params: Params
-    hub: Queues
-    spoke: Queues
-    central_fte: np.ndarray  # (P,F) FTE the function needs when fully central
-    items_fs: np.ndarray  # (P,F,S) items per month
-    central_items_fs: np.ndarray  # (P,F,S) items per month handled by the hub
-    lead_fs: np.ndarray  # (P,F,S) mean lead time, hours
-    sla_met_fs: np.ndarray  # (P,F,S) share of items within SLA
-    breach_fs: np.ndarray  # (P,F,S) bool: SLA attainment below target
-    handoffs_fs: np.ndarray  # (P,F,S) hub↔spoke handoffs per month
-    noncompliant_fs: np.ndarray  # (P,F,S) expected non-compliant items per month
-    people_hub: np.ndarray  # (P,F) cost per year
-    people_spoke: np.ndarray  # (P,F,S)
-    platform_hub: np.ndarray  # (P,F)
-    platform_spoke: np.ndarray  # (P,F,S)
-    instances: np.ndarray  # (P,F) platform instances = teams doing the function
-    channels: np.ndarray  # (P,F) coordination channels n(n−1)/2
-    coordination: np.ndarray  # (P,F) coordination cost per year
-    duplication_fte: np.ndarray  # (P,F)
-    duplication_platforms: np.ndarray  # (P,F)
-    duplication_cost: np.ndarray  # (P,F)
-
-    # --- aggregates ------------------------------------------------------------------------------------------
-
-    @property
-    def fte_f(self) -> np.ndarray:
-        return self.hub.servers + self.spoke.servers.sum(-1)
-
-    @property
-    def people_f(self) -> np.ndarray:
-        return self.people_hub + self.people_spoke.sum(-1)
-
-    @property
-    def platform_f(self) -> np.ndarray:
-        return self.platform_hub + self.platform_spoke.sum(-1)
-
-    @property
-    def cost_f(self) -> np.ndarray:
-        return self.people_f + self.platform_f + self.coordination
-
-    def lead_mean(self, axis: tuple[int, ...]) -> np.ndarray:
-        """Item-weighted mean lead time over ``axis`` (of the (P,F,S) arrays); 0 where there are no items."""
-        return _weighted_mean(self.lead_fs, self.items_fs, axis)
-
-    def sla_met_share(self, axis: tuple[int, ...]) -> np.ndarray:
-        return _weighted_mean(self.sla_met_fs, self.items_fs, axis, empty=1.0)
-
-    def _mixture(self, groups: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-        """The item mix as mixture components for the median search.
-
-        Components (last axis, W = F + F·S) are the queues: the F hub queues, then the F·S spoke queues, with
-        their offset (in-progress + handoffs), p_wait, tail decay and stability, shape (P, 1, W). Rows pick
-        which items count: the weight (P, R, W) of row "total" is every item, of row f in "function" the items
-        of function f, of row s in "spoke" the items of spoke s (through the hub or locally).
-        """
-        p = self.params
-        P, F = self.hub.servers.shape
-        S = p.demand.shape[-1]
-        share = np.broadcast_to(p.share, (P, F))[..., None]
-        via_hub = share * p.demand  # (P,F,S) items/day of each spoke through the hub queue
-        local = (1.0 - share) * p.demand  # (P,F,S) items/day handled in the spoke
-        rows = []
-        if "total" in groups:
-            rows.append(np.concatenate([via_hub.sum(-1), local.reshape(P, F * S)], axis=-1)[:, None, :])
-        if "function" in groups:
-            eye = np.eye(F)
-            rows.append(np.concatenate([eye[None] * via_hub.sum(-1)[:, :, None],
-                                        (eye[None, :, :, None] * local[:, None]).reshape(P, F, F * S)], axis=-1))
-        if "spoke" in groups:
-            eye = np.eye(S)
-            rows.append(np.concatenate([np.moveaxis(via_hub, 2, 1),
-                                        (eye[None, :, None, :] * local[:, None]).reshape(P, S, F * S)], axis=-1))
-        weight = np.concatenate(rows, axis=1)
-
-        def per_queue(name: str) -> np.ndarray:
-            return np.concatenate([getattr(self.hub, name), getattr(self.spoke, name).reshape(P, F * S)],
-                                  axis=-1)[:, None, :]
-
-        return weight, per_queue("fixed_h"), per_queue("p_wait"), per_queue("decay"), per_queue("stable")
-
-    def lead_median(self, by: str = "total") -> np.ndarray:
-        """Median lead time of the item mix: ``by`` = "total" → (P,), "function" → (P,F), "spoke" → (P,S)."""
-        if by not in ("total", "function", "spoke"):
-            raise ValueError(f"by must be total, function or spoke, got {by!r}")
-        median = mixture_quantile(*self._mixture((by,)), 0.5)
-        return median[:, 0] if by == "total" else median
-
-    def lead_medians(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(total (P,), per function (P,F), per spoke (P,S)) medians in one vectorised search."""
-        median = mixture_quantile(*self._mixture(("total", "function", "spoke")), 0.5)
-        F = self.hub.servers.shape[1]
-        return median[:, 0], median[:, 1:1 + F], median[:, 1 + F:]
-
-
-def _safe_product(weight: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """weight·value with 0 where weight is 0 (so an unused queue's infinite wait never turns into NaN)."""
-    return np.where(weight > 0, weight * np.where(weight > 0, value, 0.0), 0.0)
-
-
-def _weighted_mean(value: np.ndarray, weight: np.ndarray, axis: tuple[int, ...], empty: float = 0.0) -> np.ndarray:
-    total = weight.sum(axis=axis)
-    num = _safe_product(weight, value).sum(axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, num / np.where(total > 0, total, 1.0), empty)
-
-
-def mixture_quantile(weight: np.ndarray, offset: np.ndarray, p_wait: np.ndarray, decay: np.ndarray,
-                     stable: np.ndarray, q: float) -> np.ndarray:
-    """q-quantile of a mixture of lead-time distributions, one per component on the last axis.
-
-    Component j: lead = offset_j + Wq_j with P(Wq_j > t) = p_wait_j·exp(−decay_j·t) (an atom of 1 − p_wait at
-    no wait); an unstable component never finishes. The CDF is evaluated on a grid of points across a bracket
-    [earliest offset, where every stable tail has ended], which shrinks to the grid cell where the CDF reaches q
-    until it is ``_PRECISION`` of its starting width; vectorised over the leading axes. Returns ``inf`` where
-    more than 1 − q of the weight is unstable, 0 where there is no weight.
-    """
-    used = weight > 0
-    total = weight.sum(-1)
-    stable = stable.astype(bool) & used
-    big = np.finfo(np.float64).max
-    lo = np.where(used, offset, big).min(-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.where(stable & (p_wait > 0), np.log(np.maximum(p_wait, 1e-300) / _TAIL) / decay, 0.0)
-    hi = np.where(stable, offset + np.maximum(tail, 0.0), -big).max(-1)
-    hi = np.maximum(hi, lo)
-    # per component, with a grid axis before the component axis
-    share = (np.where(stable, weight, 0.0) / np.where(total > 0, total, 1.0)[..., None])[..., None, :]
-    c = np.where(stable, p_wait, 0.0)[..., None, :]
-    k = np.where(stable, decay, 0.0)[..., None, :]
-    a = offset[..., None, :]
-
-    def cdf(t: np.ndarray) -> np.ndarray:  # t: (..., G) → CDF at each point
-        dt = t[..., None] - a
-        started = dt >= 0
-        np.maximum(dt, 0.0, out=dt)
-        np.multiply(dt, -k, out=dt)
-        np.exp(dt, out=dt)
-        np.multiply(dt, c, out=dt)
-        np.subtract(1.0, dt, out=dt)
-        dt *= share
-        dt *= started
-        return dt.sum(-1)
-
-    # few rows: a fine grid needs few rounds (numpy overhead dominates); many rows: a coarse grid does less work
-    grid_points = _GRID if weight.size <= 4096 else 4
-    rounds = math.ceil(math.log(1.0 / _PRECISION) / math.log(grid_points))
-    fractions = np.arange(1, grid_points + 1) / grid_points
-    with np.errstate(over="ignore", invalid="ignore"):
-        reachable = cdf(hi[..., None])[..., 0] >= q - 1e-12
-        lo = np.where(reachable, lo, 0.0)
-        hi = np.where(reachable, hi, 0.0)
-        for _ in range(rounds):
-            grid = lo[..., None] + (hi - lo)[..., None] * fractions
-            first = np.minimum((cdf(grid) < q).sum(-1), grid_points - 1)  # first point with CDF ≥ q (CDF rises)
-            new_hi = np.take_along_axis(grid, first[..., None], -1)[..., 0]
-            lo = np.where(first > 0, np.take_along_axis(grid, np.maximum(first - 1, 0)[..., None], -1)[..., 0], lo)
-            hi = new_hi
-    return np.where(total <= 0, 0.0, np.where(reachable, hi, np.inf))
-
-
-def _queues(lam: np.ndarray, mu: np.ndarray, fixed_h: np.ndarray, sla: np.ndarray, servers: np.ndarray,
-            p_wait: np.ndarray, factor: np.ndarray, in_progress_h: np.ndarray, needed: np.ndarray) -> Queues:
-    budget = sla - fixed_h
-    with np.errstate(divide="ignore", invalid="ignore"):
-        capacity = servers * mu
-        stable = (lam == 0) | (capacity > lam)
-        decay = np.where(stable, (capacity - lam) / factor, 0.0)
-        wait = np.where(lam == 0, 0.0, np.where(stable, p_wait / np.where(decay > 0, decay, 1.0), np.inf))
-        util = np.where(servers > 0, lam / np.where(servers > 0, capacity, 1.0), np.where(lam > 0, np.inf, 0.0))
-        met = np.where(stable & (budget >= 0), 1.0 - p_wait * np.exp(-decay * np.maximum(budget, 0.0)), 0.0)
-    return Queues(arrival=lam, service_h=in_progress_h, fixed_h=fixed_h, servers=servers, servers_for_sla=needed,
-                  p_wait=np.where(stable, p_wait, 1.0),
-                  wait_h=wait, lead_h=wait + fixed_h, decay=decay, sla_met=met, utilisation=util, stable=stable,
-                  sla_infeasible=budget <= 0)
-
-
-def compute(p: Params) -> Outcome:
-    """Every figure for every point of ``p`` (see the module docstring for the model)."""
-    P = p.points
-    F, S = p.demand.shape[1:]
-    shape_f, shape_fs = (P, F), (P, F, S)
-
-    def bf(x: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(x, shape_f)
-
-    def on_spokes(x: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(x[..., None], shape_fs)
-
-    demand = np.broadcast_to(p.demand, shape_fs)
-    share = bf(p.share)
-    factor = np.maximum((bf(p.ca2) + bf(p.cs2)) / 2.0, MIN_VARIABILITY)  # Allen–Cunneen (ca² + cs²)/2
-    total_demand = demand.sum(-1)
-
-    mu_hub = bf(p.capacity) / (HOURS_PER_DAY * bf(p.hours_spec))
-    mu_spk = np.broadcast_to((bf(p.capacity) / (HOURS_PER_DAY * bf(p.hours_gen)))[..., None], shape_fs)
-    lam_hub = share * total_demand / HOURS_PER_DAY
-    lam_spk = (1.0 - share)[..., None] * demand / HOURS_PER_DAY
-    lam_full = total_demand / HOURS_PER_DAY
-    flow = bf(p.flow)
-    fixed_hub = 1.0 / (mu_hub * flow) + bf(p.crossings) * bf(p.delay)
-    fixed_spk = 1.0 / (mu_spk * on_spokes(flow))
-    sla = bf(p.sla)
-    sla_s = np.broadcast_to(sla[..., None], shape_fs)
-
-    def wait_budget(fixed_h: np.ndarray, sla_h: np.ndarray) -> np.ndarray:
-        budget = sla_h - fixed_h
-        return np.where(budget > 0, budget, sla_h)  # infeasible SLA: staff against the SLA as a waiting target
-
-    # one staffing pass for all queues: hub (P,F), spokes (P,F,S), fully-central reference (P,F), and — only when
-    # some staff is fixed — hub and spokes again staffed to the SLA, for the "FTE needed" figures
-    hub_queue = (lam_hub, mu_hub, wait_budget(fixed_hub, sla), bf(p.target), factor)
-    spoke_queue = (lam_spk, mu_spk, wait_budget(fixed_spk, sla_s), on_spokes(bf(p.target)), on_spokes(factor))
-    pieces = [
-        (*hub_queue, np.broadcast_to(p.fixed_hub, shape_f)),
-        (*spoke_queue, np.broadcast_to(p.fixed_spoke, shape_fs)),
-        (lam_full, mu_hub, wait_budget(fixed_hub, sla), bf(p.target), factor, np.full(shape_f, np.nan)),
-    ]
-    any_fixed = bool(np.isfinite(p.fixed_hub).any() or np.isfinite(p.fixed_spoke).any())
-    if any_fixed:
-        pieces += [(*hub_queue, np.full(shape_f, np.nan)), (*spoke_queue, np.full(shape_fs, np.nan))]
-    flat = [np.concatenate([np.ravel(piece[i]) for piece in pieces]) for i in range(6)]
-    servers, p_wait = staff_for_sla(*flat[:5], fixed_servers=flat[5])
-    bounds = np.cumsum([0] + [np.size(piece[0]) for piece in pieces])
-    sv = [servers[bounds[i]:bounds[i + 1]] for i in range(len(pieces))]
-    pw = [p_wait[bounds[i]:bounds[i + 1]] for i in range(len(pieces))]
-    needed_hub, needed_spk = (sv[3], sv[4]) if any_fixed else (sv[0], sv[1])
-
-    hub = _queues(lam_hub, mu_hub, fixed_hub, sla, sv[0].reshape(shape_f), pw[0].reshape(shape_f), factor,
-                  1.0 / (mu_hub * flow), needed_hub.reshape(shape_f))
-    spoke = _queues(lam_spk, mu_spk, fixed_spk, sla_s, sv[1].reshape(shape_fs), pw[1].reshape(shape_fs),
-                    on_spokes(factor), fixed_spk, needed_spk.reshape(shape_fs))
-    central_fte = sv[2].reshape(shape_f)
-
-    # items, lead time and SLA per function and spoke (hub items of a spoke share the hub queue's figures)
-    items = demand * DAYS_PER_MONTH
-    central_items = share[..., None] * items
-    local_items = items - central_items
-    lead = (_safe_product(central_items, on_spokes(hub.lead_h)) + _safe_product(local_items, spoke.lead_h))
-    sla_met = central_items * on_spokes(hub.sla_met) + local_items * spoke.sla_met
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lead = np.where(items > 0, lead / np.where(items > 0, items, 1.0), 0.0)
-        sla_met = np.where(items > 0, sla_met / np.where(items > 0, items, 1.0), 1.0)
-    breach = (items > 0) & (sla_met < on_spokes(bf(p.target)) - 1e-9)
-    handoffs = central_items * on_spokes(bf(p.crossings))
-    noncompliant = central_items * on_spokes(bf(p.err_spec)) + local_items * on_spokes(bf(p.err_gen))
-
+    # streams × workers (P, J, 2)
+    items: np.ndarray  # arriving items per month
+    answered: np.ndarray  # items per month that are picked up (the rest go unanswered)
+    lead_mean: np.ndarray  # mean lead time of answered items, calendar hours
+    sla_met: np.ndarray  # share of answered items resolved within the SLA
+    wait: np.ndarray  # mean queueing wait, staffed hours
+    wait_var: np.ndarray  # its variance over items (hours²)
+    ooh: np.ndarray  # mean out-of-hours time inside the lead time, hours
+    handoff: np.ndarray  # mean transfer time, hours
+    # pools (P, Q)
+    pool_items: np.ndarray  # items per week
+    pool_work: np.ndarray  # work hours per week
+    fte: np.ndarray
+    on_duty: np.ndarray  # people on duty during open hours
+    occupancy: np.ndarray
+    pool_wait: np.ndarray  # item-weighted mean queueing wait, staffed hours
+    backlog_peak: np.ndarray  # largest fluid backlog over the week, items
+    # pools × hours (P, Q, H)
+    arrivals_h: np.ndarray  # items per hour
+    backlog_h: np.ndarray  # fluid backlog at the start of each hour
+    wait_h: np.ndarray  # mean queueing wait of an item arriving in each hour, staffed hours
+    # per function / unit
+    instances: np.ndarray  # (P, F, 1 + S) bool: unit runs the function (platform instance)
+    channels: np.ndarray  # (P, F)
     # cost per year
-    people_hub = hub.servers * bf(p.cost_hub)
-    people_spoke = spoke.servers * np.broadcast_to(p.cost_spoke, shape_fs)
-    platform = bf(p.platform)
-    hub_instance = (lam_hub > 0).astype(np.float64)
-    spoke_instances = (lam_spk > 0).astype(np.float64)
-    platform_hub = hub_instance * platform
-    platform_spoke = spoke_instances * platform[..., None]
-    instances = hub_instance + spoke_instances.sum(-1)
-    channels = instances * (instances - 1.0) / 2.0
-    coordination = channels * np.broadcast_to(p.coord_cost, (P,))[:, None]
+    people_cost_q: np.ndarray  # (P, Q)
+    platform_cost_f: np.ndarray  # (P, F)
+    coordination_cost_f: np.ndarray  # (P, F)
+    central_fte_f: np.ndarray  # (P, F) FTE the function would need done entirely in the hub
+    slowdown_fte_f: np.ndarray  # (P, F) extra FTE because generalists take longer than specialists
+    noncompliant: np.ndarray  # (P, J, 2) expected non-compliant items per month
+    # the lead-time CDF on _MEDIAN_GRID per stream and worker, only when asked for (P, J, 2, G)
+    cdf: np.ndarray | None
+    # mean lead time by arrival hour (P, J, 2, H), only with the CDF
+    lead_by_hour: np.ndarray | None = None
 
-    fte = hub.servers + spoke.servers.sum(-1)
-    central_instance = (lam_full > 0).astype(np.float64)
-    central_cost = central_fte * bf(p.cost_hub) + central_instance * platform
-    duplication_fte = np.maximum(fte - central_fte, 0).astype(np.float64)
-    duplication_platforms = np.maximum(instances - central_instance, 0.0)
-    duplication_cost = np.maximum(people_hub + people_spoke.sum(-1) + platform_hub + platform_spoke.sum(-1)
-                                  - central_cost, 0.0)
 
-    return Outcome(params=p, hub=hub, spoke=spoke, central_fte=central_fte, items_fs=items,
-                   central_items_fs=central_items, lead_fs=lead, sla_met_fs=sla_met, breach_fs=breach,
-                   handoffs_fs=handoffs, noncompliant_fs=noncompliant, people_hub=people_hub,
-                   people_spoke=people_spoke, platform_hub=platform_hub, platform_spoke=platform_spoke,
-                   instances=instances, channels=channels, coordination=coordination,
-                   duplication_fte=duplication_fte, duplication_platforms=duplication_platforms,
-                   duplication_cost=duplication_cost)
+def _lognormal(mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, σ) of the lognormal with this mean and variance (σ ≥ 1e-6)."""
+    mean = np.maximum(mean, 1e-9)
+    sigma2 = np.log1p(np.maximum(var, 0.0) / (mean * mean))
+    sigma = np.sqrt(np.maximum(sigma2, 1e-12))
+    return np.log(mean) - 0.5 * sigma * sigma, sigma
+
+
+def _to_pools(x: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """Sum (P, J, 2, H) per stream and worker into (P, Q, H) per pool."""
+    P, J, W, Hh = x.shape
+    return np.matmul(onehot.reshape(J * W, -1).T[None], x.reshape(P, J * W, Hh))
+
+
+def _pool_onehot(st: Structure) -> np.ndarray:
+    """(J, 2, Q) 1 where stream j worked by w lands in pool q."""
+    onehot = np.zeros((st.J, 2, st.Q))
+    if st.J:
+        onehot[np.arange(st.J)[:, None], np.arange(2)[None, :], st.pool_of] = 1.0
+    return onehot
+
+
+def _fluid(patient: np.ndarray, impatient: np.ndarray, capacity: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Backlog at the start of each hour of the repeating week (P, Q, H), in hours of work.
+
+    Two kinds of work share the queue first come, first served: work whose senders wait however long it takes
+    (``patient``) and work whose senders give up, of which a share ``1 − keep`` (P, Q) leaves every hour it
+    waits. Each hour the team serves ``capacity``, taken from both in proportion to what is waiting.
+    """
+    P, Q, _ = patient.shape
+    waiting_p = np.zeros((P, Q))
+    waiting_i = np.zeros((P, Q))
+    start = np.empty_like(patient)
+    for week in range(_WARM_WEEKS + 1):
+        last = week == _WARM_WEEKS
+        for h in range(H):
+            if last:
+                start[:, :, h] = waiting_p + waiting_i
+            in_p = waiting_p + patient[:, :, h]
+            in_i = waiting_i * keep + impatient[:, :, h]
+            total = in_p + in_i
+            left = np.where(total > 0, np.maximum(total - capacity[:, :, h], 0.0) / np.where(total > 0, total, 1.0), 0.0)
+            waiting_p, waiting_i = in_p * left, in_i * left
+    return start
+
+
+def compute(st: Structure, p: Params, *, medians: bool = False, spread: bool = False) -> Outcome:
+    """Every figure for every point of ``p``; ``medians`` adds the lead-time CDFs the medians are read from,
+    ``spread`` the variance of the queueing wait (calibration needs it)."""
+    P = p.points
+    if P > _MAX_CHUNK:
+        parts = [compute(st, p.take(slice(i, i + _MAX_CHUNK)), medians=medians, spread=spread)
+                 for i in range(0, P, _MAX_CHUNK)]
+        return Outcome(**{f.name: (None if getattr(parts[0], f.name) is None else
+                                   np.concatenate([getattr(o, f.name) for o in parts], axis=0))
+                          for f in fields(Outcome)})
+    J, F, S, Q = st.J, st.F, st.S, st.Q
+
+    def full(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    demand, share = full(p.demand, (P, J)), full(p.share, (P, J))
+    work, in_prog = full(p.work, (P, J, 2)), full(p.in_progress, (P, J, 2))
+    response, transfer = full(p.response, (P, J, 2)), full(p.transfer, (P, J, 2))
+    split = np.stack([share, 1.0 - share], axis=-1)  # (P, J, 2)
+    lam = (demand / HOURS_PER_DAY)[:, :, None, None] * split[..., None] * st.profile[None, :, None, :]  # (P,J,2,H)
+    per_week = lam.sum(-1)  # (P, J, 2)
+
+    # --- pools: work, staffing, capacity ------------------------------------------------------------------
+    onehot = _pool_onehot(st)
+    arrivals_q = _to_pools(lam, onehot)
+    items_q = arrivals_q.sum(-1)
+    work_q = np.einsum("pjw,jwq->pq", per_week * work, onehot)
+    cv2 = st.cv[None] ** 2
+    work2_q = np.einsum("pjw,jwq->pq", per_week * work * work * (1.0 + cv2), onehot)
+    busy = items_q > 0
+    safe_items = np.where(busy, items_q, 1.0)
+    mean_work = np.where(busy, work_q / safe_items, 1.0)
+    cs2 = np.where(busy, work2_q / safe_items / (mean_work * mean_work) - 1.0, 1.0)
+    factor = np.maximum((1.0 + cs2) / 2.0, 1e-6)  # Allen–Cunneen with Poisson arrivals within an hour
+    occ = full(p.occupancy, (P, Q))
+    open_h = st.open_hours[None, :]
+    on_duty = np.where(busy, work_q / (occ * open_h), 0.0)
+    productive = full(p.productive, (P,))[:, None]
+    fte = np.where(busy, work_q / (occ * np.minimum(productive, open_h)), 0.0)
+    # the queue runs on work: hours of work arriving per hour against the on-duty team's hours (the mix of
+    # streams changes over the week, and with it the work an item brings)
+    work_h = _to_pools(lam * work[..., None], onehot)
+    serving = on_duty
+    capacity = serving[..., None] * st.pool_mask[None]  # (P, Q, H) work hours per calendar hour
+
+    # abandonment: item-weighted hazard of the pool's streams
+    patience_j = full(p.patience, (P, J))
+    hazard_j = np.where(np.isfinite(patience_j), 1.0 / patience_j, 0.0)
+    gives_up = (hazard_j > 0)[..., None, None]  # (P, J, 1, 1)
+    impatient_h = _to_pools(lam * work[..., None] * gives_up, onehot) if gives_up.any() else np.zeros_like(work_h)
+    impatient_items = np.einsum("pjw,jwq->pq", per_week * (hazard_j > 0)[..., None], onehot)
+    hazard_q = np.where(impatient_items > 0, np.einsum("pjw,jwq->pq", per_week * hazard_j[..., None], onehot)
+                        / np.where(impatient_items > 0, impatient_items, 1.0), 0.0)
+    backlog = _fluid(work_h - impatient_h, impatient_h, capacity, np.exp(-hazard_q))  # work hours waiting
+    backlog_end = np.roll(backlog, -1, axis=-1)
+    queue = 0.5 * (backlog + backlog_end)  # what an arrival in the hour finds ahead of it
+    safe_duty = np.where(serving > 0, serving, 1.0)[..., None]
+    fluid_wait = np.where(serving[..., None] > 0, queue / safe_duty, 0.0)
+
+    # stationary waits per hour: Erlang C at the hour's load where no backlog is left, else the week's average
+    mask = st.pool_mask[None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_h = np.where(mask > 0, work_h / np.where(mask > 0, mask, 1.0) / safe_duty, 0.0)
+        item_work = np.where(arrivals_q > 0, work_h / np.where(arrivals_q > 0, arrivals_q, 1.0), mean_work[..., None])
+    rho_h = np.nan_to_num(rho_h)
+    settled = (mask > 0) & (queue < 0.5 * item_work) & (rho_h < _RHO_MAX)
+    average = np.where(busy, work_q / (np.where(serving > 0, serving, 1.0) * open_h), 0.0)  # load over the open hours
+    rho = np.where(settled, rho_h, np.minimum(average, _RHO_MAX)[..., None])
+    table = erlang_c_fractional(_RHO_GRID[None, None, :] * serving[..., None], serving[..., None])  # (P,Q,G)
+    c_wait = _interp_rows(rho, _RHO_GRID, table)
+    decay = np.where(busy[..., None], safe_duty / item_work, 1.0) * (1.0 - rho) / factor[..., None]  # per staffed hour
+    c_wait = np.where(busy[..., None], c_wait, 0.0)
+
+    # --- per stream, worker and hour -------------------------------------------------------------------------
+    def gather(x: np.ndarray) -> np.ndarray:  # (P, Q, H) -> (P, J, 2, H)
+        return x[:, st.pool_of, :]
+
+    f_w, c_w, k_w = gather(fluid_wait), gather(c_wait), gather(decay)
+    cross = st.crossing[None]
+    tr = np.where(cross, transfer, 0.0)  # (P, J, 2)
+    rt = response + in_prog
+    # the stochastic wait of the items that are answered: senders who give up (rate h = 1/θ) leave the long waits
+    # behind, so an answered item waited C·k/(k + h)² ÷ P(answered) on average (no patience: C/k)
+    hazard = np.where(np.isfinite(patience_j), 1.0 / np.where(np.isfinite(patience_j), patience_j, 1.0), 0.0)
+    h_ = hazard[..., None, None]
+    answered_share = (1.0 - c_w) + c_w * k_w / (k_w + h_)
+    wait_stoch = c_w * k_w / (k_w + h_) ** 2 / answered_share
+    wait_stoch2 = 2.0 * c_w * k_w / (k_w + h_) ** 3 / answered_share
+    wait_mean = f_w + wait_stoch
+    mean_s = wait_mean + rt[..., None]
+    var_s = np.maximum(wait_stoch2 - wait_stoch * wait_stoch, 0.0) + (st.cv[None] * rt)[..., None] ** 2
+    mu, sigma = _lognormal(mean_s, var_s)
+
+    lead_h, sla_h, kept, kept_u = _calendar(st, full(p.sla, (P, J)), tr, mean_s, mu, sigma, f_w, c_w, k_w, patience_j,
+                                            positions=medians)
+    answered_h = lam * kept
+    answered = answered_h.sum(-1)
+    safe_ans = np.where(answered > 0, answered, 1.0)
+
+    def weighted(x: np.ndarray) -> np.ndarray:
+        return np.where(answered > 0, (answered_h * x).sum(-1) / safe_ans, 0.0)
+
+    lead_mean = weighted(lead_h)
+    sla_met = np.where(answered > 0, (answered_h * sla_h).sum(-1) / safe_ans, 1.0)
+    wait = weighted(wait_mean)
+    wait_var = (np.maximum(weighted(f_w * f_w + 2.0 * f_w * wait_stoch + wait_stoch2) - wait * wait, 0.0)
+                if spread else np.zeros_like(wait))
+    ooh = lead_mean - tr - wait - rt
+    pool_wait = np.where(busy, np.einsum("pjw,jwq->pq", answered * wait, onehot)
+                         / np.where(busy, np.einsum("pjw,jwq->pq", answered, onehot), 1.0), 0.0)
+
+    cdf = None
+    if medians:
+        cdf = _lead_cdf(st, tr, mu, sigma, lam[..., None] * kept_u, answered)
+
+    # --- costs and structure ----------------------------------------------------------------------------------
+    cost_unit = full(p.cost_unit, (P, 1 + S))
+    people_q = fte * cost_unit[:, st.pool_unit]
+    local_f = np.zeros((P, F, S))
+    np.add.at(local_f, (slice(None), st.fn_of, st.spoke_of), per_week[:, :, 1])
+    hub_f = items_q[:, :F]
+    instances = np.concatenate([(hub_f > 1e-12)[..., None], local_f > 1e-12], axis=-1)
+    teams = instances.sum(-1).astype(np.float64)
+    spoke_teams = instances[..., 1:].sum(-1).astype(np.float64)
+    if p.all_to_all:
+        channels = teams * (teams - 1.0) / 2.0
+    else:
+        channels = np.where(teams >= 2, spoke_teams, 0.0)
+    platform_f = teams * full(p.platform, (P, F))
+    coordination_f = channels * full(p.coord_cost, (P,))[:, None]
+
+    # what each function would need entirely in the hub, and what generalists' longer work costs
+    hub_occ = occ[:, :F]
+    hub_open = open_h[:, :F]
+    total_week = per_week.sum(-1)  # (P, J)
+    central_work = np.zeros((P, F))
+    np.add.at(central_work, (slice(None), st.fn_of), total_week * work[:, :, 0])
+    central_fte = central_work / (hub_occ * np.minimum(productive, hub_open))
+    extra = per_week[:, :, 1] * np.maximum(work[:, :, 1] - work[:, :, 0], 0.0)  # (P, J) extra hours in spokes
+    spoke_pool = F + st.spoke_of
+    extra_fte_j = extra / (occ[:, spoke_pool] * np.minimum(productive, open_h[:, spoke_pool]))
+    slowdown = np.zeros((P, F))
+    np.add.at(slowdown, (slice(None), st.fn_of), extra_fte_j)
+    err = full(p.err, (P, F, 2))[:, st.fn_of, :]  # (P, J, 2)
+
+    return Outcome(
+        items=per_week * WEEKS_PER_MONTH, answered=answered * WEEKS_PER_MONTH, lead_mean=lead_mean,
+        sla_met=sla_met, wait=wait, wait_var=wait_var, ooh=np.maximum(ooh, 0.0), handoff=np.broadcast_to(tr, (P, J, 2)).copy(),
+        pool_items=items_q, pool_work=work_q, fte=fte, on_duty=on_duty, occupancy=np.where(busy, occ, 0.0),
+        pool_wait=pool_wait, backlog_peak=backlog.max(-1), arrivals_h=arrivals_q, backlog_h=backlog,
+        wait_h=fluid_wait + c_wait / decay,
+        instances=instances, channels=channels, people_cost_q=people_q, platform_cost_f=platform_f,
+        coordination_cost_f=coordination_f, central_fte_f=central_fte, slowdown_fte_f=slowdown,
+        noncompliant=per_week * WEEKS_PER_MONTH * err, cdf=cdf, lead_by_hour=lead_h if medians else None)
+
+
+def _far_weight(mu: np.ndarray, sigma: np.ndarray, after: float) -> np.ndarray:
+    """E[(S − after)⁺] for lognormal S with parameters (μ, σ)."""
+    log_after = math.log(after)
+    return (np.exp(mu + 0.5 * sigma * sigma) * special.ndtr((mu + sigma * sigma - log_after) / sigma)
+            - after * special.ndtr((mu - log_after) / sigma))
+
+
+def _calendar_table(st: Structure, unit: int, transfer: float) -> dict[str, np.ndarray]:
+    """What the calendar says about an item created at each position of each hour of the week that reaches the
+    team ``transfer`` hours later: its staffed time, the wait for the opening, and the closures ahead within one
+    staffed week (staffed hours until each, calendar hours it lasts). Cached per unit and transfer time."""
+    key = (unit, round(float(transfer), 6))
+    cached = st.cache.get(key)
+    if cached is not None:
+        return cached
+    clock = st.clocks[unit]
+    created = np.arange(H, dtype=np.float64)[:, None] + _SUB[None, :]  # (H, U)
+    reach = created + transfer
+    y = clock.to_staffed(reach)
+    at, length = st.closures[unit]
+    weeks = np.floor(y / clock.open_hours)
+    y_in = y - weeks * clock.open_hours  # closures repeat every week
+    first = np.searchsorted(at, y_in + 1e-9)
+    near = int(max(1, (at < at[0] + clock.open_hours + 1e-9).sum() + 1))
+    idx = np.minimum(first[..., None] + np.arange(near), len(at) - 1)
+    ahead = at[idx] - y_in[..., None]
+    within = ahead < clock.open_hours  # one staffed week ahead; beyond it closures are spread evenly
+    table = {"created": created, "reach": reach, "y": y, "to_open": clock.to_calendar(y + 1e-9) - reach,
+             "log_ahead": np.log(np.maximum(ahead, 1e-12)), "length": np.where(within, length[idx], 0.0),
+             "stretch": (H - clock.open_hours) / clock.open_hours}
+    st.cache[key] = table
+    return table
+
+
+def _calendar(st: Structure, sla: np.ndarray, tr: np.ndarray, mean_s: np.ndarray, mu: np.ndarray,
+              sigma: np.ndarray, f_w: np.ndarray, c_w: np.ndarray, k_w: np.ndarray, patience: np.ndarray, *,
+              positions: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Mean lead time and share within SLA of answered items per arrival hour (P, J, 2, H), the share answered
+    per hour, and (with ``positions``) per hour and position within it (P, J, 2, H, U).
+
+    An item created at h + u (u spread over the hour) reaches the team at a = h + u + transfer and needs S staffed
+    hours from there (S lognormal); it waits through every closure the team has before S staffed hours have
+    passed: E[lead] = transfer + wait for the opening + E[S] + Σ length · P(S > staffed time to the closure), the
+    closures beyond one staffed week spread evenly (their share of the week times E[(S − week)⁺]). An item whose
+    sender gives up while it waits for a person is not answered, so each position is weighted by the share
+    answered there (an item reaching the team just after it closed waits all night and mostly goes unanswered).
+    """
+    P, J = sla.shape
+    U = len(_SUB)
+    lead_h = np.empty_like(mean_s)
+    sla_h = np.empty_like(mean_s)
+    kept = np.ones_like(mean_s)
+    kept_u = np.ones(mean_s.shape + (U,)) if positions else None
+    units = st.pool_unit[st.pool_of]  # (J, 2) unit of the team working each stream
+    always = np.array([c.always_open for c in st.clocks])[units]
+
+    def answered_share(theta, wait_cal, c_, k_):
+        finite = np.isfinite(theta)
+        safe = np.where(finite, theta, 1.0)
+        stays = np.exp(-wait_cal / safe) * ((1.0 - c_) + c_ * k_ / (k_ + 1.0 / safe))
+        return np.where(finite, stays, 1.0)
+
+    # teams open round the clock: no closures, every position within the hour alike
+    jw = np.argwhere(always)
+    if len(jw):
+        j, w = jw[:, 0], jw[:, 1]
+        m_, s_ = mu[:, j, w, :], sigma[:, j, w, :]
+        tr_jw = tr[:, j, w][..., None]
+        lead_h[:, j, w, :] = tr_jw + mean_s[:, j, w, :]
+        budget = sla[:, j][..., None] - tr_jw
+        with np.errstate(divide="ignore"):
+            z = (np.log(np.maximum(budget, 1e-12)) - m_) / s_
+        sla_h[:, j, w, :] = np.where(budget > 0, special.ndtr(z), 0.0)
+        theta = patience[:, j][..., None]
+        if np.isfinite(theta).any():
+            keep = answered_share(theta, f_w[:, j, w, :], c_w[:, j, w, :], k_w[:, j, w, :])
+            kept[:, j, w] = keep
+            if kept_u is not None:
+                kept_u[:, j, w] = keep[..., None]
+
+    # teams with office hours, per unit and transfer time (the calendar tables are shared by the points)
+    for unit in np.unique(units[~always]):
+        clock = st.clocks[int(unit)]
+        pairs = np.argwhere((units == unit) & ~always)
+        transfers = np.round(tr[:, pairs[:, 0], pairs[:, 1]], 6)  # (P, n)
+        for t in np.unique(transfers):
+            table = _calendar_table(st, int(unit), float(t))
+            rows, cols = np.nonzero(transfers == t)
+            for n in np.unique(cols):
+                j, w = pairs[n]
+                points = rows[cols == n]
+                m_, s_ = mu[points, j, w, :], sigma[points, j, w, :]  # (p, H)
+                z = (table["log_ahead"][None] - m_[..., None, None]) / s_[..., None, None]  # (p, H, U, K)
+                crossed = (special.ndtr(-z) * table["length"][None]).sum(-1)
+                far = table["stretch"] * _far_weight(m_, s_, clock.open_hours)[..., None]
+                lead_u = t + mean_s[points, j, w, :, None] + table["to_open"][None] + crossed + far
+                deadline = table["created"][None] + sla[points, j][:, None, None]
+                budget = clock.to_staffed(deadline) - table["y"][None]
+                with np.errstate(divide="ignore"):
+                    zs = (np.log(np.maximum(budget, 1e-12)) - m_[..., None]) / s_[..., None]
+                sla_u = np.where(budget > 0, special.ndtr(zs), 0.0)
+                theta = patience[points, j][:, None, None]
+                if np.isfinite(theta).any():
+                    fluid = np.maximum(f_w[points, j, w, :], 1e-9)[..., None]
+                    wait_cal = clock.to_calendar(table["y"][None] + fluid) - table["reach"][None]
+                    keep = answered_share(theta, wait_cal, c_w[points, j, w, :, None], k_w[points, j, w, :, None])
+                else:
+                    keep = np.ones_like(lead_u)
+                total = keep.sum(-1)
+                safe_total = np.where(total > 0, total, 1.0)
+                lead_h[points, j, w, :] = np.where(total > 0, (keep * lead_u).sum(-1) / safe_total, lead_u.mean(-1))
+                sla_h[points, j, w, :] = np.where(total > 0, (keep * sla_u).sum(-1) / safe_total, sla_u.mean(-1))
+                kept[points, j, w] = keep.mean(-1)
+                if kept_u is not None:
+                    kept_u[points, j, w] = keep
+    return lead_h, sla_h, kept, kept_u
+
+
+def _interp_rows(x: np.ndarray, grid: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``table`` (P, Q, G) on ``grid`` at ``x`` (P, Q, H), row by row."""
+    pos = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 2)
+    lo, hi = grid[pos], grid[pos + 1]
+    frac = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    t_lo = np.take_along_axis(table, pos, axis=-1)
+    t_hi = np.take_along_axis(table, pos + 1, axis=-1)
+    return t_lo + frac * (t_hi - t_lo)
+
+
+def _lead_cdf(st: Structure, tr: np.ndarray, mu: np.ndarray, sigma: np.ndarray, answered_u: np.ndarray,
+              answered: np.ndarray) -> np.ndarray:
+    """P(lead ≤ x) on ``_MEDIAN_GRID`` per stream and worker (P, J, 2, G), mixed over the arrival hours and
+    positions within them (``answered_u``: answered items per hour and position, (P, J, 2, H, U)).
+
+    The staffed budget of an arrival (open hours between reaching the team and x hours after creation) depends
+    on the pool's calendar and the transfer only, so it is computed once per pool and transfer time.
+    """
+    P, J = mu.shape[:2]
+    G = len(_MEDIAN_GRID)
+    out = np.zeros((P, J, 2, G))
+    created = np.arange(H, dtype=np.float64)[:, None] + _SUB[None, :]  # (H, U)
+    weights = answered_u / np.where(answered > 0, answered, 1.0)[..., None, None] / answered_u.shape[-1]
+    for q in range(st.Q):
+        jw = np.argwhere(st.pool_of == q)
+        if not len(jw):
+            continue
+        clock = st.pool_clock(q)
+        for p_ in range(P):
+            transfers = np.round(tr[p_, jw[:, 0], jw[:, 1]], 9)
+            for t in np.unique(transfers):
+                pick = jw[transfers == t]
+                j, w = pick[:, 0], pick[:, 1]
+                if clock.always_open:
+                    budget = np.broadcast_to(_MEDIAN_GRID - t, (H, 1, G))
+                else:
+                    y = clock.to_staffed(created + t)[..., None]  # (H, U, 1)
+                    budget = clock.to_staffed(created[..., None] + _MEDIAN_GRID) - y  # (H, U, G)
+                with np.errstate(divide="ignore"):
+                    log_budget = np.where(budget > 0, np.log(np.maximum(budget, 1e-300)), -np.inf)
+                z = (log_budget[None] - mu[p_, j, w, :, None, None]) / sigma[p_, j, w, :, None, None]  # (n,H,U,G)
+                inside = special.ndtr(z)
+                if inside.shape[2] == 1:  # round the clock: every position within the hour alike
+                    out[p_, j, w, :] = np.einsum("nh,nhg->ng", weights[p_, j, w].sum(-1), inside[:, :, 0])
+                else:
+                    out[p_, j, w, :] = np.einsum("nhu,nhug->ng", weights[p_, j, w], inside)
+    return out
+
+
+def median_of(cdf: np.ndarray, q: float = 0.5) -> np.ndarray:
+    """The q-quantile of CDFs on ``_MEDIAN_GRID`` (last axis), interpolated linearly in probit and log hours
+    (exact for a lognormal, close for mixtures of them); inf where the CDF never reaches q."""
+    logx = np.log(_MEDIAN_GRID)
+    eps = 1e-12
+    probit = special.ndtri(np.clip(cdf, eps, 1.0 - eps))
+    target = special.ndtri(q)
+    above = cdf >= q
+    first = np.argmax(above, axis=-1)
+    reached = above.any(-1)
+    i = np.clip(first, 1, len(_MEDIAN_GRID) - 1)
+    lo = np.take_along_axis(probit, (i - 1)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(probit, i[..., None], -1)[..., 0]
+    frac = np.where(hi > lo, (target - lo) / np.where(hi > lo, hi - lo, 1.0), 1.0)
+    value = np.exp(logx[i - 1] + np.clip(frac, 0.0, 1.0) * (logx[i] - logx[i - 1]))
+    value = np.where(first == 0, _MEDIAN_GRID[0], value)
+    return np.where(reached, value, np.inf)

@@ -1,14 +1,18 @@
-"""Typed, validated and versioned inputs of the what-if model (see MODEL.md for what each number means).
+"""Typed, validated and versioned inputs of the what-if model (MODEL.md explains what each number means).
 
-Units: demand in items per calendar day, work content in hours per item, delays and SLAs in calendar hours,
-costs per year in the organisation's currency, shares and rates in 0..1.
+An organisation is a hub and its spokes, each with a headcount, a cost per FTE and office hours, and a set of
+*functions* (campaign planning, content production ...). A function's work arrives as *streams*: one per
+spoke, item kind and origin (the unit the items come from), each with its demand, weekly arrival rhythm, SLA
+and the times the hub and the spoke take over it (:class:`WorkerInputs`). The operating model says, per
+stream, which share of its items the hub works (the *central share*); a function's ``central_share`` set to a
+number applies to every stream of the function, ``None`` keeps each stream's own (the as-is as observed).
 
-An operating model gives each function a central share: 1 = done in the hub, 0 = done in the spokes, in
-between = a hybrid split (that share of every spoke's items goes to the hub). ``placement`` is derived from
-the share, so the two can never disagree.
+Units: demand in items per calendar day; work, pick-up and in-progress times in *staffed* hours (hours the
+working unit is open); transfers and SLAs in calendar hours; costs per year in the organisation's currency;
+shares and rates in 0..1.
 
 Saved scenarios store ``dump_inputs(inputs)``; :func:`load_inputs` reads any earlier ``inputs_version`` by
-upgrading it step by step (``_UPGRADES``), and refuses newer ones with a message instead of guessing.
+upgrading it step by step (``_UPGRADES``) and refuses newer ones with a message instead of guessing.
 """
 
 from __future__ import annotations
@@ -18,60 +22,57 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-CURRENT_INPUTS_VERSION = 2
+from dashboard.domain.vocabulary import FUNCTION_LABELS, FUNCTIONS, function_label
+from dashboard.whatif import calendar as cal
+
+__all__ = ["FUNCTIONS", "FUNCTION_LABELS", "function_label"]  # re-exported for the model's callers
+
+CURRENT_INPUTS_VERSION = 3
 
 Placement = Literal["hub", "spokes", "hybrid"]
-
-FUNCTIONS: tuple[str, ...] = (
-    "campaign_planning",
-    "content_production",
-    "analytics_reporting",
-    "social_listening",
-    "crm_lead_management",
-    "martech_platforms",
-)
-FUNCTION_LABELS: dict[str, str] = {
-    "campaign_planning": "Campaign planning",
-    "content_production": "Content production",
-    "analytics_reporting": "Analytics & reporting",
-    "social_listening": "Social listening & response",
-    "crm_lead_management": "CRM & lead management",
-    "martech_platforms": "Marketing technology / platforms",
-}
+Worker = Literal["hub", "spoke"]
 # The hybrid preset: these functions in the hub, everything else delivered locally by the spokes.
 HYBRID_CENTRAL: tuple[str, ...] = ("content_production", "analytics_reporting")
+# Items whose senders give up when nobody answers in time (abandonment): social mentions and complaints.
+ABANDONING_KINDS: tuple[str, ...] = ("mention", "complaint")
 
 HUB_ID = "hub"
+WEEK_HOURS = cal.WEEK_HOURS
 
 # Human names of input fields, for validation messages and the sensitivity table.
 FIELD_LABELS: dict[str, str] = {
     "central_share": "central share",
-    "demand_per_day": "demand per spoke (items/day)",
-    "hours_per_item_specialist": "work hours per item (specialist, hub)",
-    "hours_per_item_generalist": "work hours per item (generalist, spoke)",
-    "stages": "number of stages",
-    "boundary_crossings": "hub↔spoke handoffs per item when done centrally",
-    "handoff_delay_hours": "handoff delay per crossing (hours)",
+    "demand_per_day": "demand (items/day)",
+    "work_h": "work per item (staffed hours)",
+    "in_progress_h": "in-progress time (staffed hours)",
+    "response_h": "pick-up delay (staffed hours)",
+    "transfer_h": "handoff transfer time (hours)",
+    "cv": "variability (CV of pick-up + in-progress time)",
     "fte_cost": "FTE cost per year",
     "platform_cost": "platform licence per instance per year",
-    "error_rate_specialist": "compliance error rate (specialist)",
-    "error_rate_generalist": "compliance error rate (generalist)",
+    "error_rate_specialist": "error rate (hub)",
+    "error_rate_generalist": "error rate (spokes)",
     "sla_hours": "SLA (hours)",
     "sla_target": "SLA target share",
-    "ca": "CV of inter-arrival times",
-    "cs": "CV of service times",
-    "productive_hours_per_day": "productive hours per FTE per working day",
-    "flow_efficiency": "flow efficiency (work time ÷ in-progress time)",
-    "working_days_per_year": "working days per FTE per year",
+    "patience_h": "patience before a sender gives up (hours)",
+    "contracted_hours_per_week": "contracted hours per FTE per week",
+    "shrinkage": "shrinkage (leave, sickness, training, meetings)",
+    "occupancy_cap": "occupancy cap",
+    "occupancy": "occupancy",
     "coordination_hours_per_channel_month": "coordination hours per channel per month",
-    "fixed_fte": "fixed FTE",
+    "coordination": "coordination structure",
+    "hours": "office hours",
+    "timezone": "time zone",
+    "headcount": "headcount",
     "spokes": "spokes",
     "functions": "functions",
+    "streams": "streams",
+    "profile": "arrival profile",
 }
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-WholeNonNegative = Annotated[int, Field(ge=0)]
 UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class InputError(ValueError):
@@ -89,80 +90,184 @@ class _Inputs(BaseModel):
 class GlobalInputs(_Inputs):
     """Organisation-wide defaults and conversion factors."""
 
-    fte_cost: float = Field(70_000.0, gt=0, description="cost of one FTE per year when no unit/function sets one")
-    handoff_delay_hours: float = Field(4.0, ge=0, description="calendar hours an item waits per hub↔spoke handoff")
+    fte_cost: float = Field(70_000.0, gt=0, description="cost of one FTE per year where no unit sets one")
     platform_cost: float = Field(12_000.0, ge=0, description="licence and running cost per platform instance per year")
-    productive_hours_per_day: float = Field(6.4, gt=0, le=24, description="hours of work per FTE per working day")
-    working_days_per_year: float = Field(220.0, gt=0, le=366, description="working days per FTE per year")
+    contracted_hours_per_week: float = Field(40.0, gt=0, le=80, description="paid hours per FTE per week")
+    shrinkage: float = Field(0.30, ge=0, lt=1, description="share of paid hours not available for work")
+    occupancy_cap: float = Field(0.85, gt=0, lt=1, description="most of its available time a team spends on "
+                                                                "modelled work; new teams are staffed to it")
     coordination_hours_per_channel_month: float = Field(
-        4.0, ge=0, description="hours per month that one coordination channel between two teams costs (Malone 1987)")
+        4.0, ge=0, description="hours per month that one coordination channel between two teams costs")
+    coordination: Literal["star", "all_to_all"] = Field(
+        "star", description="star: the hub aligns with each team doing the function; all_to_all: every pair aligns")
+
+    @property
+    def productive_hours_per_week(self) -> float:
+        return self.contracted_hours_per_week * (1.0 - self.shrinkage)
 
 
 class UnitInputs(_Inputs):
-    """The hub or a spoke; ``fte_cost`` overrides the global FTE cost for people in this unit."""
+    """The hub or a spoke: cost, headcount and office hours."""
 
     id: UnitId
     name: str = ""
     fte_cost: float | None = Field(None, gt=0)
+    headcount: float | None = Field(None, ge=0)
+    hours: str = cal.DEFAULT_HOURS_TEXT
+    timezone: str = "UTC"
+    hours_source: Literal["stored", "inferred", "default"] = "default"
+    occupancy: float | None = Field(None, gt=0, lt=1, description="a spoke's shared team: calibrated occupancy")
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_readable(cls, value: str) -> str:
+        try:
+            return cal.format_hours(cal.parse_hours(value))
+        except cal.CalendarError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        try:
+            return cal.check_timezone(value)
+        except cal.CalendarError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def label(self) -> str:
         return self.name or self.id.replace("_", " ").capitalize()
 
+    @property
+    def windows(self) -> cal.Hours:
+        return cal.parse_hours(self.hours)
 
-class FunctionInputs(_Inputs):
-    """One function of the operating model; ``None`` fields fall back to the unit or global value.
 
-    ``flow_efficiency`` (default 1) is the share of an item's in-progress time that someone actually works on
-    it: people juggle several items, so an item of 1 work hour may take 5 elapsed hours at 0.2. It lengthens
-    lead times; the queues run on work content, so it changes staffing only by leaving less of the SLA for
-    waiting.
+class WorkerInputs(_Inputs):
+    """How long one stream's items take when the hub (specialists) or the spoke (generalists) works them.
+
+    ``response_h`` + ``in_progress_h`` is the staffed time from an item reaching the team to its resolution
+    that queueing does not explain (picking it up, then working it, including time spent waiting for others);
+    ``work_h`` (≤ ``in_progress_h``) of it keeps a person busy. ``transfer_h`` is added when the item crosses
+    the hub↔spoke boundary (it is worked elsewhere than where it comes from). ``source`` says where the
+    numbers come from ("observed", "derived from ...", "typical default").
     """
 
-    central_share: float = Field(ge=0, le=1)
-    demand_per_day: dict[UnitId, NonNegative] = Field(default_factory=dict)
-    hours_per_item_specialist: float = Field(gt=0)
-    hours_per_item_generalist: float = Field(gt=0)
-    stages: int = Field(3, ge=1, le=50)
-    boundary_crossings: float = Field(2.0, ge=0)
-    handoff_delay_hours: float | None = Field(None, ge=0)
-    fte_cost: float | None = Field(None, gt=0)
-    platform_cost: float | None = Field(None, ge=0)
-    error_rate_specialist: float = Field(0.02, ge=0, le=1)
-    error_rate_generalist: float = Field(0.05, ge=0, le=1)
-    sla_hours: float = Field(gt=0)
-    sla_target: float = Field(0.9, gt=0, le=0.999)
-    ca: float | None = Field(None, ge=0, le=20)
-    cs: float | None = Field(None, ge=0, le=20)
-    productive_hours_per_day: float | None = Field(None, gt=0, le=24)
-    flow_efficiency: float | None = Field(None, gt=0, le=1)
-    fixed_fte: dict[UnitId, WholeNonNegative] = Field(default_factory=dict)
+    work_h: float = Field(gt=0)
+    in_progress_h: float = Field(gt=0)
+    response_h: float = Field(0.0, ge=0)
+    cv: float = Field(1.0, ge=0, le=20)
+    transfer_h: float = Field(0.0, ge=0)
+    source: str = "typical default"
 
     @model_validator(mode="after")
-    def _crossings_fit_the_stages(self) -> FunctionInputs:
-        if self.boundary_crossings > self.stages + 1:
-            raise ValueError(
-                f"boundary_crossings ({self.boundary_crossings:g}) cannot exceed stages + 1 ({self.stages + 1}): "
-                "an item can cross at intake, between stages and at delivery")
+    def _work_fits(self) -> WorkerInputs:
+        if self.work_h > self.in_progress_h * (1 + 1e-9):
+            raise ValueError(f"work per item ({self.work_h:g} h) cannot exceed the in-progress time "
+                             f"({self.in_progress_h:g} h)")
         return self
 
     @property
+    def staffed_h(self) -> float:
+        return self.response_h + self.in_progress_h
+
+
+class StreamInputs(_Inputs):
+    """One spoke's items of one kind and origin for one function."""
+
+    spoke: UnitId
+    kind: str = Field("", max_length=64)
+    origin: Worker
+    demand_per_day: NonNegative
+    central_share: Share
+    sla_hours: float = Field(gt=0)
+    profile: tuple[float, ...] | None = None
+    patience_h: float | None = Field(None, gt=0, description="mean wait after which a sender gives up; None: never")
+    patience_source: str = ""
+    hub: WorkerInputs
+    local: WorkerInputs
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_is_a_week(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is None:
+            return None
+        if len(value) != WEEK_HOURS or any(v < 0 for v in value) or sum(value) <= 0:
+            raise ValueError(f"an arrival profile has {WEEK_HOURS} non-negative hourly weights, not all zero")
+        total = sum(value)
+        if abs(total - WEEK_HOURS) <= 1e-3 * WEEK_HOURS:  # already a week's weights with mean 1: keep them as given
+            return tuple(float(v) for v in value)
+        return tuple(round(v * WEEK_HOURS / total, 4) for v in value)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.spoke, self.kind, self.origin)
+
+    def worker(self, where: Worker) -> WorkerInputs:
+        return self.hub if where == "hub" else self.local
+
+
+class FunctionInputs(_Inputs):
+    """One function of the operating model and its streams."""
+
+    central_share: float | None = Field(None, ge=0, le=1)
+    streams: tuple[StreamInputs, ...] = Field(default_factory=tuple, max_length=2000)
+    sla_target: float = Field(0.9, gt=0, le=0.999)
+    platform_cost: float | None = Field(None, ge=0)
+    error_rate_specialist: float = Field(0.02, ge=0, le=1)
+    error_rate_generalist: float = Field(0.05, ge=0, le=1)
+    error_source: str = "assumption"
+    hub_occupancy: float | None = Field(None, gt=0, lt=1)
+
+    @field_validator("streams")
+    @classmethod
+    def _unique_streams(cls, streams: tuple[StreamInputs, ...]) -> tuple[StreamInputs, ...]:
+        keys = [s.key for s in streams]
+        dupes = sorted({"/".join(k) for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"streams must be unique per spoke, kind and origin; repeated: {', '.join(dupes)}")
+        return streams
+
+    def share_of(self, stream: StreamInputs) -> float:
+        return stream.central_share if self.central_share is None else self.central_share
+
+    @property
+    def demand_per_day(self) -> float:
+        return float(sum(s.demand_per_day for s in self.streams))
+
+    @property
+    def mean_share(self) -> float:
+        """The demand-weighted central share over the function's streams (its share of items worked centrally)."""
+        total = self.demand_per_day
+        if total <= 0:
+            return float(self.central_share if self.central_share is not None else 0.0)
+        return float(sum(s.demand_per_day * self.share_of(s) for s in self.streams) / total)
+
+    @property
     def placement(self) -> Placement:
-        if self.central_share >= 1.0:
+        share = self.mean_share
+        if share >= 1.0 - 1e-9:
             return "hub"
-        if self.central_share <= 0.0:
+        if share <= 1e-9:
             return "spokes"
         return "hybrid"
+
+    def demand_by_spoke(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for s in self.streams:
+            out[s.spoke] = out.get(s.spoke, 0.0) + s.demand_per_day
+        return out
 
 
 class ScenarioInputs(_Inputs):
     """Everything :func:`dashboard.whatif.model.evaluate` needs; immutable, so safe to cache and share."""
 
-    inputs_version: Literal[2] = CURRENT_INPUTS_VERSION
+    inputs_version: Literal[3] = CURRENT_INPUTS_VERSION
     hub: UnitInputs = UnitInputs(id=HUB_ID, name="Hub")
     spokes: tuple[UnitInputs, ...] = Field(min_length=1, max_length=200)
     globals: GlobalInputs = GlobalInputs()
     functions: dict[UnitId, FunctionInputs] = Field(min_length=1, max_length=50)
+    window_days: float | None = Field(None, gt=0, description="days of observed work the inputs were calibrated on")
 
     @field_validator("spokes")
     @classmethod
@@ -180,12 +285,9 @@ class ScenarioInputs(_Inputs):
         if self.hub.id in spoke_ids:
             problems.append(f"the hub id {self.hub.id!r} is also used by a spoke")
         for name, fn in self.functions.items():
-            unknown = sorted(set(fn.demand_per_day) - spoke_ids)
+            unknown = sorted({s.spoke for s in fn.streams} - spoke_ids)
             if unknown:
-                problems.append(f"{name}: demand for unknown spoke(s) {', '.join(unknown)}")
-            unknown = sorted(set(fn.fixed_fte) - spoke_ids - {self.hub.id})
-            if unknown:
-                problems.append(f"{name}: fixed FTE for unknown unit(s) {', '.join(unknown)}")
+                problems.append(f"{name}: streams for unknown spoke(s) {', '.join(unknown)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -200,12 +302,18 @@ class ScenarioInputs(_Inputs):
     def function_ids(self) -> tuple[str, ...]:
         return tuple(self.functions)
 
+    @property
+    def units(self) -> tuple[UnitInputs, ...]:
+        return (self.hub, *self.spokes)
+
     def updated(self, patch: Mapping[str, Any]) -> ScenarioInputs:
-        """A validated copy with ``patch`` merged in (nested dicts merge); raises :class:`InputError`."""
+        """A validated copy with ``patch`` merged in (nested dicts merge, lists are replaced); raises
+        :class:`InputError`."""
         return validate_inputs(_merge(self.model_dump(), patch))
 
-    def with_shares(self, shares: float | Mapping[str, float]) -> ScenarioInputs:
-        """Set the central share of every function (a number) or of the named ones (a mapping)."""
+    def with_shares(self, shares: float | None | Mapping[str, float | None]) -> ScenarioInputs:
+        """Set the central share of every function (a number, or None for each stream's own) or of the named
+        ones (a mapping)."""
         if isinstance(shares, Mapping):
             unknown = sorted(set(shares) - set(self.functions))
             if unknown:
@@ -232,23 +340,45 @@ class ScenarioInputs(_Inputs):
             raise InputError([f"unknown function: {function}"])
         return self.updated({"functions": {function: changes}})
 
+    def with_demand(self, function: str, per_spoke: Mapping[str, float]) -> ScenarioInputs:
+        """Set a function's demand per spoke (items per day; spokes not named get none), shared among each spoke's
+        streams in proportion to their current demand (equally where it is zero)."""
+        if function not in self.functions:
+            raise InputError([f"unknown function: {function}"])
+        streams = self.functions[function].streams
+        spokes_with = {s.spoke for s in streams}
+        unknown = sorted(set(per_spoke) - spokes_with)
+        if unknown:
+            raise InputError([f"{function_label(function)} has no streams for {', '.join(unknown)}"])
+        current = self.functions[function].demand_by_spoke()
+        counts = {sp: sum(1 for s in streams if s.spoke == sp) for sp in spokes_with}
+        updated = []
+        for s in streams:
+            total = float(per_spoke.get(s.spoke, 0.0))
+            part = s.demand_per_day / current[s.spoke] if current.get(s.spoke, 0.0) > 0 else 1.0 / counts[s.spoke]
+            updated.append({**s.model_dump(), "demand_per_day": total * part})
+        return self.updated({"functions": {function: {"streams": updated}}})
+
     def with_globals(self, **changes: Any) -> ScenarioInputs:
         return self.updated({"globals": changes})
 
-    def without_fixed_staffing(self) -> ScenarioInputs:
-        """Every queue staffed to its SLA (the presets use this: fixed as-is headcounts would not fit them)."""
-        if not any(fn.fixed_fte for fn in self.functions.values()):
-            return self
+    def with_units(self, changes: Mapping[str, Mapping[str, Any]]) -> ScenarioInputs:
+        """Change units by id (``{"sales": {"hours": "Mon-Fri 08:00-18:00"}}``)."""
+        known = {u.id for u in self.units}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise InputError([f"unknown unit(s): {', '.join(unknown)}"])
         data = self.model_dump()
-        for fn in data["functions"].values():
-            fn["fixed_fte"] = {}
+        if self.hub.id in changes:
+            data["hub"] = {**data["hub"], **changes[self.hub.id]}
+        data["spokes"] = [{**s, **changes.get(s["id"], {})} for s in data["spokes"]]
         return validate_inputs(data)
 
 
 def _merge(base: dict, patch: Mapping[str, Any]) -> dict:
     out = dict(base)
     for key, value in patch.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict) and key not in ("demand_per_day", "fixed_fte"):
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
@@ -283,17 +413,98 @@ def validate_inputs(data: Mapping[str, Any]) -> ScenarioInputs:
         raise InputError(explain(err)) from None
 
 
+# --- defaults ----------------------------------------------------------------------------------------------------
+
+# Typical profiles per function, for typed scenarios and for what calibration cannot observe. Every number is an
+# assumption (MODEL.md, "Defaults"): demand per spoke per calendar day; work hours per item of a specialist (hub)
+# and a generalist (spoke); SLA in calendar hours; platform cost per instance per year; the kind and origin of a
+# typical item.
+FUNCTION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "campaign_planning": dict(demand=0.8, kind="promotion_notice", origin="hub", work_specialist=6.0,
+                              work_generalist=9.0, sla_hours=120, error_rate_specialist=0.02,
+                              error_rate_generalist=0.06, platform_cost=15_000),
+    "content_production": dict(demand=3.0, kind="request", origin="spoke", work_specialist=2.0, work_generalist=3.5,
+                               sla_hours=72, error_rate_specialist=0.02, error_rate_generalist=0.07,
+                               platform_cost=9_000),
+    "analytics_reporting": dict(demand=1.5, kind="report", origin="spoke", work_specialist=3.0, work_generalist=6.0,
+                                sla_hours=48, error_rate_specialist=0.01, error_rate_generalist=0.05,
+                                platform_cost=20_000),
+    "social_listening": dict(demand=12.0, kind="mention", origin="hub", work_specialist=0.2, work_generalist=0.35,
+                             sla_hours=12, error_rate_specialist=0.01, error_rate_generalist=0.04,
+                             platform_cost=24_000),
+    "crm_lead_management": dict(demand=8.0, kind="lead", origin="hub", work_specialist=0.4, work_generalist=0.6,
+                                sla_hours=24, error_rate_specialist=0.01, error_rate_generalist=0.03,
+                                platform_cost=30_000),
+    "martech_platforms": dict(demand=0.6, kind="request", origin="spoke", work_specialist=4.0, work_generalist=8.0,
+                              sla_hours=72, error_rate_specialist=0.02, error_rate_generalist=0.08,
+                              platform_cost=18_000),
+}
+DEFAULT_FLOW_EFFICIENCY = 0.4  # assumption: share of an item's in-progress time someone works on it
+DEFAULT_RESPONSE_H = 1.0  # assumption: staffed hours before a free person picks an item up
+DEFAULT_TRANSFER_H = 1.0  # assumption: calendar hours to hand an item across the hub-spoke boundary
+DEFAULT_PATIENCE_H = 24.0  # assumption: a social mention nobody answered within a day is rarely worth answering
+
+
+def specialist_ratio(function: str) -> float:
+    """Work of a hub specialist per item ÷ a spoke generalist's, from the typical profile (0.5 when unknown)."""
+    profile = FUNCTION_DEFAULTS.get(function)
+    if profile is None:
+        return 0.5
+    return float(profile["work_specialist"]) / float(profile["work_generalist"])
+
+
+def default_worker(work_h: float, *, transfer_h: float = DEFAULT_TRANSFER_H, source: str = "typical default",
+                   flow_efficiency: float = DEFAULT_FLOW_EFFICIENCY) -> WorkerInputs:
+    return WorkerInputs(work_h=work_h, in_progress_h=work_h / flow_efficiency, response_h=DEFAULT_RESPONSE_H,
+                        cv=1.0, transfer_h=transfer_h, source=source)
+
+
+def default_function(name: str, spokes: Sequence[str], *, central_share: float | None = 1.0,
+                     demand_scale: float | Mapping[str, float] = 1.0) -> FunctionInputs:
+    """A function with the typical profile of ``FUNCTION_DEFAULTS``: one stream per spoke (scaled demand)."""
+    if name not in FUNCTION_DEFAULTS:
+        raise InputError([f"no default profile for function {name!r}; known: {', '.join(FUNCTION_DEFAULTS)}"])
+    p = FUNCTION_DEFAULTS[name]
+    scale = demand_scale if isinstance(demand_scale, Mapping) else {s: demand_scale for s in spokes}
+    share = 1.0 if central_share is None else central_share
+    gives_up = p["kind"] in ABANDONING_KINDS
+    streams = tuple(
+        StreamInputs(spoke=s, kind=p["kind"], origin=p["origin"], demand_per_day=float(p["demand"]) * float(scale.get(s, 1.0)),
+                     central_share=share, sla_hours=float(p["sla_hours"]),
+                     patience_h=DEFAULT_PATIENCE_H if gives_up else None,
+                     patience_source=f"assumption ({DEFAULT_PATIENCE_H:g} h)" if gives_up else "",
+                     hub=default_worker(float(p["work_specialist"])), local=default_worker(float(p["work_generalist"])))
+        for s in spokes)
+    return FunctionInputs(central_share=central_share, streams=streams, platform_cost=float(p["platform_cost"]),
+                          error_rate_specialist=p["error_rate_specialist"],
+                          error_rate_generalist=p["error_rate_generalist"])
+
+
+def default_inputs(spokes: Sequence[str | tuple[str, str]], *, central_share: float | None = 1.0,
+                   demand_scale: float | Mapping[str, float] = 1.0, hours: str = cal.DEFAULT_HOURS_TEXT,
+                   **global_changes: Any) -> ScenarioInputs:
+    """Typed inputs for an organisation with these spokes (ids or (id, name) pairs) and the six functions."""
+    units = [UnitInputs(id=s, name="", hours=hours) if isinstance(s, str) else UnitInputs(id=s[0], name=s[1], hours=hours)
+             for s in spokes]
+    ids = [u.id for u in units]
+    return ScenarioInputs(
+        hub=UnitInputs(id=HUB_ID, name="Hub", hours=hours),
+        spokes=tuple(units),
+        globals=GlobalInputs(**global_changes),
+        functions={f: default_function(f, ids, central_share=central_share, demand_scale=demand_scale)
+                   for f in FUNCTIONS},
+    )
+
+
 # --- versions --------------------------------------------------------------------------------------------------
 
 
 def _v1_to_v2(data: dict) -> dict:
-    """Version 1 (the first draft of this schema) to 2.
+    """Version 1 (the first draft of the schema) to 2.
 
-    v1 stored ``version`` instead of ``inputs_version``, spokes as plain ids, globals under ``global`` without
-    ``working_days_per_year``/``coordination_hours_per_channel_month``, and per function a ``placement``
-    ("hub" | "spokes" | "hybrid") with ``central_share`` read only for hybrids, plus the short names
-    ``hours_specialist``, ``hours_generalist`` and ``crossings``. v2 keeps only the share (placement is
-    derived) and names fields after what they measure.
+    v1 stored ``version`` instead of ``inputs_version``, spokes as plain ids, globals under ``global``, and per
+    function a ``placement`` ("hub" | "spokes" | "hybrid") with ``central_share`` read only for hybrids, plus
+    the short names ``hours_specialist``, ``hours_generalist`` and ``crossings``.
     """
     out = {k: v for k, v in data.items() if k not in ("version", "global", "spokes", "functions")}
     out["inputs_version"] = 2
@@ -322,7 +533,51 @@ def _v1_to_v2(data: dict) -> dict:
     return out
 
 
-_UPGRADES = {1: _v1_to_v2}
+def _v2_to_v3(data: dict) -> dict:
+    """Version 2 (one queue per function and unit, round-the-clock capacity) to 3 (streams, office hours).
+
+    Version 2 had per function a demand per spoke, work hours of specialists and generalists, a flow
+    efficiency, handoffs per central item × a handoff delay, and an FTE's productive hours spread over the
+    whole week. It becomes one stream per spoke whose items come from the spoke, worked in the same hours with
+    the same in-progress times (work ÷ flow efficiency) and the handoffs' delay as the transfer time; units
+    are open round the clock (as version 2 computed), and the productive hours become the shrinkage of a
+    40-hour week.
+    """
+    g2 = dict(data.get("globals") or {})
+    productive = float(g2.get("productive_hours_per_day", 6.4)) * float(g2.get("working_days_per_year", 220.0)) / 52.0
+    g3 = {k: g2[k] for k in ("fte_cost", "platform_cost", "coordination_hours_per_channel_month") if k in g2}
+    g3["shrinkage"] = min(max(1.0 - productive / 40.0, 0.0), 0.9)
+    default_delay = float(g2.get("handoff_delay_hours", 4.0))
+    spokes = [dict(s, hours="24/7") for s in data.get("spokes", [])]
+    hub = dict(data.get("hub") or {"id": HUB_ID, "name": "Hub"}, hours="24/7")
+    functions = {}
+    for name, fn in (data.get("functions") or {}).items():
+        fn = dict(fn)
+        flow = float(fn.get("flow_efficiency") or 1.0)
+        cv = fn.get("cs")
+        delay = fn.get("handoff_delay_hours")
+        transfer = float(fn.get("boundary_crossings", 2.0)) * float(default_delay if delay is None else delay)
+        typical = FUNCTION_DEFAULTS.get(name, {})
+        streams = []
+        for spoke, demand in (fn.get("demand_per_day") or {}).items():
+            def worker(hours: float) -> dict:
+                return {"work_h": hours, "in_progress_h": hours / flow, "response_h": 0.0,
+                        "cv": 1.0 if cv is None else float(cv), "transfer_h": transfer,
+                        "source": "saved scenario (version 2)"}
+            streams.append({"spoke": spoke, "kind": typical.get("kind", ""), "origin": "spoke",
+                            "demand_per_day": demand, "central_share": fn.get("central_share", 1.0),
+                            "sla_hours": fn.get("sla_hours", 24.0),
+                            "hub": worker(float(fn.get("hours_per_item_specialist", 1.0))),
+                            "local": worker(float(fn.get("hours_per_item_generalist", 1.0)))})
+        functions[name] = {
+            "central_share": fn.get("central_share", 1.0), "streams": streams,
+            **{k: fn[k] for k in ("sla_target", "platform_cost", "error_rate_specialist", "error_rate_generalist")
+               if k in fn and fn[k] is not None},
+        }
+    return {"inputs_version": 3, "hub": hub, "spokes": spokes, "globals": g3, "functions": functions}
+
+
+_UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def load_inputs(data: Mapping[str, Any]) -> ScenarioInputs:
@@ -342,67 +597,16 @@ def load_inputs(data: Mapping[str, Any]) -> ScenarioInputs:
     if version < 1:
         raise InputError([f"unknown inputs_version {version}"])
     upgraded = dict(data)
-    while version < CURRENT_INPUTS_VERSION:
-        upgraded = _UPGRADES[version](upgraded)
-        version += 1
+    try:
+        while version < CURRENT_INPUTS_VERSION:
+            upgraded = _UPGRADES[version](upgraded)
+            version += 1
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError([f"these saved inputs (version {data.get('inputs_version', data.get('version', 1))}) "
+                          f"cannot be upgraded: {exc}"]) from None
     return validate_inputs(upgraded)
 
 
 def dump_inputs(inputs: ScenarioInputs) -> dict[str, Any]:
     """JSON-ready dict of the inputs (what a saved scenario stores); :func:`load_inputs` reads it back."""
     return inputs.model_dump(mode="json")
-
-
-# --- defaults ----------------------------------------------------------------------------------------------------
-
-# Typical work profiles per function, for typed scenarios and as calibration fallbacks. Demand is per spoke per
-# calendar day; hours are work content; SLA in calendar hours; platform cost per instance per year.
-FUNCTION_DEFAULTS: dict[str, dict[str, float | int]] = {
-    "campaign_planning": dict(demand=0.8, hours_per_item_specialist=6.0, hours_per_item_generalist=9.0, stages=4,
-                              boundary_crossings=2, sla_hours=120, error_rate_specialist=0.02,
-                              error_rate_generalist=0.06, platform_cost=15_000),
-    "content_production": dict(demand=3.0, hours_per_item_specialist=2.0, hours_per_item_generalist=3.5, stages=4,
-                               boundary_crossings=3, sla_hours=72, error_rate_specialist=0.02,
-                               error_rate_generalist=0.07, platform_cost=9_000),
-    "analytics_reporting": dict(demand=1.5, hours_per_item_specialist=3.0, hours_per_item_generalist=6.0, stages=3,
-                                boundary_crossings=2, sla_hours=48, error_rate_specialist=0.01,
-                                error_rate_generalist=0.05, platform_cost=20_000),
-    "social_listening": dict(demand=12.0, hours_per_item_specialist=0.2, hours_per_item_generalist=0.35, stages=2,
-                             boundary_crossings=2, sla_hours=12, error_rate_specialist=0.01,
-                             error_rate_generalist=0.04, platform_cost=24_000),
-    "crm_lead_management": dict(demand=8.0, hours_per_item_specialist=0.4, hours_per_item_generalist=0.6, stages=3,
-                                boundary_crossings=2, sla_hours=24, error_rate_specialist=0.01,
-                                error_rate_generalist=0.03, platform_cost=30_000),
-    "martech_platforms": dict(demand=0.6, hours_per_item_specialist=4.0, hours_per_item_generalist=8.0, stages=3,
-                              boundary_crossings=2, sla_hours=72, error_rate_specialist=0.02,
-                              error_rate_generalist=0.08, platform_cost=18_000),
-}
-
-
-def default_function(name: str, spokes: Sequence[str], *, central_share: float = 1.0,
-                     demand_scale: float | Mapping[str, float] = 1.0) -> FunctionInputs:
-    """A function with the typical profile of ``FUNCTION_DEFAULTS`` (scaled demand per spoke)."""
-    if name not in FUNCTION_DEFAULTS:
-        raise InputError([f"no default profile for function {name!r}; known: {', '.join(FUNCTION_DEFAULTS)}"])
-    profile = dict(FUNCTION_DEFAULTS[name])
-    demand = float(profile.pop("demand"))
-    scale = demand_scale if isinstance(demand_scale, Mapping) else {s: demand_scale for s in spokes}
-    return FunctionInputs(central_share=central_share,
-                          demand_per_day={s: demand * float(scale.get(s, 1.0)) for s in spokes}, **profile)
-
-
-def default_inputs(spokes: Sequence[str | tuple[str, str]], *, central_share: float = 1.0,
-                   demand_scale: float | Mapping[str, float] = 1.0, **global_changes: Any) -> ScenarioInputs:
-    """Typed inputs for an organisation with these spokes (ids or (id, name) pairs) and the six functions."""
-    units = [UnitInputs(id=s, name="") if isinstance(s, str) else UnitInputs(id=s[0], name=s[1]) for s in spokes]
-    ids = [u.id for u in units]
-    return ScenarioInputs(
-        spokes=tuple(units),
-        globals=GlobalInputs(**global_changes),
-        functions={f: default_function(f, ids, central_share=central_share, demand_scale=demand_scale)
-                   for f in FUNCTIONS},
-    )
-
-
-def function_label(name: str) -> str:
-    return FUNCTION_LABELS.get(name, name.replace("_", " ").capitalize())

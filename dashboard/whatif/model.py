@@ -2,10 +2,10 @@
 
     inputs = default_inputs(["sales", "finance", "customer_service", "product", "hr"])
     result = evaluate(inputs)
-    result.totals.total_cost, result.functions, result.spokes, result.flags
+    result.totals.total_cost, result.functions, result.spokes, result.streams, result.pools, result.flags
 
 Formulas, units and sources are in ``MODEL.md`` (next to this file); the computation is in ``engine.py``.
-Tables are pandas DataFrames without NaN: unstable queues show ``inf`` waits and ``stable`` = False.
+Tables are pandas DataFrames without NaN.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.whatif.engine import Outcome, Params, compute
+from dashboard.whatif.engine import (
+    WEEKS_PER_MONTH,
+    Outcome,
+    Params,
+    Structure,
+    compute,
+    median_of,
+)
 from dashboard.whatif.inputs import (  # noqa: F401 - re-exported: the page imports the model from here
     CURRENT_INPUTS_VERSION,
     FUNCTION_DEFAULTS,
@@ -40,6 +47,7 @@ from dashboard.whatif.inputs import (  # noqa: F401 - re-exported: the page impo
 PRESETS = ("as_is", "centralised", "decentralised", "hybrid")
 PRESET_LABELS = {"as_is": "As-is", "centralised": "Centralised", "decentralised": "Decentralised",
                  "hybrid": "Hybrid (central content + analytics)", "scenario": "This scenario"}
+WORKERS = ("hub", "spoke")
 
 
 @dataclass(frozen=True)
@@ -47,15 +55,15 @@ class Totals:
     """Organisation-wide figures of one scenario. Costs per year, items and handoffs per month, times in hours."""
 
     fte: float
-    fte_for_sla: float  # FTE the SLAs need (differs from ``fte`` only where staff is fixed)
     hub_fte: float
     spoke_fte: float
     people_cost: float
     platform_cost: float
     coordination_cost: float
     total_cost: float
-    platform_instances: float
+    platform_instances: int
     items_per_month: float
+    unanswered_per_month: float
     handoffs_per_month: float
     handoffs_per_item: float
     lead_time_mean_h: float
@@ -63,17 +71,18 @@ class Totals:
     sla_met_share: float
     sla_breaches: int  # (function, spoke) pairs below their SLA target
     compliance_risk_per_month: float  # expected non-compliant items
-    duplication_fte: float
-    duplication_platforms: float
-    duplication_cost: float
-    coordination_channels: float
+    duplication_fte: float  # FTE beyond the fully central need that are not generalists' longer work
+    slowdown_fte: float  # FTE because generalists take longer per item than specialists
+    duplication_platforms: int
+    coordination_channels: int
+    central_share_mean: float  # share of items worked in the hub
     stable: bool
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-# Which way is better, for deltas against a baseline ("lower" for nearly everything).
+# Which way is better, for deltas against a baseline (lower for nearly everything).
 HIGHER_IS_BETTER = {"sla_met_share"}
 TOTAL_LABELS: dict[str, str] = {
     "total_cost": "Total cost / year",
@@ -84,11 +93,13 @@ TOTAL_LABELS: dict[str, str] = {
     "hub_fte": "Hub FTE",
     "spoke_fte": "Spoke FTE",
     "handoffs_per_month": "Handoffs / month",
-    "lead_time_median_h": "Median lead time (h)",
-    "lead_time_mean_h": "Mean lead time (h)",
+    "lead_time_median_h": "Median lead time",
+    "lead_time_mean_h": "Mean lead time",
     "sla_met_share": "Items within SLA",
-    "compliance_risk_per_month": "Non-compliant items / month",
+    "unanswered_per_month": "Unanswered items / month",
+    "compliance_risk_per_month": "Items at compliance risk / month",
     "duplication_fte": "Duplicated FTE",
+    "slowdown_fte": "Generalist slowdown FTE",
     "duplication_platforms": "Duplicated platforms",
     "coordination_channels": "Coordination channels",
 }
@@ -100,22 +111,45 @@ class ScenarioResult:
 
     - ``totals``: :class:`Totals`.
     - ``functions``: one row per function (index ``function``).
-    - ``spokes``: one row per spoke (index ``spoke``); ``total_cost`` = local cost + the hub's cost allocated
-      by the spoke's share of central items (coordination cost stays in the totals).
-    - ``queues``: one row per queue with demand (function × unit).
-    - ``flags``: readable warnings (unstable queues, SLAs no staffing can meet, SLA breaches).
+    - ``spokes``: one row per spoke (index ``spoke``); ``total_cost`` = the spoke's own people and platforms +
+      the hub's people and platform cost allocated by the hub work done for the spoke.
+    - ``streams``: one row per stream and worker with items: where the lead time goes (``handoff_h``,
+      ``waiting_h``, ``work_h``, ``out_of_hours_h``).
+    - ``pools``: one row per team (the hub's per function, each spoke's shared one) with work.
+    - ``flags``: readable warnings.
     """
 
     inputs: ScenarioInputs
     totals: Totals
     functions: pd.DataFrame
     spokes: pd.DataFrame
-    queues: pd.DataFrame
+    streams: pd.DataFrame
+    pools: pd.DataFrame
     flags: tuple[str, ...]
+    outcome: Outcome
+    structure: Structure
 
     @property
     def stable(self) -> bool:
         return self.totals.stable
+
+    @property
+    def queues(self) -> pd.DataFrame:
+        return self.pools
+
+    def staffing(self, pool: str) -> pd.DataFrame:
+        """Hour by hour over the week (UTC) for one pool id (``hub:content_production`` or a spoke id): items
+        arriving, people on duty and the backlog at the start of the hour."""
+        ids = list(self.pools.index)
+        if pool not in ids:
+            raise KeyError(f"no pool {pool!r}; pools: {', '.join(ids)}")
+        q = _pool_ids(self.structure).index(pool)
+        return pd.DataFrame({
+            "hour": np.arange(168),
+            "arrivals": self.outcome.arrivals_h[0, q],
+            "on_duty": self.outcome.on_duty[0, q] * self.structure.pool_mask[q],
+            "backlog": self.outcome.backlog_h[0, q],
+        })
 
     def as_record(self) -> dict[str, Any]:
         """JSON-safe summary for saving with a scenario: totals and per-spoke/per-function rows, inf → None."""
@@ -142,207 +176,314 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _fmt_h(hours: float) -> str:
-    return "unbounded" if not math.isfinite(hours) else f"{hours:.1f} h"
+def _pool_ids(st: Structure) -> list[str]:
+    return [f"hub:{f}" for f in st.function_ids] + list(st.spoke_ids)
 
 
-def evaluate(inputs: ScenarioInputs) -> ScenarioResult:
+def evaluate(inputs: ScenarioInputs, *, medians: bool = True) -> ScenarioResult:
     """All outputs of one operating model (see MODEL.md). Pure and deterministic; a few milliseconds."""
     if not isinstance(inputs, ScenarioInputs):
         raise TypeError("evaluate takes ScenarioInputs; build them with load_inputs(dict) or default_inputs(...)")
-    out = compute(Params.from_inputs(inputs))
-    return _result(inputs, out)
+    st = Structure.from_inputs(inputs)
+    params = Params.from_inputs(inputs)
+    return _result(inputs, st, params, compute(st, params, medians=medians))
 
 
-def _result(inputs: ScenarioInputs, out: Outcome) -> ScenarioResult:
-    fn_ids = list(inputs.functions)
-    spokes = inputs.spokes
-    spoke_ids = [s.id for s in spokes]
-    p = out.params
-    hub, spk = out.hub, out.spoke
-    i = 0  # the single point
+def _group(values: np.ndarray, weights: np.ndarray, index: np.ndarray, n: int, empty: float = 0.0) -> np.ndarray:
+    """Weighted means of ``values`` (J, 2) grouped by ``index`` (J,) into n groups."""
+    num = np.zeros(n)
+    den = np.zeros(n)
+    np.add.at(num, index, (np.where(weights > 0, values, 0.0) * weights).sum(-1))
+    np.add.at(den, index, weights.sum(-1))
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
 
-    items_f = out.items_fs[i].sum(-1)
-    fte_f = out.fte_f[i]
-    people_f = out.people_f[i]
-    platform_f = out.platform_f[i]
-    lead_f = out.lead_mean((2,))[i]
-    median_total, median_f, median_s = (m[i] for m in out.lead_medians())
-    sla_f = out.sla_met_share((2,))[i]
-    handoffs_f = out.handoffs_fs[i].sum(-1)
-    central_items_f = out.central_items_fs[i].sum(-1)
-    local_fte_f = spk.servers[i].sum(-1)
-    local_load_f = (spk.arrival[i] * spk.service_h[i] * np.broadcast_to(p.flow, p.share.shape)[0][:, None]).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):  # offered work (in FTE) over local staff
-        spoke_util = np.where(local_fte_f > 0, local_load_f / np.where(local_fte_f > 0, local_fte_f, 1),
-                              np.where(local_load_f > 0, np.inf, 0.0))
-    stable_f = hub.stable[i] & spk.stable[i].all(-1)
-    infeasible_hub = hub.sla_infeasible[i] & (hub.arrival[i] > 0)
-    infeasible_spk = (spk.sla_infeasible[i] & (spk.arrival[i] > 0)).any(-1)
-    breach_f = out.breach_fs[i].any(-1)
+
+def _sums(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    np.add.at(out, index, values.sum(-1) if values.ndim == 2 else values)
+    return out
+
+
+def _medians(cdf: np.ndarray | None, weights: np.ndarray, index: np.ndarray | None, n: int) -> np.ndarray:
+    """Medians of the lead-time mixture per group (index None: one group of everything)."""
+    if cdf is None:
+        return np.full(n, np.nan)
+    groups = np.zeros((n, cdf.shape[-1]))
+    total = np.zeros(n)
+    idx = np.zeros(len(weights), dtype=np.int64) if index is None else index
+    np.add.at(groups, idx, np.einsum("jw,jwg->jg", weights, cdf))
+    np.add.at(total, idx, weights.sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mixed = groups / np.where(total > 0, total, 1.0)[:, None]
+    return np.where(total > 0, median_of(mixed), 0.0)
+
+
+def _result(inputs: ScenarioInputs, st: Structure, params: Params, out: Outcome) -> ScenarioResult:
+    fn_ids, spoke_ids = list(st.function_ids), list(st.spoke_ids)
+    F, S, J = st.F, st.S, st.J
+    i = 0
+    items, answered = out.items[i], out.answered[i]
+    lead, sla = out.lead_mean[i], out.sla_met[i]
+    cdf = None if out.cdf is None else out.cdf[i]
+    handoffs = items * st.crossing
+    central_items = items[:, 0]
+    noncompliant = out.noncompliant[i]
+    unanswered = items - answered
+    fte_q = out.fte[i]
+    people_q = out.people_cost_q[i]
+    platform_f = out.platform_cost_f[i]
+    coordination_f = out.coordination_cost_f[i]
+    instances = out.instances[i]
+    target = np.array([inputs.functions[f].sla_target for f in fn_ids])
+    work = np.broadcast_to(params.work, (1, J, 2))[0]
+
+    # function × spoke attainment, for breaches
+    pair = st.fn_of * S + st.spoke_of
+    pair_sla = _group(sla, answered, pair, F * S, empty=1.0).reshape(F, S)
+    pair_items = _sums(answered, pair, F * S).reshape(F, S)
+    breach = (pair_items > 0) & (pair_sla < target[:, None] - 1e-9)
+
+    # FTE per function: the hub team, plus each spoke team's FTE in proportion to its work for the function
+    work_local = out.pool_work[i][F:]  # (S,)
+    local_work_js = (out.items[i][:, 1] / WEEKS_PER_MONTH) * work[:, 1]
+    share_in_pool = np.where(work_local[st.spoke_of] > 0,
+                             local_work_js / np.where(work_local[st.spoke_of] > 0, work_local[st.spoke_of], 1.0), 0.0)
+    spoke_fte_j = share_in_pool * fte_q[F + st.spoke_of]
+    spoke_cost_j = share_in_pool * people_q[F + st.spoke_of]
+    spoke_fte_f = _sums(spoke_fte_j, st.fn_of, F)
+    hub_fte_f = fte_q[:F]
+    fte_f = hub_fte_f + spoke_fte_f
+    people_f = people_q[:F] + _sums(spoke_cost_j, st.fn_of, F)
+    items_f = _sums(items, st.fn_of, F)
+    central_f = _sums(central_items, st.fn_of, F)
+    handoffs_f = _sums(handoffs, st.fn_of, F)
+    duplication_total = fte_f - out.central_fte_f[i]
+    slowdown_f = out.slowdown_fte_f[i]
+    duplication_f = np.maximum(duplication_total - slowdown_f, 0.0)
+
+    def safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), 0.0)
 
     functions = pd.DataFrame({
         "label": [function_label(f) for f in fn_ids],
         "placement": [inputs.functions[f].placement for f in fn_ids],
-        "central_share": p.share[0],
-        "demand_per_day": p.demand[0].sum(-1),
+        "central_share": safe_div(central_f, items_f),
+        "demand_per_day": items_f / (WEEKS_PER_MONTH * 7.0),
         "items_per_month": items_f,
-        "central_items_per_month": central_items_f,
-        "hub_fte": hub.servers[i].astype(float),
-        "spoke_fte": local_fte_f.astype(float),
-        "fte": fte_f.astype(float),
-        "fte_for_sla": (hub.servers_for_sla[i] + spk.servers_for_sla[i].sum(-1)).astype(float),
-        "hub_utilisation": hub.utilisation[i],
-        "spoke_utilisation": spoke_util,
-        "hub_wait_h": hub.wait_h[i],
-        "lead_time_mean_h": lead_f,
-        "lead_time_median_h": median_f,
-        "sla_hours": p.sla[0],
-        "sla_target": p.target[0],
-        "sla_met_share": sla_f,
-        "sla_breach": breach_f,
-        "sla_infeasible": infeasible_hub | infeasible_spk,
-        "handoffs_per_item": np.where(items_f > 0, handoffs_f / np.where(items_f > 0, items_f, 1), 0.0),
+        "central_items_per_month": central_f,
+        "unanswered_per_month": _sums(unanswered, st.fn_of, F),
+        "hub_fte": hub_fte_f,
+        "spoke_fte": spoke_fte_f,
+        "fte": fte_f,
+        "lead_time_mean_h": _group(lead, answered, st.fn_of, F),
+        "lead_time_median_h": _medians(cdf, answered, st.fn_of, F),
+        "sla_target": target,
+        "sla_met_share": _group(sla, answered, st.fn_of, F, empty=1.0),
+        "sla_breach": breach.any(-1),
+        "handoffs_per_item": safe_div(handoffs_f, items_f),
         "handoffs_per_month": handoffs_f,
         "people_cost": people_f,
-        "platform_instances": out.instances[i],
+        "platform_instances": instances.sum(-1),
         "platform_cost": platform_f,
-        "coordination_teams": out.instances[i],
         "coordination_channels": out.channels[i],
-        "coordination_cost": out.coordination[i],
-        "central_fte": out.central_fte[i].astype(float),
-        "duplication_fte": out.duplication_fte[i],
-        "duplication_platforms": out.duplication_platforms[i],
-        "duplication_cost": out.duplication_cost[i],
-        "compliance_risk_per_month": out.noncompliant_fs[i].sum(-1),
-        "total_cost": out.cost_f[i],
-        "stable": stable_f,
+        "coordination_cost": coordination_f,
+        "central_fte": out.central_fte_f[i],
+        "duplication_fte": duplication_f,
+        "slowdown_fte": slowdown_f,
+        "duplication_platforms": np.maximum(instances.sum(-1) - 1, 0),
+        "compliance_risk_per_month": _sums(noncompliant, st.fn_of, F),
+        "total_cost": people_f + platform_f + coordination_f,
     }, index=pd.Index(fn_ids, name="function"))
+    functions["stable"] = True
 
-    # per spoke: local cost plus the hub's people + platform cost allocated by central items
-    hub_cost_f = out.people_hub[i] + out.platform_hub[i]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        alloc_share = np.where(central_items_f[:, None] > 0,
-                               out.central_items_fs[i] / np.where(central_items_f[:, None] > 0,
-                                                                  central_items_f[:, None], 1), 0.0)
-    allocated = (alloc_share * hub_cost_f[:, None]).sum(0)
-    items_s = out.items_fs[i].sum(0)
-    handoffs_s = out.handoffs_fs[i].sum(0)
-    local_people = out.people_spoke[i].sum(0)
-    local_platform = out.platform_spoke[i].sum(0)
-    uses_hub = out.central_items_fs[i] > 0
-    stable_s = (spk.stable[i] & (hub.stable[i][:, None] | ~uses_hub)).all(0)
-    breached = [", ".join(function_label(f) for f, b in zip(fn_ids, out.breach_fs[i][:, s]) if b)
-                for s in range(len(spoke_ids))]
-    spokes_df = pd.DataFrame({
-        "name": [s.label for s in spokes],
-        "demand_per_day": p.demand[0].sum(0),
-        "items_per_month": items_s,
-        "central_items_per_month": out.central_items_fs[i].sum(0),
-        "local_items_per_month": items_s - out.central_items_fs[i].sum(0),
-        "handoffs_per_month": handoffs_s,
-        "handoffs_per_item": np.where(items_s > 0, handoffs_s / np.where(items_s > 0, items_s, 1), 0.0),
-        "lead_time_mean_h": out.lead_mean((1,))[i],
-        "lead_time_median_h": median_s,
-        "sla_met_share": out.sla_met_share((1,))[i],
-        "sla_breach": out.breach_fs[i].any(0),
+    # per spoke: its own team, its platforms, and the hub's cost allocated by the hub work done for it
+    hub_work_j = (out.items[i][:, 0] / WEEKS_PER_MONTH) * work[:, 0]
+    hub_work_f = _sums(hub_work_j, st.fn_of, F)
+    platform_each = np.broadcast_to(params.platform, (1, F))[0]
+    alloc_j = safe_div(hub_work_j, hub_work_f[st.fn_of]) * (people_q[st.fn_of] + platform_each[st.fn_of]
+                                                            * instances[st.fn_of, 0])
+    local_platform = (instances[:, 1:] * platform_f[:, None] / np.maximum(instances.sum(-1), 1)[:, None]).sum(0)
+    allocated = _sums(alloc_j, st.spoke_of, S)
+    spokes_items = _sums(items, st.spoke_of, S)
+    spokes_handoffs = _sums(handoffs, st.spoke_of, S)
+    breached = [", ".join(function_label(fn_ids[f]) for f in range(F) if breach[f, s]) for s in range(S)]
+    spokes = pd.DataFrame({
+        "name": [u.label for u in inputs.spokes],
+        "demand_per_day": spokes_items / (WEEKS_PER_MONTH * 7.0),
+        "items_per_month": spokes_items,
+        "central_items_per_month": _sums(central_items, st.spoke_of, S),
+        "local_items_per_month": _sums(items[:, 1], st.spoke_of, S),
+        "unanswered_per_month": _sums(unanswered, st.spoke_of, S),
+        "handoffs_per_month": spokes_handoffs,
+        "handoffs_per_item": safe_div(spokes_handoffs, spokes_items),
+        "lead_time_mean_h": _group(lead, answered, st.spoke_of, S),
+        "lead_time_median_h": _medians(cdf, answered, st.spoke_of, S),
+        "sla_met_share": _group(sla, answered, st.spoke_of, S, empty=1.0),
+        "sla_breach": breach.any(0),
         "breached_functions": breached,
-        "local_fte": spk.servers[i].sum(0).astype(float),
-        "local_people_cost": local_people,
+        "local_fte": fte_q[F:],
+        "local_people_cost": people_q[F:],
         "local_platform_cost": local_platform,
         "hub_cost_allocated": allocated,
-        "total_cost": local_people + local_platform + allocated,
-        "compliance_risk_per_month": out.noncompliant_fs[i].sum(0),
-        "stable": stable_s,
+        "total_cost": people_q[F:] + local_platform + allocated,
+        "compliance_risk_per_month": _sums(noncompliant, st.spoke_of, S),
     }, index=pd.Index(spoke_ids, name="spoke"))
+    spokes["stable"] = True
 
-    queue_columns = _queue_columns(inputs, out)
+    streams = _stream_table(inputs, st, out)
+    pools = _pool_table(inputs, st, out)
+    total_items = float(items.sum())
     totals = Totals(
-        fte=float(fte_f.sum()),
-        fte_for_sla=float(hub.servers_for_sla[i].sum() + spk.servers_for_sla[i].sum()),
-        hub_fte=float(hub.servers[i].sum()),
-        spoke_fte=float(spk.servers[i].sum()),
-        people_cost=float(people_f.sum()),
+        fte=float(fte_q.sum()),
+        hub_fte=float(fte_q[:F].sum()),
+        spoke_fte=float(fte_q[F:].sum()),
+        people_cost=float(people_q.sum()),
         platform_cost=float(platform_f.sum()),
-        coordination_cost=float(out.coordination[i].sum()),
-        total_cost=float(out.cost_f[i].sum()),
-        platform_instances=float(out.instances[i].sum()),
-        items_per_month=float(items_f.sum()),
-        handoffs_per_month=float(handoffs_f.sum()),
-        handoffs_per_item=float(handoffs_f.sum() / items_f.sum()) if items_f.sum() > 0 else 0.0,
-        lead_time_mean_h=float(out.lead_mean((1, 2))[i]),
-        lead_time_median_h=float(median_total),
-        sla_met_share=float(out.sla_met_share((1, 2))[i]),
-        sla_breaches=int(out.breach_fs[i].sum()),
-        compliance_risk_per_month=float(out.noncompliant_fs[i].sum()),
-        duplication_fte=float(out.duplication_fte[i].sum()),
-        duplication_platforms=float(out.duplication_platforms[i].sum()),
-        duplication_cost=float(out.duplication_cost[i].sum()),
-        coordination_channels=float(out.channels[i].sum()),
-        stable=bool(stable_f.all()),
+        coordination_cost=float(coordination_f.sum()),
+        total_cost=float(people_q.sum() + platform_f.sum() + coordination_f.sum()),
+        platform_instances=int(instances.sum()),
+        items_per_month=total_items,
+        unanswered_per_month=float(unanswered.sum()),
+        handoffs_per_month=float(handoffs.sum()),
+        handoffs_per_item=float(handoffs.sum() / total_items) if total_items > 0 else 0.0,
+        lead_time_mean_h=float(_group(lead, answered, np.zeros(J, dtype=np.int64), 1)[0]) if J else 0.0,
+        lead_time_median_h=float(_medians(cdf, answered, None, 1)[0]) if J else 0.0,
+        sla_met_share=float(_group(sla, answered, np.zeros(J, dtype=np.int64), 1, empty=1.0)[0]) if J else 1.0,
+        sla_breaches=int(breach.sum()),
+        compliance_risk_per_month=float(noncompliant.sum()),
+        duplication_fte=float(duplication_f.sum()),
+        slowdown_fte=float(slowdown_f.sum()),
+        duplication_platforms=int(np.maximum(instances.sum(-1) - 1, 0).sum()),
+        coordination_channels=int(round(float(out.channels[i].sum()))),
+        central_share_mean=float(central_items.sum() / total_items) if total_items > 0 else 0.0,
+        stable=True,
     )
-    return ScenarioResult(inputs=inputs, totals=totals, functions=functions, spokes=spokes_df,
-                          queues=pd.DataFrame(queue_columns), flags=tuple(_flags(inputs, out, queue_columns)))
+    return ScenarioResult(inputs=inputs, totals=totals, functions=functions, spokes=spokes, streams=streams,
+                          pools=pools, flags=tuple(_flags(inputs, functions, pools, breach, st)), outcome=out,
+                          structure=st)
 
 
-def _queue_columns(inputs: ScenarioInputs, out: Outcome) -> dict[str, np.ndarray]:
-    """Columns of the queue table: the hub's queue per function, then each spoke's; only queues with demand."""
-    fn_ids = list(inputs.functions)
-    F, S = len(fn_ids), len(inputs.spokes)
-    hub, spk = out.hub, out.spoke
-    handoff = (np.broadcast_to(out.params.crossings, out.params.share.shape)[0]
-               * np.broadcast_to(out.params.delay, out.params.share.shape)[0])
-
-    def both(hub_values: np.ndarray, spoke_values: np.ndarray) -> np.ndarray:
-        return np.concatenate([hub_values[:, None], spoke_values], axis=1).ravel()  # (F, 1+S) row-major
-
-    units = [inputs.hub.id, *inputs.spoke_ids]
-    fixed = [[u in inputs.functions[f].fixed_fte for u in units] for f in fn_ids]
-    arrival = both(hub.arrival[0], spk.arrival[0])
-    columns = {
-        "function": np.repeat(np.array(fn_ids, dtype=object), 1 + S),
-        "unit": np.tile(np.array(units, dtype=object), F),
-        "unit_kind": np.tile(np.array(["hub"] + ["spoke"] * S, dtype=object), F),
-        "arrivals_per_day": arrival * 24.0,
-        "service_h": both(hub.service_h[0], spk.service_h[0]),
-        "handoff_h": both(handoff, np.zeros((F, S))),
-        "servers": both(hub.servers[0], spk.servers[0]),
-        "servers_for_sla": both(hub.servers_for_sla[0], spk.servers_for_sla[0]),
-        "staffing": np.where(np.ravel(fixed), "fixed", "sla").astype(object),
-        "utilisation": both(hub.utilisation[0], spk.utilisation[0]),
-        "p_wait": both(hub.p_wait[0], spk.p_wait[0]),
-        "wait_h": both(hub.wait_h[0], spk.wait_h[0]),
-        "lead_time_h": both(hub.lead_h[0], spk.lead_h[0]),
-        "sla_met_share": both(hub.sla_met[0], spk.sla_met[0]),
-        "sla_infeasible": both(hub.sla_infeasible[0], spk.sla_infeasible[0]),
-        "stable": both(hub.stable[0], spk.stable[0]),
-    }
-    keep = arrival > 0
-    return {k: v[keep] for k, v in columns.items()}
+def _stream_table(inputs: ScenarioInputs, st: Structure, out: Outcome) -> pd.DataFrame:
+    i = 0
+    rows = []
+    medians = median_of(out.cdf[i]) if out.cdf is not None else np.full((st.J, 2), np.nan)
+    for j, (fid, spoke, kind, origin) in enumerate(st.stream_keys):
+        stream = inputs.functions[fid].streams[[s.key for s in inputs.functions[fid].streams].index((spoke, kind, origin))]
+        for w, worker in enumerate(WORKERS):
+            n = float(out.items[i, j, w])
+            if n <= 0:
+                continue
+            figures = stream.worker("hub" if w == 0 else "spoke")
+            rows.append({
+                "function": fid, "spoke": spoke, "kind": kind, "origin": origin, "worker": worker,
+                "items_per_month": n, "answered_per_month": float(out.answered[i, j, w]),
+                "lead_time_mean_h": float(out.lead_mean[i, j, w]), "lead_time_median_h": float(medians[j, w]),
+                "sla_hours": stream.sla_hours,
+                "sla_met_share": float(out.sla_met[i, j, w]),
+                "handoff_h": float(out.handoff[i, j, w]),
+                "waiting_h": float(out.wait[i, j, w]) + figures.response_h,
+                "work_h": figures.in_progress_h,
+                "out_of_hours_h": float(out.ooh[i, j, w]),
+                "hands_on_h": figures.work_h,
+                "source": figures.source,
+            })
+    columns = ["function", "spoke", "kind", "origin", "worker", "items_per_month", "answered_per_month",
+               "lead_time_mean_h", "lead_time_median_h", "sla_hours", "sla_met_share", "handoff_h", "waiting_h", "work_h", "out_of_hours_h",
+               "hands_on_h", "source"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def _flags(inputs: ScenarioInputs, out: Outcome, q: dict[str, np.ndarray]) -> list[str]:
+def _pool_table(inputs: ScenarioInputs, st: Structure, out: Outcome) -> pd.DataFrame:
+    i = 0
+    units = inputs.units
+    rows = []
+    for q, pid in enumerate(_pool_ids(st)):
+        unit = units[int(st.pool_unit[q])]
+        rows.append({
+            "pool": pid, "unit": unit.id, "function": st.function_ids[q] if q < st.F else "shared",
+            "hours": unit.hours, "timezone": unit.timezone, "open_hours_per_week": float(st.open_hours[q]),
+            "items_per_day": float(out.pool_items[i, q]) / 7.0,
+            "work_hours_per_week": float(out.pool_work[i, q]), "fte": float(out.fte[i, q]),
+            "on_duty": float(out.on_duty[i, q]), "occupancy": float(out.occupancy[i, q]),
+            "wait_h": float(out.pool_wait[i, q]), "backlog_peak": float(out.backlog_peak[i, q]),
+        })
+    table = pd.DataFrame(rows).set_index("pool")
+    return table[table.items_per_day > 0]
+
+
+def _flags(inputs: ScenarioInputs, functions: pd.DataFrame, pools: pd.DataFrame, breach: np.ndarray,
+           st: Structure) -> list[str]:
     flags = []
-    names = {inputs.hub.id: inputs.hub.label, **{s.id: s.label for s in inputs.spokes}}
-    for r in np.flatnonzero(~q["stable"] | q["sla_infeasible"]):
-        function, unit = q["function"][r], q["unit"][r]
-        label = f"{function_label(function)} at {names[unit]}"
-        service, handoff = q["service_h"][r], q["handoff_h"][r]
-        if not q["stable"][r]:
-            work = q["arrivals_per_day"][r] / 24.0 * service
-            flags.append(f"{label}: unstable — {q['servers'][r]} FTE for {work:.1f} FTE of work; the queue grows "
-                         "without bound (wait unbounded)")
-        else:
-            sla = inputs.functions[function].sla_hours
-            what = (f"service ({service:.1f} h) plus handoffs ({handoff:.1f} h)" if handoff
-                    else f"service alone ({service:.1f} h)")
-            flags.append(f"{label}: {what} exceed the {sla:g} h SLA — no staffing can meet it")
-    fn_ids = list(inputs.functions)
-    target = np.broadcast_to(out.params.target, out.params.share.shape)[0]
-    for f, j in zip(*np.nonzero(out.breach_fs[0])):
-        flags.append(f"{inputs.spokes[j].label}: {function_label(fn_ids[f])} meets its SLA for "
-                     f"{out.sla_met_fs[0, f, j]:.0%} of items (target {target[f]:.0%})")
+    names = {u.id: u.label for u in inputs.units}
+    for row in pools.itertuples():
+        if row.backlog_peak >= 1.0 and row.open_hours_per_week < 168:
+            who = names[row.unit] + ("" if row.function == "shared" else f" ({function_label(row.function)})")
+            flags.append(f"{who}: up to {row.backlog_peak:,.0f} items wait for the team's office hours "
+                         f"({row.hours}, {row.timezone})")
+    for f, s in zip(*np.nonzero(breach)):
+        fid = st.function_ids[f]
+        flags.append(f"{names[st.spoke_ids[s]]}: {function_label(fid)} misses its SLA target "
+                     f"({inputs.functions[fid].sla_target:.0%})")
+    for row in functions[functions.unanswered_per_month >= 0.5].itertuples():
+        flags.append(f"{row.label}: about {row.unanswered_per_month:,.0f} items a month go unanswered "
+                     "(nobody picks them up before the sender gives up)")
     return flags
+
+
+# --- staffing to meet the SLA targets ---------------------------------------------------------------------------
+
+_OCC_GRID = np.linspace(0.05, 0.95, 37)
+
+
+def sla_staffing(inputs: ScenarioInputs) -> pd.DataFrame:
+    """Per team: the FTE that meets the SLA targets of its items, beside the FTE it has in this scenario.
+
+    Each team's occupancy is lowered (more people for the same work) until the item-weighted share within SLA
+    reaches the item-weighted target. Where no staffing reaches it (office hours, pick-up or in-progress time
+    alone break the SLA) the team is staffed to within half a point of the best share staffing can give, and
+    ``reachable`` is False. Columns: fte, fte_for_sla, sla_share, sla_share_at_sla_fte, best_sla_share,
+    reachable.
+    """
+    st = Structure.from_inputs(inputs)
+    base = Params.from_inputs(inputs)
+    grid = base.repeat(len(_OCC_GRID))
+    grid = _with(grid, occupancy=np.broadcast_to(_OCC_GRID[:, None], (len(_OCC_GRID), st.Q)).copy())
+    out = compute(st, grid)
+    now = compute(st, base)
+    onehot = np.zeros((st.J, 2, st.Q))
+    if st.J:
+        onehot[np.arange(st.J)[:, None], np.arange(2)[None, :], st.pool_of] = 1.0
+    target_j = np.broadcast_to(base.target, (1, st.F))[0][st.fn_of]
+    weights = out.answered  # (G, J, 2)
+    met = np.einsum("gjw,jwq->gq", weights * out.sla_met, onehot)
+    tot = np.einsum("gjw,jwq->gq", weights, onehot)
+    tgt = np.einsum("gjw,jwq->gq", weights * target_j[None, :, None], onehot)
+    share = np.where(tot > 0, met / np.where(tot > 0, tot, 1.0), 1.0)
+    target = np.where(tot > 0, tgt / np.where(tot > 0, tot, 1.0), 0.0)
+    best = share[0]
+    needed = np.minimum(target[0], best - 0.005)
+    ok = share >= needed[None, :]
+    # the largest occupancy (fewest people) that still meets the requirement
+    last = np.where(ok.any(0), len(_OCC_GRID) - 1 - np.argmax(ok[::-1], axis=0), 0)
+    occ = _OCC_GRID[last]
+    work = now.pool_work[0]
+    productive = float(np.broadcast_to(base.productive, (1,))[0])
+    fte_sla = np.where(work > 0, work / (occ * np.minimum(productive, st.open_hours)), 0.0)
+    now_met = np.einsum("jw,jwq->q", now.answered[0] * now.sla_met[0], onehot)
+    now_tot = np.einsum("jw,jwq->q", now.answered[0], onehot)
+    table = pd.DataFrame({
+        "fte": now.fte[0], "fte_for_sla": fte_sla,
+        "sla_share": np.where(now_tot > 0, now_met / np.where(now_tot > 0, now_tot, 1.0), 1.0),
+        "sla_share_at_sla_fte": share[last, np.arange(st.Q)], "sla_target": target[0], "best_sla_share": best,
+        "reachable": best >= target[0],
+    }, index=pd.Index(_pool_ids(st), name="pool"))
+    return table[work > 0]
+
+
+def _with(p: Params, **arrays: np.ndarray) -> Params:
+    from dataclasses import replace
+
+    return replace(p, **arrays)
 
 
 # --- presets and comparisons ---------------------------------------------------------------------------------
@@ -353,16 +494,15 @@ def presets(base_inputs: ScenarioInputs) -> dict[str, ScenarioInputs]:
     'centralised' (every function in the hub), 'decentralised' (every function in the spokes) and 'hybrid'
     (content production and analytics & reporting in the hub, everything else delivered locally).
 
-    The three designed presets are staffed to their SLAs (fixed as-is headcounts are dropped): a headcount
-    sized for one model says nothing about another.
+    Every preset keeps the organisation's demand, times and office hours; its teams are staffed for the work
+    they get at the occupancy they run at today (MODEL.md, "Staffing").
     """
-    base = base_inputs.without_fixed_staffing()
-    hybrid = {f: (1.0 if f in HYBRID_CENTRAL else 0.0) for f in base.functions}
+    hybrid = {f: (1.0 if f in HYBRID_CENTRAL else 0.0) for f in base_inputs.functions}
     return {
         "as_is": base_inputs,
-        "centralised": base.with_shares(1.0),
-        "decentralised": base.with_shares(0.0),
-        "hybrid": base.with_shares(hybrid),
+        "centralised": base_inputs.with_shares(1.0),
+        "decentralised": base_inputs.with_shares(0.0),
+        "hybrid": base_inputs.with_shares(hybrid),
     }
 
 
@@ -383,26 +523,28 @@ def compare_models(inputs: ScenarioInputs, as_is: ScenarioInputs | None = None) 
 
 def totals_delta(result: ScenarioResult, baseline: ScenarioResult,
                  metrics: tuple[str, ...] = ("total_cost", "fte", "handoffs_per_month", "lead_time_median_h",
-                                             "compliance_risk_per_month", "sla_met_share")) -> pd.DataFrame:
+                                             "sla_met_share", "unanswered_per_month")) -> pd.DataFrame:
     """Headline totals against a baseline (e.g. the as-is): value, baseline, delta, relative change and whether
-    the change is an improvement. Infinite values (unstable set-ups) give an infinite or undefined delta,
-    reported as inf with ``improved`` False, never NaN."""
+    the change is an improvement (``better``: True, False, or None when unchanged). Infinite values give an
+    infinite delta, never NaN."""
     rows = []
     for m in metrics:
-        value, base = getattr(result.totals, m), getattr(baseline.totals, m)
+        value, base = float(getattr(result.totals, m)), float(getattr(baseline.totals, m))
         if math.isinf(value) or math.isinf(base):
             delta = 0.0 if value == base else (math.inf if value > base else -math.inf)
         else:
             delta = value - base
         pct = delta / abs(base) if base not in (0, math.inf, -math.inf) and math.isfinite(delta) else 0.0
-        better = delta > 0 if m in HIGHER_IS_BETTER else delta < 0
+        small = abs(delta) <= 1e-9 * max(1.0, abs(base))
+        better = None if small else (delta > 0 if m in HIGHER_IS_BETTER else delta < 0)
         rows.append({"metric": m, "label": TOTAL_LABELS.get(m, m), "value": value, "baseline": base,
-                     "delta": delta, "pct_change": pct, "improved": bool(better)})
+                     "delta": 0.0 if small else delta, "pct_change": 0.0 if small else pct, "better": better,
+                     "improved": bool(better)})
     return pd.DataFrame(rows).set_index("metric")
 
 
 def spoke_delta(result: ScenarioResult, baseline: ScenarioResult) -> pd.DataFrame:
-    """Per spoke: handoffs per month and median lead time against a baseline (for the map's edges)."""
+    """Per spoke: handoffs per month, lead times, cost and SLA share against a baseline (for the map's edges)."""
     cols = ["handoffs_per_month", "lead_time_median_h", "lead_time_mean_h", "total_cost", "sla_met_share"]
     now, before = result.spokes[cols], baseline.spokes.reindex(result.spokes.index)[cols]
     out = now.join(before.add_suffix("_baseline"))
@@ -412,5 +554,3 @@ def spoke_delta(result: ScenarioResult, baseline: ScenarioResult) -> pd.DataFram
             d = np.where(a == b, 0.0, a - b)
         out[f"{c}_delta"] = np.where(np.isnan(d), 0.0, d)
     return out
-
-

@@ -310,6 +310,31 @@ def erlang_c_array(traffic: object, servers: object) -> np.ndarray:
     return flat.reshape(out.shape)
 
 
+def erlang_c_fractional(traffic: object, servers: object) -> np.ndarray:
+    """Erlang C for a fractional number of servers, continuous in both arguments (arrays, broadcast together).
+
+    Between whole numbers the probability of waiting is interpolated linearly: C(A, c + f) = (1 − f)·C(A, c)
+    + f·C(A, c + 1), with C = 1 where A ≥ c (so it never exceeds 1 and falls as servers are added). Below one
+    server, a fraction s of a server is one server working at speed s: C = min(1, A / s). Zero traffic gives 0.
+    """
+    a = np.asarray(traffic, dtype=np.float64)
+    s = np.asarray(servers, dtype=np.float64)
+    a, s = np.broadcast_arrays(a, s)
+    out = np.where(a > 0, 1.0, 0.0)
+    small = (s > 0) & (s < 1) & (a > 0)
+    out = np.where(small, np.minimum(1.0, a / np.where(small, s, 1.0)), out)
+    big = (s >= 1) & (a > 0) & (a < s)
+    if big.any():
+        a_b, s_b = a[big], s[big]
+        whole = np.floor(s_b)
+        frac = s_b - whole
+        lower = np.where(a_b < whole, erlang_c_array(np.minimum(a_b, whole), whole), 1.0)
+        upper = erlang_c_array(np.minimum(a_b, whole + 1), whole + 1)
+        out = out.copy()
+        out[big] = (1.0 - frac) * lower + frac * upper
+    return out
+
+
 @dataclass(frozen=True)
 class QueueArrays:
     """:class:`QueueMetrics` for arrays of queues (numpy arrays of one broadcast shape)."""

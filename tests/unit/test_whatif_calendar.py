@@ -227,8 +227,6 @@ def test_a_team_that_keeps_pace_round_the_clock_is_read_as_always_open():
     assert format_hours(infer_hours(weekend_off, arrivals)) == "Mon-Fri 00:00-24:00"
 
 
-@pytest.mark.xfail(strict=True, reason="infer_hours: the typical pace is the median over all steady half hours, "
-                                       "0 for a team closed most of the week, so OPEN_RATIO never closes a night")
 def test_a_few_items_finished_late_at_night_do_not_open_the_night():
     # one item on Tuesday at 22:00, one on Wednesday at 21:30, one picked up and finished on Thursday at 23:00,
     # over four weeks in which 4 items arrived in each of those half hours
