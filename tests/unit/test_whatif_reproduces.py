@@ -217,3 +217,20 @@ def test_the_simulation_drops_items_whose_senders_give_up(tmp_path):
     assert care["unanswered"] > 0
     mentions = sim.items[(sim.items.spoke == "care") & (sim.items.function == "social_listening")]
     assert not mentions["answered"].all()
+
+
+# --- no cliffs ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [None, "content_production", "social_listening"])
+def test_cost_moves_in_small_steps_along_the_central_share_sweep(demos, function):
+    from dashboard.whatif.analysis import tradeoff_curve
+
+    _data, calibration = demos["make run size"]
+    curve = tradeoff_curve(calibration.inputs, function=function, points=21)  # steps of 0.05
+    cost = curve.points["total_cost"].to_numpy()
+    jumps = np.abs(np.diff(cost)) / np.minimum(cost[1:], cost[:-1])
+    explained = set(np.round(curve.steps["share"], 6))
+    for share, jump in zip(curve.points["share"].to_numpy()[1:], jumps):
+        assert jump <= 0.10 or round(share, 6) in explained, (function, share, jump)
+    assert (jumps <= 0.10).all()  # on the demo even the licence steps stay small
