@@ -11,8 +11,9 @@ Figures:
   (other seeds, sizes and history lengths) and Northwind (tests/orgsim.py, an organisation that is not the demo,
   with office hours); target <= 10 % and <= 5 points.
 - whatif analytic vs simulation max error: the same per-spoke difference between the analytic model and the SimPy
-  simulation of 30 days, over the demo's as-is and its Centralised, Decentralised and Hybrid presets; target
-  <= 10 % and <= 5 points.
+  simulation of 60 days (a month of the smaller spokes' items leaves simulated medians a few per cent apart
+  from one seed to the next), over the demo's as-is and its Centralised, Decentralised and Hybrid presets;
+  target <= 10 % and <= 5 points.
 - whatif simulate 30 days of the demo: seconds; target <= 10 s.
 - erlang_c c=10000: one Erlang C evaluation for 10,000 servers at 95 % utilisation; target <= 1 ms.
 """
@@ -74,21 +75,21 @@ def run() -> list[Figure]:
     figures.append(Figure(f"whatif as-is max error vs observed, share within SLA (worst: {worst_sla[1]})",
                           worst_sla[0], "points", None, "<= 5 points", worst_sla[0] <= 5.0))
 
-    lead, sla, seconds = [], [], []
+    started = time.perf_counter()
+    month = simulate(inputs, days=30, seed=1)
+    seconds = time.perf_counter() - started
+    figures.append(Figure(f"whatif simulate 30 days of the demo (as-is, {len(month.items):,} items)", seconds, "s", None,
+                          "<= 10 s", seconds <= 10.0))
+    lead, sla = [], []
     for name, scenario in presets(inputs).items():
-        started = time.perf_counter()
-        simulated = simulate(scenario, days=30, seed=1)
-        seconds.append(time.perf_counter() - started)
-        worst_lead, worst_points = max_difference(compare(scenario, simulated))
+        worst_lead, worst_points = max_difference(compare(scenario, simulate(scenario, days=60, seed=1)))
         lead.append((worst_lead, name))
         sla.append((worst_points, name))
     top, top_sla = max(lead), max(sla)
-    figures.append(Figure(f"whatif analytic vs simulation max difference, lead time (demo, 30 days, as-is + 3 presets; "
+    figures.append(Figure(f"whatif analytic vs simulation max difference, lead time (demo, 60 days, as-is + 3 presets; "
                           f"worst: {top[1]})", top[0] * 100, "%", None, "<= 10 %", top[0] <= 0.10))
     figures.append(Figure(f"whatif analytic vs simulation max difference, share within SLA (worst: {top_sla[1]})",
                           top_sla[0], "points", None, "<= 5 points", top_sla[0] <= 5.0))
-    figures.append(Figure("whatif simulate 30 days of the demo (as-is, ~53,000 items)", seconds[0], "s", None, "<= 10 s",
-                          seconds[0] <= 10.0))
 
     t = best_of(lambda: erlang_c(9_500.0, 10_000), repeat=25, warmup=3)
     figures.append(Figure("erlang_c c=10000", t * 1000, "ms", None, "<= 1 ms", t <= 0.001))

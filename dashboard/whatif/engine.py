@@ -43,7 +43,7 @@ WEEKS_PER_MONTH = DAYS_PER_MONTH / 7.0
 WEEKS_PER_YEAR = 52.0
 MONTHS_PER_YEAR = 12.0
 
-_RHO_GRID = np.concatenate([np.linspace(0.0, 0.9, 19), np.linspace(0.92, 0.99, 8)])  # Erlang C table per pool
+_RHO_GRID = np.linspace(0.0, 0.99, 100)  # loads (steps of 0.01) at which each pool's Erlang C is tabulated, then interpolated
 _RHO_MAX = 0.99  # stochastic waits are read at most at this load; beyond it the fluid backlog carries the wait
 _MEDIAN_GRID = np.geomspace(0.02, 8760.0, 96)  # lead-time grid (hours) the medians are read from
 _WARM_WEEKS = 2  # weeks the fluid backlog runs before the measured week (it repeats after one if stable)
@@ -398,10 +398,14 @@ def compute(st: Structure, p: Params, *, medians: bool = False, spread: bool = F
     # the stochastic wait of the items that are answered: senders who give up (rate h = 1/θ) leave the long waits
     # behind, so an answered item waited C·k/(k + h)² ÷ P(answered) on average (no patience: C/k)
     hazard = np.where(np.isfinite(patience_j), 1.0 / np.where(np.isfinite(patience_j), patience_j, 1.0), 0.0)
-    h_ = hazard[..., None, None]
-    answered_share = (1.0 - c_w) + c_w * k_w / (k_w + h_)
-    wait_stoch = c_w * k_w / (k_w + h_) ** 2 / answered_share
-    wait_stoch2 = 2.0 * c_w * k_w / (k_w + h_) ** 3 / answered_share
+    if (hazard > 0).any():
+        kh = k_w + hazard[..., None, None]
+        answered_share = (1.0 - c_w) + c_w * k_w / kh
+        wait_stoch = c_w * k_w / (kh * kh) / answered_share
+        wait_stoch2 = 2.0 * wait_stoch / kh
+    else:
+        wait_stoch = c_w / k_w
+        wait_stoch2 = 2.0 * wait_stoch / k_w
     wait_mean = f_w + wait_stoch
     mean_s = wait_mean + rt[..., None]
     var_s = np.maximum(wait_stoch2 - wait_stoch * wait_stoch, 0.0) + (st.cv[None] * rt)[..., None] ** 2
@@ -534,6 +538,19 @@ def _calendar(st: Structure, sla: np.ndarray, tr: np.ndarray, mean_s: np.ndarray
 
     # teams open round the clock: no closures, every position within the hour alike
     jw = np.argwhere(always)
+    if always.all():  # the whole organisation: no need to pick the streams out
+        lead_h[:] = tr[..., None] + mean_s
+        budget = sla[:, :, None, None] - tr[..., None]
+        with np.errstate(divide="ignore"):
+            z = (np.log(np.maximum(budget, 1e-12)) - mu) / sigma
+        sla_h[:] = np.where(budget > 0, special.ndtr(z), 0.0)
+        if np.isfinite(patience).any():
+            kept[:] = answered_share(patience[..., None, None], f_w, c_w, k_w)
+            if kept_u is not None:
+                kept_u[:] = kept[..., None]
+        elif kept_u is not None:
+            kept_u[:] = 1.0
+        return lead_h, sla_h, kept, kept_u
     if len(jw):
         j, w = jw[:, 0], jw[:, 1]
         m_, s_ = mu[:, j, w, :], sigma[:, j, w, :]
@@ -589,12 +606,13 @@ def _calendar(st: Structure, sla: np.ndarray, tr: np.ndarray, mean_s: np.ndarray
 
 
 def _interp_rows(x: np.ndarray, grid: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``table`` (P, Q, G) on ``grid`` at ``x`` (P, Q, H), row by row."""
-    pos = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 2)
-    lo, hi = grid[pos], grid[pos + 1]
-    frac = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-    t_lo = np.take_along_axis(table, pos, axis=-1)
-    t_hi = np.take_along_axis(table, pos + 1, axis=-1)
+    """Linear interpolation of ``table`` (P, Q, G) on the evenly spaced ``grid`` at ``x`` (P, Q, H), row by row."""
+    step = grid[1] - grid[0]
+    pos = np.clip((x - grid[0]) / step, 0.0, len(grid) - 1 - 1e-9)
+    lo = pos.astype(np.int64)
+    frac = pos - lo
+    t_lo = np.take_along_axis(table, lo, axis=-1)
+    t_hi = np.take_along_axis(table, lo + 1, axis=-1)
     return t_lo + frac * (t_hi - t_lo)
 
 
