@@ -254,10 +254,10 @@ def run(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def guarded(command: Callable[[], int]) -> int:
+    """Run a command; problems a user can fix end with one ``error: ...`` line and their exit code."""
     try:
-        return run(args)
+        return command()
     except SettingsError as exc:
         message, code = str(exc), EXIT_CONFIG
     except CliError as exc:
@@ -266,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return guarded(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -22,9 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from loaders.__main__ import EXIT_CONFIG, EXIT_REFUSED, CliError, _engine, _settings
+from loaders.__main__ import EXIT_REFUSED, CliError, _engine, _settings, guarded
 from dashboard import errors
-from dashboard.settings import SettingsError
 
 PRESET_NAMES = ("as_is", "centralised", "decentralised", "hybrid")
 
@@ -255,13 +254,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except SettingsError as exc:
-        message, code = str(exc), EXIT_CONFIG
-    except CliError as exc:
-        message, code = str(exc), exc.code
-    except KeyboardInterrupt:
-        return 130
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    return guarded(lambda: args.handler(args))
