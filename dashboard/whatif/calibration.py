@@ -365,6 +365,58 @@ def _observe(part: pd.DataFrame, clock: cal.StaffedClock) -> _Observed | None:
 # --- the calibration -----------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Evidence:
+    """What the window showed: units, office hours, streams and their observed times, and each team's load."""
+
+    hub_row: pd.Series
+    spokes: pd.DataFrame
+    units: pd.DataFrame  # the hub, then the spokes
+    spoke_ids: list[str]
+    fn_names: list[str]
+    prep: _Prepared
+    calendars: dict[str, tuple[cal.Hours, str, str]]  # unit -> (hours, zone, source)
+    clocks: dict[str, cal.StaffedClock]
+    keys: list[tuple[str, str, str, str]]  # streams: (function, spoke, kind, origin)
+    demand: dict[tuple, float]
+    shares: dict[tuple, float]
+    slas: dict[tuple, float]
+    profiles: dict[tuple, np.ndarray]
+    observations: dict[tuple, dict[str, _Observed | None]]  # per stream: "hub" / "spoke" -> observed times
+    transfer_fn: dict[str, float]  # mean transfer of crossing items per function
+    transfer_all: float
+    load: dict[str, float]  # per team: staffed in-progress hours per week
+    headcount: dict[str, float]  # per team: the headcount it draws on
+    productive: float  # productive hours per FTE per week
+
+    @property
+    def hub_id(self) -> str:
+        return str(self.hub_row["id"])
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.prep.frame
+
+    @property
+    def teams(self) -> list[str]:
+        return [f"hub:{f}" for f in self.fn_names] + self.spoke_ids
+
+    @staticmethod
+    def team_of(key: tuple, worker: str) -> str:
+        return f"hub:{key[0]}" if worker == "hub" else key[1]
+
+    def team_size(self, team: str, occupancy: float) -> tuple[float, float]:
+        """(FTE on modelled work, flow efficiency) of a team at an occupancy: its headcount, or fewer where its
+        in-progress load needs fewer at that occupancy; flow efficiency = work ÷ in-progress time, at most 1."""
+        load = self.load.get(team, 0.0)
+        unit = self.hub_id if team.startswith("hub:") else team
+        hours = min(self.productive, self.clocks[unit].open_hours)
+        needed = load / (occupancy * hours) if hours > 0 else 0.0
+        fte = needed if self.headcount.get(team, 0.0) <= 0 else min(self.headcount[team], needed)
+        flow = 1.0 if load <= 0 else min(1.0, occupancy * fte * hours / load)
+        return fte, flow
+
+
 def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None = None, *,
               days: float = DEFAULT_DAYS, kind_to_function: Mapping[str, str] | None = None,
               globals_: GlobalInputs | None = None, default_timezone: str = "UTC") -> CalibrationResult:
@@ -377,8 +429,23 @@ def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None 
     """
     _check_frames(items, units)
     mapping = dict(KIND_TO_FUNCTION if kind_to_function is None else kind_to_function)
-    g = globals_ or GlobalInputs()
     flags: list[str] = []
+    ev, g = _gather(items, units, now, days, mapping, globals_ or GlobalInputs(), default_timezone, flags)
+    missing: dict[str, FunctionInputs] = {}
+
+    def build(flows: Mapping[str, float], occupancy: Mapping[str, float], response=None, variability=None):
+        return _assemble(ev, g, flows, occupancy, response, variability, flags, missing)
+
+    occupancy, flows, fitted = _fit_occupancy(ev, g.occupancy_cap, build, flags)
+    response, variability = _residuals(ev, fitted)
+    inputs = build(flows, occupancy, response, variability)
+    return _report(ev, items, mapping, inputs, occupancy, flows, fitted, missing, flags)
+
+
+def _gather(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None, days: float,
+            mapping: Mapping[str, str], g: GlobalInputs, default_timezone: str,
+            flags: list[str]) -> tuple[_Evidence, GlobalInputs]:
+    """Steps 1-4 of the module docstring: the window, office hours, streams and their times, team loads."""
     kinds = units["kind"].astype(str).str.lower()
     hubs = units[kinds == "hub"]
     order = ["sort_order", "id"] if "sort_order" in units.columns else ["id"]
@@ -406,23 +473,19 @@ def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None 
     calendars = _calendars(frame, unit_rows, hub_id, default_timezone, at, flags)
     clocks = {uid: cal.StaffedClock(cal.week_mask(h, tz, at)) for uid, (h, tz, _src) in calendars.items()}
 
-    # headcounts and costs
-    headcount = {str(r["id"]): _number(r["headcount"]) or 0.0 for _, r in unit_rows.iterrows()}
+    # costs: the organisation's FTE cost is the headcount-weighted mean of the units'
     cost = pd.to_numeric(unit_rows["cost_per_fte"], errors="coerce")
     hc = pd.to_numeric(unit_rows["headcount"], errors="coerce").fillna(0.0)
     usable = (cost > 0) & (hc > 0)
-    global_cost = float((cost[usable] * hc[usable]).sum() / hc[usable].sum()) if usable.any() else g.fte_cost
-    g = g.model_copy(update={"fte_cost": global_cost})
-    productive = g.productive_hours_per_week
+    if usable.any():
+        g = g.model_copy(update={"fte_cost": float((cost[usable] * hc[usable]).sum() / hc[usable].sum())})
 
     # streams
     fn_names = list(dict.fromkeys([*FUNCTION_DEFAULTS, *sorted(set(mapping.values()))]))
     keys = sorted(set(zip(frame["function"], frame["spoke"], frame["kind"], frame["origin"])),
                   key=lambda k: (fn_names.index(k[0]), spoke_ids.index(k[1]), k[2], k[3]))
-    profiles = _profiles(frame, keys, prep.window_days)
     groups = {k: part for k, part in frame.groupby(["function", "spoke", "kind", "origin"], sort=False)}
-    observations: dict[tuple, dict[str, _Observed | None]] = {}
-    demand, shares, slas = {}, {}, {}
+    demand, shares, slas, observations = {}, {}, {}, {}
     for key in keys:
         part = groups[key]
         created = part[part["created_in"]]
@@ -430,168 +493,153 @@ def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None 
         demand[key] = len(created) / prep.window_days
         shares[key] = float((basis["worker"] == "hub").mean())
         sla = pd.to_numeric(part["sla_hours"], errors="coerce")
-        slas[key] = float(sla[sla > 0].median()) if (sla > 0).any() else float(FUNCTION_DEFAULTS.get(key[0], {}).get(
-            "sla_hours", 24.0))
-        observations[key] = {
-            "hub": _observe(part[part["worker"] == "hub"], clocks[hub_id]),
-            "spoke": _observe(part[part["worker"] == "spoke"], clocks[key[1]]),
-        }
+        slas[key] = (float(sla[sla > 0].median()) if (sla > 0).any()
+                     else float(FUNCTION_DEFAULTS.get(key[0], {}).get("sla_hours", 24.0)))
+        observations[key] = {"hub": _observe(part[part["worker"] == "hub"], clocks[hub_id]),
+                             "spoke": _observe(part[part["worker"] == "spoke"], clocks[key[1]])}
 
-    # transfer times of crossing items, for derived workers
+    # transfer times of crossing items, for workers that never worked a stream
     crossing = frame[frame["origin"] != frame["worker"]]
-    transfer_all = float(np.nanmean(np.maximum(crossing["t_reached"] - crossing["t_created"], 0.0))) if len(crossing) else 0.0
-    transfer_fn = {f: float(np.nanmean(np.maximum(p["t_reached"] - p["t_created"], 0.0)))
-                   for f, p in crossing.groupby("function")}
+    transfer = np.maximum(crossing["t_reached"] - crossing["t_created"], 0.0)
+    transfer_all = float(np.nanmean(transfer)) if len(crossing) else 0.0
+    transfer_fn = {f: float(np.nanmean(t)) for f, t in transfer.groupby(crossing["function"])}
 
-    # teams: in-progress load and headcount on modelled work
-    pools = [f"hub:{f}" for f in fn_names] + spoke_ids
-    load = dict.fromkeys(pools, 0.0)  # staffed in-progress hours per week
+    # teams: in-progress load, and the headcount each draws on (the hub's split by load)
+    unit_headcount = {str(r["id"]): _number(r["headcount"]) or 0.0 for _, r in unit_rows.iterrows()}
+    load = dict.fromkeys([f"hub:{f}" for f in fn_names] + spoke_ids, 0.0)
     for key in keys:
         for worker in ("hub", "spoke"):
             obs = observations[key][worker]
             share = shares[key] if worker == "hub" else 1.0 - shares[key]
             if obs is not None and share > 0:
-                pool = f"hub:{key[0]}" if worker == "hub" else key[1]
-                load[pool] += demand[key] * 7.0 * share * obs.progress_mean
-    hub_load = sum(load[p] for p in pools if p.startswith("hub:"))
-    pool_headcount = {p: (headcount[hub_id] * load[p] / hub_load if hub_load > 0 else 0.0) if p.startswith("hub:")
-                      else headcount.get(p, 0.0) for p in pools}
-    if headcount[hub_id] <= 0 and hub_load > 0:
+                load[_Evidence.team_of(key, worker)] += demand[key] * 7.0 * share * obs.progress_mean
+    hub_load = sum(v for team, v in load.items() if team.startswith("hub:"))
+    headcount = {team: (unit_headcount[hub_id] * v / hub_load if hub_load > 0 else 0.0) if team.startswith("hub:")
+                 else unit_headcount.get(team, 0.0) for team, v in load.items()}
+    if unit_headcount[hub_id] <= 0 and hub_load > 0:
         flags.append("the hub has no headcount in the units: its teams are sized from the observed in-progress "
                      "time at the occupancy cap")
     for uid in spoke_ids:
-        if headcount.get(uid, 0.0) <= 0 and load[uid] > 0:
+        if unit_headcount.get(uid, 0.0) <= 0 and load[uid] > 0:
             flags.append(f"{uid}: no headcount in the units: its team is sized from the observed in-progress time")
+    ev = _Evidence(hub_row=hub_row, spokes=spokes, units=unit_rows, spoke_ids=spoke_ids, fn_names=fn_names,
+                   prep=prep, calendars=calendars, clocks=clocks, keys=keys, demand=demand, shares=shares, slas=slas,
+                   profiles=_profiles(frame, keys, prep.window_days), observations=observations,
+                   transfer_fn=transfer_fn, transfer_all=transfer_all, load=load, headcount=headcount,
+                   productive=g.productive_hours_per_week)
+    return ev, g
 
-    def team_size(pool: str, occupancy: float) -> tuple[float, float]:
-        """(FTE on modelled work, flow efficiency) of a team at an occupancy."""
-        unit = hub_id if pool.startswith("hub:") else pool
-        open_h = clocks[unit].open_hours
-        hours = min(productive, open_h)
-        needed = load[pool] / (occupancy * hours) if hours > 0 else 0.0
-        fte = needed if pool_headcount[pool] <= 0 else min(pool_headcount[pool], needed)
-        flow = 1.0 if load[pool] <= 0 else min(1.0, occupancy * fte * hours / load[pool])
-        return fte, flow
 
-    missing: dict[str, FunctionInputs] = {}
+@dataclass
+class _Fitted:
+    """The queueing model evaluated at the grid of occupancies, and the row chosen per team."""
 
-    # provisional inputs with observed times (derived ones filled below), to calibrate occupancy and response
-    def workers_for(key: tuple, flows: Mapping[str, float], response: Mapping[tuple, float] | None,
-                    variability: Mapping[tuple, float] | None) -> dict[str, WorkerInputs]:
-        result: dict[str, WorkerInputs] = {}
-        for worker in ("hub", "spoke"):
-            obs = observations[key][worker]
-            if obs is None:
-                continue
-            pool = f"hub:{key[0]}" if worker == "hub" else key[1]
-            flow = flows.get(pool, 1.0)
-            resp = 0.0 if response is None else response.get((key, worker), 0.0)
-            progress = obs.progress_mean
-            cv = 1.0 if variability is None else variability.get((key, worker), 1.0)
-            result[worker] = WorkerInputs(work_h=max(progress * flow, 1e-6), in_progress_h=progress, response_h=resp,
-                                          cv=cv, transfer_h=obs.transfer_mean if key[3] != worker else 0.0,
-                                          source=f"observed ({obs.n:,} items)")
-        return result
+    structure: Structure
+    outcome: object  # engine.Outcome over the grid rows
+    grid: np.ndarray
+    row_of: dict[str, int]  # team -> chosen grid row
+    observed: np.ndarray  # (J, 2) True where the stream's times at that worker are observed
+    pickup: np.ndarray  # (J, 2) observed mean pick-up, staffed hours (NaN where not observed)
+    team_pickup: dict[str, float]
+    team_wait: dict[str, float]
 
-    def build(flows: Mapping[str, float], occupancy: Mapping[str, float], response, variability) -> ScenarioInputs:
-        return _assemble(keys, demand, shares, slas, profiles, observations, flows, occupancy, response, variability,
-                         calendars, hub_row, spokes, g, fn_names, transfer_fn, transfer_all, workers_for, frame,
-                         prep, flags, mapping, missing)
 
-    # 1) occupancy per team: the cap, lowered where the queue at the cap waits longer than items were seen to
-    cap = g.occupancy_cap
+def _fit_occupancy(ev: _Evidence, cap: float, build, flags: list[str]) -> tuple[dict, dict, _Fitted]:
+    """Step 4: each team's occupancy is the cap, lowered until no observed stream of the team waits longer in the
+    queueing model than it was seen to wait before pick-up (work per item follows from the occupancy)."""
     grid = _OCC_GRID[_OCC_GRID <= cap]
     grid = np.append(grid, cap) if grid[-1] < cap else grid
-    base_inputs = build({p: team_size(p, cap)[1] for p in pools}, dict.fromkeys(pools, cap), None, None)
-    st = Structure.from_inputs(base_inputs, at)
-    params = Params.from_inputs(base_inputs)
-    pool_ids = [f"hub:{f}" for f in base_inputs.functions] + list(base_inputs.spoke_ids)
+    base = build({t: ev.team_size(t, cap)[1] for t in ev.teams}, dict.fromkeys(ev.teams, cap))
+    st = Structure.from_inputs(base, ev.prep.end.to_pydatetime())
+    params = Params.from_inputs(base)
+    teams = [f"hub:{f}" for f in base.functions] + list(base.spoke_ids)
     rows = params.repeat(len(grid))
-    occ = np.empty((len(grid), st.Q))
-    work = rows.work.copy()
-    for q, pid in enumerate(pool_ids):
-        for r, rho in enumerate(grid):
-            occ[r, q] = rho
-    flow_grid = np.array([[team_size(pid, rho)[1] if pid in load else 1.0 for pid in pool_ids] for rho in grid])
-    observed_work = _observed_mask(base_inputs, observations)  # (J, 2) True where the times are observed
-    progress = np.broadcast_to(params.in_progress, (1, st.J, 2))[0]
-    for r in range(len(grid)):
-        flow_jw = flow_grid[r][st.pool_of]  # (J, 2)
-        work[r] = np.where(observed_work, np.maximum(progress * flow_jw, 1e-6), work[r])
-    out = compute(st, replace(rows, occupancy=occ, work=work), spread=True)
+    occupancy = np.repeat(grid[:, None], st.Q, axis=1)
+    observed = _observed_mask(base, ev.observations)
+    flow = np.array([[ev.team_size(t, rho)[1] if t in ev.load else 1.0 for t in teams] for rho in grid])  # (G, Q)
+    progress = np.broadcast_to(params.in_progress, (1, st.J, 2))
+    work = np.where(observed[None], np.maximum(progress * flow[:, st.pool_of], 1e-6), rows.work)
+    out = compute(st, replace(rows, occupancy=occupancy, work=work), spread=True)
+
     onehot = np.zeros((st.J, 2, st.Q))
     onehot[np.arange(st.J)[:, None], np.arange(2)[None, :], st.pool_of] = 1.0
-    pickup = np.zeros((st.J, 2))
-    for j, key in enumerate(st.stream_keys):
-        for w, worker in enumerate(("hub", "spoke")):
-            obs = observations.get(key, {}).get(worker)
-            pickup[j, w] = obs.pickup_mean if obs is not None else np.nan
-    weight = np.where(observed_work, out.answered[0], 0.0)
-    obs_pool = np.einsum("jw,jwq->q", weight * np.nan_to_num(pickup), onehot) / np.maximum(
-        np.einsum("jw,jwq->q", weight, onehot), 1e-12)
-    model_pool = np.einsum("rjw,jwq->rq", out.answered * out.wait * observed_work, onehot) / np.maximum(
-        np.einsum("rjw,jwq->rq", out.answered * observed_work, onehot), 1e-12)
-    # a row fits a team when no observed stream of it waits longer in the model than it was seen to wait
-    reach = np.array([[getattr(observations.get(k, {}).get(w), "reach_mean", 0.0) for w in ("hub", "spoke")]
+    pickup = np.array([[getattr(ev.observations.get(k, {}).get(w), "pickup_mean", np.nan) for w in ("hub", "spoke")]
+                       for k in st.stream_keys]).reshape(-1, 2)
+    reach = np.array([[getattr(ev.observations.get(k, {}).get(w), "reach_mean", 0.0) for w in ("hub", "spoke")]
                       for k in st.stream_keys]).reshape(-1, 2)
     tolerance = np.maximum(0.02, 0.02 * reach)
-    too_long = observed_work[None] & (out.wait > np.nan_to_num(pickup, nan=np.inf)[None] + tolerance[None])
+    too_long = observed[None] & (out.wait > np.nan_to_num(pickup, nan=np.inf)[None] + tolerance[None])
     bad = np.einsum("rjw,jwq->rq", too_long.astype(np.float64), onehot) > 0
-    chosen = {}
-    row_of = {}
-    for q, pid in enumerate(pool_ids):
+    weight = np.where(observed, out.answered[0], 0.0)
+    team_pickup = np.einsum("jw,jwq->q", weight * np.nan_to_num(pickup), onehot) / np.maximum(
+        np.einsum("jw,jwq->q", weight, onehot), 1e-12)
+    team_wait = np.einsum("rjw,jwq->rq", out.answered * out.wait * observed, onehot) / np.maximum(
+        np.einsum("rjw,jwq->rq", out.answered * observed, onehot), 1e-12)
+    chosen, row_of = {}, {}
+    for q, team in enumerate(teams):
         fits = np.flatnonzero(~bad[:, q])
-        r = int(fits[-1]) if len(fits) else 0
-        chosen[pid] = float(grid[r])
-        row_of[pid] = r
-        if not len(fits) and load.get(pid, 0.0) > 0:
-            flags.append(f"{_pool_label(pid, unit_rows)}: even at {grid[0]:.0%} occupancy the queue model waits longer "
+        row_of[team] = int(fits[-1]) if len(fits) else 0
+        chosen[team] = float(grid[row_of[team]])
+        if not len(fits) and ev.load.get(team, 0.0) > 0:
+            flags.append(f"{_team_label(team, ev.units)}: even at {grid[0]:.0%} occupancy the queue model waits longer "
                          "than items were seen to wait before pick-up; check its office hours")
-    flows = {pid: team_size(pid, chosen[pid])[1] if pid in load else 1.0 for pid in pool_ids}
+    flows = {t: ev.team_size(t, chosen[t])[1] if t in ev.load else 1.0 for t in teams}
+    fitted = _Fitted(structure=st, outcome=out, grid=grid, row_of=row_of, observed=observed, pickup=pickup,
+                     team_pickup=dict(zip(teams, team_pickup)),
+                     team_wait={t: float(team_wait[row_of[t], q]) for q, t in enumerate(teams)})
+    return chosen, flows, fitted
 
-    # 2) response and variability per stream and worker at the chosen occupancy
+
+def _residuals(ev: _Evidence, fitted: _Fitted) -> tuple[dict, dict]:
+    """Step 5: per stream and worker, the pick-up delay queueing does not explain (observed pick-up − the modelled
+    wait, never below 0) and the variability of pick-up + in-progress left after the modelled wait's."""
+    st, out = fitted.structure, fitted.outcome
+    teams = [f"hub:{f}" for f in st.function_ids] + list(st.spoke_ids)
     response, variability = {}, {}
     for j, key in enumerate(st.stream_keys):
         for w, worker in enumerate(("hub", "spoke")):
-            obs = observations.get(key, {}).get(worker)
-            if obs is None or not observed_work[j, w]:
+            obs = ev.observations.get(key, {}).get(worker)
+            if obs is None or not fitted.observed[j, w]:
                 continue
-            r = row_of[pool_ids[st.pool_of[j, w]]]
+            r = fitted.row_of[teams[st.pool_of[j, w]]]
             wait, wait_var = float(out.wait[r, j, w]), float(out.wait_var[r, j, w])
             response[(key, worker)] = max(obs.pickup_mean - wait, 0.0)
             rest_mean = max(obs.reach_mean - wait, obs.progress_mean)
             rest_var = max(obs.reach_var - wait_var, obs.progress_var)
             variability[(key, worker)] = float(min(np.sqrt(rest_var) / rest_mean, 20.0)) if rest_mean > 0 else 1.0
-    inputs = build(flows, chosen, response, variability)
+    return response, variability
 
-    # fit against what was observed
+
+def _report(ev: _Evidence, items: pd.DataFrame, mapping: Mapping[str, str], inputs: ScenarioInputs,
+            occupancy: dict, flows: dict, fitted: _Fitted, missing: dict, flags: list[str]) -> CalibrationResult:
+    """The calibrated as-is beside what was observed, with the evidence behind it."""
     result = evaluate(inputs)
-    obs_spokes = observed.by_spoke(items, spoke_ids, prep.start, prep.end)
-    fit = _fit_table(obs_spokes, result.spokes, {str(r["id"]): str(r["name"] or r["id"]) for _, r in spokes.iterrows()})
-    obs_fns = observed.by_function(items, mapping, prep.start, prep.end)
-    function_fit = _fit_table(obs_fns.reindex(result.functions.index).dropna(how="all"), result.functions,
+    names = {str(r["id"]): str(r["name"] or r["id"]) for _, r in ev.spokes.iterrows()}
+    fit = _fit_table(observed.by_spoke(items, ev.spoke_ids, ev.prep.start, ev.prep.end), result.spokes, names)
+    by_function = observed.by_function(items, mapping, ev.prep.start, ev.prep.end)
+    function_fit = _fit_table(by_function.reindex(result.functions.index).dropna(how="all"), result.functions,
                               {f: function_label(f) for f in result.functions.index})
-    calendars_table = pd.DataFrame([
+    calendars = pd.DataFrame([
         {"unit": uid, "hours": cal.format_hours(h), "timezone": tz, "source": src,
-         "hours_per_week": cal.hours_per_week(h)} for uid, (h, tz, src) in calendars.items()]).set_index("unit")
-    pools_table = pd.DataFrame([
-        {"pool": pid, "headcount": pool_headcount.get(pid, 0.0), "fte": team_size(pid, chosen[pid])[0] if pid in load else 0.0,
-         "occupancy": chosen[pid], "flow_efficiency": flows[pid], "in_progress_load_h_per_week": load.get(pid, 0.0),
-         "observed_pickup_h": float(obs_pool[q]), "modelled_wait_h": float(model_pool[row_of[pid], q])}
-        for q, pid in enumerate(pool_ids) if load.get(pid, 0.0) > 0]).set_index("pool") if any(
-        load.get(p, 0.0) > 0 for p in pool_ids) else pd.DataFrame()
+         "hours_per_week": cal.hours_per_week(h)} for uid, (h, tz, src) in ev.calendars.items()]).set_index("unit")
+    rows = [{"pool": team, "headcount": ev.headcount.get(team, 0.0), "fte": ev.team_size(team, occupancy[team])[0],
+             "occupancy": occupancy[team], "flow_efficiency": flows[team],
+             "in_progress_load_h_per_week": ev.load[team], "observed_pickup_h": float(fitted.team_pickup[team]),
+             "modelled_wait_h": fitted.team_wait[team]}
+            for team in occupancy if ev.load.get(team, 0.0) > 0]
+    pools = pd.DataFrame(rows).set_index("pool") if rows else pd.DataFrame()
     return CalibrationResult(
-        inputs=inputs, fit=fit, function_fit=function_fit, estimates=_estimates(inputs, observations),
-        calendars=calendars_table, pools=pools_table, window_days=float(prep.window_days),
-        start=prep.start.to_pydatetime(), end=prep.end.to_pydatetime(), items_used=int(len(frame)),
+        inputs=inputs, fit=fit, function_fit=function_fit, estimates=_estimates(inputs, ev.observations),
+        calendars=calendars, pools=pools, window_days=float(ev.prep.window_days),
+        start=ev.prep.start.to_pydatetime(), end=ev.prep.end.to_pydatetime(), items_used=int(len(ev.frame)),
         missing_functions=dict(missing), flags=tuple(dict.fromkeys(flags)))
 
 
-def _pool_label(pool: str, units: pd.DataFrame) -> str:
+def _team_label(team: str, units: pd.DataFrame) -> str:
     names = {str(r["id"]): str(r["name"] or r["id"]) for _, r in units.iterrows()}
-    if pool.startswith("hub:"):
-        return f"Hub ({function_label(pool[4:])})"
-    return names.get(pool, pool)
+    if team.startswith("hub:"):
+        return f"Hub ({function_label(team[4:])})"
+    return names.get(team, team)
 
 
 def _observed_mask(inputs: ScenarioInputs, observations: Mapping[tuple, Mapping[str, _Observed | None]]) -> np.ndarray:
@@ -603,100 +651,107 @@ def _observed_mask(inputs: ScenarioInputs, observations: Mapping[tuple, Mapping[
     return np.asarray(rows, dtype=bool).reshape(-1, 2)
 
 
-def _assemble(keys, demand, shares, slas, profiles, observations, flows, occupancy, response, variability, calendars,
-              hub_row, spokes, g, fn_names, transfer_fn, transfer_all, workers_for, frame, prep, flags,
-              mapping, missing: dict) -> ScenarioInputs:
-    """Inputs from the estimates: observed workers as observed, the others derived (see the module docstring).
-    Functions without observed items are left out; ``missing`` receives their typical version."""
-    hub_id = str(hub_row["id"])
-    by_fn: dict[str, list[StreamInputs]] = {f: [] for f in fn_names}
-    # usual response per team (item-weighted over its observed streams), for streams moved into it
-    usual: dict[str, list[tuple[float, float]]] = {}
-    for key in keys:
-        for worker in ("hub", "spoke"):
-            if response is not None and (key, worker) in response:
-                pool = f"hub:{key[0]}" if worker == "hub" else key[1]
-                usual.setdefault(pool, []).append((response[(key, worker)], demand[key]))
-                usual.setdefault("hub" if worker == "hub" else "spokes", []).append((response[(key, worker)], demand[key]))
+def _observed_worker(ev: _Evidence, key: tuple, worker: str, flows: Mapping[str, float],
+                     response: Mapping[tuple, float] | None, variability: Mapping[tuple, float] | None
+                     ) -> WorkerInputs | None:
+    """The times a worker was seen to take over a stream (None where it worked too few of its items)."""
+    obs = ev.observations[key][worker]
+    if obs is None:
+        return None
+    flow = flows.get(_Evidence.team_of(key, worker), 1.0)
+    return WorkerInputs(work_h=max(obs.progress_mean * flow, 1e-6), in_progress_h=obs.progress_mean,
+                        response_h=0.0 if response is None else response.get((key, worker), 0.0),
+                        cv=1.0 if variability is None else variability.get((key, worker), 1.0),
+                        transfer_h=obs.transfer_mean if key[3] != worker else 0.0, source=f"observed ({obs.n:,} items)")
 
-    def usual_response(pool: str, side: str) -> float:
-        for name in (pool, side):
+
+def _assemble(ev: _Evidence, g: GlobalInputs, flows: Mapping[str, float], occupancy: Mapping[str, float],
+              response: Mapping[tuple, float] | None, variability: Mapping[tuple, float] | None, flags: list[str],
+              missing: dict) -> ScenarioInputs:
+    """Inputs from the estimates (step 6 and 7 of the module docstring): observed workers as observed, the others
+    derived. Functions without observed items are left out; ``missing`` receives their typical version."""
+    seen = {key: {w: fig for w in ("hub", "spoke")
+                  if (fig := _observed_worker(ev, key, w, flows, response, variability)) is not None}
+            for key in ev.keys}
+    # the usual response of each team (item-weighted over its observed streams), for streams that move into it
+    usual: dict[str, list[tuple[float, float]]] = {}
+    for key in ev.keys:
+        for worker, figures in seen[key].items():
+            for name in (_Evidence.team_of(key, worker), "hub" if worker == "hub" else "spokes"):
+                usual.setdefault(name, []).append((figures.response_h, ev.demand[key]))
+
+    def usual_response(team: str, side: str) -> float:
+        for name in (team, side):
             values = usual.get(name)
-            if values:
-                total = sum(w for _, w in values)
-                return sum(v * w for v, w in values) / total if total > 0 else 0.0
+            total = sum(w for _, w in values) if values else 0.0
+            if total > 0:
+                return sum(v * w for v, w in values) / total
         return 0.0
 
-    for key in keys:
+    by_fn: dict[str, list[StreamInputs]] = {f: [] for f in ev.fn_names}
+    for key in ev.keys:
         fid, spoke, kind, origin = key
-        seen = workers_for(key, flows, response, variability)
         ratio = specialist_ratio(fid)
-        transfer = transfer_fn.get(fid, transfer_all)
-        hub_pool, spoke_pool = f"hub:{fid}", spoke
-        if "hub" in seen and "spoke" in seen:
-            hub_w, local_w = seen["hub"], seen["spoke"]
-        elif "hub" in seen:
-            hub_w = seen["hub"]
-            local_w = _derived(hub_w, 1.0 / ratio, usual_response(spoke_pool, "spokes"),
+        transfer = ev.transfer_fn.get(fid, ev.transfer_all)
+        hub_w, local_w = seen[key].get("hub"), seen[key].get("spoke")
+        if hub_w is None and local_w is not None:
+            hub_w = _derived(local_w, ratio, usual_response(f"hub:{fid}", "hub"), transfer if origin != "hub" else 0.0,
+                             f"derived from the spoke's times × {ratio:.2f} (specialists' typical speed)")
+        elif local_w is None and hub_w is not None:
+            local_w = _derived(hub_w, 1.0 / ratio, usual_response(spoke, "spokes"),
                                transfer if origin != "spoke" else 0.0,
                                f"derived from the hub's times ÷ {ratio:.2f} (generalists' typical speed)")
-        elif "spoke" in seen:
-            local_w = seen["spoke"]
-            hub_w = _derived(local_w, ratio, usual_response(hub_pool, "hub"), transfer if origin != "hub" else 0.0,
-                             f"derived from the spoke's times × {ratio:.2f} (specialists' typical speed)")
-        else:
+        elif hub_w is None and local_w is None:
             typical = FUNCTION_DEFAULTS.get(fid, FUNCTION_DEFAULTS["content_production"])
             hub_w = default_worker(float(typical["work_specialist"]), transfer_h=transfer if origin != "hub" else 0.0)
             local_w = default_worker(float(typical["work_generalist"]), transfer_h=transfer if origin != "spoke" else 0.0)
-        patience, patience_source = _patience(frame, key, prep.end)
+        patience, patience_source = _patience(ev.frame, key, ev.prep.end)
         by_fn[fid].append(StreamInputs(
-            spoke=spoke, kind=kind, origin=origin, demand_per_day=demand[key], central_share=round(shares[key], 6),
-            sla_hours=slas[key], profile=tuple(float(v) for v in profiles[key]), patience_h=patience,
+            spoke=spoke, kind=kind, origin=origin, demand_per_day=ev.demand[key], central_share=round(ev.shares[key], 6),
+            sla_hours=ev.slas[key], profile=tuple(float(v) for v in ev.profiles[key]), patience_h=patience,
             patience_source=patience_source, hub=hub_w, local=local_w))
 
     functions: dict[str, FunctionInputs] = {}
-    spoke_ids = [str(s) for s in spokes["id"]]
     missing.clear()
-    average = _average_workers(keys, demand, shares, workers_for, flows, response, variability)
-    for fid in fn_names:
+    average = _average_workers(ev, seen)
+    for fid in ev.fn_names:
         typical = FUNCTION_DEFAULTS.get(fid)
-        streams = by_fn[fid]
-        if not streams:
+        if not by_fn[fid]:
             if typical is None:
                 continue
             flags.append(f"{function_label(fid)}: no work items in the window, so it is not in the as-is; import its "
                          f"items, or add it on the page with typical demand ({typical['demand']:g} items per spoke per "
                          "day, an assumption) and this organisation's average observed times")
-            missing[fid] = _unobserved_function(fid, typical, spoke_ids, average, transfer_all, occupancy)
+            missing[fid] = _unobserved_function(fid, typical, ev.spoke_ids, average, ev.transfer_all, occupancy)
             continue
-        errors = _error_rates(frame, fid, typical)
+        errors = _error_rates(ev.frame, fid, typical)
         functions[fid] = FunctionInputs(
-            central_share=None, streams=tuple(streams), sla_target=0.9,
+            central_share=None, streams=tuple(by_fn[fid]), sla_target=0.9,
             platform_cost=float(typical["platform_cost"]) if typical else None,
             error_rate_specialist=errors[0], error_rate_generalist=errors[1], error_source=errors[2],
             hub_occupancy=_occ(occupancy.get(f"hub:{fid}")))
 
     def unit(row: pd.Series, spoke: bool) -> UnitInputs:
         uid = str(row["id"])
-        hours, tz, source = calendars[uid]
+        hours, tz, source = ev.calendars[uid]
         return UnitInputs(id=uid, name=str(row["name"] or ""), fte_cost=_number(row["cost_per_fte"]),
                           headcount=_number(row["headcount"]), hours=cal.format_hours(hours), timezone=tz,
                           hours_source=source, occupancy=_occ(occupancy.get(uid)) if spoke else None)
 
     try:
-        return ScenarioInputs(hub=unit(hub_row, False), spokes=tuple(unit(r, True) for _, r in spokes.iterrows()),
-                              globals=g, functions=functions, window_days=prep.window_days)
+        return ScenarioInputs(hub=unit(ev.hub_row, False), spokes=tuple(unit(r, True) for _, r in ev.spokes.iterrows()),
+                              globals=g, functions=functions, window_days=ev.prep.window_days)
     except (ValueError, InputError) as err:
         raise CalibrationError(f"the estimates do not form valid inputs: {err}") from None
 
 
-def _average_workers(keys, demand, shares, workers_for, flows, response, variability) -> dict[str, WorkerInputs]:
-    """Item-weighted average observed figures of the hub ("hub") and of each spoke (its id), for functions that
-    have no items of their own."""
+def _average_workers(ev: _Evidence, seen: Mapping[tuple, Mapping[str, WorkerInputs]]) -> dict[str, WorkerInputs]:
+    """Item-weighted average observed figures of the hub ("hub"), of each spoke (its id) and of all spokes
+    ("spokes"), for functions that have no items of their own."""
     sums: dict[str, list[tuple[WorkerInputs, float]]] = {}
-    for key in keys:
-        for worker, figures in workers_for(key, flows, response, variability).items():
-            weight = demand[key] * (shares[key] if worker == "hub" else 1.0 - shares[key])
+    for key in ev.keys:
+        for worker, figures in seen[key].items():
+            weight = ev.demand[key] * (ev.shares[key] if worker == "hub" else 1.0 - ev.shares[key])
             if weight > 0:
                 sums.setdefault("hub" if worker == "hub" else key[1], []).append((figures, weight))
                 if worker != "hub":
@@ -741,7 +796,7 @@ def _derived(other: WorkerInputs, ratio: float, response: float, transfer: float
 def _patience(frame: pd.DataFrame, key: tuple, end: pd.Timestamp) -> tuple[float | None, str]:
     """Mean patience (hours) of a stream's senders, by maximum likelihood on aged items (exponential patience):
     an item picked up after waiting w says patience > w; one never picked up says patience < the wait it would
-    have had, taken as the mean wait of the items picked up that arrived in the same hour of the week."""
+    have had: until its team picked up the first item that reached it later (first come, first served)."""
     if key[2] not in ABANDONING_KINDS:
         return None, ""
     part = frame[(frame["function"] == key[0]) & (frame["spoke"] == key[1]) & (frame["kind"] == key[2])
