@@ -4,7 +4,7 @@ Link to a saved scenario: /scenarios?scenario=<id>"""
 import streamlit as st
 
 from dashboard.settings import get_settings
-from dashboard.ui import data, scenario_view as sv
+from dashboard.ui import data, scenario_saved as saving, scenario_trust as trust, scenario_view as sv
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
 
@@ -20,7 +20,12 @@ if units.empty or not (units.kind == "spoke").any():
     st.info("Load an organisation first (`python -m loaders demo` or `make run`): the model needs units.", icon=":material/inbox:")
     st.stop()
 
-as_is, fit, notes = sv.start(viewer, st.query_params.get("scenario"))
+as_is, calibration, notes = sv.start(viewer, st.query_params.get("scenario"))
+trust.notice()
+trust.as_is_check(calibration, notes)
+trust.office_hours(viewer, calibration, units)
+trust.missing_functions(calibration, sv.baseline())
+
 st.subheader("Start from")
 sv.preset_buttons(as_is)
 st.subheader("Operating model")
@@ -33,15 +38,26 @@ with st.spinner("Computing…"):
 st.subheader("Results vs as-is")
 sv.headline(result, baseline)
 sv.per_spoke(result, baseline, units)
-st.subheader("Trade-offs and sensitivity")
-sv.tradeoffs(inputs)
-st.subheader("The pure models, the hybrid preset and this scenario")
-sv.model_comparison(inputs, as_is)
+
+working, staffing, check, tradeoffs, models = st.tabs(
+    ["Where the lead time goes", "Staffing", "Check with simulation", "Trade-offs and sensitivity", "Pure models"])
+with working:
+    trust.show_working(result, baseline)
+with staffing:
+    trust.staffing(result, baseline)
+with check:
+    trust.simulation_check(inputs)
+with tradeoffs:
+    sv.tradeoffs(inputs)
+with models:
+    st.caption("The pure models, the hybrid preset and this scenario, side by side.")
+    sv.model_comparison(inputs, as_is)
+
 left, right = st.columns(2)
 with left:
     st.subheader("Save")
-    sv.save_form(viewer, inputs, result)
+    saving.save_form(viewer, inputs, result)
 with right:
     st.subheader("Saved scenarios")
-    sv.saved_list(viewer)
-sv.documentation(fit, notes)
+    saving.saved_list(viewer)
+sv.documentation()

@@ -1,51 +1,81 @@
-"""Charts for the Scenarios page: trade-off curve, sensitivity tornado, the scenario on the hub-and-spoke map."""
+"""Charts for the Scenarios page: trade-off curve, sensitivity tornado, the scenario on the hub-and-spoke map,
+where the lead time goes, and a team's week hour by hour."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dashboard.charts.hub_map import edge_line, label_position, layout_positions
-from dashboard.charts.palette import AMBER, GREEN, GREY, HUB, PRIMARY, RED, TEXT
+from dashboard.charts.palette import AMBER, GREEN, GREY, HUB, PRIMARY, RED, SERIES, TEXT
 from dashboard.domain import format as fmt
+from dashboard.whatif.calendar import DAY_NAMES, WEEK_HOURS, shift_week
+
+def plain(text: object) -> str:
+    """Text from the data (a unit's name) shown as typed in a chart: plotly reads a few HTML tags in titles,
+    labels and hovers (links among them), so ``<`` and ``>`` are written as entities."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def tradeoff(curve, title: str = "Cost vs lead time as the central share goes 0 → 1") -> go.Figure:
-    """x = median lead time, y = yearly cost; points where a spoke misses its SLA are marked red and named.
+LEAD_PARTS = {  # column of ScenarioResult.streams: (label, colour)
+    "handoff_h": ("Handoff", SERIES[4]),
+    "waiting_h": ("Waiting for a person", AMBER),
+    "work_h": ("In progress", PRIMARY),
+    "out_of_hours_h": ("Out of hours", GREY),
+}
 
-    ``curve``: a ``dashboard.whatif.analysis.TradeoffCurve``.
+
+def tradeoff(curve, title: str = "Cost vs mean lead time as the central share goes 0 → 1",
+             names: Mapping[str, str] | None = None) -> go.Figure:
+    """x = mean lead time, y = yearly cost; points where a spoke misses its SLA are marked red and named; points
+    where a platform licence appears or goes are marked and say so.
+
+    ``curve``: a ``dashboard.whatif.analysis.TradeoffCurve``; ``names``: spoke id -> name for the hover text.
     """
     pts = curve.points
-    breaching = [", ".join(sp for sp, b in row.items() if b) for _, row in curve.spoke_breach.iterrows()]
-    finite = np.isfinite(pts.lead_time_median_h.to_numpy(dtype=float))
+    names = names or {}
+    breaching = [", ".join(plain(names.get(sp, sp)) for sp, b in row.items() if b)
+                 for _, row in curve.spoke_breach.iterrows()]
+    finite = np.isfinite(pts.lead_time_mean_h.to_numpy(dtype=float))
     c = pts[finite].assign(breaching=np.array(breaching, dtype=object)[finite])
     fig = go.Figure()
     fig.add_trace(go.Scatter(
-        x=c.lead_time_median_h, y=c.total_cost, mode="lines", name="central share 0 → 1", line=dict(color=PRIMARY, width=3),
+        x=c.lead_time_mean_h, y=c.total_cost, mode="lines", name="central share 0 → 1", line=dict(color=PRIMARY, width=3),
         customdata=np.stack([c.share * 100, c.breaching.replace("", "none")], axis=1),
-        hovertemplate="central share %{customdata[0]:.0f} %<br>median lead time %{x:.1f} h<br>cost €%{y:,.0f}/year"
+        hovertemplate="central share %{customdata[0]:.0f} %<br>mean lead time %{x:.1f} h<br>cost €%{y:,.0f}/year"
                       "<br>SLA missed at: %{customdata[1]}<extra></extra>",
     ))
     bad = c[c.breaching != ""]
     if len(bad):
-        fig.add_trace(go.Scatter(x=bad.lead_time_median_h, y=bad.total_cost, mode="markers", name="a spoke misses its SLA",
+        fig.add_trace(go.Scatter(x=bad.lead_time_mean_h, y=bad.total_cost, mode="markers", name="a spoke misses its SLA",
                                  marker=dict(color=RED, size=6), hoverinfo="skip"))
+    steps = getattr(curve, "steps", None)
+    if steps is not None and len(steps) and len(c):
+        at = [c.iloc[int((c.share - share).abs().argmin())] for share in steps.share]
+        fig.add_trace(go.Scatter(
+            x=[p.lead_time_mean_h for p in at], y=[p.total_cost for p in at], mode="markers",
+            name="platform licences change",
+            marker=dict(symbol="diamond-open", size=11, color=TEXT, line=dict(width=2)),
+            customdata=np.stack([steps.share.to_numpy() * 100, steps.why.to_numpy(dtype=object)], axis=1),
+            hovertemplate="central share %{customdata[0]:.0f} %<br>%{customdata[1]}<extra></extra>"))
     for share, label in ((0.0, "all in spokes"), (1.0, "all in hub")):
         if len(c):
             end = c.iloc[int((c.share - share).abs().argmin())]
-            fig.add_annotation(x=end.lead_time_median_h, y=end.total_cost, text=label, showarrow=True, arrowhead=2, ax=30, ay=-25)
+            fig.add_annotation(x=end.lead_time_mean_h, y=end.total_cost, text=label, showarrow=True, arrowhead=2, ax=30, ay=-25)
     cur = curve.current
-    if math.isfinite(cur.get("lead_time_median_h", math.inf)):
-        fig.add_trace(go.Scatter(x=[cur["lead_time_median_h"]], y=[cur["total_cost"]], mode="markers",
+    if math.isfinite(cur.get("lead_time_mean_h", math.inf)):
+        fig.add_trace(go.Scatter(x=[cur["lead_time_mean_h"]], y=[cur["total_cost"]], mode="markers",
                                  name="this scenario" + ("" if cur.get("on_curve", True) else " (mixed shares, off the curve)"),
                                  marker=dict(symbol="star", size=16, color=AMBER, line=dict(width=1, color=TEXT))))
     if not len(c):
         fig.add_annotation(text="Every point on this curve is unstable (demand exceeds capacity)", showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title="median lead time (hours)",
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title="mean lead time (hours)",
                       yaxis_title="cost per year (€)", legend=dict(orientation="h", y=-0.25))
     return fig
 
@@ -93,7 +123,7 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
         change_txt = "" if not math.isfinite(change) or abs(change) < 0.05 else f" ({change:+.1f} h)"
         mtext.append(f"{fmt.hours(lead)}{change_txt}")
         mcolour.append(colour)
-        mhover.append(f"<b>{names.get(spoke, spoke)}</b><br>median lead time {fmt.hours(lead)}{change_txt}"
+        mhover.append(f"<b>{plain(names.get(spoke, spoke))}</b><br>median lead time {fmt.hours(lead)}{change_txt}"
                       f"<br>hub↔spoke handoffs {fmt.compact(row.handoffs_per_month)}/month"
                       f" ({row.handoffs_per_month_delta:+,.0f})")
     fig.add_trace(go.Scatter(x=mx, y=my, mode="markers+text", text=mtext, textposition="middle right", hovertext=mhover,
@@ -101,7 +131,7 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
                              textfont=dict(size=11, color=TEXT)))
     xs = [pos[u][0] for u in units.id]
     ys = [pos[u][1] for u in units.id]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=[names[u] for u in units.id], hoverinfo="skip",
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=[plain(names[u]) for u in units.id], hoverinfo="skip",
                              textposition=[label_position(x, y) for x, y in zip(xs, ys)], showlegend=False,
                              marker=dict(size=34, color=[HUB if k == "hub" else PRIMARY for k in units.kind],
                                          line=dict(width=2, color="white"))))
@@ -109,4 +139,87 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
                       xaxis=dict(visible=False, range=[-1.5, 1.5]),
                       yaxis=dict(visible=False, range=[-1.3, 1.3], scaleanchor="x"),
                       plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def lead_time_split(streams: pd.DataFrame, by: str, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Mean lead time per ``by`` (``function`` or ``spoke``) split into its parts (:data:`LEAD_PARTS`), each the
+    mean over the group's streams weighted by the items answered per month; plus ``lead_time_mean_h`` (their
+    sum) and ``answered_per_month``. Index: the group's label from ``names`` (else its id), in the order of
+    ``names``.
+
+    ``streams``: ``ScenarioResult.streams`` (one row per stream and worker).
+    """
+    parts = list(LEAD_PARTS)
+    if streams.empty:
+        return pd.DataFrame(columns=[*parts, "lead_time_mean_h", "answered_per_month"], dtype=float)
+    weight = streams["answered_per_month"].to_numpy(dtype=float)
+    weighted = streams[parts].mul(weight, axis=0).assign(answered_per_month=weight, group=streams[by].to_numpy())
+    sums = weighted.groupby("group", sort=False).sum()
+    if names:  # in the order of ``names`` (the organisation's), others after
+        sums = sums.reindex([g for g in names if g in sums.index] + [g for g in sums.index if g not in names])
+    total = sums.pop("answered_per_month")
+    table = sums.div(total.where(total > 0, np.nan), axis=0).fillna(0.0)
+    table["lead_time_mean_h"] = table[parts].sum(axis=1)
+    table["answered_per_month"] = total
+    table.index = [(names or {}).get(g, g) for g in table.index]
+    return table
+
+
+def lead_time_breakdown(splits: Mapping[str, pd.DataFrame], title: str = "Where the mean lead time goes") -> go.Figure:
+    """Stacked horizontal bars: per group (rows of each :func:`lead_time_split` table) one bar per scenario
+    (``splits``: scenario label -> table, in that order within each group), split into handoff, waiting,
+    in-progress and out-of-hours time. A group missing from a scenario gets no bar there."""
+    groups: list[str] = []
+    for table in splits.values():
+        groups += [g for g in table.index if g not in groups]
+    rows = [(g, w) for g in groups for w in splits if g in splits[w].index]
+    y = [[plain(g) for g, _ in rows], [plain(w) for _, w in rows]]
+    totals = [fmt.hours(float(splits[w].at[g, "lead_time_mean_h"])) for g, w in rows]
+    fig = go.Figure()
+    for part, (label, colour) in LEAD_PARTS.items():
+        x = [max(float(splits[w].at[g, part]), 0.0) for g, w in rows]
+        fig.add_trace(go.Bar(
+            y=y, x=x, orientation="h", name=label, marker_color=colour,
+            customdata=np.array([[fmt.hours(v), t] for v, t in zip(x, totals)], dtype=object).reshape(-1, 2),
+            hovertemplate=f"{label}: %{{customdata[0]}} of %{{customdata[1]}}<extra></extra>"))
+    fig.update_layout(barmode="stack", height=90 + 30 * len(rows), margin=dict(l=10, r=10, t=40, b=10), title=title,
+                      xaxis_title="mean lead time (hours)", yaxis=dict(autorange="reversed", automargin=True),
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right", traceorder="normal"))
+    return fig
+
+
+def staffing_week(weeks: Mapping[str, pd.DataFrame], offset_h: float = 0.0, zone: str = "UTC",
+                  title: str = "A week of the team, hour by hour") -> go.Figure:
+    """Items arriving per hour, people on duty and the backlog over the week, one line per scenario.
+
+    ``weeks``: scenario label -> ``ScenarioResult.staffing(pool)`` (columns ``hour`` 0..167 on the model's UTC
+    week, hour 0 = Monday 00:00 UTC, ``arrivals``, ``on_duty``, ``backlog``); the first is drawn dashed grey
+    (the as-is), the last solid. ``offset_h``: the viewer's zone's offset from UTC, so the x axis is the week in
+    ``zone`` (Monday 00:00 local at 0).
+    """
+    rows = (("arrivals", "Items arriving per hour"), ("on_duty", "People on duty"), ("backlog", "Backlog (items)"))
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                        subplot_titles=[label for _, label in rows])
+    hours = np.arange(WEEK_HOURS)
+    days = [f"{DAY_NAMES[h // 24]} {h % 24:02d}:00" for h in hours]
+    styles = [dict(color=GREY, dash="dash", width=2), dict(color=PRIMARY, width=2.5)]
+    for i, (label, week) in enumerate(weeks.items()):
+        style = styles[min(i, 1)] if len(weeks) > 1 else styles[1]
+        for r, (col, name) in enumerate(rows, start=1):
+            values = np.asarray(week.sort_values("hour")[col], dtype=float)
+            local = shift_week(values, offset_h)
+            fig.add_trace(go.Scatter(
+                x=hours, y=local, mode="lines", name=plain(label), legendgroup=label, showlegend=r == 1,
+                line=dict(shape="hv", **style), customdata=days,
+                hovertemplate=f"%{{customdata}}<br>{name.lower()}: %{{y:,.1f}}<extra>{plain(label)}</extra>"),
+                row=r, col=1)
+    fig.update_xaxes(tickvals=list(range(0, WEEK_HOURS, 24)), ticktext=list(DAY_NAMES), range=[0, WEEK_HOURS - 1],
+                     showgrid=True)
+    fig.update_xaxes(title_text=f"hour of the week ({zone})", row=3, col=1)
+    for r, (col, _name) in enumerate(rows, start=1):  # from zero, with room above the highest line
+        top = max([float(np.nanmax(w[col])) for w in weeks.values() if len(w)] or [0.0])
+        fig.update_yaxes(range=[0, top * 1.15 if top > 0 else 1.0], row=r, col=1)
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=60, b=10), title=plain(title),
+                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
     return fig

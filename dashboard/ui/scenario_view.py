@@ -1,13 +1,18 @@
-"""The Scenarios page's sections: start point, controls, results, charts, saved scenarios, documentation.
+"""The Scenarios page's sections: start point, controls, results, trade-offs, documentation. (The sections that
+earn the model trust — the as-is check, office hours, functions without data, where the lead time goes, staffing
+hour by hour, the simulation check — are in :mod:`dashboard.ui.scenario_trust`; saving, sharing and comparing
+saved scenarios in :mod:`dashboard.ui.scenario_saved`.)
 
-State: the baseline inputs (as-is, or a loaded scenario) live in ``st.session_state["sc_base"]`` as a dumped
-dict; every control has a key (``place_<function>``, ``share_<function>``, ``g_<global>``), and the
-scenario is rebuilt from the baseline and the controls on each run — so changes recompute instantly.
+State, in ``st.session_state``: ``sc_asis`` is the as-is the results are compared with (the calibrated one, plus
+the functions without data the viewer added with typical defaults, listed in ``sc_added``); ``sc_base`` is the
+baseline the controls start from (the as-is, a preset, or a loaded scenario), both as dumped dicts. Every control
+has a key (``place_<function>``, ``share_<function>``, ``g_<global>``) and the scenario is rebuilt from the
+baseline and the controls on each run, so changes recompute instantly. After someone corrects office hours,
+``sc_recalibrate`` asks the next run to start again from the recalibrated as-is.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -19,49 +24,75 @@ from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import scenarios as saved
 from dashboard.queries.kpis import list_units
-from dashboard.queries.observed import calibration_items
+from dashboard.queries.observed import calibrated_as_is
 from dashboard.settings import get_settings
-from dashboard import errors
 from dashboard.ui import data
+from dashboard.ui.text import bullets, md
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
-from dashboard.whatif.calibration import CalibrationError, calibrate
+from dashboard.whatif.calibration import CalibrationError, CalibrationResult
 from dashboard.whatif.inputs import (
     InputError, ScenarioInputs, default_inputs, dump_inputs, function_label, load_inputs,
 )
-from dashboard.whatif.model import PRESET_LABELS, compare_models, evaluate, presets, spoke_delta, totals_delta
+from dashboard.whatif.model import (
+    PRESET_LABELS, TOTAL_LABELS, compare_models, evaluate, presets, spoke_delta, totals_delta,
+)
 
 MODEL_DOC = Path(__file__).resolve().parents[1] / "whatif" / "MODEL.md"
-PLACEMENTS = {"hub": "Hub", "hybrid": "Hybrid", "spokes": "Spokes"}
-CALIBRATION_DAYS = 30
-GLOBALS = {  # key: (label, min, step, format, help)
-    "fte_cost": ("FTE cost (€/year)", 1.0, 1000.0, "%.0f", "Yearly cost of one FTE where no unit or function sets its own"),
-    "handoff_delay_hours": ("Handoff delay (h)", 0.0, 0.5, "%.1f", "Calendar hours an item waits at each hub↔spoke handoff"),
-    "platform_cost": ("Platform cost (€/instance/year)", 0.0, 1000.0, "%.0f", "Licence and running cost of one platform instance"),
+PLACEMENTS = {"as_is": "As today", "hub": "Hub", "hybrid": "Hybrid", "spokes": "Spokes"}
+GLOBALS = {  # key: (label, min, max, step, format, help)
+    "fte_cost": ("FTE cost (€/year)", 1.0, None, 1000.0, "%.0f", "Yearly cost of one FTE where no unit sets its own"),
+    "platform_cost": ("Platform cost (€/instance/year)", 0.0, None, 1000.0, "%.0f",
+                      "Licence and running cost of one platform instance where no function sets its own"),
+    "shrinkage": ("Shrinkage", 0.0, 0.9, 0.01, "%.2f",
+                  "Share of paid hours not available for work: leave, sickness, training, meetings (0.30 = 30 %)"),
 }
+# One label per quantity on this page (the model's, shortened where a column is narrow).
+LABELS = {**TOTAL_LABELS, "unanswered_per_month": "Unanswered / month", "sla_met_share": "Within SLA"}
+COUNTS = {"handoffs_per_month", "unanswered_per_month", "items_per_month", "compliance_risk_per_month",
+          "coordination_channels", "duplication_platforms"}
+RECALIBRATE = "sc_recalibrate"
+ADDED = "sc_added"
 
 
 @st.cache_data(ttl=600, show_spinner="Calibrating the as-is model from observed work…", max_entries=8)
-def as_is(url: str, viewer: Viewer) -> tuple[dict, pd.DataFrame | None, list[str]]:
-    """Calibrated as-is inputs (dumped), the observed-vs-modelled fit, and notes. Falls back to typed defaults."""
-    now = dt.datetime.now(dt.timezone.utc)
+def as_is(url: str, viewer: Viewer) -> tuple[dict, CalibrationResult | None, list[str]]:
+    """The calibrated as-is inputs (dumped), the calibration with its evidence (``fit``, ``calendars``, ...;
+    None when not calibrated) and notes. Falls back to typed defaults, saying why."""
     with data.engine().connect() as conn:
         units = list_units(conn, viewer)
         try:  # spoke leads see scenarios, but not the organisation-wide items the calibration reads
-            items = calibration_items(conn, viewer, now - dt.timedelta(days=CALIBRATION_DAYS), now)
+            result = calibrated_as_is(conn, viewer, default_timezone=get_settings().timezone)
+            return dump_inputs(result.inputs), result, list(result.flags)
         except NotPermitted:
-            items = None
+            reason = "your role does not see the organisation-wide work items it is calibrated from."
+        except CalibrationError as exc:
+            reason = str(exc).rstrip(".") + "."
     spokes = units[units.kind == "spoke"]
-    try:
-        if items is None:
-            raise CalibrationError("your role does not see the organisation-wide work items it is calibrated from.")
-        result = calibrate(items, units, now=now)
-        return dump_inputs(result.inputs), result.fit, list(result.flags)
-    except CalibrationError as exc:
-        fallback = default_inputs([(r.id, r.name) for r in spokes.itertuples()] or ["spoke"])
-        return dump_inputs(fallback), None, [f"Not calibrated: {exc} Starting from typed defaults instead."]
+    fallback = default_inputs([(r.id, r.name) for r in spokes.itertuples()] or ["spoke"])
+    return dump_inputs(fallback), None, [f"Not calibrated: {reason} Starting from typed defaults instead."]
 
 
-def _key(inputs: ScenarioInputs) -> str:
+def recalibrate() -> None:
+    """After office hours changed: calibrate again, and let the page start again from the new as-is."""
+    as_is.clear()
+    data.units.clear()
+    st.session_state[RECALIBRATE] = True
+
+
+def with_functions(inputs: ScenarioInputs, calibration: CalibrationResult | None, functions) -> ScenarioInputs:
+    """``inputs`` plus the functions without observed items the viewer added, each in the typical version
+    :meth:`CalibrationResult.with_missing` adds (an assumption); functions it has already are kept as they are."""
+    if calibration is None:
+        return inputs
+    for fid in functions:
+        if fid in calibration.missing_functions and fid not in inputs.functions:
+            typical = calibration.with_missing(fid).functions[fid]
+            inputs = inputs.updated({"functions": {fid: typical.model_dump()}})
+    return inputs
+
+
+def inputs_key(inputs: ScenarioInputs) -> str:
+    """The cache key of a scenario: its inputs as sorted JSON."""
     return json.dumps(dump_inputs(inputs), sort_keys=True)
 
 
@@ -81,9 +112,14 @@ def _models(key: str, as_is_key: str):
     return compare_models(load_inputs(json.loads(key)), as_is=load_inputs(json.loads(as_is_key)))
 
 
+def result_of(inputs: ScenarioInputs):
+    """A scenario's result, cached by its inputs (reruns that change nothing are free)."""
+    return _evaluate(inputs_key(inputs))
+
+
 def results(inputs: ScenarioInputs, as_is_inputs: ScenarioInputs):
-    """This scenario's and the as-is result (cached by the inputs, so reruns that change nothing are free)."""
-    return _evaluate(_key(inputs)), _evaluate(_key(as_is_inputs))
+    """This scenario's and the as-is result."""
+    return result_of(inputs), result_of(as_is_inputs)
 
 
 def baseline() -> ScenarioInputs:
@@ -93,25 +129,42 @@ def baseline() -> ScenarioInputs:
 def set_controls(inputs: ScenarioInputs) -> None:
     """Put a scenario's values into the controls (call from a callback, or before the controls render)."""
     for fid, fn in inputs.functions.items():
-        st.session_state[f"place_{fid}"] = fn.placement
-        st.session_state[f"share_{fid}"] = int(round(fn.central_share * 100))
+        st.session_state[f"place_{fid}"] = "as_is" if fn.central_share is None else fn.placement
+        st.session_state[f"share_{fid}"] = int(round(fn.mean_share * 100))
     for key in GLOBALS:
         st.session_state[f"g_{key}"] = float(getattr(inputs.globals, key))
 
 
-def start(viewer: Viewer, scenario_id: str | None) -> tuple[ScenarioInputs, pd.DataFrame | None, list[str]]:
-    """Initialise the session from the as-is model, or from ``?scenario=<id>`` once."""
+def start(viewer: Viewer, scenario_id: str | None) -> tuple[ScenarioInputs, CalibrationResult | None, list[str]]:
+    """Initialise the session from the as-is model, or from ``?scenario=<id>`` once; after a recalibration
+    start again from the new as-is (a loaded scenario stays as it was saved; the controls keep their values)."""
     url = get_settings().database_url
-    base, fit, notes = as_is(url, viewer)
-    st.session_state.setdefault("sc_asis", base)
+    base, calibration, notes = as_is(url, viewer)
+    if st.session_state.pop(RECALIBRATE, False) or "sc_asis" not in st.session_state:
+        fresh = dump_inputs(with_functions(load_inputs(base), calibration, st.session_state.get(ADDED, [])))
+        st.session_state["sc_asis"] = fresh
+        if "sc_base" in st.session_state and "sc_loaded" not in st.session_state:
+            st.session_state["sc_base"] = fresh
     if scenario_id and st.session_state.get("sc_loaded") != scenario_id:
         st.session_state["sc_loaded"] = scenario_id
         if not load_saved(viewer, scenario_id):
-            st.warning(f"There is no saved scenario {scenario_id!r}; starting from the as-is model.", icon=":material/search_off:")
+            st.warning(f"There is no saved scenario {md(scenario_id)!r}; starting from the as-is model.",
+                       icon=":material/search_off:")
     if "sc_base" not in st.session_state:
-        st.session_state["sc_base"] = base
-        set_controls(load_inputs(base))
-    return load_inputs(st.session_state["sc_asis"]), fit, notes
+        st.session_state["sc_base"] = st.session_state["sc_asis"]
+        set_controls(load_inputs(st.session_state["sc_base"]))
+    return load_inputs(st.session_state["sc_asis"]), calibration, notes
+
+
+def add_function(fid: str, calibration: CalibrationResult) -> None:
+    """Callback: add a function without observed items to the as-is and the baseline, with typical defaults."""
+    added = [*st.session_state.get(ADDED, []), fid]
+    st.session_state[ADDED] = added
+    for key in ("sc_asis", "sc_base"):
+        st.session_state[key] = dump_inputs(with_functions(load_inputs(st.session_state[key]), calibration, [fid]))
+    typical = load_inputs(st.session_state["sc_base"]).functions[fid]
+    st.session_state[f"place_{fid}"] = "as_is" if typical.central_share is None else typical.placement
+    st.session_state[f"share_{fid}"] = int(round(typical.mean_share * 100))
 
 
 def load_saved(viewer: Viewer, scenario_id) -> bool:
@@ -126,7 +179,7 @@ def load_saved(viewer: Viewer, scenario_id) -> bool:
     try:
         inputs = load_inputs({**found.inputs, "inputs_version": found.inputs_version})
     except (InputError, ValueError) as exc:
-        st.error(f"“{found.name}” cannot be opened: {exc}", icon=":material/error:")
+        st.error(f"“{md(found.name)}” cannot be opened: {md(exc)}", icon=":material/error:")
         return False
     st.session_state["sc_base"] = dump_inputs(inputs)
     st.session_state["sc_name"] = found.name
@@ -154,198 +207,154 @@ def _use_preset(dumped: dict) -> None:
 def controls(base: ScenarioInputs) -> ScenarioInputs | None:
     """One row per function (placement, central share) and the global inputs; returns the scenario or None
     (with the reason shown) when a value is refused."""
-    shares: dict[str, float] = {}
-    st.caption("Where each function is done. Hybrid splits the work: the slider is the share done centrally by the hub.")
+    shares: dict[str, float | None] = {}
+    st.caption("Where each function is done. As today keeps each stream of work where it is now; Hybrid splits the "
+               "work: the slider is the share the hub does.")
     for fid in base.functions:
-        a, b, c = st.columns([3, 3, 4], vertical_alignment="center")
+        a, b, c = st.columns([3, 4, 3], vertical_alignment="center")
         a.markdown(f"**{function_label(fid)}**")
         place = b.segmented_control(f"Placement of {function_label(fid)}", list(PLACEMENTS), key=f"place_{fid}",
                                     format_func=PLACEMENTS.get, label_visibility="collapsed", required=True)
         share = c.slider(f"Central share of {function_label(fid)}", 0, 100, key=f"share_{fid}", step=5, format="%d %%",
                          disabled=place != "hybrid", label_visibility="collapsed")
-        shares[fid] = {"hub": 1.0, "spokes": 0.0}.get(place or "hybrid", share / 100)
+        shares[fid] = {"hub": 1.0, "spokes": 0.0, "as_is": None}.get(place or "hybrid", share / 100)
     g = st.columns(len(GLOBALS))
     changes = {}
-    for col, (key, (label, lo, step, form, help_)) in zip(g, GLOBALS.items()):
-        changes[key] = col.number_input(label, min_value=lo, step=step, format=form, key=f"g_{key}", help=help_)
+    for col, (key, (label, lo, hi, step, form, help_)) in zip(g, GLOBALS.items()):
+        changes[key] = col.number_input(label, min_value=lo, max_value=hi, step=step, format=form, key=f"g_{key}",
+                                        help=help_)
+    # only what the controls change: an untouched baseline stays exactly itself (and its cached results)
+    shares = {f: s for f, s in shares.items() if s != base.functions[f].central_share}
+    changes = {k: v for k, v in changes.items() if v != getattr(base.globals, k)}
     try:
-        return base.with_shares(shares).with_globals(**changes)
+        scenario = base.with_shares(shares) if shares else base
+        return scenario.with_globals(**changes) if changes else scenario
     except InputError as exc:
-        st.warning("This scenario cannot be computed: " + "; ".join(exc.problems), icon=":material/block:")
+        st.warning("This scenario cannot be computed: " + md("; ".join(exc.problems)), icon=":material/block:")
         return None
 
 
 def headline(result, baseline_result) -> None:
+    """The organisation's totals against the as-is, coloured by whether the change is better (lower cost, lead
+    time, handoffs and unanswered items; a higher share within SLA) or worse."""
     delta = totals_delta(result, baseline_result)
-    cols = st.columns(len(delta))
+    cols = st.columns([1.15 if m == "unanswered_per_month" else 1 for m in delta.index])
     for col, (metric, row) in zip(cols, delta.iterrows()):
-        value = _fmt_metric(metric, row.value)
-        change = None if row.delta == 0 else _fmt_delta(metric, row.delta)
-        col.metric(row.label, value, delta=change, delta_color="normal" if row.improved else "inverse",
+        shown = row.better is not None and not _too_small(metric, row.delta)
+        change = fmt_delta(metric, row.delta) if shown else None
+        colour = ("green" if row.better else "red") if shown else "off"
+        col.metric(LABELS.get(metric, row.label), fmt_metric(metric, row.value), delta=change, delta_color=colour,
                    delta_arrow="up" if row.delta > 0 else "down", border=True,
                    delta_description="vs as-is" if change else None)
-    for flag in result.flags:
-        st.warning(flag, icon=":material/warning:")
+    if result.flags:
+        st.warning(bullets(result.flags), icon=":material/warning:")
 
 
-def _fmt_metric(metric: str, v: float) -> str:
+def _too_small(metric: str, d: float) -> bool:
+    """A change that rounds to nothing at the precision the tile shows (no "+0.0 h" in colour)."""
+    if metric.endswith("cost") or metric in COUNTS:
+        return abs(d) < 0.5
+    if metric.endswith("share"):
+        return abs(d) < 0.0005
+    return abs(d) < 0.05
+
+
+def fmt_metric(metric: str, v: float) -> str:
+    """A total as a tile shows it: money compact with €, counts whole, hours with a unit, shares in %."""
     if metric.endswith("cost"):
         return f"€{fmt.compact(v)}"
     if metric.endswith("_h"):
         return fmt.hours(v)
     if metric.endswith("share"):
-        return fmt.percent(v)
-    return fmt.compact(round(v, 1))
+        return fmt.percent(v, 1)
+    if metric in COUNTS:
+        return f"{v:,.0f}"
+    return f"{v:,.1f}"
 
 
-def _fmt_delta(metric: str, d: float) -> str:
+def fmt_delta(metric: str, d: float) -> str:
     if metric.endswith("cost"):
         return f"{'+' if d > 0 else '-'}€{fmt.compact(abs(d))}"
     if metric.endswith("_h"):
         return f"{d:+.1f} h"
     if metric.endswith("share"):
         return f"{d * 100:+.1f} pts"
+    if metric in COUNTS:
+        return f"{d:+,.0f}"
     return f"{d:+,.1f}"
 
 
 def per_spoke(result, baseline_result, units: pd.DataFrame) -> None:
+    """Per spoke: whole items, handoffs and unanswered items a month, lead times, SLA, FTE and cost; then the map."""
     delta = spoke_delta(result, baseline_result)
-    left, right = st.columns([5, 4])
-    with left:
-        view = pd.DataFrame({
-            "Spoke": result.spokes.name, "Items / month": result.spokes.items_per_month,
-            "Handoffs / month": result.spokes.handoffs_per_month, "Median lead time (h)": result.spokes.lead_time_median_h,
-            "Δ lead time (h)": delta.lead_time_median_h_delta, "Within SLA": result.spokes.sla_met_share * 100,
-            "Local FTE": result.spokes.local_fte, "Cost / year": result.spokes.total_cost,
-            "SLA missed by": result.spokes.breached_functions,
-        })
-        st.dataframe(view, hide_index=True, column_config={
-            "Items / month": st.column_config.NumberColumn(format="localized"),
-            "Handoffs / month": st.column_config.NumberColumn(format="localized"),
-            "Median lead time (h)": st.column_config.NumberColumn(format="%.1f"),
-            "Δ lead time (h)": st.column_config.NumberColumn(format="%+.1f"),
-            "Within SLA": st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100),
-            "Local FTE": st.column_config.NumberColumn(format="%.0f"),
-            "Cost / year": st.column_config.NumberColumn(format="€%.0f"),
-        })
-    with right:
-        st.plotly_chart(scenario_charts.scenario_map(units, delta), config={"displayModeBar": False})
+    sp = result.spokes
+    view = pd.DataFrame({
+        "Spoke": sp.name, "Items / month": sp.items_per_month.round(), "Handoffs / month": sp.handoffs_per_month.round(),
+        "Unanswered / month": sp.unanswered_per_month.round(), "Median lead time": sp.lead_time_median_h,
+        "Δ median": delta.lead_time_median_h_delta, "Mean lead time": sp.lead_time_mean_h,
+        "Within SLA": sp.sla_met_share * 100, "Local FTE": sp.local_fte, "Cost / year": sp.total_cost.round(),
+        "SLA missed by": sp.breached_functions,
+    })
+    st.dataframe(view, hide_index=True, column_config={
+        "Items / month": st.column_config.NumberColumn(format="%,d"),
+        "Handoffs / month": st.column_config.NumberColumn(format="%,d", help="Hub↔spoke handoffs"),
+        "Unanswered / month": st.column_config.NumberColumn(
+            format="%,d", help="Items nobody picks up before the sender gives up"),
+        "Median lead time": st.column_config.NumberColumn(format="%.1f h"),
+        "Δ median": st.column_config.NumberColumn(format="%+.1f h", help="Against the as-is"),
+        "Mean lead time": st.column_config.NumberColumn(format="%.1f h"),
+        "Within SLA": st.column_config.ProgressColumn(format="%.1f %%", min_value=0, max_value=100),
+        "Local FTE": st.column_config.NumberColumn(format="%.1f"),
+        "Cost / year": st.column_config.NumberColumn(format="€%,d", help="The spoke's own people and platforms "
+                                                                      "and the hub's cost of its work"),
+    })
+    st.plotly_chart(scenario_charts.scenario_map(units, delta), config={"displayModeBar": False})
 
 
 def tradeoffs(inputs: ScenarioInputs) -> None:
     fids = list(inputs.functions)
     choice = st.selectbox("Sweep the central share of", [None, *fids], key="sweep_fn",
                           format_func=lambda f: "all functions together" if f is None else function_label(f))
-    curve, sens = _analysis(_key(inputs), choice)
-    st.plotly_chart(scenario_charts.tradeoff(curve), config={"displayModeBar": False})
+    curve, sens = _analysis(inputs_key(inputs), choice)
+    names = {u.id: u.label for u in inputs.units}
+    st.plotly_chart(scenario_charts.tradeoff(curve, names=names), config={"displayModeBar": False})
+    if len(curve.steps):
+        steps = zip(curve.steps.share, curve.steps.why)
+        st.caption("Where the curve steps: " + "; ".join(f"at {share * 100:.0f} % central, {md(why)}"
+                                                         for share, why in steps) + ".")
     left, right = st.columns(2)
     left.plotly_chart(scenario_charts.tornado(sens, "cost"), config={"displayModeBar": False})
     right.plotly_chart(scenario_charts.tornado(sens, "lead"), config={"displayModeBar": False})
     st.caption("Each input moved 20 % down and up with everything else fixed; the longest bars matter most.")
 
 
+TOTALS_COLUMNS = {  # totals column: (label on the page, column format)
+    "total_cost": ("Cost / year", "€%,d"), "fte": ("FTE", "%.1f"), "handoffs_per_month": ("Handoffs / month", "%,d"),
+    "lead_time_median_h": ("Median lead time", "%.1f h"), "lead_time_mean_h": ("Mean lead time", "%.1f h"),
+    "sla_met_share": ("Within SLA", "%.1f %%"), "unanswered_per_month": ("Unanswered / month", "%,d"),
+    "compliance_risk_per_month": ("Non-compliant / month", "%,d"), "duplication_fte": ("Duplicated FTE", "%.1f"),
+    "coordination_channels": ("Coordination channels", "%d"),
+}
+
+
+def totals_table(table: pd.DataFrame, first: str | None = None) -> None:
+    """Scenarios' totals side by side (one row each), in the page's units: whole counts, € and %, hours."""
+    view = pd.DataFrame(index=table.index)
+    if first:
+        view[first] = table[first]
+    for col, (label, _form) in TOTALS_COLUMNS.items():
+        if col in table:
+            values = table[col].astype(float)
+            view[label] = values * 100 if col == "sla_met_share" else values.round() if "d" in _form else values
+    st.dataframe(view, hide_index=first is not None, column_config={
+        label: st.column_config.NumberColumn(format=form) for label, form in TOTALS_COLUMNS.values()})
+
+
 def model_comparison(inputs: ScenarioInputs, as_is_inputs: ScenarioInputs) -> None:
-    table = _models(_key(inputs), _key(as_is_inputs))
-    view = table[["label", "total_cost", "fte", "handoffs_per_month", "lead_time_median_h", "sla_met_share",
-                  "compliance_risk_per_month", "duplication_fte", "coordination_channels"]]
-    view.columns = ["Model", "Cost / year", "FTE", "Handoffs / month", "Median lead time (h)", "Within SLA",
-                    "Non-compliant / month", "Duplicated FTE", "Coordination channels"]
-    st.dataframe(view.assign(**{"Within SLA": view["Within SLA"] * 100}), hide_index=True, column_config={
-        "Cost / year": st.column_config.NumberColumn(format="€%.0f"),
-        "Median lead time (h)": st.column_config.NumberColumn(format="%.1f"),
-        "Within SLA": st.column_config.NumberColumn(format="%.0f %%"),
-        "Non-compliant / month": st.column_config.NumberColumn(format="%.1f"),
-        "Handoffs / month": st.column_config.NumberColumn(format="localized"),
-    })
+    table = _models(inputs_key(inputs), inputs_key(as_is_inputs)).rename(columns={"label": "Model"})
+    totals_table(table, first="Model")
 
 
-def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
-    if not viewer.can_edit_scenarios:
-        st.caption("Read-only: you can explore and compare scenarios; hub leads save them.")
-        return
-    with st.form("save_scenario"):
-        name = st.text_input("Name", value=st.session_state.get("sc_name", ""), max_chars=200)
-        description = st.text_area("Description", value=st.session_state.get("sc_description", ""), height=68)
-        overwrite = st.checkbox("Overwrite a scenario with the same name")
-        if not st.form_submit_button("Save scenario", type="primary"):
-            return
-    try:
-        with data.engine().begin() as conn:
-            sid = saved.save_scenario(conn, viewer, name=name, description=description, inputs=dump_inputs(inputs),
-                                      inputs_version=inputs.inputs_version, results=result.as_record(), overwrite=overwrite)
-    except saved.ScenarioExists as exc:
-        st.warning(f"{exc} Tick “Overwrite” to replace it.", icon=":material/content_copy:")
-        return
-    except (ValueError, NotPermitted) as exc:
-        st.warning(str(exc), icon=":material/block:")
-        return
-    except errors.DATABASE_ERRORS as exc:  # the form above keeps the name and description
-        data.write_failed(exc)
-        return
-    st.session_state.update(sc_name=name.strip(), sc_description=description, sc_loaded=str(sid))
-    st.query_params["scenario"] = str(sid)
-    st.success(f"Saved “{name.strip()}”. Share this page's link to show it to others.", icon=":material/check:")
-
-
-def saved_list(viewer: Viewer) -> None:
-    with data.engine().connect() as conn:
-        listing = saved.list_scenarios(conn, viewer)
-    if listing.empty:
-        st.caption("No saved scenarios yet.")
-        return
-    tz = get_settings().tz
-    labels = {int(r.id): f"{r.name} · {r.owner} · {pd.Timestamp(r.updated_at).tz_convert(tz):%d %b %H:%M}" for r in listing.itertuples()}
-    chosen = st.selectbox("Saved scenario", list(labels), format_func=labels.get, key="saved_pick")
-    a, b, c = st.columns(3)
-    if a.button("Open", key="open_saved", use_container_width=True):
-        if load_saved(viewer, chosen):
-            st.rerun()
-    if not viewer.can_edit_scenarios:
-        pass
-    elif b.button("Duplicate", key="dup_saved", use_container_width=True):
-        try:
-            with data.engine().begin() as conn:
-                new_id = saved.duplicate_scenario(conn, viewer, chosen)
-            st.success(f"Copied as scenario {new_id}.")
-        except errors.DATABASE_ERRORS as exc:
-            data.write_failed(exc, "Nothing was copied.")
-    if viewer.can_edit_scenarios and c.button("Delete", key="del_saved", use_container_width=True):
-        try:
-            with data.engine().begin() as conn:
-                saved.delete_scenario(conn, viewer, chosen)
-            st.rerun()
-        except NotPermitted as exc:
-            st.warning(str(exc))
-        except errors.DATABASE_ERRORS as exc:
-            data.write_failed(exc, "Nothing was deleted.")
-    picked = st.multiselect("Compare side by side", list(labels), format_func=labels.get, key="compare_pick",
-                            max_selections=6, placeholder="Choose two or more")
-    if len(picked) >= 2:
-        _compare_saved(viewer, picked, labels)
-
-
-def _compare_saved(viewer: Viewer, ids: list[int], labels: dict[int, str]) -> None:
-    rows = {}
-    with data.engine().connect() as conn:
-        for sid in ids:
-            found = saved.get_scenario(conn, viewer, sid)
-            if found is not None:
-                inputs = load_inputs({**found.inputs, "inputs_version": found.inputs_version})
-                rows[found.name] = evaluate(inputs).totals.as_dict()
-    table = pd.DataFrame(rows).T[["total_cost", "fte", "handoffs_per_month", "lead_time_median_h", "sla_met_share",
-                                  "compliance_risk_per_month"]]
-    table.columns = ["Cost / year", "FTE", "Handoffs / month", "Median lead time (h)", "Within SLA", "Non-compliant / month"]
-    st.dataframe(table, column_config={"Cost / year": st.column_config.NumberColumn(format="€%.0f"),
-                                       "Within SLA": st.column_config.NumberColumn(format="percent")})
-
-
-def documentation(fit: pd.DataFrame | None, notes: list[str]) -> None:
+def documentation() -> None:
     with st.expander("How the model works: formulas and sources"):
         st.markdown(MODEL_DOC.read_text(encoding="utf-8") if MODEL_DOC.exists() else "See the README.")
-    with st.expander("Calibration: observed vs modelled cycle times"):
-        st.caption(f"The as-is model is estimated from the last {CALIBRATION_DAYS} days of work items.")
-        for note in notes:
-            st.write(f"- {note}")
-        if fit is not None and not fit.empty:
-            st.dataframe(fit, column_config={c: st.column_config.NumberColumn(format="%.2f") for c in fit.columns})
-

@@ -41,7 +41,7 @@ def _as_is(url):
 def _scenario(url, name="Flip content production"):
     """A scenario that moves content production to the other side of where the as-is has it."""
     base = _as_is(url)
-    to_share = 0.0 if base.functions["content_production"].central_share >= 0.5 else 1.0
+    to_share = 0.0 if base.functions["content_production"].mean_share >= 0.5 else 1.0  # as today: share per stream
     target = base.with_shares({"content_production": to_share})
     engine = _engine(url)
     with engine.begin() as conn:

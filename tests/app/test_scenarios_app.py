@@ -1,8 +1,24 @@
-"""The Scenarios page through the real app: presets, controls that recompute, save / overwrite / share."""
+"""The Scenarios page through the real app: the as-is check, office hours, functions without data, where the lead
+time goes, staffing, the simulation check, presets, controls that recompute, save / overwrite / share.
+
+The sample organisation (``tests.factories.sample_activity``) has a day of work, too little to read office hours
+from, so every unit starts on the default hours (an assumption) and the as-is check is open; campaign planning,
+social listening and marketing technology have no items at all."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+from dashboard import store
+from dashboard.db import make_engine
+from dashboard.ui import scenario_trust
+
 PAGE = "pages/scenarios_page.py"
+EVE = {"email": "eve@example.com", "role": "executive", "sub": "eve"}
+SAM = {"email": "sam@example.com", "role": "spoke_lead", "unit": "sales", "sub": "sam"}
 
 
 def metric(at, label):
@@ -13,23 +29,257 @@ def placements(at):
     return {b.key: b.value for b in at.button_group if b.key and b.key.startswith("place_")}
 
 
+def table(at, first_column):
+    """The first dataframe whose first column is ``first_column``."""
+    return next(d.value for d in at.dataframe if list(d.value.columns)[:1] == [first_column])
+
+
+def tables(at, first_column):
+    return [d.value for d in at.dataframe if list(d.value.columns)[:1] == [first_column]]
+
+
+def table_with(at, *columns):
+    """The first dataframe that has all these columns."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def hours_table(at):
+    return next(d.value for d in at.dataframe if "Where from" in d.value.columns).set_index("Unit")
+
+
+def correct_hours(at, unit, hours, zone):
+    at.selectbox(key="oh_unit").set_value(unit).run()
+    at.text_input(key=f"oh_hours_{unit}").input(hours)
+    at.text_input(key=f"oh_zone_{unit}").input(zone)
+    return button(at, "Save office hours").click().run()
+
+
+# --- the as-is and the evidence behind it --------------------------------------------------------------------------
+
+
 def test_scenarios_page_starts_from_the_as_is_model(app, app_db):
     at = app(PAGE).run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Scenarios"
     labels = [m.label for m in at.metric]
-    assert {"Total cost / year", "FTE", "Handoffs / month", "Median lead time (h)"} <= set(labels)
+    assert labels == ["Total cost / year", "FTE", "Handoffs / month", "Median lead time", "Within SLA",
+                      "Unanswered / month"]
     assert not any(m.delta for m in at.metric)  # as-is against itself: no change shown
-    assert len(placements(at)) == 6
+    assert metric(at, "Total cost / year").value.startswith("€")
+    assert metric(at, "Median lead time").value.endswith((" h", " min", " d"))
+    assert metric(at, "Within SLA").value.endswith(" %")
+    assert len(placements(at)) == 3  # the three functions with observed work
+    assert set(placements(at).values()) == {"as_is"}  # every function as today
+
+
+def test_the_as_is_check_shows_observed_beside_modelled_per_spoke_and_function(app, app_db):
+    at = app(PAGE).run()
+    check = next(e for e in at.expander if e.label.startswith("As-is check"))
+    assert "off by up to" in check.label  # a day of data on assumed office hours: far off, so it says so ...
+    assert check.proto.expanded  # ... and opens by itself
+    spokes = table(at, "Spoke")
+    assert list(spokes.Spoke) == ["Sales", "Finance"]
+    assert {"Items resolved", "Median observed", "Median modelled", "Median error", "Mean observed", "Mean modelled",
+            "Mean error", "Within SLA observed", "Within SLA modelled", "SLA difference"} <= set(spokes.columns)
+    sales = spokes.set_index("Spoke").loc["Sales"]
+    assert sales["Items resolved"] == 15
+    assert sales["Median observed"] == pytest.approx(0.5)  # the leads took 30 minutes
+    assert sales["Median error"] == pytest.approx((sales["Median modelled"] / sales["Median observed"] - 1) * 100)
+    functions = tables(at, "Function")[0]
+    assert "CRM & lead management" in set(functions.Function)
+    assert any("Estimated from the last 1 day of work items" in c.value for c in at.caption)
+    assumed = next(m.value for m in at.markdown if m.value.startswith("**What was assumed"))
+    assert "Sales: too little observed work to read office hours" in assumed
+
+
+def test_a_hub_lead_corrects_office_hours_and_the_as_is_is_calibrated_again(app, app_db):
+    at = app(PAGE).run()
+    before = hours_table(at).loc["Sales"]
+    assert (before["Office hours"], before["Where from"]) == ("Mon-Fri 09:00-17:00", "default (an assumption)")
+    modelled = table(at, "Spoke").set_index("Spoke").loc["Sales", "Median modelled"]
+
+    at = correct_hours(at, "sales", "mon-sun 0-24", "Europe/Berlin")
+    assert not at.exception, at.exception
+    assert not at.error
+    after = hours_table(at).loc["Sales"]
+    assert (after["Office hours"], after["Time zone"], after["Where from"]) == ("24/7", "Europe/Berlin", "stored")
+    assert after["Hours / week"] == 168
+    assert any("Saved the office hours of Sales: 24/7 (Europe/Berlin)" in s.value for s in at.success)
+    # the as-is is recalibrated: Sales' leads no longer wait for Monday morning in the model
+    assert table(at, "Spoke").set_index("Spoke").loc["Sales", "Median modelled"] < modelled
+    assert not any(m.delta for m in at.metric)  # and the page compares the new as-is with itself
+
+
+@pytest.mark.parametrize("hours, zone, why", [
+    ("Mon-Fri 18:00-08:00", "UTC", "the window must open before it closes on the same day"),
+    ("weekdays", "UTC", "is not days and hours such as Mon-Fri 08:00-18:00"),
+    ("Mon-Fri 08:00-18:00", "Mars/Olympus", "is not a time zone"),
+])
+def test_office_hours_that_cannot_be_read_are_refused_with_the_reason(app, app_db, hours, zone, why):
+    at = correct_hours(app(PAGE).run(), "finance", hours, zone)
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("Not saved:") and why in e.value for e in at.error), [e.value for e in at.error]
+    assert hours_table(at).loc["Finance", "Where from"] == "default (an assumption)"  # nothing written
+
+
+@pytest.mark.parametrize("claims", [EVE, SAM], ids=["executive", "spoke lead"])
+def test_read_only_roles_see_office_hours_but_cannot_correct_them(app, app_db, sign_in, claims):
+    sign_in(claims)
+    at = app(PAGE).run()
+    assert not at.exception, at.exception
+    assert "Read-only: hub leads and admins correct office hours." in [c.value for c in at.caption]
+    assert "Save office hours" not in [b.label for b in at.button]
+    assert not [t for t in at.text_input if (t.key or "").startswith("oh_")]
+    assert set(hours_table(at).index) == {"Marketing hub", "Sales", "Finance"}
+
+
+def test_an_executive_sees_the_calibrated_check_and_a_spoke_lead_the_typed_defaults(app, app_db, sign_in):
+    sign_in(EVE)
+    at = app(PAGE).run()
+    assert list(table(at, "Spoke").Spoke) == ["Sales", "Finance"]
+    sign_in(SAM)
+    at = app(PAGE).run()
+    check = next(e for e in at.expander if e.label.startswith("As-is check"))
+    assert check.label == "As-is check: the model is not calibrated"
+    assert any("Not calibrated: your role does not see" in m.value for m in at.markdown)
+
+
+def test_a_function_without_data_is_added_with_typical_defaults(app, app_db):
+    at = app(PAGE).run()
+    missing = [i.value for i in at.info if "had no work items" in i.value]
+    assert len(missing) == 3 and any(m.startswith("Campaign planning") for m in missing)
+    cost = metric(at, "Total cost / year").value
+
+    at.button(key="add_campaign_planning").click().run()
+    assert not at.exception, at.exception
+    assert "place_campaign_planning" in placements(at)
+    assert any(c.value.startswith("Campaign planning had no work items in the window; it is in this scenario with "
+                                  "typical defaults") for c in at.caption)
+    assert not any(i.value.startswith("Campaign planning") for i in at.info)
+    assert metric(at, "Total cost / year").value != cost  # the as-is now carries its people and platforms ...
+    assert not any(m.delta for m in at.metric)  # ... and so does the scenario it is compared with
+
+
+def test_names_people_typed_are_shown_as_typed_not_as_markdown_or_html(app, app_db):
+    engine = make_engine(app_db)
+    with engine.begin() as conn:
+        store.upsert_units(conn, [dict(id="finance", name="*Fin* [x](http://e.vil) <b>ance</b>", kind="spoke",
+                                       headcount=6, cost_per_fte=75000, sort_order=2)])
+    engine.dispose()
+    at = app(PAGE).run()
+    assert not at.exception, at.exception
+    assumed = next(m.value for m in at.markdown if m.value.startswith("**What was assumed"))
+    assert r"\*Fin\* \[x\](http://e.vil) \<b\>ance\</b\>: too little observed work" in assumed
+    assert "*Fin* [x](http://e.vil) <b>ance</b>" in set(hours_table(at).index)  # a table cell is literal anyway
+    at.selectbox(key="staff_pool").set_value("finance").run()
+    title = next(json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
+                 if "a week hour by hour" in json.dumps(json.loads(c.proto.spec)["layout"].get("title")))
+    assert title.startswith("*Fin* [x](http://e.vil) &lt;b&gt;ance&lt;/b&gt; (shared team)")
+
+
+# --- what the scenario does -----------------------------------------------------------------------------------------
+
+
+def test_show_the_working_splits_the_mean_lead_time_as_is_and_scenario(app, app_db):
+    at = app(PAGE).run()
+    next(b for b in at.button if b.label == "Decentralised").click().run()
+    split = table_with(at, "Function", "Scenario")
+    parts = ["Handoff", "Waiting for a person", "In progress", "Out of hours"]
+    assert set(split.Scenario) == {"As-is", "This scenario"}
+    assert split[parts].sum(axis=1).to_numpy() == pytest.approx(split["Mean lead time"].to_numpy(), rel=1e-6)
+    assert list(dict.fromkeys(split.Function)) == ["Content production", "Analytics & reporting",
+                                                   "CRM & lead management"]
+    rows = {f: split[split.Function == f].set_index("Scenario")[[*parts, "Mean lead time"]]
+            for f in ("Content production", "Analytics & reporting")}
+    moved, stayed = rows["Content production"], rows["Analytics & reporting"]
+    # content requests move from the hub's team to Sales' own people: their lead time changes ...
+    assert moved.loc["This scenario", "Mean lead time"] != pytest.approx(moved.loc["As-is", "Mean lead time"], rel=1e-3)
+    # ... while Finance already works the hub's reports itself, in a team that gets nothing new
+    assert stayed.loc["This scenario"].to_numpy() == pytest.approx(stayed.loc["As-is"].to_numpy(), rel=1e-4)
+    chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                 if "Where the mean lead time goes" in json.dumps(json.loads(c.proto.spec)["layout"].get("title")))
+    assert [t["name"] for t in chart["data"]] == parts
+
+    at.segmented_control(key="work_by").set_value("spoke").run()
+    by_spoke = table_with(at, "Spoke", "Scenario")  # the per-spoke split
+    assert set(by_spoke.Spoke) == {"Sales", "Finance"}
+
+
+def test_staffing_shows_a_teams_week_and_what_every_sla_target_needs(app, app_db):
+    at = app(PAGE).run()
+    assert at.selectbox(key="staff_pool").options == ["Hub · Content production", "Sales (shared team)",
+                                                      "Finance (shared team)"]
+    at.selectbox(key="staff_pool").set_value("finance").run()
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "a week hour by hour" in
+                json.dumps(json.loads(c.proto.spec)["layout"].get("title")))
+    assert {t["name"] for t in spec["data"]} == {"As-is", "This scenario"}
+    assert len(spec["data"]) == 6  # arrivals, people on duty and backlog, each as-is and scenario
+    week = table_with(at, "Scenario", "On duty")
+    assert list(week.Scenario) == ["As-is", "This scenario"]
+    sla = next(m.value for m in at.markdown if m.value.startswith("**To meet every SLA target:"))
+    assert " FTE (±" in sla and "€" in sla
+    assert any(w.value.startswith("Staffing alone cannot reach the target of:") for w in at.warning)
+
+
+def test_check_with_simulation_compares_per_spoke_and_keeps_the_result(app, app_db, monkeypatch):
+    runs = []
+    simulate = scenario_trust.simulate
+    monkeypatch.setattr(scenario_trust, "simulate", lambda *a, **k: runs.append(1) or simulate(*a, **k))
+    at = app(PAGE).run()
+    button(at, "Check with simulation").click().run()
+    assert not at.exception, at.exception
+    assert runs == [1]
+    said = [m.value for m in (*at.success, *at.warning) if "between model and simulation" in m.value]
+    assert said and said[0].startswith("Largest difference between model and simulation:")
+    compared = table_with(at, "Spoke", "Median simulated")
+    assert list(compared.Spoke) == ["Sales", "Finance"]
+    assert (compared["Items simulated"] > 0).all()
+
+    at.run()  # a rerun shows the same result without simulating again
+    assert runs == [1]
+    assert list(table_with(at, "Spoke", "Median simulated").Spoke) == ["Sales", "Finance"]
+    next(b for b in at.button if b.label == "Decentralised").click().run()
+    assert any("The last simulation was of other inputs" in c.value for c in at.caption)
+
+
+def test_a_failing_simulation_says_so_instead_of_a_traceback(app, app_db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(scenario_trust, "simulate", broken)
+    at = app(PAGE).run()
+    button(at, "Check with simulation").click().run()
+    assert not at.exception
+    assert any(e.value.startswith("The simulation could not run: out of memory") for e in at.error)
+
+
+# --- presets, controls, saving -------------------------------------------------------------------------------------
 
 
 def test_a_preset_sets_every_control_and_the_results_move(app, app_db):
     at = app(PAGE).run()
+    handoffs = metric(at, "Handoffs / month").value
     next(b for b in at.button if b.label == "Decentralised").click().run()
     assert not at.exception
     assert set(placements(at).values()) == {"spokes"}
-    assert metric(at, "Handoffs / month").value == "0"
-    assert metric(at, "Handoffs / month").delta
+    moved = metric(at, "Handoffs / month")
+    assert moved.value != handoffs and moved.value.replace(",", "").isdigit()  # a whole number of handoffs
+    assert moved.delta.startswith("-")  # content requests are worked where they start: fewer handoffs ...
+    assert moved.proto.color == MetricProto.MetricColor.GREEN  # ... which is better
+
+
+def test_deltas_are_coloured_by_better_or_worse_not_by_sign(app, app_db):
+    at = app(PAGE).run()
+    next(b for b in at.button if b.label == "Centralised").click().run()
+    colours = {m.label: m.proto.color for m in at.metric if m.delta}
+    lead, sla = metric(at, "Median lead time"), metric(at, "Within SLA")
+    green, red = MetricProto.MetricColor.GREEN, MetricProto.MetricColor.RED
+    assert colours[lead.label] == (red if lead.delta.startswith("+") else green)  # longer is worse
+    assert colours[sla.label] == (green if sla.delta.startswith("+") else red)  # more within SLA is better
 
 
 def test_moving_one_function_recomputes_instantly(app, app_db):
@@ -68,4 +318,5 @@ def test_a_link_to_a_missing_scenario_says_so(app, app_db):
 
 def test_formulas_are_documented_on_the_page(app, app_db):
     at = app(PAGE).run()
-    assert any("Erlang" in m.value for m in at.markdown)
+    doc = next(e for e in at.expander if e.label == "How the model works: formulas and sources")
+    assert any("Erlang" in m.value for m in doc.markdown)
