@@ -14,7 +14,7 @@ from dashboard.domain.access import ROLE_PRECEDENCE, Viewer
 from dashboard.queries import routing, users
 from dashboard.settings import get_settings
 from dashboard.ui import data
-from dashboard.ui.routing_view import md
+from dashboard.ui.text import md
 
 PAGE = 100
 

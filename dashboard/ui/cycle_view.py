@@ -15,7 +15,6 @@ Reads go through the cached accessors below (cleared after each write); writing 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 import streamlit as st
@@ -28,6 +27,7 @@ from dashboard.queries import cycle as q
 from dashboard.queries import scenarios as saved
 from dashboard.settings import get_settings
 from dashboard.ui import data, widgets
+from dashboard.ui.text import md
 from dashboard.domain.vocabulary import FUNCTIONS, function_label
 
 PLACEMENT_LABELS = {"hub": "Hub", "spokes": "Spokes", "hybrid": "Hybrid"}
@@ -54,8 +54,10 @@ def _scenarios(url: str, viewer: Viewer) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
-def _preview(url: str, viewer: Viewer, scenario_id: int, target_id: int | None) -> list[dict] | None:
-    baseline = None if target_id is not None else _baseline(url, viewer)
+def _preview(url: str, viewer: Viewer, scenario_id: int, target_id: int | None,
+             baseline: dict | None) -> list[dict] | None:
+    """What promoting a scenario would change: against the current target model, or (``baseline``) against the
+    calibrated as-is when there is none. The as-is is part of the key, so a recalibrated one is never stale."""
     with data.engine().connect() as conn:
         return q.preview_promotion(conn, viewer, scenario_id, baseline=baseline)
 
@@ -71,14 +73,6 @@ def _written() -> None:
     """After a write: every cached read of this page and the charts' annotations are out of date."""
     for accessor in (_assessments, _target, _preview, widgets.recent_changes):
         accessor.clear()
-
-
-def _md(text) -> str:
-    """User text (a scenario's name, a note, an e-mail address) shown literally inside Markdown."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 
 def _today() -> dt.date:
@@ -139,7 +133,7 @@ def assess(url: str, viewer: Viewer) -> None:
                                                previous_label=f"Previous ({_day(previous.assessed_at)})"
                                                if previous is not None else "Previous"),
                             config={"displayModeBar": False}, key="om_radar")
-            st.caption(maturity.summary(latest, previous) + f" · by {_md(latest.author)}, {_when(latest.assessed_at)}")
+            st.caption(maturity.summary(latest, previous) + f" · by {md(latest.author)}, {_when(latest.assessed_at)}")
     with right:
         if len(history) >= 2:
             st.plotly_chart(cycle_charts.trend(maturity.trend(history)), config={"displayModeBar": False},
@@ -269,8 +263,8 @@ def design(url: str, viewer: Viewer) -> None:
         st.info("No target operating model yet: promote a saved scenario below.", icon=":material/flag:")
     else:
         source = f" (scenario #{target.scenario_id})" if target.scenario_id is not None else ""
-        st.markdown(f"“{_md(target.scenario_name)}”{source}, promoted by {_md(target.promoted_by)} "
-                    f"on {_when(target.promoted_at)}." + (f" Note: {_md(target.note)}" if target.note else ""))
+        st.markdown(f"“{md(target.scenario_name)}”{source}, promoted by {md(target.promoted_by)} "
+                    f"on {_when(target.promoted_at)}." + (f" Note: {md(target.note)}" if target.note else ""))
         if target.changes.empty:
             st.caption("It needs no change: every function is already where this model puts it.")
         else:
@@ -287,7 +281,8 @@ def design(url: str, viewer: Viewer) -> None:
     chosen = st.selectbox("Saved scenario", list(labels), format_func=labels.get, key="om_scenario")
     with st.spinner("Comparing the scenario with the current operating model…"):
         try:
-            preview = _preview(url, viewer, int(chosen), target.id if target is not None else None)
+            preview = _preview(url, viewer, int(chosen), target.id if target is not None else None,
+                               None if target is not None else _baseline(url, viewer))
         except q.CycleError as exc:
             st.warning(str(exc), icon=":material/block:")
             return
@@ -326,7 +321,7 @@ def _promote(url: str, viewer: Viewer, scenario_id: int, name: str, note: str, t
         st.warning("That scenario no longer exists: choose another one.", icon=":material/search_off:")
         return
     _written()
-    st.session_state["om_flash"] = f"“{_md(name)}” is now the target operating model (#{new_id})."
+    st.session_state["om_flash"] = f"“{md(name)}” is now the target operating model (#{new_id})."
     st.rerun()
 
 
@@ -340,9 +335,9 @@ def implement(url: str, viewer: Viewer) -> None:
                 icon=":material/construction:")
         return
     if target.changes.empty:
-        st.info(f"“{_md(target.scenario_name)}” plans no change.", icon=":material/construction:")
+        st.info(f"“{md(target.scenario_name)}” plans no change.", icon=":material/construction:")
         return
-    st.caption(f"Changes planned by “{_md(target.scenario_name)}”. A change marked done is dated (today unless you "
+    st.caption(f"Changes planned by “{md(target.scenario_name)}”. A change marked done is dated (today unless you "
                "pick a day) and appears as a dashed line on the overview's and the touched spokes' trend charts.")
     changes = target.changes
     units = data.units(url, viewer)

@@ -29,6 +29,7 @@ from dashboard.queries import routing as q
 from dashboard.queries.kpis import list_units
 from dashboard.settings import get_settings
 from dashboard.ui import data, faq_view
+from dashboard.ui.text import md
 from dashboard.whatif.replay import UNROUTED, UNROUTED_NAME, replay
 
 EDIT = "rt_edit"
@@ -84,15 +85,6 @@ def load(viewer: Viewer) -> dict | None:
     except NotPermitted as exc:
         st.error(md(exc), icon=":material/block:")
         return None
-
-
-_MARKDOWN = re.compile(r"([\\`*_\[\]#|~$])")
-
-
-def md(text: object) -> str:
-    """User-typed text (rule names, patterns, notes, problems) shown literally inside Streamlit markdown: no
-    links, images, emphasis or LaTeX from what someone typed."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _flash() -> None:

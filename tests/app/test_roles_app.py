@@ -23,6 +23,7 @@ from dashboard.domain.access import Role, Viewer
 from dashboard.queries import users
 from dashboard.ui import identity
 from dashboard.ui.shell import PAGES
+from tests.app.shown import shown
 
 ADA = {"email": "ada@example.com", "role": "admin", "sub": "ada"}
 EVE = {"email": "eve@example.com", "role": "executive", "sub": "eve"}
@@ -160,7 +161,7 @@ def test_a_spoke_lead_on_scenarios_explores_but_cannot_save(app, app_db, sign_in
     assert "Read-only: you can explore and compare scenarios; hub leads save them." in [c.value for c in at.caption]
     assert not {"Save scenario", "Delete", "Duplicate"} & {b.label for b in at.button}
     assert not [t for t in at.text_input if t.label == "Name"]
-    assert any("Not calibrated: your role does not see" in m.value for m in at.markdown)
+    assert any("Not calibrated: your role does not see" in shown(m.value) for m in at.markdown)
 
 
 # --- nobody to serve ----------------------------------------------------------------------------------------------

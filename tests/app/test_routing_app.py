@@ -15,6 +15,7 @@ from sqlalchemy import select
 from dashboard.db import audit_log, make_engine
 from dashboard.domain.access import Role, Viewer
 from dashboard.queries import routing
+from tests.app.shown import shown
 
 ADA = {"email": "ada@example.com", "role": "admin", "sub": "ada"}
 EVE = {"email": "eve@example.com", "role": "executive", "sub": "eve"}
@@ -55,7 +56,7 @@ def frames(at, column: str) -> list[pd.DataFrame]:
 
 
 def errors_text(at) -> str:
-    return " ".join(e.value for e in at.error)
+    return " ".join(shown(e.value) for e in at.error)
 
 
 def test_a_spoke_lead_cannot_open_the_routing_page(app, app_db, sign_in):
@@ -189,7 +190,7 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
         assert routing.find_item(conn, HUB, "wait-1")["target_unit"] == "sales"
     expanders = [e.label for e in at.expander]
     assert any(label.startswith(f"#{active.id} active") for label in expanders)
-    assert any("'finance' -> 'sales'" in m.value for m in at.markdown)  # the diff to the previous version
+    assert any("'finance' -> 'sales'" in shown(m.value) for m in at.markdown)  # the diff to the previous version
 
 
 def test_an_executive_sees_everything_read_only(app, published, sign_in):
@@ -264,6 +265,8 @@ def test_try_the_unsaved_edits_before_saving(app, published, sign_in):
 
 
 def test_typed_text_is_shown_literally_in_markdown():
-    from dashboard.ui.routing_view import md
+    from dashboard.ui.text import md
 
-    assert md(r"*x* [link](http://e) $1 \bhir(e|ing)\b a_b") == r"\*x\* \[link\](http://e) \$1 \\bhir(e\|ing)\\b a\_b"
+    assert md(r"*x* [link](http://e) $1 \bhir(e|ing)\b a_b :red[y]") == (
+        r"\*x\* \[link\](http\://e) \$1 \\bhir(e\|ing)\\b a\_b \:red\[y\]")
+    assert md("1. first\n- second") == "1\\. first\n\\- second"  # no list from a note
