@@ -31,7 +31,6 @@ from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui import scenario_view as sv
 from dashboard.ui.text import bullets, md
-from dashboard.whatif import model as whatif_model
 from dashboard.whatif.calendar import (
     CalendarError, format_hours, hours_per_week, parse_hours, utc_offset_hours,
 )
@@ -102,30 +101,42 @@ def _off(calibration: CalibrationResult) -> bool:
     return (math.isfinite(error) and error > MAX_ERROR) or (math.isfinite(points) and points > MAX_SLA_POINTS)
 
 
-FIT_FORMATS = {
-    "Items resolved": "%,d", "Median observed": "%.1f h", "Median modelled": "%.1f h", "Median error": "%+.1f %%",
-    "Mean observed": "%.1f h", "Mean modelled": "%.1f h", "Mean error": "%+.1f %%",
-    "Within SLA observed": "%.1f %%", "Within SLA modelled": "%.1f %%", "SLA difference": "%+.1f pts",
-}
+def _delta(values) -> np.ndarray:
+    """Differences rounded to the one decimal shown, without a "-0.0"."""
+    return np.round(np.asarray(values, dtype=float), 1) + 0.0
+
+
+def _columns(reference: str, short: str) -> dict:
+    """Column formats and help of a "reference beside the model" table; ``short`` abbreviates ``reference``."""
+    hours, pct = "%.1f h", "%.1f %%"
+    spec = {
+        "Items": ("%,d", f"Items resolved ({reference})"),
+        f"Median {short}": (hours, f"Median lead time, {reference}"), "Median model": (hours, "Median lead time, model"),
+        "Δ median": ("%+.1f %%", f"Model against {reference}, in % of {reference}"),
+        f"Mean {short}": (hours, f"Mean lead time, {reference}"), "Mean model": (hours, "Mean lead time, model"),
+        "Δ mean": ("%+.1f %%", f"Model against {reference}, in % of {reference}"),
+        f"SLA {short}": (pct, f"Share resolved within SLA, {reference}"), "SLA model": (pct, "Share within SLA, model"),
+        "Δ SLA": ("%+.1f pts", f"Model minus {reference}, in percentage points"),
+    }
+    return {c: st.column_config.NumberColumn(format=f, help=h) for c, (f, h) in spec.items()}
 
 
 def _fit_table(fit: pd.DataFrame, label: str) -> None:
     view = pd.DataFrame({
-        label: fit["name"], "Items resolved": fit.items_resolved,
-        "Median observed": fit.observed_median_h, "Median modelled": fit.modelled_median_h,
-        "Median error": fit.median_error * 100,
-        "Mean observed": fit.observed_mean_h, "Mean modelled": fit.modelled_mean_h, "Mean error": fit.mean_error * 100,
-        "Within SLA observed": fit.observed_sla_share * 100, "Within SLA modelled": fit.modelled_sla_share * 100,
-        "SLA difference": fit.sla_error_pts,
+        label: fit["name"], "Items": fit.items_resolved,
+        "Median obs.": fit.observed_median_h, "Median model": fit.modelled_median_h,
+        "Δ median": _delta(fit.median_error * 100),
+        "Mean obs.": fit.observed_mean_h, "Mean model": fit.modelled_mean_h, "Δ mean": _delta(fit.mean_error * 100),
+        "SLA obs.": fit.observed_sla_share * 100, "SLA model": fit.modelled_sla_share * 100,
+        "Δ SLA": _delta(fit.sla_error_pts),
     })
 
     def too_far(limit: float):
         return lambda v: "color: #D64545; font-weight: 600" if isinstance(v, float) and abs(v) > limit else ""
 
-    styled = (view.style.map(too_far(MAX_ERROR * 100), subset=["Median error", "Mean error"])
-              .map(too_far(MAX_SLA_POINTS), subset=["SLA difference"]))
-    st.dataframe(styled, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format=f, width="small") for c, f in FIT_FORMATS.items()})
+    styled = (view.style.map(too_far(MAX_ERROR * 100), subset=["Δ median", "Δ mean"])
+              .map(too_far(MAX_SLA_POINTS), subset=["Δ SLA"]))
+    st.dataframe(styled, hide_index=True, column_config=_columns("observed", "obs."))
 
 
 def _pct(share: float) -> str:
@@ -324,7 +335,7 @@ def sla_summary(result) -> None:
                        for p in table.index], index=table.index)
     money = sum(f * cost[inputs.hub.id if p.startswith("hub:") else p] for p, f in table.fte_for_sla.items())
     fte, need = float(table.fte.sum()), float(table.fte_for_sla.sum())
-    st.markdown(f"**To meet every SLA target: {need:,.1f} FTE (±{_resolution(table, result):.1f}), "
+    st.markdown(f"**To meet every SLA target: {need:,.1f} FTE (±{_resolution(table):.1f}), "
                 f"€{money:,.0f} a year in people** — this scenario has {fte:,.1f} FTE "
                 f"(€{result.totals.people_cost:,.0f}).")
     short = table[~table.reachable]
@@ -350,19 +361,10 @@ def sla_summary(result) -> None:
             "Reachable": st.column_config.CheckboxColumn(help="Can staffing alone reach the target?")})
 
 
-def _resolution(table: pd.DataFrame, result) -> float:
-    """How finely the search found the FTE: :func:`sla_staffing` lowers each team's occupancy in fixed steps, so the
-    smallest FTE that meets the target lies between its answer and the answer one step of occupancy higher."""
-    grid = getattr(whatif_model, "_OCC_GRID", None)
-    if grid is None or len(grid) < 2:
-        return 0.0
-    step = float(np.diff(grid).mean())
-    pools = result.pools.reindex(table.index)
-    hours = np.minimum(result.inputs.globals.productive_hours_per_week, pools.open_hours_per_week.to_numpy(dtype=float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        occ = pools.work_hours_per_week.to_numpy(dtype=float) / (table.fte_for_sla.to_numpy() * hours)
-        gap = table.fte_for_sla.to_numpy() * step / (occ + step)
-    return float(np.nansum(np.where(np.isfinite(gap), gap, 0.0)))
+def _resolution(table: pd.DataFrame) -> float:
+    """How finely the search found the FTE: the fewest people that meet each target lie between
+    ``fte_for_sla_low`` and ``fte_for_sla`` (:func:`dashboard.whatif.model.sla_staffing`)."""
+    return float((table.fte_for_sla - table.fte_for_sla_low).clip(lower=0).sum())
 
 
 # --- 6. check with simulation ------------------------------------------------------------------------------------
@@ -411,18 +413,15 @@ def _simulation_result(last: dict) -> None:
     else:
         st.warning(message + " Where they differ, trust the simulation more.", icon=":material/warning:")
     view = pd.DataFrame({
-        "Spoke": table["name"], "Items simulated": table.simulated_items, "Unanswered": table.simulated_unanswered,
-        "Median simulated": table.simulated_median_h, "Median model": table.model_median_h,
-        "Median difference": table.median_difference * 100,
-        "Mean simulated": table.simulated_mean_h, "Mean model": table.model_mean_h,
-        "Mean difference": table.mean_difference * 100,
-        "Within SLA simulated": table.simulated_sla_share * 100, "Within SLA model": table.model_sla_share * 100,
-        "SLA difference": table.sla_difference_pts,
+        "Spoke": table["name"], "Items": table.simulated_items, "Unanswered": table.simulated_unanswered,
+        "Median sim.": table.simulated_median_h, "Median model": table.model_median_h,
+        "Δ median": _delta(table.median_difference * 100),
+        "Mean sim.": table.simulated_mean_h, "Mean model": table.model_mean_h,
+        "Δ mean": _delta(table.mean_difference * 100),
+        "SLA sim.": table.simulated_sla_share * 100, "SLA model": table.model_sla_share * 100,
+        "Δ SLA": _delta(table.sla_difference_pts),
     })
-    formats = {"Items simulated": "%,d", "Unanswered": "%,d", "Median simulated": "%.1f h", "Median model": "%.1f h",
-               "Median difference": "%+.1f %%", "Mean simulated": "%.1f h", "Mean model": "%.1f h",
-               "Mean difference": "%+.1f %%", "Within SLA simulated": "%.1f %%", "Within SLA model": "%.1f %%",
-               "SLA difference": "%+.1f pts"}
-    st.dataframe(view, hide_index=True, column_config={c: st.column_config.NumberColumn(format=f, width="small")
-                                                       for c, f in formats.items()})
+    st.dataframe(view, hide_index=True, column_config={
+        **_columns("simulated", "sim."),
+        "Unanswered": st.column_config.NumberColumn(format="%,d", help="Items nobody picked up before the sender gave up")})
     st.caption("Differences are the model's against the simulation (the simulation as the reference).")

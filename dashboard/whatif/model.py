@@ -423,7 +423,7 @@ def _flags(inputs: ScenarioInputs, functions: pd.DataFrame, pools: pd.DataFrame,
     for f, s in zip(*np.nonzero(breach)):
         fid = st.function_ids[f]
         flags.append(f"{names[st.spoke_ids[s]]}: {function_label(fid)} misses its SLA target "
-                     f"({inputs.functions[fid].sla_target:.0%})")
+                     f"({inputs.functions[fid].sla_target * 100:.1f} %)")
     for row in functions[functions.unanswered_per_month >= 0.5].itertuples():
         flags.append(f"{row.label}: about {row.unanswered_per_month:,.0f} items a month go unanswered "
                      "(nobody picks them up before the sender gives up)")
@@ -441,8 +441,9 @@ def sla_staffing(inputs: ScenarioInputs) -> pd.DataFrame:
     Each team's occupancy is lowered (more people for the same work) until the item-weighted share within SLA
     reaches the item-weighted target. Where no staffing reaches it (office hours, pick-up or in-progress time
     alone break the SLA) the team is staffed to within half a point of the best share staffing can give, and
-    ``reachable`` is False. Columns: fte, fte_for_sla, sla_share, sla_share_at_sla_fte, best_sla_share,
-    reachable.
+    ``reachable`` is False. The search steps occupancy by ``_OCC_GRID``: the fewest people that meet the target
+    lie between ``fte_for_sla_low`` (one step more occupancy, known to miss) and ``fte_for_sla``. Columns: fte,
+    fte_for_sla, fte_for_sla_low, sla_share, sla_share_at_sla_fte, sla_target, best_sla_share, reachable.
     """
     st = Structure.from_inputs(inputs)
     base = Params.from_inputs(inputs)
@@ -468,11 +469,14 @@ def sla_staffing(inputs: ScenarioInputs) -> pd.DataFrame:
     occ = _OCC_GRID[last]
     work = now.pool_work[0]
     productive = float(np.broadcast_to(base.productive, (1,))[0])
-    fte_sla = np.where(work > 0, work / (occ * np.minimum(productive, st.open_hours)), 0.0)
+    hours = np.minimum(productive, st.open_hours)
+    fte_sla = np.where(work > 0, work / (occ * hours), 0.0)
+    occ_next = _OCC_GRID[np.minimum(last + 1, len(_OCC_GRID) - 1)]
+    fte_low = np.where(work > 0, work / (occ_next * hours), 0.0)
     now_met = np.einsum("jw,jwq->q", now.answered[0] * now.sla_met[0], onehot)
     now_tot = np.einsum("jw,jwq->q", now.answered[0], onehot)
     table = pd.DataFrame({
-        "fte": now.fte[0], "fte_for_sla": fte_sla,
+        "fte": now.fte[0], "fte_for_sla": fte_sla, "fte_for_sla_low": fte_low,
         "sla_share": np.where(now_tot > 0, now_met / np.where(now_tot > 0, now_tot, 1.0), 1.0),
         "sla_share_at_sla_fte": share[last, np.arange(st.Q)], "sla_target": target[0], "best_sla_share": best,
         "reachable": best >= target[0],
