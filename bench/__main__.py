@@ -72,10 +72,42 @@ def _commit() -> str:
 
 
 def _previous() -> list[dict]:
+    """The figures of the last report: results.json where this machine wrote one, else the committed results.md
+    (so running one module on a fresh clone keeps every other module's last figures)."""
     try:
         return json.loads(RESULTS_JSON.read_text()).get("figures", [])
     except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        return _from_markdown(RESULTS_MD.read_text())
+    except OSError:
         return []
+
+
+def _number(cell: str) -> tuple[float | None, str]:
+    """``"28,524 items/s"`` -> (28524.0, "items/s"); ``"–"`` -> (None, "")."""
+    if cell in ("–", "-", ""):
+        return None, ""
+    text, _, unit = cell.partition(" ")
+    return float(text.replace(",", "")), unit
+
+
+def _from_markdown(text: str) -> list[dict]:
+    figures = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) != 8 or cells[0] in ("figure", "---") or cells[1].startswith("---"):
+            continue
+        name, value, floor, ratio, target, met, module, measured = cells
+        try:
+            number, unit = _number(value)
+            floor_number, _ = _number(floor)
+        except ValueError:
+            continue
+        figures.append({"name": name, "value": number, "unit": unit, "floor": floor_number,
+                        "ratio": None if ratio == "–" else float(ratio), "target": target, "ok": met == "yes",
+                        "module": module, "measured": measured})
+    return figures
 
 
 def _cell(value: float | None, unit: str = "") -> str:
