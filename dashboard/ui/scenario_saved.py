@@ -54,19 +54,19 @@ def saved_list(viewer: Viewer) -> None:
     labels = {int(r.id): f"{r.name} · {r.owner} · {pd.Timestamp(r.updated_at).tz_convert(tz):%d %b %H:%M}" for r in listing.itertuples()}
     chosen = st.selectbox("Saved scenario", list(labels), format_func=labels.get, key="saved_pick")
     a, b, c = st.columns(3)
-    if a.button("Open", key="open_saved", use_container_width=True):
+    if a.button("Open", key="open_saved", width="stretch"):
         if sv.load_saved(viewer, chosen):
             st.rerun()
     if not viewer.can_edit_scenarios:
         pass
-    elif b.button("Duplicate", key="dup_saved", use_container_width=True):
+    elif b.button("Duplicate", key="dup_saved", width="stretch"):
         try:
             with data.engine().begin() as conn:
                 new_id = saved.duplicate_scenario(conn, viewer, chosen)
             st.success(f"Copied as scenario {new_id}.")
         except errors.DATABASE_ERRORS as exc:
             data.write_failed(exc, "Nothing was copied.")
-    if viewer.can_edit_scenarios and c.button("Delete", key="del_saved", use_container_width=True):
+    if viewer.can_edit_scenarios and c.button("Delete", key="del_saved", width="stretch"):
         try:
             with data.engine().begin() as conn:
                 saved.delete_scenario(conn, viewer, chosen)

@@ -194,7 +194,7 @@ def preset_buttons(as_is_inputs: ScenarioInputs) -> None:
     cols = st.columns(len(options))
     for col, (key, inputs) in zip(cols, options.items()):
         col.button(PRESET_LABELS[key], key=f"preset_{key}", on_click=_use_preset, args=(dump_inputs(inputs),),
-                   use_container_width=True, help=f"Set every control to the {PRESET_LABELS[key].lower()} model")
+                   width="stretch", help=f"Set every control to the {PRESET_LABELS[key].lower()} model")
 
 
 def _use_preset(dumped: dict) -> None:

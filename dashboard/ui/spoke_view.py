@@ -207,7 +207,7 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
             note = st.text_input("Note", placeholder="Required when handing back: why?", max_chars=500,
                                  key=f"inbox_note_{generation}")
         with c:
-            submitted = st.form_submit_button("Apply", type="primary", use_container_width=True)
+            submitted = st.form_submit_button("Apply", type="primary", width="stretch")
     if not submitted:
         return
     try:
