@@ -1,8 +1,32 @@
-"""Readable numbers with units, shared by charts, tiles and tables."""
+"""Readable numbers with units: the one place every page, chart, table and export formats a figure.
+
+One unit of measure, one look, everywhere:
+
+==========  =========================  ======================================  =====================
+unit        text (tiles, captions)     table column (st.column_config format)  plotly axis / hover
+==========  =========================  ======================================  =====================
+count       ``count``: 53,548          ``COUNT``: "%,d" (whole)                 ``AXIS_COUNT``
+money       ``money``: €1,836,000      ``MONEY``: "€%,.0f"                      ``AXIS_MONEY``
+            (``compact=True``: €1.84M)
+share       ``percent``: 86.2 %        ``PERCENT``: "%.1f %%" (of value × 100)  ``AXIS_PERCENT``
+points      ``points``: +3.3 pts       ``POINTS``: "%+.1f pts"
+hours       ``hours``: 12 min, 3.4 h,  ``HOURS``: "%.1f h"                      ``AXIS_HOURS``
+            2.1 d
+FTE         ``fte``: 12.5 FTE          ``FTE``: "%.1f"
+dates       ``day``: 07 Dec 2026;      ``DAY``: "D MMM YYYY"
+            ``moment``: 07 Dec 2026    ``MOMENT``: "D MMM YYYY, HH:mm"
+            14:05
+==========  =========================  ======================================  =====================
+
+Missing values read "no data"; signed variants (``signed_*``) carry an explicit + or −. No streamlit here: the
+format strings are plain text that ``st.column_config.NumberColumn(format=...)`` and plotly understand.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from zoneinfo import ZoneInfo
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
@@ -65,3 +89,97 @@ def measure(value: float | None, unit_of_measure: str) -> str:
     if unit_of_measure in ("count", ""):
         return compact(value)
     return f"{compact(value)} {unit_of_measure}"
+
+
+# --- one look per unit of measure ------------------------------------------------------------------------------
+
+COUNT = "%,d"
+MONEY = "€%,.0f"
+PERCENT = "%.1f %%"
+POINTS = "%+.1f pts"
+HOURS = "%.1f h"
+FTE = "%.1f"
+DAY = "D MMM YYYY"
+MOMENT = "D MMM YYYY, HH:mm"
+
+AXIS_COUNT = dict(tickformat=",d")
+AXIS_MONEY = dict(tickprefix="€", tickformat=",.0f")
+AXIS_PERCENT = dict(ticksuffix=" %", tickformat=".0f")  # values already × 100
+AXIS_HOURS = dict(ticksuffix=" h", tickformat=",.0f")
+
+
+def count(value: float | None) -> str:
+    """A number of things, whole and with separators: 53548.4 -> '53,548'."""
+    if _missing(value):
+        return "no data"
+    return f"{round(value):,}"
+
+
+def signed_count(change: float | None) -> str | None:
+    if _missing(change):
+        return None
+    return f"{round(change) + 0:+,}"
+
+
+def money(value: float | None, currency: str = "EUR", *, compact_form: bool = False) -> str:
+    """Money with its symbol and separators: 1836000 -> '€1,836,000' (``compact_form``: '€1.84M')."""
+    if _missing(value):
+        return "no data"
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    if not compact_form:
+        value = round(value) + 0
+    sign = "-" if value < 0 else ""
+    body = compact(abs(value)) if compact_form else f"{round(abs(value)):,}"
+    return f"{sign}{symbol}{body}"
+
+
+def signed_money(change: float | None, currency: str = "EUR", *, compact_form: bool = False) -> str | None:
+    if _missing(change):
+        return None
+    text = money(change, currency, compact_form=compact_form)
+    return text if text.startswith("-") else "+" + text
+
+
+def points(change: float | None) -> str | None:
+    """A difference of two shares in percentage points: 0.033 -> '+3.3 pts'."""
+    if _missing(change):
+        return None
+    return f"{round(change * 100, 1) + 0.0:+.1f} pts"
+
+
+def signed_hours(change: float | None) -> str | None:
+    if _missing(change):
+        return None
+    return f"{round(change, 1) + 0.0:+.1f} h"
+
+
+def fte(value: float | None) -> str:
+    if _missing(value):
+        return "no data"
+    return f"{value:,.1f} FTE"
+
+
+def day(when, tz: str | ZoneInfo | None = None) -> str:
+    """A date as people read it: '07 Dec 2026' (in ``tz`` when given a moment with a zone)."""
+    ts = _moment(when, tz)
+    return "no data" if ts is None else ts.strftime("%d %b %Y")
+
+
+def moment(when, tz: str | ZoneInfo | None = None) -> str:
+    """A moment to the minute: '07 Dec 2026 14:05' (never seconds or microseconds)."""
+    ts = _moment(when, tz)
+    return "no data" if ts is None else ts.strftime("%d %b %Y %H:%M")
+
+
+def _moment(when, tz) -> dt.datetime | None:
+    if when is None or (isinstance(when, float) and math.isnan(when)):
+        return None
+    if hasattr(when, "to_pydatetime"):  # pandas Timestamp (NaT has no year)
+        if when != when:
+            return None
+        when = when.to_pydatetime()
+    if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
+        return dt.datetime(when.year, when.month, when.day)
+    if tz is not None and when.tzinfo is not None:
+        return when.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz)
+    return when
