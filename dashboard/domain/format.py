@@ -183,3 +183,27 @@ def _moment(when, tz) -> dt.datetime | None:
     if tz is not None and when.tzinfo is not None:
         return when.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz)
     return when
+
+
+def kpi(value: float | None, unit_of_measure: str, *, compact_form: bool = False) -> str:
+    """A KPI value with the decimals fixed by its unit of measure: a count is whole ('3,497'; ``compact_form`` from
+    10,000 on: '53.5k'), money has its currency ('€899,767'; ``compact_form``: '€900k'), a share one decimal
+    ('3.2 %', the value already in percent), a duration as :func:`hours`; any other unit one decimal and its name."""
+    if _missing(value):
+        return "no data"
+    if unit_of_measure in CURRENCY_SYMBOLS:
+        return money(value, unit_of_measure, compact_form=compact_form)
+    if unit_of_measure == "%":
+        return f"{round(value, 1) + 0.0:,.1f} %"
+    if unit_of_measure == "hours":
+        return hours(value)
+    if unit_of_measure in ("count", ""):
+        return compact(round(value)) if compact_form and abs(value) >= 10_000 else count(value)
+    return f"{round(value, 1) + 0.0:,.1f} {unit_of_measure}"
+
+
+def signed_decimal(change: float | None, digits: int = 1) -> str | None:
+    """A change of a rate with a fixed number of decimals and an explicit sign: 0.66 -> '+0.7' (never '-0.0')."""
+    if _missing(change):
+        return None
+    return f"{round(change, digits) + 0.0:+,.{digits}f}"
