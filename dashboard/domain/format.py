@@ -207,3 +207,23 @@ def signed_decimal(change: float | None, digits: int = 1) -> str | None:
     if _missing(change):
         return None
     return f"{round(change, digits) + 0.0:+,.{digits}f}"
+
+
+def share_of(part: float | None, whole: float | None, digits: int = 1) -> str:
+    """``part`` of ``whole`` as a percentage that never contradicts the counts beside it: 9 of 35,977 ->
+    '< 0.1 %' (not '0.0 %'), 35,970 of 35,977 -> '> 99.9 %' (not '100.0 %'), 0 of 10 -> '0.0 %'."""
+    if _missing(part) or _missing(whole) or not whole:
+        return "no data"
+    share, step = part / whole, 10.0 ** -digits
+    if 0 < share * 100 < step / 2:
+        return f"< {step:.{digits}f} %"
+    if share < 1 and share * 100 > 100 - step / 2:
+        return f"> {100 - step:.{digits}f} %"
+    return percent(share, digits)
+
+
+def csv_moment(when, tz: str | ZoneInfo) -> str:
+    """A moment for a CSV export, to the second in ``tz`` as spreadsheets read it: '2026-12-07 14:05:09' (the
+    column's header names the zone); '' when missing."""
+    ts = _moment(when, tz)
+    return "" if ts is None else ts.strftime("%Y-%m-%d %H:%M:%S")
