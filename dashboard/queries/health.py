@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, false, func, or_, select
 
 from dashboard.db import campaigns, imports, journeys, kpi_observations, kpis, quarantine, units, work_items
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from dashboard.domain.export import to_safe_csv
+from dashboard.domain.kpi_ranges import NATURAL_RANGES, value_range
 from dashboard.domain.vocabulary import Status
 
 UTC = dt.timezone.utc
@@ -44,9 +45,9 @@ EXPORT_CAP = 200_000  # open rows of one import in one CSV
 # optional columns of work_items whose missing values are counted (text columns: NULL or blank)
 ITEM_OPTIONAL_TEXT = ("topic", "text")
 ITEM_OPTIONAL = ("routed_at", "accepted_at", "value")
-# allowed ranges of observations by the KPI's unit of measure (None: unbounded on that side)
-KPI_RANGES: dict[str, tuple[float | None, float | None]] = {"%": (0.0, 100.0), "EUR": (0.0, None),
-                                                            "count": (0.0, None), "hours": (0.0, None)}
+# the units of measure whose observations are range-checked, each with its natural range; a KPI is held to it
+# only when its definition says so (dashboard.domain.kpi_ranges: a % KPI aiming above 100 is a ratio, not a share)
+KPI_RANGES = {uom: NATURAL_RANGES[uom] for uom in ("%", "EUR", "count", "hours")}
 
 
 def require_health_viewer(viewer: object) -> Viewer:
@@ -265,6 +266,20 @@ def quarantine_csv(conn: Connection, viewer, import_id: int, cap: int = EXPORT_C
     return to_safe_csv(frame.apply(lambda col: col.map(_keep_negative_numbers)) if len(frame) else frame)
 
 
+def kpis_not_range_checked(conn: Connection, viewer) -> pd.DataFrame:
+    """KPIs whose unit of measure has a natural range that their own target lifts (name, unit_of_measure,
+    target), by name: a percentage aiming above 100 % is a ratio (ROI, growth), not a share, so the quality
+    checks do not flag its values above 100."""
+    require_health_viewer(viewer)
+    k = kpis.c
+    rows = conn.execute(select(k.name, k.unit_of_measure, k.target).where(k.unit_of_measure.in_(list(KPI_RANGES)))
+                        .order_by(k.name)).mappings().all()
+    frame = pd.DataFrame(rows, columns=["name", "unit_of_measure", "target"])
+    lifted = [value_range(u, None if pd.isna(t) else float(t)) is None
+              for u, t in zip(frame.unit_of_measure, frame.target)]
+    return frame[pd.Series(lifted, index=frame.index, dtype=bool)].reset_index(drop=True)
+
+
 # --- quality checks ---------------------------------------------------------------------------------------
 
 def _worst(counts: pd.Series, top: int = 5) -> str:
@@ -282,6 +297,9 @@ def quality_checks(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
     Aggregation is in SQL: one pass over work_items, one over kpi_observations grouped by KPI (a row per KPI,
     not per observation), one count over kpis. kpi_observations has no optional column (kpi_id, ts and value
     are required), so its checks are ranges and future timestamps; KPIs are checked for a missing target.
+    Each KPI is held to the range its definition allows (:func:`dashboard.domain.kpi_ranges.value_range`): a
+    percentage aiming above 100 % (an ROI) is a ratio and may pass 100; :func:`kpis_not_range_checked` lists
+    those left out.
     """
     require_health_viewer(viewer)
     if now.tzinfo is None:
@@ -321,20 +339,23 @@ def quality_checks(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
     add("invalid", "work_items", "created_at", "created in the future", it["created_in_future"], total)
 
     ob, k = kpi_observations.c, kpis.c
+    per_kpi = pd.DataFrame(conn.execute(select(k.id, k.name, k.unit_of_measure, k.target)).mappings().all(),
+                           columns=["id", "name", "unit_of_measure", "target"])
+    per_kpi["range"] = [value_range(u, None if pd.isna(t) else float(t))
+                        for u, t in zip(per_kpi.unit_of_measure, per_kpi.target)]
     outside = []
-    for uom, (low, high) in KPI_RANGES.items():
-        bounds = [ob.value < low] if low is not None else []
-        bounds += [ob.value > high] if high is not None else []
-        outside.append(and_(k.unit_of_measure == uom, or_(*bounds)))
-    stmt = (select(k.id, k.name, k.unit_of_measure, func.count().label("checked"),
-                   _count(or_(*outside)).label("outside"), _count(ob.ts > now).label("future"))
-            .join_from(kpi_observations, kpis, ob.kpi_id == k.id)
-            .group_by(k.id, k.name, k.unit_of_measure))
-    per_kpi = pd.DataFrame(conn.execute(stmt).mappings().all(),
-                           columns=["id", "name", "unit_of_measure", "checked", "outside", "future"])
+    for bounds, ids in per_kpi[per_kpi.range.notna()].groupby("range").id:  # one condition per distinct range
+        low, high = bounds
+        limits = ([ob.value < low] if low is not None else []) + ([ob.value > high] if high is not None else [])
+        outside.append(and_(ob.kpi_id.in_(sorted(ids)), or_(*limits)))
+    stmt = (select(ob.kpi_id.label("id"), func.count().label("checked"),
+                   _count(or_(*outside) if outside else false()).label("outside"), _count(ob.ts > now).label("future"))
+            .group_by(ob.kpi_id))
+    counted = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["id", "checked", "outside", "future"])
+    per_kpi = per_kpi.merge(counted, on="id", how="inner")
     per_kpi = per_kpi.astype({"checked": "int64", "outside": "int64", "future": "int64"}).set_index("name")
     for uom, (low, high) in KPI_RANGES.items():
-        of_uom = per_kpi[per_kpi.unit_of_measure == uom]
+        of_uom = per_kpi[(per_kpi.unit_of_measure == uom) & per_kpi.range.notna()]
         span = f"outside {low:g}–{high:g}" if high is not None else f"below {low:g}"
         add("invalid", "kpi_observations", "value", f"{uom} KPI value {span}", of_uom.outside.sum(),
             of_uom.checked.sum(), _worst(of_uom.outside))
