@@ -11,7 +11,11 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -34,7 +38,8 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 UTC = dt.timezone.utc
 
@@ -436,6 +441,30 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     # connect_timeout: a host that drops packets gives a clear error in seconds instead of hanging the page
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
                          connect_args={"connect_timeout": 5})
+
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 4  # assumption: a lost race rarely repeats more than twice in a row under the loads we measure
+
+
+def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = WRITE_ATTEMPTS,
+                      first_delay: float = 0.05, sleep: Callable[[float], None] = time.sleep) -> T:
+    """``work(conn)`` in one transaction, run again when it lost a race as a whole: a PostgreSQL deadlock or
+    serialization failure, or a lock wait past its limit (:func:`dashboard.errors.is_transient`). Each failed
+    attempt rolled back entirely, so running it again writes nothing twice. At most ``attempts`` runs, waiting
+    ``first_delay`` × 2ⁿ (with jitter, so two writers that collided do not collide again in step) between them;
+    the last failure is raised. ``work`` must not keep state between runs (it gets a fresh transaction)."""
+    from dashboard import errors
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if attempt == attempts or not errors.is_transient(exc):
+                raise
+            sleep(first_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -10,6 +10,8 @@ kept. ``kind`` sorts faults into:
 - ``read_only``: PostgreSQL 25006 (a standby, or ``default_transaction_read_only``), SQLite ``SQLITE_READONLY``.
 - ``cannot_open``: SQLite ``SQLITE_CANTOPEN`` (missing folder, no permission).
 - ``locked``: SQLite ``SQLITE_BUSY``/``SQLITE_LOCKED`` after the busy timeout, PostgreSQL lock timeouts.
+- ``conflict``: PostgreSQL 40P01 (deadlock detected) and 40001 (serialization failure): two writers waited for
+  each other and the server cancelled one. Nothing of it was written; running it again normally succeeds.
 - ``busy``: every pooled connection stayed busy (SQLAlchemy's pool timeout).
 - ``other``: anything else from the database.
 """
@@ -36,7 +38,8 @@ KEPT_NOTHING = "Nothing from the failed step was written."
 _SQLITE = {5: "locked", 6: "locked", 8: "read_only", 13: "disk_full", 14: "cannot_open"}
 # PostgreSQL SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html)
 _PG_CONNECTION = {"57P01", "57P02", "57P03", "57P05"}  # admin / crash shutdown, cannot connect now, idle timeout
-_PG = {"53100": "disk_full", "25006": "read_only", "55P03": "locked", "53300": "busy"}
+_PG = {"53100": "disk_full", "25006": "read_only", "55P03": "locked", "53300": "busy",
+       "40P01": "conflict", "40001": "conflict"}
 
 _HEAD = {  # (what could not be done, what happened)
     "unreachable": ("Cannot reach", "the connection failed or was lost"),
@@ -44,6 +47,7 @@ _HEAD = {  # (what could not be done, what happened)
     "read_only": ("Cannot write to", "it is read-only"),
     "cannot_open": ("Cannot open", "the database file cannot be opened"),
     "locked": ("Cannot write to", "another program kept it locked for longer than the wait limit"),
+    "conflict": ("Cannot write to", "another change to the same rows got in the way, even after retrying"),
     "busy": ("Cannot reach", "all its connections stayed busy"),
     "other": ("Cannot use", "it refused the operation"),
 }
@@ -56,6 +60,7 @@ _TODO = {
                  "primary server, not a read-only standby.",
     "cannot_open": "Check that its folder exists and that this app may read and write there.",
     "locked": "Try again in a moment; if it stays locked, look for a long-running import or a stuck process.",
+    "conflict": "Try again in a moment.",
     "busy": "Try again in a moment; if it keeps happening, raise DASHBOARD_POOL_SIZE or look for slow queries.",
     "other": "If it keeps happening, give an admin this message.",
 }
@@ -92,6 +97,12 @@ def kind(exc: BaseException) -> str:
         if isinstance(orig, (psycopg.OperationalError, psycopg.InterfaceError)) and not state:
             return "unreachable"
     return "other"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a write that lost a race and rolled back as a whole (a deadlock, a serialization failure, a lock
+    wait past its limit): running the same transaction again is safe and normally succeeds."""
+    return kind(exc) in ("conflict", "locked")
 
 
 def is_connection_loss(exc: BaseException) -> bool:

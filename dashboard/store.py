@@ -540,6 +540,7 @@ def _upsert_flow_rows(conn: Connection, rows: Sequence[tuple], cleanup: bool = F
     """
     if not rows:
         return
+    rows = sorted(rows, key=lambda r: r[:len(FLOW_KEY)])  # one lock order for every writer (no deadlock cycle)
     _upsert_many(conn, flow_hourly, FLOW_KEY, (*FLOW_KEY, *FLOW_SUMS), rows,
                  lambda excluded: {c: flow_hourly.c[c] + excluded[c] for c in FLOW_SUMS})
     if cleanup:
@@ -1000,6 +1001,7 @@ def _apply_kpi_deltas(conn: Connection, deltas: pd.DataFrame) -> None:
     last_ts = _sqlite_timestamp_text(deltas.last_us.to_numpy())
     rows = list(zip(deltas.kpi_id.tolist(), deltas.hour.tolist(), deltas.n.tolist(), deltas["sum"].tolist(),
                     last_ts.tolist(), deltas.last_value.tolist()))
+    rows.sort(key=lambda r: r[:2])  # one lock order for every writer
     _upsert_many(conn, kpi_hourly, KPI_KEY, ("kpi_id", "hour", "n", "sum", "last_ts", "last_value"), rows,
                  _kpi_set_clause)
 
@@ -1222,16 +1224,20 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
     # due_at follows created_at + sla_hours when not given; resolved_at follows the status (required): a file
     # without it says "not resolved", and validation refused a resolved status without it
     compare = list(dict.fromkeys(c for c in (*prepared.given, "due_at", "resolved_at") if c != "id"))
-    stored = pd.DataFrame(conn.execute(
-        select(*[work_items.c[c] for c in ITEM_COLUMNS if c not in ("version",)])
-        .where(where_key_in(conn, work_items.c.id, frame.cols["id"].tolist()))
-    ).mappings().all())
+    # the stored rows are read as locked (PostgreSQL: FOR UPDATE, in id order like every writer), so the rollup
+    # delta is taken from the row this update replaces, never from one a concurrent writer has since changed
+    read = (select(*[work_items.c[c] for c in ITEM_COLUMNS if c != "version"], work_items.c.version)
+            .where(where_key_in(conn, work_items.c.id, frame.cols["id"].tolist())))
+    if conn.dialect.name == "postgresql":
+        read = read.order_by(work_items.c.id).with_for_update()
+    stored = pd.DataFrame(conn.execute(read).mappings().all())
     counts = UpsertCounts()
     is_new = np.ones(len(frame), dtype=bool)
     if len(stored):
         position = pd.Series(np.arange(len(frame)), index=frame.cols["id"])
         at_new = position.loc[stored["id"]].to_numpy()
-        old = _item_frame(stored.drop(columns=["note"]))
+        versions = stored["version"].to_numpy()
+        old = _item_frame(stored.drop(columns=["note", "version"]))
         new = frame.take(at_new)
         for c in _KEPT_WHEN_MISSING:  # a column the rows lack means "unchanged": the new version keeps the
             if c not in compare:  # stored value, so the rollup delta does not take e.g. the value out
@@ -1243,7 +1249,7 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
         counts.unchanged = int(same.sum())
         changed = ~same
         if changed.any():
-            _update_items(conn, new.take(changed), compare)
+            _update_items(conn, new.take(changed), compare, versions[changed])
             _upsert_flow_rows(conn, list(_net_flow_deltas(new.take(changed), old.take(changed))
                                          .itertuples(index=False, name=None)), cleanup=True)
             counts.updated = int(changed.sum())
@@ -1257,7 +1263,8 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
     return counts
 
 
-def _update_items(conn: Connection, frame: _ItemFrame, columns: Sequence[str]) -> None:
+def _update_items(conn: Connection, frame: _ItemFrame, columns: Sequence[str], versions: np.ndarray) -> None:
+    """Write the changed items, each only if it still has the version that was read (and compared)."""
     from sqlalchemy import bindparam
 
     c = frame.cols
@@ -1270,10 +1277,14 @@ def _update_items(conn: Connection, frame: _ItemFrame, columns: Sequence[str]) -
         else:
             values[name] = c[name].tolist()
     names = list(values)
-    stmt = (update(work_items).where(work_items.c.id == bindparam("b_id"))
+    stmt = (update(work_items)
+            .where(work_items.c.id == bindparam("b_id"), work_items.c.version == bindparam("b_version"))
             .values(**{n: bindparam(f"b_{n}") for n in names}, version=work_items.c.version + 1))
-    params = [{"b_id": item_id, **{f"b_{n}": values[n][i] for n in names}} for i, item_id in enumerate(c["id"])]
-    conn.execute(stmt, params)
+    params = [{"b_id": item_id, "b_version": int(versions[i]), **{f"b_{n}": values[n][i] for n in names}}
+              for i, item_id in enumerate(c["id"])]
+    result = conn.execute(stmt, params)
+    if result.rowcount not in (-1, len(params)):  # cannot happen while the rows are locked: refuse, never drift
+        raise StoreError(f"work_items: {len(params) - result.rowcount} item(s) changed while being imported")
 
 
 def upsert_kpi_observations(conn: Connection, rows: Rows) -> UpsertCounts:
@@ -1287,9 +1298,12 @@ def upsert_kpi_observations(conn: Connection, rows: Rows) -> UpsertCounts:
         raise InvalidRowsError("kpi_observations: a (kpi_id, ts) pair is repeated in the input")
     ko = kpi_observations.c
     stored_parts = []
-    for kpi_id, g in obs.groupby("kpi_id", sort=False):
+    for kpi_id, g in obs.groupby("kpi_id", sort=True):  # read as locked, in one order (see upsert_work_items)
         lo, hi = _datetimes(np.array([g.ts.min(), g.ts.max()], dtype=np.int64))
-        found = conn.execute(select(ko.ts, ko.value).where(ko.kpi_id == kpi_id, ko.ts >= lo, ko.ts <= hi)).all()
+        read = select(ko.ts, ko.value).where(ko.kpi_id == kpi_id, ko.ts >= lo, ko.ts <= hi)
+        if conn.dialect.name == "postgresql":
+            read = read.order_by(ko.ts).with_for_update()
+        found = conn.execute(read).all()
         if found:
             ts, value = zip(*found)
             stored_parts.append(pd.DataFrame({"kpi_id": kpi_id, "ts": _utc_us(pd.Series(ts)), "old": value}))
@@ -1303,7 +1317,7 @@ def upsert_kpi_observations(conn: Connection, rows: Rows) -> UpsertCounts:
     counts.unchanged = int((known & ~changed).sum())
     counts.updated = int(changed.sum())
     if changed.any():
-        _update_observations(conn, merged[changed])
+        _update_observations(conn, merged[changed].sort_values(["kpi_id", "ts"]))
     counts.inserted = _write_observations(conn, obs[~known])  # already normalised: ts in µs
     return counts
 
