@@ -84,6 +84,12 @@ class Settings(BaseSettings):
             raise ValueError("DASHBOARD_KPI_AMBER must not exceed DASHBOARD_KPI_GREEN")
         return self
 
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> "Settings":
+        if self.environment == "production" and self.local_mode:
+            raise ValueError("DASHBOARD_LOCAL_MODE must be off in production: every visitor would be the local admin")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -136,3 +142,40 @@ def load_settings(**overrides) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings (cached). Tests call ``get_settings.cache_clear()`` after changing env."""
     return load_settings()
+
+
+# Streamlit options production must keep as .streamlit/config.toml sets them: (option, required value, why)
+SAFE_STREAMLIT_OPTIONS = (
+    ("server.enableXsrfProtection", True, "forms and uploads would accept requests forged by other sites"),
+    ("client.showErrorDetails", "none", "an error would show a traceback with file paths to any visitor"),
+)
+MIN_COOKIE_SECRET = 32  # characters; st.login signs the session cookie with it
+_PLACEHOLDERS = ("change", "secret", "example", "placeholder", "xxx", "todo", "replace")
+
+
+def production_problems(settings: Settings, options: dict[str, object], auth: dict | None) -> list[str]:
+    """Why this server must not start in production, one line per unsafe setting (empty: safe or not production).
+
+    ``options`` are Streamlit's effective config options (``streamlit.config.get_option``), ``auth`` the
+    ``[auth]`` section of secrets.toml (None when there is none)."""
+    if settings.environment != "production":
+        return []
+    problems = []
+    if settings.local_mode:
+        problems.append("DASHBOARD_LOCAL_MODE: must be off in production (every visitor would be the local admin)")
+    for name, wanted, why in SAFE_STREAMLIT_OPTIONS:
+        value = options.get(name)
+        if isinstance(wanted, bool):
+            unsafe = value is not True
+        else:
+            unsafe = str(value).lower() != str(wanted)
+        if unsafe:
+            problems.append(f"{name}: must be {str(wanted).lower()} in production, not {value!r} ({why})")
+    if not auth:
+        problems.append("[auth] in .streamlit/secrets.toml: sign-in must be configured in production")
+    else:
+        secret = str(auth.get("cookie_secret") or "")
+        if len(secret) < MIN_COOKIE_SECRET or any(p in secret.lower() for p in _PLACEHOLDERS):
+            problems.append(f"[auth] cookie_secret: must be a random value of at least {MIN_COOKIE_SECRET} "
+                            "characters in production (missing, short or a placeholder)")
+    return problems
