@@ -27,11 +27,14 @@ trust.office_hours(viewer, calibration, units)
 trust.missing_functions(calibration, sv.baseline())
 
 st.subheader("Start from")
+showing = st.container()  # which scenario is on screen: known once the controls have been read
 sv.preset_buttons(as_is)
 st.subheader("Operating model")
 inputs = sv.controls(sv.baseline())
 if inputs is None:
     st.stop()
+with showing:
+    saving.on_screen(viewer, inputs)
 
 with st.spinner("Computing…"):
     result, baseline = sv.results(inputs, as_is)

@@ -1,5 +1,5 @@
-"""Saving a scenario (hub leads and admins), opening one by link (``?scenario=<id>``), the saved list, and
-comparing saved scenarios side by side."""
+"""Which scenario is on screen (and deleting it), saving a scenario (hub leads and admins), opening one by link
+(``?scenario=<id>``), the saved list, and comparing saved scenarios side by side."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import errors
+from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import scenarios as saved
 from dashboard.settings import get_settings
@@ -39,9 +40,76 @@ def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
     except errors.DATABASE_ERRORS as exc:  # the form above keeps the name and description
         data.write_failed(exc)
         return
-    st.session_state.update(sc_name=name.strip(), sc_description=description, sc_loaded=str(sid))
+    st.session_state.update(sc_name=name.strip(), sc_description=description, sc_loaded=str(sid),
+                            sc_base=dump_inputs(inputs), saved_pick=sid)
+    sv.mark_saved(sid, name.strip(), viewer.user, pd.Timestamp.now(tz="UTC"))
     st.query_params["scenario"] = str(sid)
-    st.success(f"Saved “{md(name.strip())}”. Share this page's link to show it to others.", icon=":material/check:")
+    st.session_state[SAVED_NOTE] = f"Saved “{name.strip()}”. Share this page's link to show it to others."
+    st.rerun()  # the line naming the scenario on screen, above, says so at once
+
+
+SAVED_NOTE = "sc_saved_note"
+CONFIRM = "sc_confirm_delete"
+
+
+def on_screen(viewer: Viewer, inputs: ScenarioInputs) -> None:
+    """One line naming the scenario on screen — the as-is, a preset, or a saved scenario (owner, when saved) —
+    and whether the controls changed it since; a saved one can be deleted here, and only here, so Delete always
+    removes the scenario on screen."""
+    note = st.session_state.pop(SAVED_NOTE, None)
+    if note:
+        st.success(md(note), icon=":material/check:")
+    origin = st.session_state.get(sv.ORIGIN) or {"kind": "as_is"}
+    changed = sv.inputs_key(inputs) != sv.inputs_key(sv.baseline())
+    kind = origin.get("kind")
+    if kind == "saved":
+        when = fmt.moment(pd.Timestamp(origin["updated_at"]).tz_localize("UTC")
+                          if pd.Timestamp(origin["updated_at"]).tzinfo is None else pd.Timestamp(origin["updated_at"]),
+                          get_settings().tz)
+        text = (f"**On screen: saved scenario “{md(origin['name'])}”** · by {md(origin['owner'])} · saved {when}"
+                + (" · **changed since it was saved** (save to keep the changes)" if changed else ""))
+    elif kind == "preset":
+        text = f"**On screen: the {md(origin['name'])} preset**" + (", changed" if changed else "") + " · not saved"
+    elif kind == "deleted":
+        text = f"**On screen: “{md(origin['name'])}”, which was deleted** · not saved"
+    else:
+        text = "**On screen: the as-is organisation**" + (", changed · not saved" if changed else "")
+    left, right = st.columns([5, 1.3], vertical_alignment="center")
+    left.markdown(text)
+    if kind != "saved" or not viewer.can_edit_scenarios:
+        return
+    sid = int(origin["id"])
+    if st.session_state.get(CONFIRM) != sid:
+        right.button("Delete", key="del_open", icon=":material/delete:", width="stretch",
+                     on_click=lambda: st.session_state.update({CONFIRM: sid}),
+                     help=f"Delete “{origin['name']}”, the scenario on screen, for everyone")
+        return
+    with st.container(border=True):
+        st.warning(f"Delete “{md(origin['name'])}” for everyone? Links to it stop working.", icon=":material/delete:")
+        yes, no = st.columns(2)
+        if no.button("Keep it", key="del_cancel", width="stretch"):
+            st.session_state.pop(CONFIRM, None)
+            st.rerun()
+        if yes.button(f"Delete “{origin['name']}”", key="del_confirm", type="primary", width="stretch"):
+            _delete_open(viewer, sid, origin["name"])
+
+
+def _delete_open(viewer: Viewer, sid: int, name: str) -> None:
+    st.session_state.pop(CONFIRM, None)
+    try:
+        with data.engine().begin() as conn:
+            saved.delete_scenario(conn, viewer, sid)
+    except NotPermitted as exc:
+        st.warning(md(exc), icon=":material/block:")
+        return
+    except errors.DATABASE_ERRORS as exc:
+        data.write_failed(exc, "Nothing was deleted.")
+        return
+    sv.forget_saved()
+    st.session_state.pop("saved_pick", None)
+    st.session_state[sv.ORIGIN] = {"kind": "deleted", "name": name}
+    st.session_state[SAVED_NOTE] = f"Deleted “{name}”. Its figures stay on screen until you change them."
+    st.rerun()
 
 
 def saved_list(viewer: Viewer) -> None:
@@ -51,34 +119,37 @@ def saved_list(viewer: Viewer) -> None:
         st.caption("No saved scenarios yet.")
         return
     tz = get_settings().tz
-    labels = {int(r.id): f"{r.name} · {r.owner} · {pd.Timestamp(r.updated_at).tz_convert(tz):%d %b %H:%M}" for r in listing.itertuples()}
+    labels = {int(r.id): f"{r.name} · {r.owner} · {fmt.moment(_utc(r.updated_at), tz)}" for r in listing.itertuples()}
+    if st.session_state.get("saved_pick") not in labels:
+        st.session_state.pop("saved_pick", None)
     chosen = st.selectbox("Saved scenario", list(labels), format_func=labels.get, key="saved_pick")
-    a, b, c = st.columns(3)
-    if a.button("Open", key="open_saved", width="stretch"):
-        if sv.load_saved(viewer, chosen):
-            st.rerun()
-    if not viewer.can_edit_scenarios:
-        pass
-    elif b.button("Duplicate", key="dup_saved", width="stretch"):
+    a, b = st.columns(2)
+    a.button("Open", key="open_saved", width="stretch", on_click=_open, args=(viewer, chosen),
+             help="Show this scenario on the page (its link too)")
+    if viewer.can_edit_scenarios and b.button("Duplicate", key="dup_saved", width="stretch",
+                                              help="Save a copy of it under a new name"):
         try:
             with data.engine().begin() as conn:
                 new_id = saved.duplicate_scenario(conn, viewer, chosen)
             st.success(f"Copied as scenario {new_id}.")
         except errors.DATABASE_ERRORS as exc:
             data.write_failed(exc, "Nothing was copied.")
-    if viewer.can_edit_scenarios and c.button("Delete", key="del_saved", width="stretch"):
-        try:
-            with data.engine().begin() as conn:
-                saved.delete_scenario(conn, viewer, chosen)
-            st.rerun()
-        except NotPermitted as exc:
-            st.warning(md(exc))
-        except errors.DATABASE_ERRORS as exc:
-            data.write_failed(exc, "Nothing was deleted.")
     picked = st.multiselect("Compare side by side", list(labels), format_func=labels.get, key="compare_pick",
                             max_selections=6, placeholder="Choose two or more")
     if len(picked) >= 2:
         _compare_saved(viewer, picked, labels)
+
+
+def _utc(when) -> pd.Timestamp:
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts
+
+
+def _open(viewer: Viewer, sid: int) -> None:
+    """Callback: the chosen saved scenario on screen (before any control renders, so they all take its values)."""
+    st.session_state.pop(CONFIRM, None)
+    if not sv.load_saved(viewer, sid):
+        st.session_state[SAVED_NOTE] = "That scenario no longer exists."
 
 
 def _compare_saved(viewer: Viewer, ids: list[int], labels: dict[int, str]) -> None:
@@ -93,9 +164,9 @@ def _compare_saved(viewer: Viewer, ids: list[int], labels: dict[int, str]) -> No
             except (InputError, ValueError):
                 refused.append(found.name)
                 continue
-            rows[found.name] = sv.result_of(inputs).totals.as_dict()
+            rows[f"{found.name} (#{found.id})"] = sv.result_of(inputs).totals.as_dict()
     if refused:
         st.warning("Cannot be opened with this version of the model: " + md(", ".join(refused)),
                    icon=":material/error:")
     if rows:
-        sv.totals_table(pd.DataFrame(rows).T)
+        sv.totals_table(pd.DataFrame(rows).T.rename_axis("Scenario").reset_index(), first="Scenario")

@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import scenario_charts
+from dashboard.charts.palette import GREEN, RED
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import scenarios as saved
@@ -52,6 +53,7 @@ COUNTS = {"handoffs_per_month", "unanswered_per_month", "items_per_month", "comp
           "coordination_channels", "duplication_platforms"}
 RECALIBRATE = "sc_recalibrate"
 ADDED = "sc_added"
+ORIGIN = "sc_origin"  # what the scenario on screen started from: the as-is, a preset, a saved scenario
 
 
 @st.cache_data(ttl=600, show_spinner="Calibrating the as-is model from observed work…", max_entries=8)
@@ -152,6 +154,7 @@ def start(viewer: Viewer, scenario_id: str | None) -> tuple[ScenarioInputs, Cali
                        icon=":material/search_off:")
     if "sc_base" not in st.session_state:
         st.session_state["sc_base"] = st.session_state["sc_asis"]
+        st.session_state[ORIGIN] = {"kind": "as_is"}
         set_controls(load_inputs(st.session_state["sc_base"]))
     return load_inputs(st.session_state["sc_asis"]), calibration, notes
 
@@ -168,6 +171,7 @@ def add_function(fid: str, calibration: CalibrationResult) -> None:
 
 
 def load_saved(viewer: Viewer, scenario_id) -> bool:
+    """Put a saved scenario on screen (controls, name, description, the link); False when there is none."""
     try:
         sid = int(scenario_id)
     except (TypeError, ValueError):
@@ -184,24 +188,59 @@ def load_saved(viewer: Viewer, scenario_id) -> bool:
     st.session_state["sc_base"] = dump_inputs(inputs)
     st.session_state["sc_name"] = found.name
     st.session_state["sc_description"] = found.description or ""
+    st.session_state["sc_loaded"] = str(sid)
+    mark_saved(sid, found.name, found.owner, found.updated_at)
     set_controls(inputs)
     st.query_params["scenario"] = str(sid)
     return True
+
+
+def mark_saved(sid: int, name: str, owner: str, updated_at) -> None:
+    """The scenario on screen is the saved scenario ``sid`` (opened, or just saved)."""
+    st.session_state[ORIGIN] = {"kind": "saved", "id": int(sid), "name": name, "owner": owner,
+                                "updated_at": updated_at}
+
+
+def forget_saved() -> None:
+    """The scenario on screen is no longer a saved one: no name, description or link of one."""
+    for key in ("sc_loaded", "sc_name", "sc_description"):
+        st.session_state.pop(key, None)
+    st.query_params.pop("scenario", None)
 
 
 def preset_buttons(as_is_inputs: ScenarioInputs) -> None:
     options = presets(as_is_inputs)
     cols = st.columns(len(options))
     for col, (key, inputs) in zip(cols, options.items()):
-        col.button(PRESET_LABELS[key], key=f"preset_{key}", on_click=_use_preset, args=(dump_inputs(inputs),),
+        col.button(PRESET_LABELS[key], key=f"preset_{key}", on_click=_use_preset, args=(key, dump_inputs(inputs)),
                    width="stretch", help=f"Set every control to the {PRESET_LABELS[key].lower()} model")
 
 
-def _use_preset(dumped: dict) -> None:
+def _use_preset(key: str, dumped: dict) -> None:
+    """Callback: every control to the preset; the page then shows an unsaved scenario (not the one saved before)."""
     st.session_state["sc_base"] = dumped
-    st.session_state.pop("sc_loaded", None)
-    st.session_state.pop("scenario_id", None)
+    forget_saved()
+    st.session_state[ORIGIN] = {"kind": "as_is"} if key == "as_is" else {"kind": "preset", "name": PRESET_LABELS[key]}
     set_controls(load_inputs(dumped))
+
+
+def _placement_changed(fid: str) -> None:
+    """Callback: a placement moves its (disabled) slider to what it means — 100 % for the hub, 0 % for the spokes,
+    today's share for As today — and Hybrid to a split: today's share when that is one, else 50 %."""
+    place = st.session_state.get(f"place_{fid}")
+    today = load_inputs(st.session_state["sc_asis"]).functions.get(fid)
+    now = int(round(today.mean_share * 100)) if today is not None else 50
+    if place == "hub":
+        share = 100
+    elif place == "spokes":
+        share = 0
+    elif place == "hybrid":
+        share = now if 0 < now < 100 else 50
+        current = st.session_state.get(f"share_{fid}", share)
+        share = current if 0 < current < 100 else share
+    else:
+        share = now
+    st.session_state[f"share_{fid}"] = int(5 * round(share / 5)) if place == "hybrid" else share
 
 
 def controls(base: ScenarioInputs) -> ScenarioInputs | None:
@@ -214,7 +253,8 @@ def controls(base: ScenarioInputs) -> ScenarioInputs | None:
         a, b, c = st.columns([3, 4, 3], vertical_alignment="center")
         a.markdown(f"**{function_label(fid)}**")
         place = b.segmented_control(f"Placement of {function_label(fid)}", list(PLACEMENTS), key=f"place_{fid}",
-                                    format_func=PLACEMENTS.get, label_visibility="collapsed", required=True)
+                                    format_func=PLACEMENTS.get, label_visibility="collapsed", required=True,
+                                    on_change=_placement_changed, args=(fid,))
         share = c.slider(f"Central share of {function_label(fid)}", 0, 100, key=f"share_{fid}", step=5, format="%d %%",
                          disabled=place != "hybrid", label_visibility="collapsed")
         shares[fid] = {"hub": 1.0, "spokes": 0.0, "as_is": None}.get(place or "hybrid", share / 100)
@@ -260,53 +300,70 @@ def _too_small(metric: str, d: float) -> bool:
 
 
 def fmt_metric(metric: str, v: float) -> str:
-    """A total as a tile shows it: money compact with €, counts whole, hours with a unit, shares in %."""
+    """A total as a tile shows it: money compact with €, counts whole, hours with a unit, shares in %, FTE."""
     if metric.endswith("cost"):
-        return f"€{fmt.compact(v)}"
+        return fmt.money(v, compact_form=True)
     if metric.endswith("_h"):
         return fmt.hours(v)
     if metric.endswith("share"):
         return fmt.percent(v, 1)
     if metric in COUNTS:
-        return f"{v:,.0f}"
-    return f"{v:,.1f}"
+        return fmt.count(v)
+    return fmt.fte(v)
 
 
 def fmt_delta(metric: str, d: float) -> str:
+    """A change against the as-is in the tile's unit, with its sign."""
     if metric.endswith("cost"):
-        return f"{'+' if d > 0 else '-'}€{fmt.compact(abs(d))}"
+        return fmt.signed_money(d, compact_form=True)
     if metric.endswith("_h"):
-        return f"{d:+.1f} h"
+        return fmt.signed_hours(d)
     if metric.endswith("share"):
-        return f"{d * 100:+.1f} pts"
+        return fmt.points(d)
     if metric in COUNTS:
-        return f"{d:+,.0f}"
-    return f"{d:+,.1f}"
+        return fmt.signed_count(d)
+    return ("+" if d > 0 else "") + fmt.fte(d)
+
+
+BETTER_CSS, WORSE_CSS = f"color: {GREEN}; font-weight: 600", f"color: {RED}; font-weight: 600"
+
+
+def better_worse(lower_is_better: bool = True, tolerance: float = 0.05):
+    """A Styler cell function: a change coloured green when better, red when worse, plain when it rounds to
+    nothing (``tolerance``): the same rule as the tiles' deltas."""
+    def css(value) -> str:
+        if not isinstance(value, (int, float)) or value != value or abs(value) < tolerance:
+            return ""
+        return BETTER_CSS if (value < 0) == lower_is_better else WORSE_CSS
+    return css
 
 
 def per_spoke(result, baseline_result, units: pd.DataFrame) -> None:
-    """Per spoke: whole items, handoffs and unanswered items a month, lead times, SLA, FTE and cost; then the map."""
+    """Per spoke: whole items, handoffs and unanswered items a month, lead times (with the change of the median,
+    green when faster, red when slower), SLA, FTE and cost; then the map."""
     delta = spoke_delta(result, baseline_result)
     sp = result.spokes
     view = pd.DataFrame({
         "Spoke": sp.name, "Items / month": sp.items_per_month.round(), "Handoffs / month": sp.handoffs_per_month.round(),
         "Unanswered / month": sp.unanswered_per_month.round(), "Median lead time": sp.lead_time_median_h,
-        "Δ median": delta.lead_time_median_h_delta, "Mean lead time": sp.lead_time_mean_h,
+        "Δ median": (delta.lead_time_median_h_delta.round(1) + 0.0), "Mean lead time": sp.lead_time_mean_h,
         "Within SLA": sp.sla_met_share * 100, "Local FTE": sp.local_fte, "Cost / year": sp.total_cost.round(),
         "SLA missed by": sp.breached_functions,
     })
-    st.dataframe(view, hide_index=True, column_config={
-        "Items / month": st.column_config.NumberColumn(format="%,d"),
-        "Handoffs / month": st.column_config.NumberColumn(format="%,d", help="Hub↔spoke handoffs"),
+    styled = view.style.map(better_worse(lower_is_better=True), subset=["Δ median"])
+    st.dataframe(styled, hide_index=True, column_config={
+        "Items / month": st.column_config.NumberColumn(format=fmt.COUNT),
+        "Handoffs / month": st.column_config.NumberColumn(format=fmt.COUNT, help="Hub↔spoke handoffs"),
         "Unanswered / month": st.column_config.NumberColumn(
-            format="%,d", help="Items nobody picks up before the sender gives up"),
-        "Median lead time": st.column_config.NumberColumn(format="%.1f h"),
-        "Δ median": st.column_config.NumberColumn(format="%+.1f h", help="Against the as-is"),
-        "Mean lead time": st.column_config.NumberColumn(format="%.1f h"),
-        "Within SLA": st.column_config.ProgressColumn(format="%.1f %%", min_value=0, max_value=100),
-        "Local FTE": st.column_config.NumberColumn(format="%.1f"),
-        "Cost / year": st.column_config.NumberColumn(format="€%,d", help="The spoke's own people and platforms "
-                                                                      "and the hub's cost of its work"),
+            format=fmt.COUNT, help="Items nobody picks up before the sender gives up"),
+        "Median lead time": st.column_config.NumberColumn(format=fmt.HOURS),
+        "Δ median": st.column_config.NumberColumn(format="%+.1f h", help="Against the as-is: green is faster, "
+                                                                          "red slower"),
+        "Mean lead time": st.column_config.NumberColumn(format=fmt.HOURS),
+        "Within SLA": st.column_config.ProgressColumn(format=fmt.PERCENT, min_value=0, max_value=100),
+        "Local FTE": st.column_config.NumberColumn(format=fmt.FTE),
+        "Cost / year": st.column_config.NumberColumn(format=fmt.MONEY, help="The spoke's own people and platforms "
+                                                                           "and the hub's cost of its work"),
     })
     st.plotly_chart(scenario_charts.scenario_map(units, delta), config={"displayModeBar": False})
 

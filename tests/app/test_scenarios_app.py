@@ -322,3 +322,176 @@ def test_formulas_are_documented_on_the_page(app, app_db):
     at = app(PAGE).run()
     doc = next(e for e in at.expander if e.label == "How the model works: formulas and sources")
     assert any("Erlang" in m.value for m in doc.markdown)
+
+
+# --- the scenario on screen: presets after a save or a link, which one is open, deleting it ------------------------
+
+
+def _save(at, name, description=None):
+    next(t for t in at.text_input if t.label == "Name").input(name)
+    if description is not None:
+        next(t for t in at.text_area if t.label == "Description").input(description)
+    return next(b for b in at.button if b.label == "Save scenario").click().run()
+
+
+def _sid(at):
+    sid = at.query_params.get("scenario")
+    return sid[0] if isinstance(sid, list) else sid
+
+
+def _saved(url, name):
+    from dashboard.domain.access import LOCAL_ADMIN
+    from dashboard.queries import scenarios as saved
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        listing = saved.list_scenarios(conn, LOCAL_ADMIN)
+        row = listing[listing.name == name]
+        found = saved.get_scenario(conn, LOCAL_ADMIN, int(row.id.iloc[0])) if len(row) else None
+    engine.dispose()
+    return found
+
+
+def test_a_preset_after_saving_applies_and_the_next_save_stores_what_is_on_screen(app, app_db):
+    at = app(PAGE).run()
+    button(at, "Hybrid (central content + analytics)").click().run()
+    at = _save(at, "Hybrid plan", "Content and analytics in the hub")
+    assert _sid(at)  # the link now opens the saved scenario
+    hybrid = placements(at)
+
+    button(at, "Decentralised").click().run()
+    assert not at.exception, at.exception
+    assert set(placements(at).values()) == {"spokes"}, "the preset must apply after a save"
+    assert placements(at) != hybrid
+    assert _sid(at) is None  # the page no longer shows the saved scenario: the link must not reopen it
+    assert next(t for t in at.text_input if t.label == "Name").value == ""
+    assert next(t for t in at.text_area if t.label == "Description").value == ""
+
+    at = _save(at, "Everything local", "Each spoke does its own")
+    stored = _saved(app_db, "Everything local")
+    assert stored.description == "Each spoke does its own"
+    assert _placements_of(stored) == {"spokes"}
+    assert _placements_of(_saved(app_db, "Hybrid plan")) == {"hub", "spokes"}
+
+    ids = [int(_saved(app_db, n).id) for n in ("Hybrid plan", "Everything local")]
+    at.multiselect(key="compare_pick").set_value(ids).run()
+    compared = table_with(at, "Scenario", "Handoffs / month").set_index("Scenario")
+    assert list(compared.index) == [f"Hybrid plan (#{ids[0]})", f"Everything local (#{ids[1]})"]
+    assert compared.iloc[0]["Handoffs / month"] != compared.iloc[1]["Handoffs / month"]
+
+
+def _placements_of(found):
+    from dashboard.whatif.inputs import load_inputs
+
+    inputs = load_inputs({**found.inputs, "inputs_version": found.inputs_version})
+    return {fn.placement for fn in inputs.functions.values()}
+
+
+def test_a_preset_after_opening_a_link_drops_the_link(app, app_db):
+    at = app(PAGE).run()
+    button(at, "Centralised").click().run()
+    at = _save(at, "All in the hub")
+    sid = _sid(at)
+
+    shared = app(PAGE, scenario=sid).run()
+    assert set(placements(shared).values()) == {"hub"}
+    button(shared, "Decentralised").click().run()
+    assert not shared.exception, shared.exception
+    assert set(placements(shared).values()) == {"spokes"}
+    assert _sid(shared) is None
+    shared.run()  # a rerun keeps the preset (nothing reloads the saved scenario)
+    assert set(placements(shared).values()) == {"spokes"}
+
+
+def _on_screen(at) -> str:
+    return shown(next(m.value for m in at.markdown if m.value.startswith("**On screen:")))
+
+
+def test_the_page_says_which_scenario_is_on_screen(app, app_db):
+    at = app(PAGE).run()
+    assert _on_screen(at) == "**On screen: the as-is organisation**"
+    button(at, "Centralised").click().run()
+    assert _on_screen(at) == "**On screen: the Centralised preset** · not saved"
+    at.button_group(key="place_content_production").set_value("spokes").run()
+    assert _on_screen(at) == "**On screen: the Centralised preset**, changed · not saved"
+    at = _save(at, "Mostly central")
+    assert any("Saved “Mostly central”" in s.value for s in at.success)
+    text = _on_screen(at)
+    assert text.startswith("**On screen: saved scenario “Mostly central”** · by local admin · saved ")
+    assert "changed" not in text
+    at.button_group(key="place_analytics_reporting").set_value("spokes").run()
+    assert _on_screen(at).endswith("· **changed since it was saved** (save to keep the changes)")
+
+    shared = app(PAGE, scenario=_sid(at)).run()
+    assert _on_screen(shared).startswith("**On screen: saved scenario “Mostly central”**")
+    assert "changed" not in _on_screen(shared)
+
+
+def test_delete_removes_the_scenario_on_screen_not_the_one_in_the_list(app, app_db):
+    at = app(PAGE).run()
+    button(at, "Centralised").click().run()
+    at = _save(at, "Keep me")
+    button(at, "Decentralised").click().run()
+    at = _save(at, "Delete me")
+    keep = int(_saved(app_db, "Keep me").id)
+    # open "Keep me", then point the list at "Delete me": the page still shows "Keep me"
+    at.selectbox(key="saved_pick").set_value(keep).run()
+    button(at, "Open").click().run()
+    assert not at.exception, at.exception
+    assert set(placements(at).values()) == {"hub"}
+    assert _on_screen(at).startswith("**On screen: saved scenario “Keep me”**")
+    at.selectbox(key="saved_pick").set_value(int(_saved(app_db, "Delete me").id)).run()
+    assert _on_screen(at).startswith("**On screen: saved scenario “Keep me”**")
+
+    at.button(key="del_open").click().run()
+    assert any("Delete “Keep me” for everyone?" in w.value for w in at.warning)
+    assert _saved(app_db, "Keep me") is not None  # nothing deleted before the confirmation
+    at.button(key="del_confirm").click().run()
+    assert not at.exception, at.exception
+    assert _saved(app_db, "Keep me") is None
+    assert _saved(app_db, "Delete me") is not None  # the one the list pointed at is still there
+    assert _on_screen(at) == "**On screen: “Keep me”, which was deleted** · not saved"
+    assert _sid(at) is None
+    assert set(placements(at).values()) == {"hub"}  # its figures stay on screen
+
+
+def test_choosing_hybrid_moves_the_slider_to_a_split(app, app_db):
+    at = app(PAGE).run()
+    button(at, "Centralised").click().run()
+    assert at.slider(key="share_content_production").value == 100
+    at.button_group(key="place_content_production").set_value("hybrid").run()
+    share = at.slider(key="share_content_production")
+    assert 0 < share.value < 100 and not share.disabled
+    at.button_group(key="place_content_production").set_value("spokes").run()
+    assert at.slider(key="share_content_production").value == 0
+
+
+def cell_styles(element) -> dict[tuple[int, int], str]:
+    """(row, column) -> the CSS a pandas Styler gave that cell (what the table paints)."""
+    import re
+
+    styles = {}
+    for selectors, css in re.findall(r"([^{}]+)\{([^}]*)\}", element.proto.arrow_data.styler.styles):
+        for row, col in re.findall(r"_row(\d+)_col(\d+)", selectors):
+            styles[(int(row), int(col))] = css.strip()
+    return styles
+
+
+def test_the_per_spoke_change_of_lead_time_is_green_when_faster_and_red_when_slower(app, app_db):
+    from dashboard.charts.palette import GREEN, RED
+
+    at = app(PAGE).run()
+    coloured = set()
+    for preset in ("Centralised", "Decentralised"):
+        button(at, preset).click().run()
+        element = next(d for d in at.dataframe if {"Δ median", "Local FTE"} <= set(d.value.columns))
+        view, styles = element.value.reset_index(drop=True), cell_styles(element)
+        col = list(view.columns).index("Δ median")
+        for row, change in enumerate(view["Δ median"]):
+            css = styles.get((row, col), "")
+            if abs(change) < 0.05:
+                assert "color" not in css
+            else:
+                assert (GREEN if change < 0 else RED) in css, (preset, view.Spoke[row], change, css)
+                coloured.add(preset)
+    assert coloured  # some preset moved some spoke's lead time
