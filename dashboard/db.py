@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -427,15 +428,42 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
+        file = Path(path) if path and path != ":memory:" and not path.startswith("file:") else None
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn, record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+            if file is not None:
+                record.info["file_id"] = _file_id(file)
+
+        # A connection to a file that was deleted or replaced would read stale pages and write into an unlinked
+        # file that is gone at the next restart; a new connection would create an empty file in its place.
+        # Once this engine has opened the file, both are refused (the pages show the fault banner).
+        opened: dict[str, tuple[int, int] | None] = {"id": None}
+
+        def _gone() -> sqlite3.OperationalError:
+            return sqlite3.OperationalError(
+                f"unable to open database file: {file} was deleted or replaced while the app was running; restart the app once it is back")
+
+        @event.listens_for(engine, "do_connect")
+        def _not_recreated(_dialect, _record, _cargs, _cparams):
+            if file is not None and opened["id"] is not None and _file_id(file) != opened["id"]:
+                raise _gone()
+
+        @event.listens_for(engine, "checkout")
+        def _same_file(_dbapi_conn, record, _proxy):
+            if file is None:
+                return
+            if opened["id"] is None:
+                opened["id"] = record.info.get("file_id")
+            if record.info.get("file_id") != _file_id(file) or record.info.get("file_id") != opened["id"]:
+                record.invalidate()
+                raise _gone()
 
         return engine
     # connect_timeout: a host that drops packets gives a clear error in seconds instead of hanging the page
@@ -465,6 +493,14 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attemp
                 raise
             sleep(first_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
