@@ -5,6 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard.domain import format as fmt
 from dashboard.settings import get_settings
 from dashboard.ui import data, health_view
 from dashboard.ui.identity import current_viewer
@@ -17,7 +18,7 @@ viewer = current_viewer()
 st.title("Data health")
 data.require_database()
 health_view.require_permission(viewer)
-st.caption(f"As of {dt.datetime.now(settings.tz):%d %b %Y %H:%M} ({settings.timezone}) · "
+st.caption(f"As of {fmt.moment(dt.datetime.now(settings.tz))} ({settings.timezone}) · "
            f"figures are cached for up to {settings.cache_ttl_seconds:g} s")
 
 st.subheader("Freshness")

@@ -18,13 +18,16 @@ from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import health as q
 from dashboard.settings import get_settings
 from dashboard.ui import data
+from dashboard.ui.text import md
 
 TABLE_LABELS = {"work_items": "Work items", "kpi_observations": "KPI observations", "kpis": "KPIs",
                 "units": "Units", "campaigns": "Campaigns", "journeys": "Customer journeys"}
 ROWS_SHOWN = 200
 RECENT_IMPORTS = 50
 CHECKS_TTL = 300.0  # the checks scan every work item (~1.5 s at 1M rows on SQLite): minutes old is fresh enough
-NO_IMPORTS = "No files imported yet — `python -m loaders ingest PATH` or the Import data page."
+NO_IMPORTS = "No files imported yet. Hub leads and admins load files on the Import data page."
+NO_IMPORTS_CLI = ("Files can also be loaded from the server's command line (`python -m loaders ingest PATH`); they "
+                  "show here the same way.")
 
 
 def _now() -> dt.datetime:
@@ -63,10 +66,10 @@ def _quarantine(url: str, viewer: Viewer, kind: str | None, import_id: int | Non
 
 
 @st.cache_data(ttl=max(data.ttl(), CHECKS_TTL), show_spinner="Running the quality checks…", max_entries=16)
-def _checks(url: str, viewer: Viewer) -> tuple[pd.DataFrame, dt.datetime]:
+def _checks(url: str, viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame, dt.datetime]:
     now = _now()
     with data.engine().connect() as conn:
-        return q.quality_checks(conn, viewer, now), now
+        return q.quality_checks(conn, viewer, now), q.kpis_not_range_checked(conn, viewer), now
 
 
 def require_permission(viewer: Viewer) -> None:
@@ -79,7 +82,7 @@ def require_permission(viewer: Viewer) -> None:
 
 
 def _when(ts, tz) -> str:
-    return "never" if pd.isna(ts) else pd.Timestamp(ts).tz_convert(tz).strftime("%d %b %Y %H:%M")
+    return "never" if pd.isna(ts) else fmt.moment(pd.Timestamp(ts), tz)
 
 
 def _status(row) -> str:
@@ -94,8 +97,8 @@ def _freshness_view(fresh: pd.DataFrame, tz) -> pd.DataFrame:
     rows = list(fresh.itertuples())
     return pd.DataFrame({
         "Table": [TABLE_LABELS.get(r.table, r.table) for r in rows],
-        "Rows": [f"{r.rows:,} row{'s' if r.rows != 1 else ''}" for r in rows],
-        "Newest row": ["" if pd.isna(r.newest) else r.newest.strftime("%d %b %Y") if r.table in q.DATE_TABLES
+        "Rows": [int(r.rows) for r in rows],
+        "Newest row": ["" if pd.isna(r.newest) else fmt.day(r.newest) if r.table in q.DATE_TABLES
                        else _when(r.newest, tz) for r in rows],
         "Age": ["" if pd.isna(r.age_h) else f"{fmt.hours(-r.age_h)} ahead" if r.age_h < 0
                 else f"{fmt.hours(r.age_h)} ago" for r in rows],
@@ -115,15 +118,19 @@ def freshness_section(viewer: Viewer) -> None:
                           for t, a, c in zip(stale.table, stale.age_h, stale.cadence_h))
         st.warning(f"Stale: {names}. Check the feed or the import that fills it.", icon=":material/schedule:")
     st.dataframe(_freshness_view(fresh, s.tz), hide_index=True, column_config={
+        "Rows": st.column_config.NumberColumn(format=fmt.COUNT),
+        "Expected every": st.column_config.TextColumn(
+            help="How often new rows are expected; whoever runs the dashboard sets it per table "
+                 "(DASHBOARD_FRESHNESS_HOURS, in hours)"),
         "Status": st.column_config.TextColumn(help="STALE: the newest row is older than the expected cadence; "
                                               "tables without a time column are counted, not judged")})
-    st.caption(f"Times in {s.timezone}. Cadence per table: `DASHBOARD_FRESHNESS_HOURS` (JSON, hours). Campaigns "
-               "count from the day their last period ends.")
+    st.caption(f"Times in {s.timezone}. Campaigns count from the day their last period ends, which can lie ahead "
+               "for a campaign still running.")
 
 
 def _counts_config(tz: str) -> dict:
-    number = st.column_config.NumberColumn(format="localized")
-    return {"Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone=tz),
+    number = st.column_config.NumberColumn(format=fmt.COUNT)
+    return {"Started": st.column_config.DatetimeColumn(f"Started ({tz})", format=fmt.MOMENT, timezone=tz),
             **{c: number for c in ("Rows read", "Inserted", "Updated", "Unchanged", "Quarantined", "Imports")}}
 
 
@@ -141,6 +148,8 @@ def imports_section(viewer: Viewer) -> None:
     last, recent = _imports(s.database_url, viewer)
     if last.empty:
         st.info(NO_IMPORTS, icon=":material/upload_file:")
+        if viewer.is_admin:
+            st.caption(NO_IMPORTS_CLI)
         if viewer.can_import:  # executives have no import page: a link to a page not in their navigation fails
             st.page_link("pages/upload_page.py", label="Import data", icon=":material/upload_file:")
         return
@@ -158,7 +167,7 @@ def imports_section(viewer: Viewer) -> None:
 
 
 def _import_label(row, tz) -> str:
-    return f"#{row.id} {row.file_name} · {row.source} · {_when(row.started_at, tz)} · {row.open:,} open"
+    return f"#{row.id} {row.file_name} · {row.source} · {_when(row.started_at, tz)} · {fmt.count(row.open)} open"
 
 
 def quarantine_section(viewer: Viewer) -> None:
@@ -167,12 +176,16 @@ def quarantine_section(viewer: Viewer) -> None:
     if counts.empty or counts.open.sum() == 0:
         fixed = int(counts.fixed.sum()) if not counts.empty else 0
         st.success("Nothing in quarantine: every imported row was loaded"
-                   + (f" ({fixed:,} refused rows fixed by later imports)." if fixed else "."), icon=":material/check:")
+                   + (f" ({fmt.count(fixed)} refused rows fixed by later imports)." if fixed else "."),
+                   icon=":material/check:")
         return
     open_kinds = counts[counts.open > 0]
-    for col, row in zip(st.columns(len(TABLE_LABELS)), open_kinds.itertuples()):
-        col.metric(TABLE_LABELS.get(row.kind, row.kind), f"{row.open:,} open", border=True,
-                   help=f"{row.fixed:,} fixed by later imports")
+    per_row = 3  # three tiles a row: "KPI observations" and its count fit on a laptop; a phone stacks them
+    for start in range(0, len(open_kinds), per_row):
+        chunk = list(open_kinds.iloc[start:start + per_row].itertuples())
+        for col, row in zip(st.columns(per_row), chunk):
+            col.metric(TABLE_LABELS.get(row.kind, row.kind), f"{fmt.count(row.open)} open", border=True,
+                       help=f"{fmt.count(row.fixed)} fixed by later imports")
     left, right = st.columns(2)
     with left:
         kind = st.selectbox("Table", [None, *open_kinds.kind], key="health_kind",
@@ -187,15 +200,17 @@ def quarantine_section(viewer: Viewer) -> None:
     st.dataframe(pd.DataFrame({"Table": reasons.kind.map(TABLE_LABELS).fillna(reasons.kind), "Column": reasons.column,
                                "Problem": reasons.problem, "Rows": reasons.rows}), hide_index=True,
                  column_config={"Rows": st.column_config.ProgressColumn(
-                     format="%d", min_value=0, max_value=int(reasons.rows.max()) if len(reasons) else 1)})
+                     format=fmt.COUNT, min_value=0, max_value=int(reasons.rows.max()) if len(reasons) else 1)})
     st.markdown("**Open quarantined rows**")
-    st.caption(f"Showing {len(page.rows):,} of {page.total:,} open rows"
+    st.caption(f"Showing {fmt.count(len(page.rows))} of {fmt.count(page.total)} open rows"
                + ("; choose a table or an import to narrow them down." if page.total > len(page.rows) else "."))
     st.dataframe(pd.DataFrame({"Import": page.rows.import_id, "File": page.rows.file_name,
                                "Row": page.rows.row_number, "Key": page.rows.row_key,
                                "Reasons": page.rows.reasons, "Values": page.rows["values"]}),
-                 hide_index=True, column_config={"Row": st.column_config.NumberColumn(
-                     format="%d", help="As a spreadsheet numbers it: the header is row 1")})
+                 hide_index=True, column_config={
+                     "Import": st.column_config.NumberColumn(format="#%d"),
+                     "Row": st.column_config.NumberColumn(format="%d",
+                                                          help="As a spreadsheet numbers it: the header is row 1")})
     _download(viewer, import_id, choices)
 
 
@@ -222,26 +237,36 @@ def _checks_table(checks: pd.DataFrame, problems_label: str) -> None:
     st.dataframe(pd.DataFrame({
         "Field": checks.table.map(TABLE_LABELS).fillna(checks.table) + " · " + checks.column,
         "Check": checks.check + where, problems_label: checks.problems, "Rows checked": checks.checked,
-        "Share": checks.share * 100,
+        "Share": [fmt.share_of(p, n) if n else "" for p, n in zip(checks.problems, checks.checked)],
     }), hide_index=True, column_config={
-        problems_label: st.column_config.NumberColumn(format="localized"),
-        "Rows checked": st.column_config.NumberColumn(format="localized"),
-        "Share": st.column_config.NumberColumn(format="%.2f %%"),
+        problems_label: st.column_config.NumberColumn(format=fmt.COUNT),
+        "Rows checked": st.column_config.NumberColumn(format=fmt.COUNT),
+        "Share": st.column_config.TextColumn(help=f"{problems_label} of the rows checked"),
     })
+
+
+def _not_range_checked(lifted: pd.DataFrame) -> str:
+    """'Not range-checked: Campaign ROI (target 250.0 %) …' for KPIs whose target lifts their unit's range."""
+    names = ", ".join(f"{name} (target {fmt.kpi(target, uom)})"
+                      for name, uom, target in zip(lifted.name, lifted.unit_of_measure, lifted.target))
+    return (f"Not range-checked: {names}. Their targets lie outside the usual range of their unit (a percentage "
+            "aiming above 100 % is a ratio such as a return, not a share), so values beyond it are expected.")
 
 
 def quality_section(viewer: Viewer) -> None:
     s = get_settings()
-    checks, checked_at = _checks(s.database_url, viewer)
+    checks, lifted, checked_at = _checks(s.database_url, viewer)
     invalid = checks[checks.kind == "invalid"]
     failing = invalid[invalid.problems > 0]
     if failing.empty:
         st.success("Every consistency check passes.", icon=":material/check:")
     else:
         n = int(failing.problems.sum())
-        st.warning(f"{len(failing)} consistency check{'s' if len(failing) != 1 else ''} found {n:,} problem "
-                   f"row{'s' if n != 1 else ''}.", icon=":material/rule:")
+        st.warning(f"{len(failing)} consistency check{'s' if len(failing) != 1 else ''} found {fmt.count(n)} "
+                   f"problem row{'s' if n != 1 else ''}.", icon=":material/rule:")
     _checks_table(invalid, "Failing rows")
+    if not lifted.empty:
+        st.caption(md(_not_range_checked(lifted)))
     st.markdown("**Missing optional values** (information, not errors)")
     _checks_table(checks[checks.kind == "missing"], "Missing")
     left, right = st.columns([4, 1], vertical_alignment="center")

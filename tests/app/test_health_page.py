@@ -8,9 +8,12 @@ import json
 import pytest
 from sqlalchemy import insert
 
-from dashboard.db import imports, make_engine, quarantine, work_items
+from dashboard import store
+from dashboard.db import imports, kpi_observations, make_engine, quarantine, work_items
 from dashboard.domain.access import Role, Viewer
 from dashboard.ui import identity
+from tests.app.numbers import raw_numbers_on_page, unformatted_columns
+from tests.app.shown import shown
 
 PAGE = "pages/health_page.py"
 
@@ -43,8 +46,8 @@ def test_page_renders_on_the_sample_database_with_no_imports(app, app_db):
     assert not at.exception, at.exception
     assert at.title[0].value == "Data health"
     fresh = table_with(at, "Expected every").set_index("Table")
-    assert fresh.Rows.to_dict() == {"Work items": "22 rows", "KPI observations": "72 rows", "KPIs": "4 rows",
-                                    "Units": "3 rows", "Campaigns": "0 rows", "Customer journeys": "0 rows"}
+    assert fresh.Rows.to_dict() == {"Work items": 22, "KPI observations": 72, "KPIs": 4, "Units": 3, "Campaigns": 0,
+                                    "Customer journeys": 0}
     assert fresh.Status.to_dict() == {"Work items": "fresh", "KPI observations": "fresh", "KPIs": "not judged",
                                       "Units": "not judged", "Campaigns": "empty", "Customer journeys": "empty"}
     assert fresh.at["Work items", "Age"] == "1.0 h ago" and fresh.at["Work items", "Expected every"] == "2.0 h"
@@ -115,3 +118,40 @@ def test_rerunning_the_checks_finds_a_row_written_since(app, app_db):
     assert any("1 consistency check found 1 problem row." in w.value for w in at.warning)
     checks = table_with(at, "Failing rows").set_index("Check")
     assert checks.at["status resolved but no resolved_at", "Failing rows"] == 1
+
+
+def test_a_campaign_roi_above_100_percent_is_no_problem_but_a_share_above_100_is(app, app_db):
+    """A percentage KPI aiming above 100 % (ROI) may pass 100; the page says which KPIs it does not range-check.
+    A share (conversion rate, target 5 %) at 140 % is still a problem."""
+    now = dt.datetime.now(dt.timezone.utc)
+    with make_engine(app_db).begin() as conn:
+        store.upsert_kpis(conn, [dict(id="roi", unit_id="hub", name="Campaign ROI", unit_of_measure="%", target=250.0,
+                                      direction="higher", aggregation="mean", parent_id="cost", is_goal=False,
+                                      sort_order=9)])
+        conn.execute(insert(kpi_observations), [dict(kpi_id="roi", ts=now - dt.timedelta(hours=h), value=v)
+                                                for h, v in ((1, 310.0), (2, 275.5), (3, 90.0))])
+    at = app(PAGE).run()
+    assert not at.exception, at.exception
+    assert any("Every consistency check passes" in s.value for s in at.success)
+    assert any(shown(c.value).startswith("Not range-checked: Campaign ROI (target 250.0 %)") for c in at.caption)
+
+    with make_engine(app_db).begin() as conn:
+        conn.execute(insert(kpi_observations).values(kpi_id="conversion", ts=now - dt.timedelta(minutes=5), value=140.0))
+    at.button(key="health_recheck").click().run()
+    checks = table_with(at, "Failing rows").set_index("Check")
+    assert checks.at["% KPI value outside 0–100 (Conversion rate: 1)", "Failing rows"] == 1
+    share = checks.at["% KPI value outside 0–100 (Conversion rate: 1)", "Share"]
+    checked = checks.at["% KPI value outside 0–100 (Conversion rate: 1)", "Rows checked"]
+    assert checked == 25 and share == f"{1 / checked * 100:.1f} %"  # 24 sample conversion rows + this one
+
+
+def test_every_number_on_the_page_is_formatted(app, with_quarantine):
+    at = app(PAGE).run()
+    at.selectbox(key="health_import_all").set_value(with_quarantine[1]).run()
+    assert not at.exception, at.exception
+    assert not unformatted_columns(at), unformatted_columns(at)
+    assert not raw_numbers_on_page(at), raw_numbers_on_page(at)
+    started = next(d for d in at.dataframe if "Imports" in d.value.columns)
+    config = json.loads(started.proto.columns)
+    assert config["Started"]["type_config"]["format"] == "D MMM YYYY, HH:mm"  # to the minute
+    assert config["Started"]["label"] == "Started (UTC)"
