@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -39,7 +38,7 @@ def per_day(value: float, days: float, signed: bool = True) -> str:
 
 
 def _share(value) -> str:
-    return fmt.percent(None if value is None or pd.isna(value) else float(value))
+    return fmt.percent(None if value is None or pd.isna(value) else float(value), 1)
 
 
 def _wait(value) -> str:
@@ -51,10 +50,11 @@ def _wait(value) -> str:
 def _hover(row, days: float) -> str:
     return (
         f"<b>{row.name}</b><br>"
-        f"Items: {fmt.compact(row.items_now)} now → {fmt.compact(row.items_draft)} with the draft "
+        f"Items: {fmt.count(row.items_now)} now → {fmt.count(row.items_draft)} with the draft "
         f"({per_day(row.delta, days)})<br>"
-        f"Backlog: {fmt.compact(row.backlog_now)} → {fmt.compact(row.backlog_draft)} open<br>"
-        f"Within SLA: {_share(row.sla_now)} observed → {_share(row.sla_draft)} estimated<br>"
+        f"Backlog: {fmt.count(row.backlog_now)} → {fmt.count(row.backlog_draft)} open<br>"
+        f"Within SLA (estimated): {_share(row.sla_now_est)} now → {_share(row.sla_draft)} with the draft; "
+        f"observed now: {_share(row.sla_now)}<br>"
         f"Utilisation: {_share(row.utilisation_now)} → {_share(row.utilisation_draft)}<br>"
         f"Wait before work starts: {_wait(row.wait_now_h)} → {_wait(row.wait_draft_h)}"
     )
@@ -101,8 +101,8 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
     for u in units.itertuples():
         if u.kind == "hub" and len(unrouted):
             r = unrouted.iloc[0]
-            hover.append(f"<b>{u.name}</b><br>Unrouted (hub triage): {fmt.compact(r.items_now)} now → "
-                         f"{fmt.compact(r.items_draft)} with the draft")
+            hover.append(f"<b>{u.name}</b><br>Unrouted (hub triage): {fmt.count(r.items_now)} now → "
+                         f"{fmt.count(r.items_draft)} with the draft")
         else:
             hover.append(f"<b>{u.name}</b>")
     fig.add_trace(go.Scatter(x=node_x, y=node_y, mode="markers+text", name=NODE_TRACE,
@@ -117,11 +117,12 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
         x, y = pos[hubs[0]]
         dx, dy, where = free_spot(units)
         now_n, draft_n = int(r.items_now), int(r.items_draft)
-        text = f"{draft_n:,} unrouted"
+        text = f"{fmt.count(draft_n)} unrouted"
         fig.add_trace(go.Scatter(x=[x + dx], y=[y + dy], mode="markers+text", name=UNROUTED_ROW, text=[text],
                                  textposition=where, hoverinfo="text", customdata=[[hubs[0]]],
-                                 hovertext=[f"<b>Unrouted with the draft: {draft_n:,} items</b><br>No rule matches them "
-                                            f"and the default rule leaves them in the hub's triage queue (now: {now_n:,})"],
+                                 hovertext=[f"<b>Unrouted with the draft: {fmt.count(draft_n)} items</b><br>No rule "
+                                            "matches them and the default rule leaves them in the hub's triage queue "
+                                            f"(now: {fmt.count(now_n)})"],
                                  marker=dict(size=9, symbol="diamond", color=AMBER if draft_n else GREY),
                                  textfont=dict(size=11, color=AMBER if draft_n else TEXT), showlegend=False))
     for label, colour in (("more items with the draft", MORE), ("fewer", FEWER), ("no change", SAME)):
@@ -137,10 +138,20 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
     return fig
 
 
+def _wait_cell(value) -> str | None:
+    return None if value is None or pd.isna(value) else _wait(float(value))
+
+
 def replay_table(per_spoke: pd.DataFrame, days: float) -> pd.DataFrame:
-    """The per-spoke replay as a readable table (numbers stay numbers; the page formats the columns)."""
+    """The per-spoke replay as a readable table. Counts, rates and shares stay numbers (shares × 100, for
+    ``fmt.PERCENT``; the page formats those columns); waits are text in the unit a reader expects ('12 min',
+    '3.4 h', 'over capacity'), since a queue that grows without bound has no number.
+
+    The SLA estimate under the draft is set beside the same model's estimate for today's routing, so a rule
+    change reads as the change it makes; the observed share stays as the check of the model."""
     t = per_spoke.copy()
-    for col in ("sla_now", "sla_draft", "utilisation_now", "utilisation_draft", "wait_now_h", "wait_draft_h"):
+    for col in ("sla_now", "sla_now_est", "sla_draft", "utilisation_now", "utilisation_draft", "wait_now_h",
+                "wait_draft_h"):
         t[col] = pd.to_numeric(t[col], errors="coerce").astype(float)
     return pd.DataFrame({
         "Spoke": t.name,
@@ -149,11 +160,11 @@ def replay_table(per_spoke: pd.DataFrame, days: float) -> pd.DataFrame:
         "Change (items)": t.delta,
         "Backlog now": t.backlog_now,
         "Backlog with draft": t.backlog_draft,
-        "Within SLA now (observed)": t.sla_now * 100,
+        "Within SLA now (est.)": t.sla_now_est * 100,
         "Within SLA with draft (est.)": t.sla_draft * 100,
+        "Within SLA now (observed)": t.sla_now * 100,
         "Utilisation now": t.utilisation_now * 100,
         "Utilisation with draft": t.utilisation_draft * 100,
-        "Wait now (h)": t.wait_now_h.replace([np.inf], np.nan),
-        "Wait with draft (h)": t.wait_draft_h.replace([np.inf], np.nan),
-        "Over capacity with draft": t.over_capacity_draft.fillna(False).astype(bool),
+        "Wait now": [_wait_cell(v) for v in t.wait_now_h],
+        "Wait with draft": [_wait_cell(v) for v in t.wait_draft_h],
     })

@@ -193,7 +193,7 @@ def _read_only_rules(rule_set: RuleSet, names: dict[str, str], key: str) -> None
             "position": range(1, len(r) + 1), "enabled": [x.enabled for x in r], "name": [x.name for x in r],
             "when": [conditions_text(x) for x in r], "target_unit": [names.get(x.target_unit, x.target_unit) for x in r],
             "priority": [x.priority for x in r], "sla_hours": [x.sla_hours for x in r], "id": [x.id for x in r],
-        }), hide_index=True, width="stretch", key=key, column_config=_column_config(names, True)
+        }), hide_index=True, width="stretch", key=key, placeholder="—", column_config=_column_config(names, True)
             | {"when": st.column_config.TextColumn("When", width="large")})
     st.markdown(_describe_default(rule_set, names))
 
@@ -220,7 +220,8 @@ def _column_config(names: dict[str, str], read_only: bool, spokes: list[str] | N
                                            format_func=lambda u: names.get(u, u))),
         "priority": (cc.TextColumn("Priority") if read_only else
                      cc.SelectboxColumn("Priority", options=list(PRIORITIES), default="normal", required=True)),
-        "sla_hours": cc.NumberColumn("SLA (h)", help="Empty: keep the item's own SLA", min_value=0.01, format="%.1f"),
+        "sla_hours": cc.NumberColumn("SLA", help="Hours to resolve; empty (—): keep the item's own SLA", min_value=0.01,
+                                     format=fmt.HOURS),
         "id": cc.TextColumn("Id", help="Short unique id (a-z, 0-9, - and _). Empty: made from the name. Items "
                             "remember the id of the rule that routed them.", max_chars=64),
     }
@@ -308,7 +309,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
     token = edit["token"]
     st.caption("One row per rule, in precedence order (#). Lists are comma-separated; an empty list means any "
                "value. Add rows at the bottom; select rows and press Delete to remove them.")
-    edited = st.data_editor(edit["rules"], num_rows="dynamic", hide_index=True, width="stretch",
+    edited = st.data_editor(edit["rules"], num_rows="dynamic", hide_index=True, width="stretch", placeholder="—",
                             key=f"rt_rules_{token}", column_order=COLUMNS,
                             column_config=_column_config(names, False, spokes))
     default = edit["default"]
@@ -434,7 +435,7 @@ def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> Non
             "Fired": [t.fired for t in traces],
             "Why": ["; ".join(t.reasons) for t in traces],
         }), hide_index=True, width="stretch", key="rt_try_trace",
-            column_config={"#": st.column_config.NumberColumn(width="small"),
+            column_config={"#": st.column_config.NumberColumn(width="small", format="%d"),
                            "Rule": st.column_config.TextColumn(width="medium"),
                            "Why": st.column_config.TextColumn(width="large", help="Every condition of the rule, in order")})
 
@@ -492,10 +493,12 @@ def _show_replay(done: dict, state: dict) -> None:
     result, days = done["result"], done["days"]
     names = _names(state)
     m1, m2, m3 = st.columns(3)
-    m1.metric("Items replayed", f"{result.total:,}", help=f"Items the hub routed in the last {days} days")
-    m2.metric("Would go elsewhere", f"{result.changed:,}",
-              f"{result.changed / result.total:.0%} of them" if result.total else None, delta_color="off")
-    m3.metric("Unrouted with the draft", f"{result.unrouted:,}",
+    m1.metric("Items replayed", fmt.count(result.total), help=f"Items the hub routed in the last {days} days")
+    m2.metric("Would go elsewhere", fmt.count(result.changed),
+              f"{fmt.share_of(result.changed, result.total)} of them" if result.total else None,
+              delta_color="off", delta_arrow="off",
+              help="Items the draft would send to another unit than the one they went to")
+    m3.metric("Unrouted with the draft", fmt.count(result.unrouted),
               help="Items no rule matches and the default leaves in the hub's triage queue: counted, never dropped")
     if result.total == 0:
         st.info(f"The hub routed no items in the last {days} days: nothing to compare.", icon=":material/inbox:")
@@ -503,7 +506,7 @@ def _show_replay(done: dict, state: dict) -> None:
     per_spoke = result.per_spoke.copy()
     per_spoke["name"] = per_spoke.unit.map(names | {UNROUTED: UNROUTED_NAME}).fillna(per_spoke.name)
     st.dataframe(replay_table(per_spoke, days), hide_index=True, width="stretch", key="rt_replay_table",
-                 column_config=_replay_columns())
+                 column_config=_replay_columns(), placeholder="—")
     st.plotly_chart(replay_map(state["units"], per_spoke, days), key="rt_replay_map",
                     config={"displayModeBar": False})
     if not result.moves.empty:
@@ -514,22 +517,30 @@ def _show_replay(done: dict, state: dict) -> None:
             "From": moves.from_unit.map(labels).fillna(moves.from_unit),
             "To": moves.to_unit.map(labels).fillna(moves.to_unit),
             "Items": moves["items"], "Per day": [per_day(n, days, signed=False) for n in moves["items"]],
-        }), hide_index=True, key="rt_moves")
-    st.caption(f"Replayed at {_local(done['at'])} over {days} days. Utilisation and waits are estimates at today's "
-               "headcount; SLA now is what was observed.")
+        }), hide_index=True, key="rt_moves", column_config={"Items": st.column_config.NumberColumn(format=fmt.COUNT)})
+    st.caption(f"Replayed at {_local(done['at'])} over {days} days. Utilisation, waits and the estimated SLA "
+               "shares come from the queueing model at today's headcount, for today's routing and for the draft "
+               "alike; the observed SLA share is what happened.")
 
 
 def _replay_columns() -> dict:
     cc = st.column_config
-    pct = dict(format="%.0f %%")
+    pct = dict(format=fmt.PERCENT)
+    wait = "Mean wait before work starts, from the queueing model; over capacity: the queue grows without bound"
     return {
-        "Items/day now": cc.NumberColumn(format="%.1f"), "Items/day with draft": cc.NumberColumn(format="%.1f"),
-        "Change (items)": cc.NumberColumn(format="%+d"),
-        "Backlog now": cc.NumberColumn(format="localized"), "Backlog with draft": cc.NumberColumn(format="localized"),
-        "Within SLA now (observed)": cc.NumberColumn(**pct), "Within SLA with draft (est.)": cc.NumberColumn(**pct),
+        "Spoke": cc.TextColumn(pinned=True),
+        "Items/day now": cc.NumberColumn(format="%,.1f"), "Items/day with draft": cc.NumberColumn(format="%,.1f"),
+        "Change (items)": cc.NumberColumn(format="%+,d", help="Items over the replayed days"),
+        "Backlog now": cc.NumberColumn(format=fmt.COUNT), "Backlog with draft": cc.NumberColumn(format=fmt.COUNT),
+        "Within SLA now (est.)": cc.NumberColumn(
+            **pct, help="The queueing model's estimate for today's routing: compare it with the draft's"),
+        "Within SLA with draft (est.)": cc.NumberColumn(**pct, help="The same model's estimate with the draft"),
+        "Within SLA now (observed)": cc.NumberColumn(
+            **pct, help="What happened: items resolved by their due time. The estimates come from a steady-state "
+                        "queueing model without office hours or backlog, so they read higher: compare estimate with "
+                        "estimate"),
         "Utilisation now": cc.NumberColumn(**pct), "Utilisation with draft": cc.NumberColumn(**pct),
-        "Wait now (h)": cc.NumberColumn(format="%.1f h", help="Empty: over capacity (the queue grows without bound)"),
-        "Wait with draft (h)": cc.NumberColumn(format="%.1f h", help="Empty: over capacity (the queue grows)"),
+        "Wait now": cc.TextColumn(help=wait), "Wait with draft": cc.TextColumn(help=wait),
     }
 
 
@@ -592,7 +603,8 @@ def history_section(viewer: Viewer, state: dict) -> None:
         "#": history.id, "Status": history.status, "Name": history.name,
         "Published by": history.published_by.fillna("—"), "Published": [_local(t) for t in history.published_at],
         "Last saved by": history.updated_by, "Note": history.note.fillna(""),
-    }), hide_index=True, width="stretch", key="rt_history")
+    }), hide_index=True, width="stretch", key="rt_history",
+        column_config={"#": st.column_config.NumberColumn(format="%d", width="small")})
     published = history[history.status != "draft"].sort_values("published_at", na_position="first")
     previous: dict[int, RuleSet | None] = {}
     before = None
