@@ -3,7 +3,9 @@ Nothing is written before the check; bad rows are quarantined with reasons, good
 
 import streamlit as st
 
+from dashboard.domain import format as fmt
 from dashboard.ui import data, upload_view as uv
+from dashboard.ui.text import md
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
 from loaders.ingest import IngestError, preview
@@ -15,8 +17,7 @@ st.title("Import data")
 if not uv.allowed(viewer):
     st.error("Only hub leads and admins can import data. Ask one of them, or an admin for access.", icon=":material/block:")
     st.stop()
-st.caption("Load your own exports: units, KPIs, KPI observations, work items or campaigns. Re-importing a file "
-           "changes nothing; rows that fail the checks go to quarantine (see Data health) and can be fixed.")
+st.caption(uv.intro())
 data.require_database()
 
 uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "txt", "tsv", "parquet", "pq"], key="upload_file")
@@ -25,12 +26,12 @@ if uploaded is None:
     st.stop()
 path = uv.stored_upload(uploaded)
 if path is None:
-    st.error(f"{uploaded.name}: the file is empty (0 bytes); nothing to import.", icon=":material/error:")
+    st.error(f"{md(uploaded.name)}: the file is empty (0 bytes); nothing to import.", icon=":material/error:")
     st.stop()
 try:
     first = preview(path, name=uploaded.name)
 except IngestError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(uv.plain(exc)), icon=":material/error:")
     st.stop()
 
 uv.file_facts(first)
@@ -40,12 +41,12 @@ checked = preview(path, name=uploaded.name, kind=kind, mapping=mapping)
 st.dataframe(checked.rows, hide_index=False, width="stretch", height=260)
 uv.contract_help(kind)
 if checked.message:
-    st.error(checked.message, icon=":material/error:")
+    st.error(md(checked.message), icon=":material/error:")
     st.stop()
 
 attempt = (path.name, kind, tuple(sorted(mapping.items())))
 if st.button("Check file", icon=":material/fact_check:", type="secondary"):
-    with st.spinner(f"Checking {uploaded.name} …"):
+    with st.spinner(f"Checking {md(uploaded.name)} …"):
         st.session_state["upload_check"] = (attempt, uv.run(viewer, path, uploaded.name, kind, mapping, dry_run=True))
 done = st.session_state.get("upload_check")
 if not done or done[0] != attempt or done[1] is None:
@@ -54,9 +55,10 @@ report = done[1]
 st.subheader("Check" if report.dry_run else "Imported")
 uv.report_view(report)
 if report.dry_run:
-    label = "Import again" if report.skipped else f"Import {report.inserted + report.updated:,} rows"
+    rows = report.inserted + report.updated
+    label = "Import again" if report.skipped else f"Import {fmt.count(rows)} row{'s' if rows != 1 else ''}"
     if st.button(label, type="primary", icon=":material/database_upload:"):
-        with st.spinner(f"Importing {uploaded.name} …"):
+        with st.spinner(f"Importing {md(uploaded.name)} …"):
             result = uv.run(viewer, path, uploaded.name, kind, mapping, dry_run=False, force=report.skipped)
         if result is not None:
             st.cache_data.clear()  # every page shows the new data at once
@@ -64,4 +66,4 @@ if report.dry_run:
             st.session_state["upload_check"] = (attempt, result)
             st.rerun()
 else:
-    st.success(report.summary(), icon=":material/check_circle:")
+    st.success(md(uv.imported_text(report)), icon=":material/check_circle:")

@@ -14,11 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import errors
+from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.settings import get_settings
 from dashboard.ui import data
+from dashboard.ui.text import md
 from loaders.contract import KINDS, all_columns, describe, required_columns
-from loaders.ingest import ImportReport, IngestError, Preview, delimiter_name, ingest
+from loaders.ingest import KIND_ORDER, ImportReport, IngestError, Preview, delimiter_name, ingest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "loaders" / "samples"
 KIND_LABELS = {
@@ -27,6 +29,22 @@ KIND_LABELS = {
     "journeys": "Customer journeys (conversions and revenue, for attribution)",
 }
 NOT_MAPPED = "— not in the file —"
+KIND_NOUNS = {"units": "units", "kpis": "KPIs", "campaigns": "campaigns", "kpi_observations": "KPI observations",
+              "journeys": "customer journeys", "work_items": "work items"}
+
+
+def intro() -> str:
+    """What the page imports: every kind the importer accepts, in the order files that depend on each other
+    load (a KPI needs its unit, an observation its KPI)."""
+    nouns = [KIND_NOUNS.get(k, k.replace("_", " ")) for k in KIND_ORDER]
+    return (f"Load your own exports: {', '.join(nouns[:-1])} or {nouns[-1]} (when one file refers to another, "
+            "load them in this order). Re-importing a file changes nothing; rows that fail the checks go to "
+            "quarantine (see Data health) and can be fixed.")
+
+
+def plain(exc: Exception) -> str:
+    """An import error as this page says it: without the command line's options (``IngestError.plain``)."""
+    return str(getattr(exc, "plain", None) or exc)
 
 
 def allowed(viewer: Viewer) -> bool:
@@ -50,7 +68,7 @@ def stored_upload(uploaded) -> Path | None:
 
 def file_facts(p: Preview) -> None:
     src = p.source
-    facts = [f"**{src.name}**", f"{src.size / 1024:,.1f} KB", src.format.upper()]
+    facts = [f"**{md(src.name)}**", f"{src.size / 1024:,.1f} KB", src.format.upper()]
     if src.format == "csv":
         facts += [f"encoding {src.encoding}", f"delimiter {delimiter_name(src.delimiter)}"]
     st.caption(" · ".join(facts))
@@ -89,8 +107,10 @@ def mapping_step(p: Preview, kind: str) -> dict[str, str]:
 
 
 def contract_help(kind: str) -> None:
-    with st.expander(f"Data contract: {kind}", icon=":material/rule:"):
-        st.dataframe(describe(kind), hide_index=True, width="stretch")
+    with st.expander(f"Data contract: {KIND_LABELS.get(kind, kind)}", icon=":material/rule:"):
+        st.dataframe(describe(kind), hide_index=True, width="stretch", column_config={
+            "column": st.column_config.TextColumn("Column", pinned=True), "type": "Type",
+            "required": st.column_config.CheckboxColumn("Required"), "rule": st.column_config.TextColumn("Rule")})
         st.caption("Timestamps: ISO 8601 (2026-11-23 10:30, 2026-11-23T10:30:00+01:00, …Z). Times without an "
                    f"offset are read in {get_settings().import_tz.key}. Empty cells are missing values.")
         sample = SAMPLES / f"{kind}.csv"
@@ -106,31 +126,87 @@ def run(viewer: Viewer, path: Path, name: str, kind: str, mapping: dict[str, str
         return ingest(data.engine(), path, viewer=viewer, kind=kind, mapping=mapping, name=name, dry_run=dry_run,
                       force=force, tz=get_settings().import_tz, source=Path(name).stem)
     except IngestError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(plain(exc)), icon=":material/error:")
     except NotPermitted as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(md(exc), icon=":material/block:")
     except errors.DATABASE_ERRORS as exc:  # the file is one transaction: none of its rows were written
         data.write_failed(exc, f"Nothing from {name} was imported; the file is still here, so you can try again.")
     return None
 
 
+def skipped_text(report: ImportReport) -> str:
+    """The same bytes were imported before: when, and what "Import again" does."""
+    p = report.previous or {}
+    s = get_settings()
+    started = pd.Timestamp(p["started_at"]) if p.get("started_at") is not None else None
+    if started is not None and started.tzinfo is None:  # stored in UTC
+        started = started.tz_localize("UTC")
+    when = fmt.moment(started, s.tz)
+    return (f"{report.file_name} was already imported as {KIND_NOUNS.get(report.kind, report.kind)} "
+            f"(import #{p.get('id')}, {when} {s.timezone}); nothing was done. “Import again” reads it once more: "
+            "rows that have not changed stay as they are.")
+
+
+def imported_text(report: ImportReport) -> str:
+    """What an import did, in words and whole numbers with separators."""
+    n = fmt.count
+    return (f"Imported {report.file_name} into {KIND_NOUNS.get(report.kind, report.kind)} (import #{report.import_id}): "
+            f"{n(report.rows_read)} rows read, {n(report.inserted)} new, {n(report.updated)} changed, "
+            f"{n(report.unchanged)} unchanged, {n(report.quarantined)} quarantined.")
+
+
+def routing_note(report: ImportReport) -> str | None:
+    """Work items without a target that the active rules routed (good news) and those left waiting, or None."""
+    routed, waiting = report.routed_by_rules, report.unrouted
+    if not routed and not waiting:
+        return None
+    parts = []
+    if routed:
+        verb = "would be" if report.dry_run else "was" if routed == 1 else "were"
+        parts.append(f"{fmt.count(routed)} item{'s' if routed != 1 else ''} without a target {verb} routed by the "
+                     "active rules")
+    if waiting:
+        one = waiting == 1
+        who = fmt.count(waiting) if routed else f"{fmt.count(waiting)} item{'' if one else 's'} without a target"
+        wait = "would wait" if report.dry_run else "waits" if one else "wait"
+        parts.append(f"{who} match{'es' if one else ''} no rule and {wait} in the hub's triage queue until someone "
+                     f"routes {'it' if one else 'them'}")
+    return "; ".join(parts) + "."
+
+
+def _routing_warning(report: ImportReport, warning: str) -> bool:
+    """The importer's line that counts items routed by rules: shown as :func:`routing_note`, not as a warning."""
+    return warning.endswith(f"items without a target: {report.routed_by_rules:,} routed by rules, "
+                            f"{report.unrouted:,} left unrouted at the hub (no rule matched)")
+
+
 def report_view(report: ImportReport) -> None:
     if report.skipped:
-        st.info(report.summary().replace("--force", "“Import again”"), icon=":material/content_copy:")
+        st.info(md(skipped_text(report)), icon=":material/content_copy:")
         return
     cols = st.columns(5)
     for col, (label, value) in zip(cols, (("Rows read", report.rows_read), ("New", report.inserted),
                                          ("Changed", report.updated), ("Unchanged", report.unchanged),
                                          ("Quarantined", report.quarantined))):
-        col.metric(label, f"{value:,}")
+        col.metric(label, fmt.count(value))
+    note = routing_note(report)
+    if note and report.unrouted:
+        st.info(note, icon=":material/alt_route:")
+    elif note:
+        st.success(note, icon=":material/alt_route:")
     for warning in report.warnings:
-        st.warning(warning, icon=":material/warning:")
+        if not (note and _routing_warning(report, warning)):
+            st.warning(md(warning), icon=":material/warning:")
     if report.problems:
         shown = len(report.problems)
         st.markdown(f"**Rows that {'would be' if report.dry_run else 'were'} quarantined**"
-                    + (f" (first {shown:,} of {report.quarantined:,})" if report.quarantined > shown else ""))
+                    + (f" (first {fmt.count(shown)} of {fmt.count(report.quarantined)})"
+                       if report.quarantined > shown else ""))
         st.dataframe(pd.DataFrame({
             "row": [p.row for p in report.problems],
             "reasons": [p.reasons for p in report.problems],
             "found": [", ".join(f"{k} = {v!r}" for k, v in p.values.items()) for p in report.problems],
-        }), hide_index=True, width="stretch", column_config={"row": st.column_config.NumberColumn("Row", format="%d")})
+        }), hide_index=True, width="stretch", placeholder="—", column_config={
+            "row": st.column_config.NumberColumn("Row", format="%d", help="As a spreadsheet numbers it: the header "
+                                                 "is row 1"),
+            "reasons": st.column_config.TextColumn("Reasons"), "found": st.column_config.TextColumn("Found")})
