@@ -128,21 +128,21 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
         st.info(f"None of the {len(clusters):,} candidates matches these filters: {fix}.", icon=":material/info:")
         _method()
         return
-    table = _table(shown, names)
+    table = _table(shown, names, result.items_total)
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Rank": st.column_config.NumberColumn(format="%d", width="small",
                                               help="By items, among every candidate (the filters hide some)"),
         "Candidate": st.column_config.TextColumn(help="The group's strongest shared words and word pairs"),
-        "Items": st.column_config.NumberColumn(format="localized", help="Mentions in this group"),
-        "Share": st.column_config.NumberColumn(format="%.2f %%", help="Of every mention in the window"),
-        "Wordings": st.column_config.NumberColumn(format="localized", help="Distinct texts in this group"),
+        "Items": st.column_config.NumberColumn(format=fmt.COUNT, help="Mentions in this group"),
+        "Share": st.column_config.TextColumn(help="Of every mention in the window"),
+        "Wordings": st.column_config.NumberColumn(format=fmt.COUNT, help="Distinct texts in this group"),
         "Question": st.column_config.CheckboxColumn(help="At least half its items are questions"),
         "Spokes": st.column_config.TextColumn(help="Where its items were routed (the hub's triage: not yet)"),
         "Examples": st.column_config.TextColumn(width="large", help="Its three most frequent wordings"),
     })
     if hidden:
         st.caption(f"{_n(hidden, 'more candidate')} hidden by the filters above.")
-    _download(viewer, table, days)
+    _download(viewer, table, days, result.items_total)
     for row in shown.head(EXPANDED).itertuples():
         _wordings(row, result.members, names)
     _method()
@@ -153,27 +153,28 @@ def _coverage(result: faq.FaqResult, days: int) -> str:
             f"{_n(result.texts_total, 'distinct wording')}")
     if result.capped:
         text += (f"; the {result.texts_used:,} most frequent wordings are grouped "
-                 f"({fmt.percent(result.items_used / result.items_total)} of the mentions)")
+                 f"({fmt.share_of(result.items_used, result.items_total)} of the mentions)")
     if result.unclusterable_items:
-        text += f"; {result.unclusterable_items:,} had no words left to compare (only a link, a number …)"
+        text += f"; {fmt.count(result.unclusterable_items)} had no words left to compare (only a link, a number …)"
     return text + f". Threshold {result.threshold:.2f}, at least {_n(result.min_items, 'item')} per candidate."
 
 
 def _n(count: int, noun: str) -> str:
     """'1 item', '2,000 items'."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    return f"{fmt.count(count)} {noun}{'' if count == 1 else 's'}"
 
 
 def _spokes_text(spokes, names: dict[str, str]) -> str:
-    return " · ".join(f"{names.get(u, u)} {n:,}" for u, n in spokes)
+    return " · ".join(f"{names.get(u, u)} {fmt.count(n)}" for u, n in spokes)
 
 
-def _table(shown: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+def _table(shown: pd.DataFrame, names: dict[str, str], items_total: int) -> pd.DataFrame:
+    """The candidates as shown: the share as text that never reads 0 % beside a count of items."""
     return pd.DataFrame({
         "Rank": shown.cluster.astype(int),
         "Candidate": shown.label,
         "Items": shown["items"].astype(int),
-        "Share": shown.share.astype(float) * 100,
+        "Share": [fmt.share_of(n, items_total) for n in shown["items"]],
         "Wordings": shown.wordings.astype(int),
         "Question": shown.question.astype(bool),
         "Spokes": [_spokes_text(s, names) for s in shown.spokes],
@@ -181,19 +182,21 @@ def _table(shown: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     })
 
 
-def export_csv(table: pd.DataFrame) -> bytes:
-    """The candidates table as CSV for a spreadsheet: share in percent, formula-like text neutralised."""
-    return to_safe_csv(table.assign(Share=table.Share.round(2)).rename(columns={"Share": "Share (%)"}))
+def export_csv(table: pd.DataFrame, items_total: int) -> bytes:
+    """The candidates table as CSV for a spreadsheet: the share as a number, in percent of the ``items_total``
+    mentions with two decimals; formula-like text neutralised."""
+    share = (table["Items"] / items_total * 100).round(2) if items_total else float("nan")
+    return to_safe_csv(table.assign(Share=share).rename(columns={"Share": "Share (%)"}))
 
 
-def _download(viewer: Viewer, table: pd.DataFrame, days: int) -> None:
+def _download(viewer: Viewer, table: pd.DataFrame, days: int, items_total: int) -> None:
     def faq_csv() -> bytes:  # built only when clicked; the export is recorded like every other
         try:
             with data.engine().begin() as conn:
                 audit.record(conn, viewer, "export", f"FAQ candidates, last {WINDOWS[days]}")
         except errors.DATABASE_ERRORS:
             pass  # the rows are already in hand: the download still works, only its audit line is lost
-        return export_csv(table)
+        return export_csv(table, items_total)
 
     st.download_button("Download candidates (CSV)", faq_csv, file_name=f"faq-candidates-{days}d.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore",
@@ -202,8 +205,8 @@ def _download(viewer: Viewer, table: pd.DataFrame, days: int) -> None:
 
 def _wordings(row, members: pd.DataFrame, names: dict[str, str]) -> None:
     wordings = members[members.cluster == row.cluster]
-    title = (f"{row.cluster}. {row.label} — {_n(row.items, 'item')} ({fmt.percent(row.share, 1)}), "
-             f"{_n(row.wordings, 'wording')}")
+    title = (f"{row.cluster}. {row.label} — {_n(row.items, 'item')} ({fmt.share_of(row.share, 1)} of the "
+             f"mentions), {_n(row.wordings, 'wording')}")
     with st.expander(title):
         st.caption(f"Went to {_spokes_text(row.spokes, names)}.")
         st.dataframe(pd.DataFrame({
@@ -211,7 +214,7 @@ def _wordings(row, members: pd.DataFrame, names: dict[str, str]) -> None:
             "Items": wordings["items"].head(WORDINGS_SHOWN).astype(int),
             "Similarity": wordings.similarity.head(WORDINGS_SHOWN).astype(float),
         }), hide_index=True, width="stretch", column_config={
-            "Items": st.column_config.NumberColumn(format="localized"),
+            "Items": st.column_config.NumberColumn(format=fmt.COUNT),
             "Similarity": st.column_config.NumberColumn(format="%.2f", help="Cosine similarity to the group's average"),
         }, key=f"faq_wordings_{row.cluster}")
         if len(wordings) > WORDINGS_SHOWN:

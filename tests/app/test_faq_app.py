@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -75,13 +76,13 @@ def test_candidates_are_grouped_counted_and_explained(faq_db):
     # questions only (the default): "where to buy" and "in stock" — the refund complaints are hidden
     assert table[["Rank", "Candidate", "Items", "Wordings", "Question"]].values.tolist() == [
         [1, "anyone know, buy", 15, 5, True], [3, "anywhere near, stock", 5, 5, True]]
-    assert table.Share.round(1).tolist() == [round(15 / 30 * 100, 1), round(5 / 30 * 100, 1)]
+    assert table.Share.tolist() == [f"{15 / 30 * 100:.1f} %", f"{5 / 30 * 100:.1f} %"]
     assert table.Spokes.tolist() == ["Sales 15", "Sales 5"]
     assert table.Examples[0].count(" | ") == 2 and "Does anyone know where to buy the" in table.Examples[0]
     assert any("1 more candidate hidden by the filters" in c.value for c in at.caption)
     assert any(c.value.startswith("30 mentions in the last 30 days, 15 distinct wordings") for c in at.caption)
     titles = [e.label for e in at.expander]
-    assert titles[0] == "1. anyone know, buy — 15 items (50.0 %), 5 wordings"
+    assert titles[0] == "1. anyone know, buy — 15 items (50.0 % of the mentions), 5 wordings"
     assert titles[-1] == "How candidates are found"
     at.toggle(key="faq_questions").set_value(False).run()
     table = candidates_table(at)
@@ -127,7 +128,7 @@ def test_a_spoke_lead_sees_only_their_spokes_mentions(faq_db):
     at.toggle(key="faq_questions").set_value(False).run()
     table = candidates_table(at)
     assert table.Candidate.tolist() == ["still waiting, refund"] and table.Spokes.tolist() == ["Finance 10"]
-    assert table.Share.tolist() == [100.0]
+    assert table.Share.tolist() == ["100.0 %"]
 
 
 def test_the_csv_is_safe_for_spreadsheets(faq_db):
@@ -135,7 +136,7 @@ def test_the_csv_is_safe_for_spreadsheets(faq_db):
     at.segmented_control(key="faq_days").set_value(90).run()
     at.toggle(key="faq_questions").set_value(False).run()
     table = candidates_table(at)
-    csv = pd.read_csv(io.BytesIO(faq_view.export_csv(table)), encoding="utf-8-sig")
+    csv = pd.read_csv(io.BytesIO(faq_view.export_csv(table, 32)), encoding="utf-8-sig")  # 32 mentions in 90 days
     assert list(csv.columns) == ["Rank", "Candidate", "Items", "Share (%)", "Wordings", "Question", "Spokes", "Examples"]
     evil = csv[csv.Examples.str.contains("HYPERLINK")]
     assert evil.Examples.str.startswith("'=").all() and len(evil) == 1
@@ -155,3 +156,19 @@ def test_the_routing_pages_faq_tab(app, faq_db):
     assert not at.exception, at.exception
     strict = candidates_table(at)  # each wording alone; the "in stock" ones (1 item each) are below the minimum
     assert len(strict) == 5 and strict.Wordings.eq(1).all() and strict.Items.eq(3).all()
+
+
+def test_a_small_group_never_reads_0_percent_beside_its_items(faq_db):
+    """2 of 32 mentions is 6.2 %; at 90 days with a strict threshold every wording stands alone, and a group's
+    share is never shown as '0.0 %' while it holds items (a share below 0.05 % reads '< 0.1 %')."""
+    at = tab().run()
+    at.segmented_control(key="faq_days").set_value(90).run()
+    at.toggle(key="faq_questions").set_value(False).run()
+    at.number_input(key="faq_min_items").set_value(1).run()
+    at.slider(key="faq_threshold").set_value(0.9).run()
+    table = candidates_table(at)
+    assert (table.Items > 0).all() and not table.Share.isin(["0.0 %", "0 %"]).any()
+    total = table.Items.sum()
+    assert table.Share.tolist() == [f"{n / total * 100:.1f} %" for n in table.Items]
+    column = json.loads(next(d for d in at.dataframe if "Candidate" in d.value.columns).proto.columns)
+    assert column["Items"]["type_config"]["format"] == "%,d"
