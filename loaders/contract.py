@@ -9,6 +9,14 @@ Timestamps are ISO 8601 (``2026-11-23``, ``2026-11-23 10:30``, ``2026-11-23T10:3
 mixed freely within a column; a value with an offset is converted to UTC, a naive one is taken to be in the
 import zone (``DASHBOARD_IMPORT_TIMEZONE``, default ``DASHBOARD_TIMEZONE``). Other spellings such as
 ``23/11/2026`` are refused rather than guessed: day-first and month-first cannot be told apart.
+
+Rules for every row of every kind (:data:`ROW_RULES`, one reason each, naming the column):
+
+- A timestamp must fall between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC (what both databases store
+  and compare alike); a work item's ``created_at + sla_hours`` (its due time when ``due_at`` is empty) too.
+- A cell holding a NUL character (byte 0) is refused, not cleaned: PostgreSQL cannot store it, and a NUL in
+  an export usually means the row was damaged on the way, so the row goes to quarantine for someone to look
+  at rather than being changed silently. Both databases treat such a row the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +31,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
 from dashboard.whatif.calendar import check_timezone, format_hours, parse_hours
@@ -57,7 +74,23 @@ def _text_as(pattern: str, message: str):
     return BeforeValidator(check)
 
 
-Timestamp = dt.datetime
+EARLIEST = dt.datetime(1000, 1, 1, tzinfo=dt.timezone.utc)  # the range both databases store alike
+LATEST = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+NOT_IN_RANGE = "not between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC"
+DUE_PAST_LATEST = ("sla_hours: created_at + sla_hours (the item's due time) passes 9999-12-31 23:59:59 UTC, the "
+                   "latest time that can be stored")
+HAS_NUL = "contains a NUL character (byte 0), which cannot be stored: remove it and import the row again"
+ROW_RULES = (f"a timestamp {NOT_IN_RANGE} is refused", DUE_PAST_LATEST, f"a cell that {HAS_NUL}")
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if not EARLIEST <= aware <= LATEST:
+        raise ValueError(NOT_IN_RANGE)
+    return value
+
+
+Timestamp = Annotated[dt.datetime, AfterValidator(_in_range)]
 IsoDate = Annotated[dt.date, _text_as(ISO_DATE, "not a date such as 2026-11-23")]
 Number = Annotated[float, _text_as(r"^[^_]*$", "not a number")]
 Whole = Annotated[int, _text_as(WHOLE, "not a whole number"), Field(le=INT_MAX)]
@@ -89,6 +122,13 @@ class Priority(enum.StrEnum):
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, use_enum_values=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(HAS_NUL)
+        return value
 
 
 class UnitRow(_Row):
@@ -166,6 +206,12 @@ class WorkItemRow(_Row):
             raise ValueError("resolved_at: missing for a resolved item")
         if self.status != Status.RESOLVED and self.resolved_at is not None:
             raise ValueError("status: resolved_at is set but the status is not resolved")
+        try:
+            due = self.created_at + dt.timedelta(hours=self.sla_hours)
+        except OverflowError:
+            due = None
+        if due is None or due > LATEST:
+            raise ValueError(DUE_PAST_LATEST)
         return self
 
 
@@ -430,10 +476,15 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
         empty = (col.isna() | (col == "")).to_numpy()
         if field.is_required():
             reasons.flag(empty, f"{name}: missing")
+        if name in raw.columns:
+            reasons.flag(col.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool), f"{name}: {HAS_NUL}")
         if ftype == "datetime":
             val = parse_timestamps(col, tz)
             reasons.flag(val.isna().to_numpy() & ~empty,
                          f"{name}: not an ISO 8601 timestamp such as 2026-11-23 10:30 or 2026-11-23T10:30:00+01:00")
+            outside = (val.notna() & ((val < EARLIEST) | (val > LATEST))).to_numpy()
+            reasons.flag(outside, f"{name}: {NOT_IN_RANGE}")
+            val = val.where(~outside)  # like an unreadable cell: no rule between columns blames it again
         elif ftype == "date":
             iso = col.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
             parsed = pd.to_datetime(col.where(iso), format="%Y-%m-%d", errors="coerce")
@@ -538,6 +589,7 @@ def _cross_field_checks(kind: str, out: pd.DataFrame, reasons: _Reasons, known_u
         reasons.flag(is_resolved & resolved.isna().to_numpy(), "resolved_at: missing for a resolved item")
         reasons.flag(out.status.notna().to_numpy() & ~is_resolved & resolved.notna().to_numpy(),
                      "status: resolved_at is set but the status is not resolved")
+        reasons.flag(due_past_latest(created, out.sla_hours), DUE_PAST_LATEST)
     elif kind == "kpi_observations" and known_kpis is not None:
         reasons.flag(unknown("kpi_id", known_kpis), "kpi_id: unknown KPI (load it with the KPIs first)")
     elif kind == "kpis" and known_units is not None:
@@ -558,6 +610,16 @@ def _cross_field_checks(kind: str, out: pd.DataFrame, reasons: _Reasons, known_u
         reasons.flag(converted.isna().to_numpy() & ~unreadable & (out.revenue > 0).to_numpy(), NO_CONVERSION)
 
 
+def due_past_latest(created: pd.Series, hours: pd.Series) -> np.ndarray:
+    """Where ``created + hours`` passes :data:`LATEST` (False where either is missing)."""
+    start = created.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    start_us = np.where(np.isnat(start), np.nan, start.view(np.int64).astype(float))
+    latest_us = (LATEST - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        due_us = start_us + pd.to_numeric(hours, errors="coerce").to_numpy(dtype=float) * 3_600e6
+        return np.nan_to_num(due_us, nan=-np.inf) > latest_us
+
+
 def validate_row(kind: str, row: dict[str, Any], tz: ZoneInfo) -> list[str]:
     """The reference check of one row through the pydantic model: [] when valid, else the failing columns.
 
@@ -572,7 +634,10 @@ def validate_row(kind: str, row: dict[str, Any], tz: ZoneInfo) -> list[str]:
         text = str(cell).strip()
         if _field_type(model, name) == "datetime":
             parsed = parse_timestamps(pd.Series([text], dtype="string"), tz).iloc[0]
-            data[name] = text if pd.isna(parsed) else parsed.to_pydatetime()
+            try:
+                data[name] = text if pd.isna(parsed) else parsed.to_pydatetime()
+            except ValueError:  # in UTC beyond what Python's datetime holds (the year 10000): refused
+                data[name] = f"{text} (after the year 9999 in UTC)"
         else:
             data[name] = text
     try:
@@ -591,5 +656,6 @@ def validate_row(kind: str, row: dict[str, Any], tz: ZoneInfo) -> list[str]:
 
 __all__ = [
     "KINDS", "MODELS", "KEYS", "Checked", "validate_frame", "validate_row", "infer_kind", "required_columns",
-    "all_columns", "normalise_header", "describe", "parse_timestamps",
+    "all_columns", "normalise_header", "describe", "parse_timestamps", "EARLIEST", "LATEST", "ROW_RULES",
+    "due_past_latest",
 ]

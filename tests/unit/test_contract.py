@@ -93,6 +93,19 @@ WORK_ITEMS = [
     ("sla_hours", dict(ITEM, sla_hours="nan")),
     ("value", dict(ITEM, value="-5")),
     ("value", dict(ITEM, value="12,5")),
+    # the range both databases store: 1000-01-01 00:00 to 9999-12-31 23:59:59 UTC, the due time included
+    (None, dict(ITEM, created_at="1000-01-01T00:00:00Z", routed_at="")),
+    (None, dict(ITEM, created_at="9999-12-31 20:00", routed_at="", sla_hours="1")),
+    (None, dict(ITEM, due_at="9999-12-31T23:59:59Z")),
+    ("created_at", dict(ITEM, created_at="0999-12-31 23:00", routed_at="")),
+    ("created_at", dict(ITEM, created_at="1000-01-01 00:30", routed_at="")),  # 0999-12-31 23:30 UTC
+    ("sla_hours", dict(ITEM, created_at="9999-12-31 23:59", routed_at="")),  # due 24 h later: the year 10000
+    ("sla_hours", dict(ITEM, sla_hours="1e300")),
+    ("due_at", dict(ITEM, due_at="9999-12-31T23:59:59-01:00")),
+    # a NUL character is refused in any column
+    ("text", dict(ITEM, text="Quote\x00for 40 seats")),
+    ("id", dict(ITEM, id="WI\x001")),
+    ("created_at", dict(ITEM, created_at="2026-11-20 09:00\x00")),
 ]
 
 OBSERVATION = dict(kpi_id="revenue", ts="2026-11-16", value="38250")
@@ -124,6 +137,10 @@ KPI_OBSERVATIONS = [
     ("value", dict(OBSERVATION, value="-inf")),
     ("value", dict(OBSERVATION, value="nan")),
     ("value", dict(OBSERVATION, value="1e400")),
+    (None, dict(OBSERVATION, ts="9999-12-31T23:59:59Z")),
+    ("ts", dict(OBSERVATION, ts="0999-12-31")),
+    ("ts", dict(OBSERVATION, ts="9999-12-31T23:59:59.5Z")),
+    ("value", dict(OBSERVATION, value="1\x00")),
 ]
 
 KPI = dict(id="revenue", unit_id="hub", name="Revenue", unit_of_measure="EUR", target="40000", direction="higher",
@@ -157,6 +174,8 @@ KPIS = [
     ("is_goal", dict(KPI, is_goal="maybe")),
     ("sort_order", dict(KPI, sort_order="-1")),
     ("sort_order", dict(KPI, sort_order="1.5")),
+    ("name", dict(KPI, name="Rev\x00enue")),
+    ("description", dict(KPI, description="\x00")),
 ]
 
 UNIT = dict(id="sales", name="Sales", kind="spoke", headcount="14", cost_per_fte="70000",
@@ -201,6 +220,8 @@ UNITS = [
     ("office_hours", dict(UNIT, office_hours="Mon-Fri 08:00-18:00; Fri 10:00-12:00")),
     ("office_hours", dict(UNIT, office_hours="=Mon-Fri 08:00-18:00")),
     ("office_hours", dict(UNIT, office_hours="Mon-Fri 08:00-18:00" + " " * 190 + "x")),
+    ("name", dict(UNIT, name="Sales\x00")),
+    ("office_hours", dict(UNIT, office_hours="Mon-Fri 08:00-18:00\x00")),
 ]
 
 CAMPAIGN = dict(channel="search", period_start="2026-11-02", period_end="2026-11-08", budget="5000", spend="4820",
@@ -229,6 +250,7 @@ CAMPAIGNS = [
     ("conversions", dict(CAMPAIGN, conversions="many")),
     ("conversions", dict(CAMPAIGN, conversions="")),
     ("revenue", dict(CAMPAIGN, revenue="inf")),
+    ("channel", dict(CAMPAIGN, channel="search\x00")),
 ]
 
 JOURNEY = dict(id="J-2026/17", started_at="2026-11-18 09:00", converted_at="2026-11-21 15:30", revenue="4800")
@@ -257,6 +279,10 @@ JOURNEYS = [
     ("revenue", dict(JOURNEY, revenue="4.800,00")),
     ("revenue", dict(JOURNEY, revenue="inf")),
     ("revenue", dict(JOURNEY, revenue="lots")),
+    (None, dict(JOURNEY, started_at="9999-12-31 00:00", converted_at="", revenue="")),
+    ("started_at", dict(JOURNEY, started_at="0999-06-01")),
+    ("converted_at", dict(JOURNEY, converted_at="9999-12-31T23:59:59-05:00")),
+    ("id", dict(JOURNEY, id="J\x00")),
 ]
 
 CASES = {"work_items": WORK_ITEMS, "kpi_observations": KPI_OBSERVATIONS, "kpis": KPIS, "units": UNITS,
@@ -490,3 +516,31 @@ def test_journeys_are_typed_with_revenue_defaulting_to_0_and_every_refusal_says_
         6: "revenue: must be ≥ 0",
         7: "converted_at: not an ISO 8601 timestamp such as 2026-11-23 10:30 or 2026-11-23T10:30:00+01:00",
     }
+
+
+# --- rules for every row: the storable time range and NUL characters -------------------------------------
+
+
+def test_a_time_outside_the_storable_range_or_a_nul_is_refused_in_its_row_naming_the_column():
+    rows = [ITEM, dict(ITEM, id="WI-2", created_at="0999-12-31 23:00", routed_at=""),
+            dict(ITEM, id="WI-3", created_at="9999-12-31 23:59", routed_at=""),
+            dict(ITEM, id="WI-4", text="a\x00b"), dict(ITEM, id="WI-5", due_at="9999-12-31T23:59:59-01:00")]
+    checked = validate_frame("work_items", pd.DataFrame(rows, index=range(2, 7)), BERLIN)
+    assert list(checked.valid.index) == [2]
+    assert checked.errors.to_dict() == {
+        3: "created_at: not between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC",
+        4: "sla_hours: created_at + sla_hours (the item's due time) passes 9999-12-31 23:59:59 UTC, the latest "
+           "time that can be stored",
+        5: "text: contains a NUL character (byte 0), which cannot be stored: remove it and import the row again",
+        6: "due_at: not between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC",
+    }
+    assert checked.keys.tolist() == ["WI-1", "WI-2", "WI-3", "WI-4", "WI-5"]
+
+
+def test_the_storable_range_is_the_stores():
+    from dashboard import store
+    from loaders.contract import EARLIEST, LATEST
+
+    epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
+    assert (EARLIEST - epoch) // dt.timedelta(microseconds=1) == store.MIN_TEXT_US
+    assert (LATEST - epoch) // dt.timedelta(microseconds=1) == store.MAX_TEXT_US
