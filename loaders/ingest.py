@@ -12,6 +12,16 @@ written (inserted / updated / unchanged).
 Row numbers are as a spreadsheet shows them: the header is row 1, the first data row is row 2 (Parquet:
 the first record is row 1). Blank lines are skipped and not counted.
 
+Whatever can be judged per row is: a time outside what both databases store, a NUL character, a cell of a
+UTF-8 file holding bytes that are no character (see :mod:`loaders.contract` for the rules) quarantine that row,
+naming the column, and the rest of the file imports. Only what makes the whole file unreadable refuses it:
+no header, a binary file, a line with more cells than the header, a damaged Parquet file. The encoding is
+found by :func:`sniff_encoding` (UTF-8, UTF-16 and UTF-32 with or without a byte-order mark, else
+Windows-1252), the same for the command line and the upload page. Rows that pass the contract but are
+probably wrong (dated in the future, an item sent from a spoke to itself, times out of order, more
+conversions than leads) are imported and counted in ``ImportReport.oddities`` and its warnings, with the first
+row numbers of each.
+
 Work items without a target (``target_unit`` empty or no such column) that come from the hub are routed by the
 ACTIVE routing rule set (:mod:`loaders.routing`): target, priority, rule, SLA and due time as the matching rule
 says, routed at their creation time (so importing the file again changes nothing). An item no rule matches,
@@ -36,7 +46,7 @@ import io
 import json
 import re
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Mapping
 from zoneinfo import ZoneInfo
@@ -44,9 +54,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String, bindparam, func, insert, select, type_coerce, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from dashboard import audit, store
 from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items
+from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from loaders import routing
 from loaders.contract import (
@@ -54,6 +66,7 @@ from loaders.contract import (
     KINDS,
     Checked,
     all_columns,
+    due_past_latest,
     infer_kind,
     normalise_header,
     required_columns,
@@ -71,7 +84,18 @@ IMPORTERS = (Role.ADMIN, Role.HUB_LEAD)
 
 
 class IngestError(Exception):
-    """The file cannot be imported at all (nothing was written); the message names the file."""
+    """The file cannot be imported at all (nothing was written); the message names the file.
+
+    ``str(error)`` is the message as the command line prints it, with the option that helps there (``--map``,
+    ``--kind``, ``--encoding``); ``error.plain`` is the same message without command-line options, for the
+    upload page (where those choices are widgets) and the failed-import record. When the columns were the
+    problem, ``error.columns`` is the matching as far as it got (:func:`match_columns`).
+    """
+
+    def __init__(self, message: str, *, cli: str = "", columns: "Columns | None" = None) -> None:
+        super().__init__(f"{message} {cli}" if cli else message)
+        self.plain = message
+        self.columns = columns
 
 
 @dataclass
@@ -106,6 +130,7 @@ class ImportReport:
     unrouted: int = 0  # ... and those left waiting unrouted at the hub
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    oddities: list["Oddity"] = field(default_factory=list)  # imported as given but probably wrong (also in warnings)
     seconds: float = 0.0
 
     @property
@@ -141,7 +166,9 @@ def peek_kind(path: str | Path) -> str | None:
             import pyarrow.parquet as pq
 
             return infer_kind(list(pq.ParquetFile(path).schema_arrow.names))
-        line = next((ln for ln in head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines() if ln.strip()), "")
+        codec = (_marked_or_wide(head) or Encoding("utf-8", "UTF-8")).codec
+        text = head.decode(codec, errors="replace").lstrip("\ufeff")
+        line = next((ln for ln in text.splitlines() if ln.strip()), "")
         return infer_kind(next(csv.reader([line], delimiter=max(DELIMITERS, key=line.count)))) if line else None
     except Exception:  # unreadable: the import itself will say why
         return None
@@ -158,34 +185,134 @@ class SourceFile:
     size: int
     sha256: str
     header: list[str]
-    encoding: str = "utf-8"
+    encoding: str = "utf-8"  # the Python codec that reads it
     delimiter: str = ","
     warnings: list[str] = field(default_factory=list)
+    encoding_label: str = "UTF-8"  # the encoding as people call it
+    damaged_utf8: bool = False  # UTF-8 with a few bytes that are no character: their rows are quarantined
 
 
-def _scan(path: Path) -> tuple[str, bool, bool]:
-    """SHA-256 of the bytes and whether they are valid UTF-8, in one streaming pass."""
-    digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
-    bom = False
+BOMS = (  # the four-byte UTF-32 marks first: UTF-32-LE's begins with UTF-16-LE's
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32 (little-endian, with a byte-order mark)"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32 (big-endian, with a byte-order mark)"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (with a byte-order mark)"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 (little-endian, with a byte-order mark)"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 (big-endian, with a byte-order mark)"),
+)
+WIDE = (  # without a mark: which byte positions are zero in text that is mostly ASCII (CSV headers always are)
+    ("utf-32-le", 4, (1, 2, 3), "UTF-32 (little-endian)"), ("utf-32-be", 4, (0, 1, 2), "UTF-32 (big-endian)"),
+    ("utf-16-le", 2, (1,), "UTF-16 (little-endian)"), ("utf-16-be", 2, (0,), "UTF-16 (big-endian)"),
+)
+BINARY_MAGIC = (  # what people upload by mistake, and what to do instead
+    (b"PK\x03\x04", "a zip archive or an Excel workbook (.xlsx): save the sheet as CSV UTF-8 and import that"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls): save the sheet as CSV UTF-8 and import that"),
+    (b"\x1f\x8b", "gzip-compressed: unpack it first"),
+    (b"%PDF", "a PDF document, not CSV or Parquet"),
+    (b"\x89PNG", "an image, not CSV or Parquet"), (b"\xff\xd8\xff", "an image, not CSV or Parquet"),
+    (b"GIF8", "an image, not CSV or Parquet"), (b"SQLite format 3\x00", "a SQLite database, not CSV or Parquet"),
+)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters no header holds (tab, CR, LF do)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a file's bytes are text: the codec to read it with, its name for people, and what to tell them."""
+
+    codec: str
+    label: str
+    warning: str | None = None  # a guess the user should know about (without the file's name)
+    damaged_utf8: bool = False  # UTF-8 with a few bytes that are no character
+
+
+def _marked_or_wide(head: bytes) -> Encoding | None:
+    """UTF-8/16/32 recognised from the first bytes alone: a byte-order mark, or the zero bytes of UTF-16/32
+    text without one. None: decide from the whole file (UTF-8, else a Windows code page)."""
+    for mark, codec, label in BOMS:
+        if head.startswith(mark):
+            return Encoding(codec, label)
+    for codec, width, zero_at, label in WIDE:
+        n = len(head) - len(head) % width
+        if n < 2 * width:
+            continue
+        lanes = [head[i:n:width] for i in range(width)]
+        zero = [lane.count(0) / len(lane) for lane in lanes]
+        if all(zero[i] >= 0.4 for i in zero_at) and all(zero[i] <= 0.05 for i in range(width) if i not in zero_at):
+            try:
+                head[:n].decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return Encoding(codec, label, f"has no byte-order mark; read as {label}")
+    return None
+
+
+def sniff_encoding(path: str | Path) -> Encoding:
+    """The encoding of a text file, for the command line and the upload page alike.
+
+    A byte-order mark settles it (UTF-8, UTF-16 or UTF-32, either byte order), as do the zero bytes of UTF-16
+    or UTF-32 text without one. Otherwise the whole file is read once: valid UTF-8 is UTF-8; UTF-8 with a few
+    bytes that are no character (a pasted Windows-1252 "é" among proper UTF-8 text) is still UTF-8, and the
+    rows holding those bytes are quarantined rather than every accented letter of the file being misread;
+    a file with more bytes that are no UTF-8 character than UTF-8 characters beyond ASCII is Windows-1252 (or
+    Latin-1 when even that fails), with a warning.
+    """
+    path = Path(path)
     with path.open("rb") as fh:
-        first = True
+        head = fh.read(SAMPLE_BYTES)
+    return _scan(path, head)[1]
+
+
+NON_ASCII = re.compile(r"[^\x00-\x7f\ufffd]")
+
+
+def _utf8_tally(path: Path, digest=None, skip: int = 0) -> tuple[int, int]:
+    """(characters beyond ASCII that are proper UTF-8, bytes that are no UTF-8 character) after the first
+    ``skip`` bytes, in one pass that also feeds ``digest``. Pure ASCII blocks (most of an export) are only hashed."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    good = bad = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            if digest is not None:
+                digest.update(block)
+            block, skip = block[skip:], max(skip - len(block), 0)
+            if block.isascii() and not decoder.getstate()[0]:
+                continue
+            text = decoder.decode(block)
+            bad += max(text.count("\ufffd") - block.count(b"\xef\xbf\xbd"), 0)  # a written U+FFFD is text
+            good += len(NON_ASCII.findall(text))
+    bad += decoder.decode(b"", final=True).count("\ufffd")
+    return good, bad
+
+
+def _decide_8bit(path: Path, tally: tuple[int, int], *, utf8_mark: bool) -> Encoding:
+    good, bad = tally
+    codec, label = ("utf-8-sig", "UTF-8 (with a byte-order mark)") if utf8_mark else ("utf-8", "UTF-8")
+    if not bad:
+        return Encoding(codec, label)
+    if good >= bad or utf8_mark:
+        return Encoding(codec, label, f"{fmt.count(bad)} byte(s) are not UTF-8 (the rest of the file is); the rows "
+                                      "holding them are quarantined", damaged_utf8=True)
+    codec = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+    label = "Windows-1252" if codec == "cp1252" else "Latin-1"
+    return Encoding(codec, label, f"not UTF-8, so read as {label}; if accented letters look wrong, save it as CSV "
+                                  "UTF-8 and import it again")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
-            if first:
-                bom, first = block.startswith(codecs.BOM_UTF8), False
-            if utf8:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    utf8 = False
-    if utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8 = False
-    return digest.hexdigest(), utf8, bom
+    return digest.hexdigest()
+
+
+def _scan(path: Path, head: bytes) -> tuple[str, Encoding]:
+    """SHA-256 of the bytes and the encoding (as :func:`sniff_encoding` finds it), in one streaming pass."""
+    marked = _marked_or_wide(head)
+    if marked is not None and marked.codec != "utf-8-sig":  # UTF-16/32: only the hash
+        return _sha256(path), marked
+    digest = hashlib.sha256()
+    tally = _utf8_tally(path, digest, skip=len(codecs.BOM_UTF8) if marked else 0)
+    return digest.hexdigest(), _decide_8bit(path, tally, utf8_mark=marked is not None)
 
 
 def open_source(path: str | Path, *, name: str | None = None, encoding: str | None = None,
@@ -200,39 +327,43 @@ def open_source(path: str | Path, *, name: str | None = None, encoding: str | No
         raise IngestError(f"{name}: the file is empty (0 bytes); nothing to import")
     with path.open("rb") as fh:
         head = fh.read(SAMPLE_BYTES)
-    sha, utf8, bom = _scan(path)
     if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
+        sha = _sha256(path)
         try:
             header = list(pq.ParquetFile(path).schema_arrow.names)
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise IngestError(f"{name}: not a readable Parquet file ({_first_line(exc)}); "
                               "was it truncated or cut short by the upload?") from None
-        return SourceFile(path, name, "parquet", size, sha, header)
+        return SourceFile(path, name, "parquet", size, sha, header, encoding_label="")
+    for magic, what in BINARY_MAGIC:
+        if head.startswith(magic):
+            raise IngestError(f"{name}: looks like {what}")
+    sha, found = _scan(path, head)
     src = SourceFile(path, name, "csv", size, sha, [])
     if encoding:
-        src.encoding = encoding
-    elif bom:
-        src.encoding = "utf-8-sig"
-    elif not utf8:
-        src.encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
-        src.warnings.append(f"{name} is not UTF-8: read as {'Windows-1252' if src.encoding == 'cp1252' else 'Latin-1'} "
-                            "(pass --encoding to choose another)")
+        src.encoding = src.encoding_label = encoding
+    else:
+        src.encoding, src.encoding_label, src.damaged_utf8 = found.codec, found.label, found.damaged_utf8
+        if found.warning:
+            src.warnings.append(f"{name}: {found.warning}")
     try:  # the sample may end inside a character; the whole file's encoding was checked by _scan
-        text = head.decode(src.encoding, errors="ignore" if utf8 and not encoding else "replace")
+        text = head.decode(src.encoding, errors="replace" if encoding or src.damaged_utf8 else "ignore")
     except LookupError as exc:
         raise IngestError(f"{name}: unknown encoding {src.encoding!r} ({_first_line(exc)})") from None
-    if "\x00" in text:
-        raise IngestError(f"{name}: looks like a binary file, not CSV or Parquet")
-    lines = text.lstrip("\ufeff").splitlines()
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
     first_line = next((ln for ln in lines if ln.strip()), "")
     if not first_line:
         raise IngestError(f"{name}: has no header row (only blank lines)")
+    if CONTROL.search(first_line):  # a NUL in a data row is that row's problem; in the header, the file is binary
+        raise IngestError(f"{name}: looks like a binary file, not CSV or Parquet (its first line holds control "
+                          "characters such as NUL)")
     src.delimiter = delimiter or max(DELIMITERS, key=first_line.count)
     if src.delimiter != "," and not delimiter:
         src.warnings.append(f"{name}: read with {delimiter_name(src.delimiter)} as the delimiter")
-    records = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=src.delimiter)
+    records = csv.reader(io.StringIO(text), delimiter=src.delimiter)
     src.header = next(records)
     try:  # pandas would silently make a first data row with one cell too many the index
         first = next((r for r in records if r), None)
@@ -244,7 +375,6 @@ def open_source(path: str | Path, *, name: str | None = None, encoding: str | No
                           f"a missing quote around a value that contains {delimiter_name(src.delimiter)}s? "
                           "Nothing was imported.")
     return src
-
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -286,7 +416,8 @@ def read_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.Da
         return
     reader = pd.read_csv(
         src.path, sep=src.delimiter, dtype=str, keep_default_na=False, na_values=[], encoding=src.encoding,
-        chunksize=chunk_rows, skip_blank_lines=True, engine="c", quotechar='"', encoding_errors="strict",
+        chunksize=chunk_rows, skip_blank_lines=True, engine="c", quotechar='"',
+        encoding_errors="replace" if src.damaged_utf8 else "strict",  # U+FFFD marks the rows to quarantine
         index_col=False,
     )
     start = 2
@@ -298,8 +429,8 @@ def read_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.Da
     except pd.errors.ParserError as exc:
         raise IngestError(f"{src.name}: {_parser_message(str(exc), src)}") from None
     except UnicodeDecodeError as exc:
-        raise IngestError(f"{src.name}: not valid {src.encoding} near row {start} ({exc.reason}); "
-                          "re-save the file as UTF-8 or pass --encoding") from None
+        raise IngestError(f"{src.name}: not valid {src.encoding_label} near row {start} ({exc.reason}); save it as "
+                          "CSV UTF-8 and import it again", cli="(or pass --encoding)") from None
     finally:
         reader.close()
 
@@ -329,10 +460,18 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 @dataclass
 class Columns:
-    kind: str
+    """How a file's header matches a kind's contract: what feeds each contract column, what is left over."""
+
+    kind: str | None  # None: the header fits no kind (and none was given)
     rename: dict[str, str]  # file column -> contract column
-    ignored: list[str]
+    ignored: list[str]  # file columns outside the contract
     missing: list[str]  # required contract columns nobody maps to
+    fits: str | None = None  # another kind whose required columns the header has, when that is not ``kind``
+
+    @property
+    def matched(self) -> dict[str, str]:
+        """Contract column -> the file column that feeds it."""
+        return {target: col for col, target in self.rename.items()}
 
 
 def resolve_columns(header: list[str], kind: str, mapping: Mapping[str, str] | None = None,
@@ -357,6 +496,31 @@ def resolve_columns(header: list[str], kind: str, mapping: Mapping[str, str] | N
     return Columns(kind, rename, ignored, missing)
 
 
+def match_columns(header: list[str], kind: str | None = None, mapping: Mapping[str, str] | None = None,
+                  name: str = "the file") -> Columns:
+    """The kind (given, or the one the header fits) and the matching of the header to its contract, however
+    incomplete: every column that matched stays matched and ``missing`` names exactly the required columns
+    still unfed (the upload page preselects the first and asks for the second). Without a kind, a header holding
+    at least half of a kind's required columns (two or more) is taken to be that kind; one fitting no kind gives
+    ``kind`` None. Raises IngestError only for a mapping that names columns that do not exist."""
+    header = [str(c) for c in header]
+    given = list(header) + list((mapping or {}).values())
+    guessed = infer_kind(given)
+    if kind is None and guessed is None:  # a kind most of whose required columns are there: name the rest
+        normal = {normalise_header(c) for c in given}
+        share = {k: len(set(required_columns(k)) & normal) / len(required_columns(k)) for k in KINDS}
+        best = max(share, key=share.get)
+        if share[best] >= 0.5 and len(set(required_columns(best)) & normal) >= 2:  # an `id` alone says nothing
+            kind = best
+    kind = kind or guessed
+    if kind is None:
+        return Columns(None, {}, header, [])
+    cols = resolve_columns(header, kind, mapping, name)
+    if cols.missing and guessed and guessed != kind:
+        cols.fits = guessed
+    return cols
+
+
 def _duplicate_headers(header: list[str]) -> list[str]:
     seen, dup = set(), []
     for c in header:
@@ -365,6 +529,9 @@ def _duplicate_headers(header: list[str]) -> list[str]:
             dup.append(c)
         seen.add(n)
     return dup
+
+
+MAP_OPTION = "(--map 'file column=contract column')"
 
 
 def choose_kind(src: SourceFile, kind: str | None, mapping: Mapping[str, str] | None = None) -> Columns:
@@ -376,28 +543,24 @@ def choose_kind(src: SourceFile, kind: str | None, mapping: Mapping[str, str] | 
         raise IngestError(f"{src.name}: column(s) {', '.join(dup)} appear more than once in the header")
     if kind is not None and kind not in KINDS:
         raise IngestError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    guessed = infer_kind(list(src.header) + list((mapping or {}).values()))
-    if kind is None and guessed is None:  # a kind most of whose required columns are there: name the rest
-        header = {normalise_header(c) for c in list(src.header) + list((mapping or {}).values())}
-        share = {k: len(set(required_columns(k)) & header) / len(required_columns(k)) for k in KINDS}
-        best = max(share, key=share.get)
-        if share[best] >= 0.5 and len(set(required_columns(best)) & header) >= 2:  # an `id` alone says nothing
-            kind = best
-    if kind is None:
-        if guessed is None:
-            raise IngestError(
-                f"{src.name}: cannot tell what the file holds from its header ({', '.join(map(str, src.header[:8]))}"
-                f"{' …' if len(src.header) > 8 else ''}); pass --kind and map the columns (--map 'file column=contract column')")
-        kind = guessed
-    cols = resolve_columns([str(c) for c in src.header], kind, mapping, src.name)
+    cols = match_columns(src.header, kind, mapping, src.name)
+    if cols.kind is None:
+        shown = ", ".join(map(str, src.header[:8])) + (" …" if len(src.header) > 8 else "")
+        raise IngestError(f"{src.name}: cannot tell what the file holds from its header ({shown}); say what kind of "
+                          "data it is and map its columns", cli=f"(--kind and {MAP_OPTION[1:-1]})", columns=cols)
     if cols.missing:
+        them = "it" if len(cols.missing) == 1 else "them"
+        if cols.fits:
+            raise IngestError(
+                f"{src.name}: missing required {cols.kind} column(s) {', '.join(cols.missing)}. The header fits "
+                f"{cols.fits}: is this the wrong file, or does it hold {cols.fits}?",
+                cli=f"(--kind {cols.fits}; or map the columns: {MAP_OPTION[1:-1]})", columns=cols)
         hint = ""
-        if guessed and guessed != kind:
-            hint = f" The header fits {guessed} — is this the wrong file, or pass --kind {guessed}?"
-        elif len(src.header) == 1 and any(d in str(src.header[0]) for d in DELIMITERS):
+        if len(src.header) == 1 and any(d in str(src.header[0]) for d in DELIMITERS):
             hint = " The whole header is one column: is the delimiter wrong?"
-        raise IngestError(f"{src.name}: missing required {kind} column(s) {', '.join(cols.missing)}.{hint} "
-                          "Rename them in the file or map them (--map 'file column=contract column').")
+        raise IngestError(f"{src.name}: missing required {cols.kind} column(s) {', '.join(cols.missing)}.{hint} "
+                          f"Rename {them} in the file or map {them} to columns of the file.",
+                          cli=MAP_OPTION, columns=cols)
     return cols
 
 
@@ -492,7 +655,7 @@ def ingest(
         cols = choose_kind(src, kind, mapping)
     except IngestError as exc:  # recorded too, so the data-health page shows the attempt
         attempt = ImportReport(display, kind or "unknown", source or Path(display).stem, "", 0, dry_run=dry_run)
-        _record_failure(engine, attempt, who, now, str(exc), dry_run)
+        _record_failure(engine, attempt, who, now, exc.plain, dry_run)
         raise
     kind = cols.kind
     report = ImportReport(src.name, kind, source or Path(src.name).stem, src.sha256, src.size, dry_run=dry_run,
@@ -527,12 +690,17 @@ def ingest(
     except _DryRun:
         report.import_id = None
     except IngestError as exc:
-        _record_failure(engine, report, who, now, str(exc), dry_run)
+        _record_failure(engine, report, who, now, exc.plain, dry_run)
         raise
-    except store.StoreError as exc:
-        message = f"{src.name}: {exc}; nothing was imported"
+    except (store.StoreError, DataError, IntegrityError) as exc:  # a value the checks above let through
+        refused = _first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
+        message = f"{src.name}: the database refused a value ({refused}); nothing was imported"
         _record_failure(engine, report, who, now, message, dry_run)
         raise IngestError(message) from None
+    except DBAPIError as exc:  # the database itself (lost, locked, full): recorded when it still can be
+        _record_failure(engine, report, who, now, f"{src.name}: {_first_line(exc.orig or exc)}; nothing was imported",
+                        dry_run)
+        raise
     report.seconds = time.perf_counter() - started
     return report
 
@@ -562,6 +730,7 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     open_keys = set(conn.execute(select(quarantine.c.row_key).where(
         quarantine.c.kind == kind, quarantine.c.status == "open", quarantine.c.row_key.is_not(None))).scalars())
     seen = KeySet()
+    oddities = _Oddities(now, routing.hub_ids(conn))
     given = list(cols.rename.values())
     written_by = f"import #{report.import_id}"
     size = chunk_rows or (CHUNK_ROWS if kind in ("work_items", "kpi_observations", "journeys") else REFERENCE_CHUNK_ROWS)
@@ -578,6 +747,8 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
             named = chunk[list(cols.rename)].rename(columns=cols.rename)
             checked = validate_frame(kind, named, tz, known_units=set(known_units),
                                      known_kpis=known_kpis if kind == "kpi_observations" else None)
+            if src.damaged_utf8:
+                checked = _refuse(checked, _undecodable(named))
             parts: list[tuple[np.ndarray, object]] = []
             outcome: tuple = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
             if kind == "work_items" and len(checked.valid):
@@ -616,6 +787,7 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
             keep, dup_errors = _drop_duplicates(conn, kind, valid, checked.keys, seen)
             valid = valid[keep]
             errors = pd.concat([errors, dup_errors]).sort_index()
+            oddities.look(kind, valid)
             if len(valid):
                 frame = valid[columns]
                 if kind == "work_items":
@@ -651,6 +823,8 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     if report.formula_cells:
         report.warnings.append(f"{src.name}: {report.formula_cells:,} free-text cell(s) start with = + - or @; "
                                "they are stored as text and neutralised in every CSV export")
+    report.oddities = oddities.found()
+    report.warnings.extend(o.text(src.name) for o in report.oddities)
     if rules is not None:
         rules.warn(src.name, report)
     if kind == "work_items" and "journey_id" in columns:
@@ -707,6 +881,12 @@ class _Routing:
                     done = pd.concat([done[~unknown], routing.apply(None, mine[unknown.to_numpy()], hub, None)])
                 parts.append(done)
         routed = pd.concat(parts).sort_index()
+        # Created near the end of 9999 and given a rule's longer SLA. Judged from created_at + sla_hours rather
+        # than the routed due_at: pandas reads an object column holding the year 10000 back as 1972.
+        late = due_past_latest(routed.created_at, routed.sla_hours)
+        if late.any():
+            checked = _refuse(checked, pd.Series(ROUTED_PAST_LATEST, index=routed.index[late], dtype=object))
+            routed = routed[~late]
         waiting = routed.target_unit.isin(self.hubs).to_numpy()
         return checked, routed, (routed.index[~waiting].to_numpy(), routed.index[waiting].to_numpy())
 
@@ -903,6 +1083,115 @@ def _journeys_not_loaded(conn) -> int:
     ).scalar_one()
 
 
+ROUTED_PAST_LATEST = ("due_at: created_at + the routing rule's SLA passes 9999-12-31 23:59:59 UTC, the latest time "
+                      "that can be stored")
+UNDECODABLE = "not valid UTF-8 (bytes that are no character, shown as \ufffd)"
+
+
+def _refuse(checked: Checked, reasons: pd.Series) -> Checked:
+    """``checked`` with more rows refused: ``reasons`` (row -> reason) joins a row's other reasons, if any."""
+    if reasons.empty:
+        return checked
+    errors = pd.concat([checked.errors, reasons]).groupby(level=0, sort=True).agg("; ".join)
+    return Checked(valid=checked.valid.drop(index=reasons.index, errors="ignore"), errors=errors.astype(object),
+                   keys=checked.keys, formula_cells=checked.formula_cells)
+
+
+def _undecodable(named: pd.DataFrame) -> pd.Series:
+    """Row -> reason for the contract cells holding U+FFFD, which is what a byte that is no UTF-8 character is
+    read as in a damaged UTF-8 file."""
+    found: dict[int, list[str]] = {}
+    for column in named.columns:
+        hit = named[column].astype("string").str.contains("\ufffd", regex=False).fillna(False).to_numpy(dtype=bool)
+        for row in named.index[hit]:
+            found.setdefault(row, []).append(f"{column}: {UNDECODABLE}")
+    return pd.Series({row: "; ".join(r) for row, r in found.items()}, dtype=object)
+
+
+@dataclass
+class Oddity:
+    """Rows imported as given that are probably wrong: how many, and the first row numbers, for the summary."""
+
+    check: str  # future | to_itself | out_of_order | conversions_over_leads
+    what: str  # follows "N row(s)": "have more conversions than leads"
+    count: int = 0
+    rows: list[int] = field(default_factory=list)  # the first few, as a spreadsheet numbers them
+    columns: list[str] = field(default_factory=list)  # the columns that showed it (future: which dates)
+
+    def text(self, file_name: str) -> str:
+        shown = ", ".join(map(str, self.rows)) + (", …" if self.count > len(self.rows) else "")
+        return (f"{file_name}: {fmt.count(self.count)} row(s) {self.what} (row{'s' if self.count > 1 else ''} "
+                f"{shown}); imported as given: check them at the source")
+
+
+class _Oddities:
+    """Counts rows that pass the contract but are probably wrong: dates in the future, an item sent from a unit
+    to itself, times out of order, more conversions than leads. They are imported (they are not invalid) and
+    the report warns about each kind with its count and the first rows. An item from a hub to itself is not
+    counted: that is how an item waits unrouted at the hub."""
+
+    ROWS_SHOWN = 5
+    EVENTS = {"work_items": ("created_at", "routed_at", "accepted_at", "resolved_at"), "kpi_observations": ("ts",),
+              "journeys": ("started_at", "converted_at"), "campaigns": ("period_start",)}
+    ORDER = (("routed_at", "created_at"), ("accepted_at", "created_at"), ("accepted_at", "routed_at"),
+             ("resolved_at", "accepted_at"), ("resolved_at", "routed_at"))  # the first must not be before the second
+
+    def __init__(self, now: dt.datetime, hubs: list[str]) -> None:
+        self.after = pd.Timestamp(now).tz_convert("UTC") + pd.Timedelta(days=1)  # a day's grace for clocks and zones
+        self.hubs = hubs
+        self.seen: dict[str, Oddity] = {}
+
+    def _add(self, check: str, what: str, rows: pd.Index, columns: list[str] = ()) -> None:
+        if len(rows) == 0:
+            return
+        odd = self.seen.setdefault(check, Oddity(check, what))
+        odd.count += len(rows)
+        odd.rows.extend(int(r) for r in rows[: self.ROWS_SHOWN - len(odd.rows)])
+        odd.columns.extend(c for c in columns if c not in odd.columns)
+
+    def look(self, kind: str, valid: pd.DataFrame) -> None:
+        if valid.empty:
+            return
+        future = np.zeros(len(valid), dtype=bool)
+        late_columns = []
+        for column in self.EVENTS.get(kind, ()):
+            if column not in valid:
+                continue
+            values = valid[column]
+            if kind == "campaigns":
+                late = np.array([v is not None and v > self.after.date() for v in values], dtype=bool)
+            else:
+                late = (values.notna() & (values > self.after)).to_numpy()
+            if late.any():
+                late_columns.append(column)
+            future |= late
+        self._add("future", "are dated in the future", valid.index[future], late_columns)
+        if kind == "work_items" and "target_unit" in valid:
+            itself = (valid.target_unit.notna() & (valid.target_unit == valid.source_unit)
+                      & ~valid.source_unit.isin(self.hubs)).to_numpy()
+            self._add("to_itself", "send an item from a unit to itself (source_unit equals target_unit)",
+                      valid.index[itself])
+        if kind == "work_items":
+            wrong = np.zeros(len(valid), dtype=bool)
+            for later, earlier in self.ORDER:
+                if later in valid and earlier in valid:
+                    wrong |= (valid[later].notna() & valid[earlier].notna() & (valid[later] < valid[earlier])).to_numpy()
+            self._add("out_of_order", "have times out of order (routed or accepted before created, or resolved before "
+                      "routed or accepted)", valid.index[wrong])
+        if kind == "campaigns":
+            more = (valid.conversions > valid.leads).to_numpy()
+            self._add("conversions_over_leads", "have more conversions than leads", valid.index[more])
+
+    def found(self) -> list[Oddity]:
+        def said(odd: Oddity) -> Oddity:
+            if odd.check != "future":
+                return odd
+            when = f"{', '.join(odd.columns)} later than {fmt.moment(self.after)} UTC, a day after the import"
+            return replace(odd, what=f"{odd.what} ({when})")
+
+        return [said(odd) for odd in self.seen.values()]
+
+
 def _quarantine(conn, kind: str, chunk: pd.DataFrame, errors: pd.Series, keys: pd.Series, cols: Columns,
                 report: ImportReport) -> None:
     raw = chunk.loc[errors.index]
@@ -913,7 +1202,8 @@ def _quarantine(conn, kind: str, chunk: pd.DataFrame, errors: pd.Series, keys: p
         key = keys.get(row_number)
         records.append({
             "import_id": report.import_id, "kind": kind, "row_number": int(row_number),
-            "row_key": (str(key)[:300] if key and not str(key).startswith("|") and str(key).strip("|") else None),
+            "row_key": (str(key)[:300] if key and not str(key).startswith("|") and str(key).strip("|")
+                        and "\x00" not in str(key) else None),  # a key with a NUL can never be imported
             "raw": json.dumps(cells, ensure_ascii=False), "reasons": reasons, "status": "open",
         })
         if len(report.problems) < MAX_PROBLEMS:
@@ -946,17 +1236,19 @@ class Preview:
 
 def preview(path: str | Path, *, name: str | None = None, kind: str | None = None,
             mapping: Mapping[str, str] | None = None, rows: int = 20) -> Preview:
-    """The first rows, the kind and the column mapping, without touching the database."""
+    """The first rows, the kind and the column mapping, without touching the database. When the columns do not
+    fit, ``columns`` still holds every column that matched (and names the missing ones) and ``message`` says
+    what is wrong without command-line options."""
     src = open_source(path, name=name)
     first = next(read_chunks(src, rows), pd.DataFrame(columns=src.header))
     try:
         cols = choose_kind(src, kind, mapping)
         return Preview(src, cols.kind, cols, first)
     except IngestError as exc:
-        guessed = kind or infer_kind(list(src.header))
-        cols = resolve_columns([str(c) for c in src.header], guessed, mapping, src.name) if guessed else None
-        return Preview(src, guessed, cols, first, str(exc))
+        cols = exc.columns
+        return Preview(src, cols.kind if cols else kind, cols if cols and cols.kind else None, first, exc.plain)
 
 
 __all__ = ["ingest", "upsert_journeys", "IngestError", "ImportReport", "Problem", "open_source", "read_chunks", "choose_kind",
-           "resolve_columns", "preview", "Preview", "KeySet", "CHUNK_ROWS"]
+           "resolve_columns", "match_columns", "Columns", "preview", "Preview", "KeySet", "CHUNK_ROWS", "sniff_encoding",
+           "Encoding", "Oddity"]
