@@ -8,6 +8,7 @@ SIM_RATE ?= 6
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
+.PHONY: run-roles
 
 ## run: set everything up (virtualenv, install, database, demo data) and serve the app on SQLite
 run: install db
@@ -29,6 +30,13 @@ run-postgres: install sysdeps
 	$(PY) -m loaders simulate --rate $(SIM_RATE) & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null; $(PY) -m loaders.localpg stop --port $(PG_PORT)' EXIT INT TERM; \
 	$(PY) -m dashboard.ui.serve --server.port $(PORT) --server.headless true
+
+## run-roles: the same with real sign-in against a local mock identity provider (loopback only) that lists an admin,
+## an executive, a hub lead and two spoke leads to sign in as; Ctrl-C stops the app, the provider and the simulator.
+## Who sees what: docs/roles.md.
+IDP_PORT ?= 9400
+run-roles: dev db
+	@$(PY) -m loaders.roles --port $(PORT) --idp-port $(IDP_PORT) --simulate-rate $(SIM_RATE)
 
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
