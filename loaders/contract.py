@@ -634,8 +634,8 @@ def validate_row(kind: str, row: dict[str, Any], tz: ZoneInfo) -> list[str]:
         text = str(cell).strip()
         if _field_type(model, name) == "datetime":
             parsed = parse_timestamps(pd.Series([text], dtype="string"), tz).iloc[0]
-            try:
-                data[name] = text if pd.isna(parsed) else parsed.to_pydatetime()
+            try:  # text that is no ISO 8601 stays refused (pydantic alone would read "1700000000" as Unix time)
+                data[name] = f"not ISO 8601: {text}" if pd.isna(parsed) else parsed.to_pydatetime()
             except ValueError:  # in UTC beyond what Python's datetime holds (the year 10000): refused
                 data[name] = f"{text} (after the year 9999 in UTC)"
         else:

@@ -139,6 +139,8 @@ KPI_OBSERVATIONS = [
     ("value", dict(OBSERVATION, value="1e400")),
     (None, dict(OBSERVATION, ts="9999-12-31T23:59:59Z")),
     ("ts", dict(OBSERVATION, ts="0999-12-31")),
+    ("ts", dict(OBSERVATION, ts="1700000000")),  # Unix time is not ISO 8601
+    ("ts", dict(OBSERVATION, ts="12.5")),
     ("ts", dict(OBSERVATION, ts="9999-12-31T23:59:59.5Z")),
     ("value", dict(OBSERVATION, value="1\x00")),
 ]
