@@ -8,11 +8,12 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.palette import HUB, SERIES
+from dashboard.charts.palette import GREY, HUB, SERIES
 from dashboard.domain import format as fmt
-from dashboard.domain.attribution import METHODS
+from dashboard.domain.attribution import METHODS, OTHERS
 
 MEASURES = {"revenue": "Revenue", "conversions": "Conversions"}
+TOTALS = {"revenue": "Journey revenue", "conversions": "Converted journeys"}  # what the tree's root stands for
 
 
 def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
@@ -27,11 +28,20 @@ def _lighten(hex_colour: str, amount: float = 0.35) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def format_credit(value: float, measure: str, currency: str = "EUR") -> str:
-    """'€12.3k' for revenue, '41.5 conversions' for conversions."""
+def format_credit(value: float, measure: str, currency: str = "EUR", *, compact_form: bool = True) -> str:
+    """'€12.3k' (``compact_form=False``: '€12,345') for revenue, '42 conversions' (whole) for conversions."""
     if measure == "revenue":
-        return fmt.measure(value, currency)
-    return f"{value:,.1f} conversion{'s' if round(value, 1) != 1 else ''}"
+        return fmt.money(value, currency, compact_form=compact_form)
+    return f"{fmt.count(value)} conversion{'' if round(value) == 1 else 's'}"
+
+
+def team_order(table: pd.DataFrame, measure: str) -> list[str]:
+    """Teams by their Markov credit, largest first, the other teams together (a spoke lead's view) last."""
+    if table is None or table.empty:
+        return []
+    rows = table[table.method == "markov"] if "method" in table else table  # one method's frame: its own order
+    order = rows.sort_values(measure, ascending=False, kind="stable").team.tolist()
+    return [t for t in order if t != OTHERS] + [t for t in order if t == OTHERS]
 
 
 def goal_of(kpis: pd.DataFrame) -> pd.Series | None:
@@ -49,9 +59,10 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
              method_label: str = "", currency: str = "EUR") -> go.Figure:
     """The KPI tree as a treemap: the shared goal at the root, each team under it sized by the credit it gets
     (``credit``: team, conversions, revenue), labelled with its amount and share, and the team's own KPIs inside
-    it. Teams with no credit are left out (the caller lists them)."""
+    it. Teams with no credit are left out (the caller lists them). The root is the journeys' total, named as such
+    (journey revenue is part of the shared goal, not the goal's KPI figure)."""
     goal = goal_of(kpis)
-    root_name = f"{goal['name']} · shared goal" if goal is not None else "Shared goal"
+    root_name = TOTALS[measure]
     total = float(credit[measure].sum()) if len(credit) else 0.0
     ids, labels, parents, values, texts, colours, hovers = [], [], [], [], [], [], []
     root_id = "goal"
@@ -61,8 +72,8 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
     values.append(0.0)  # branchvalues="remainder": a box is its own value plus its children's (no rounding trap)
     texts.append(f"{format_credit(total, measure, currency)} attributed" + (f" ({method_label})" if method_label else ""))
     colours.append("white")
-    hovers.append(root_name)
-    ordered = credit.sort_values(measure, ascending=False) if len(credit) else credit
+    hovers.append(f"{root_name}: part of the shared goal {goal['name']}" if goal is not None else root_name)
+    ordered = credit.set_index("team").loc[team_order(credit, measure)].reset_index() if len(credit) else credit
     for i, row in enumerate(ordered.itertuples()):
         amount = float(getattr(row, measure))
         if amount <= 0:
@@ -71,16 +82,16 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
         name = unit_names.get(team, team)
         share = amount / total if total > 0 else 0.0
         team_id = f"team:{team}"
-        colour = HUB if team == "hub" else SERIES[i % len(SERIES)]
+        colour = HUB if team == "hub" else GREY if team == OTHERS else SERIES[i % len(SERIES)]
         ids.append(team_id)
-        labels.append(f"{name} · {format_credit(amount, measure, currency)} · {fmt.percent(share)}")
+        labels.append(f"{name} · {format_credit(amount, measure, currency)} · {fmt.percent(share, 1)}")
         parents.append(root_id)
         team_at = len(values)
         values.append(amount)
-        texts.append(f"{format_credit(amount, measure, currency)} · {fmt.percent(share)}")
+        texts.append(f"{format_credit(amount, measure, currency)} · {fmt.percent(share, 1)}")
         colours.append(colour)
-        hovers.append(f"{name}: {format_credit(amount, measure, currency)}, {fmt.percent(share, 1)} of the goal's "
-                      f"{MEASURES[measure].lower()}")
+        hovers.append(f"{name}: {format_credit(amount, measure, currency, compact_form=False)}, "
+                      f"{fmt.percent(share, 1)} of the {TOTALS[measure].lower()}")
         own = kpis[(kpis.unit_id == team)] if kpis is not None and len(kpis) else pd.DataFrame()
         if goal is not None and len(own):
             own = own[own.id != goal["id"]]
@@ -100,7 +111,7 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
         hovertemplate="%{customdata}<extra></extra>", root_color="white", sort=False,
         pathbar=dict(visible=False),
     ))
-    title = f"Who contributed to the shared goal · {MEASURES[measure].lower()}"
+    title = f"Who earned the {TOTALS[measure].lower()}"
     if method_label:
         title += f" · {method_label}"
     return _layout(fig, 460, title=title)
@@ -110,8 +121,7 @@ def method_comparison(table: pd.DataFrame, unit_names: dict[str, str], *, measur
                       currency: str = "EUR") -> go.Figure:
     """Grouped bars: per team, the credit each method gives it (``table``: attribution.compare output)."""
     fig = go.Figure()
-    order = (table[table.method == "markov"].sort_values(measure, ascending=False).team.tolist()
-             if len(table) else [])
+    order = team_order(table, measure)
     for i, (method, label) in enumerate(METHODS.items()):
         g = table[table.method == method].set_index("team").reindex(order)
         if g.empty:
@@ -120,8 +130,13 @@ def method_comparison(table: pd.DataFrame, unit_names: dict[str, str], *, measur
         share_col = "revenue_share" if measure == "revenue" else "conversion_share"
         fig.add_trace(go.Bar(
             x=names, y=g[measure], name=label, marker_color=SERIES[i % len(SERIES)],
-            customdata=[[format_credit(v, measure, currency), fmt.percent(s, 1)] for v, s in zip(g[measure], g[share_col])],
+            customdata=[[format_credit(v, measure, currency, compact_form=False), fmt.percent(s, 1)]
+                        for v, s in zip(g[measure], g[share_col])],
             hovertemplate="%{x} · " + label + ": %{customdata[0]} (%{customdata[1]})<extra></extra>",
         ))
-    ytitle = f"{MEASURES[measure].lower()} ({fmt.CURRENCY_SYMBOLS.get(currency, currency)})" if measure == "revenue" else "conversions"
-    return _layout(fig, 360, barmode="group", title="Credit per team by method", yaxis_title=ytitle)
+    axis = (dict(tickprefix=fmt.CURRENCY_SYMBOLS.get(currency, currency), tickformat="~s") if measure == "revenue"
+            else fmt.AXIS_COUNT)
+    fig.update_yaxes(title_text=TOTALS[measure].lower(), nticks=6, **axis)
+    _layout(fig, 400, barmode="group", title=dict(text="Credit per team by method", y=0.98, yanchor="top"))
+    fig.update_layout(margin=dict(l=10, r=10, t=80, b=10), legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
+    return fig

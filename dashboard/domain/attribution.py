@@ -40,7 +40,7 @@ linear and says so in :class:`MarkovResult`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -304,3 +304,39 @@ def summary(journeys: pd.DataFrame) -> Summary:
                    revenue=float(rev[has].sum()), unattributed_conversions=int(n[~has & conv].sum()),
                    unattributed_revenue=float(rev[~has].sum()),
                    mean_touches=float((length[has] * n[has]).sum() / with_path) if with_path else 0.0)
+
+
+# --- what one viewer may see --------------------------------------------------------------------------------------
+
+OTHERS = "(other teams)"  # the teams a viewer may not see, together
+
+
+def scope_credit(table: pd.DataFrame, visible: Collection[str] | None) -> pd.DataFrame:
+    """:func:`compare`'s output for a viewer who may see only the teams in ``visible`` (None: every team): their
+    rows as they are, and per method one row :data:`OTHERS` with the rest summed (so the totals and every share
+    stay those of the whole organisation, while no other team's figure is left in the frame)."""
+    if visible is None or table.empty:
+        return table
+    mine = table.team.isin(list(visible))
+    rest = table[~mine]
+    if rest.empty:
+        return table[mine].reset_index(drop=True)
+    others = (rest.groupby("method", sort=False)[["conversions", "revenue", "conversion_share", "revenue_share"]]
+              .sum(min_count=1).reset_index())
+    others.insert(0, "team", OTHERS)
+    return pd.concat([table[mine], others[table.columns]], ignore_index=True)
+
+
+def scope_chain(chain: MarkovResult, visible: Collection[str] | None) -> MarkovResult:
+    """The Markov chain for a viewer who may see only ``visible`` teams (None: every team): P(conversion) of the
+    whole, the removal effects and credit of their teams only, and no transition matrix (its rows are other
+    teams' journeys)."""
+    if visible is None:
+        return chain
+    keep = [t for t in chain.teams if t in set(visible)]
+    return MarkovResult(
+        teams=keep, transitions=pd.DataFrame(), p_conversion=chain.p_conversion,
+        p_without={t: chain.p_without[t] for t in keep if t in chain.p_without},
+        removal_effect={t: chain.removal_effect[t] for t in keep if t in chain.removal_effect},
+        credit=chain.credit[chain.credit.team.isin(keep)].reset_index(drop=True),
+        fell_back_to_linear=chain.fell_back_to_linear, notes=list(chain.notes))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dashboard.domain import format as fmt
 from dashboard.whatif.inputs import ScenarioInputs, function_label
 from dashboard.whatif.model import evaluate
 
@@ -58,7 +59,7 @@ def change_label(function: str, to_share: float) -> str:
         return f"{name} centralised"
     if placement == "spokes":
         return f"{name} decentralised"
-    return f"{name} made hybrid ({to_share:.0%} central)"
+    return f"{name} made hybrid ({fmt.percent(to_share)} central)"
 
 
 def _finite(value: Any) -> float | None:

@@ -222,7 +222,7 @@ def _as_compared(spec: MetricSpec, value: float | None, base: float | None) -> f
 
 
 def _show(spec: MetricSpec, value: float | None, signed: bool = False) -> str:
-    """A value in the metric's unit: '3.4 h', '92 %', '41'; signed deltas with their sign."""
+    """A value in the metric's unit: '3.4 h', '92.0 %', '41' (items whole); signed deltas with their sign."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "no data"
     sign = ("+" if value > 0 else "−" if value < 0 else "±") if signed else ("−" if value < 0 else "")
@@ -231,7 +231,9 @@ def _show(spec: MetricSpec, value: float | None, signed: bool = False) -> str:
         return f"{sign}{fmt.hours(v)}"
     if spec.unit == "share":
         return f"{sign}{v * 100:.1f} {'pts' if signed else '%'}"
-    return f"{sign}{v:,.0f}" if v >= 100 else f"{sign}{v:,.1f}"
+    if round(v) == 0 and signed:
+        sign = "±"
+    return f"{sign}{fmt.count(v)}"
 
 
 def _show_spread(spec: MetricSpec, value: float) -> str:
@@ -349,7 +351,7 @@ def _fmt_predicted(key: str, value: float | None) -> str:
     if value is None:
         return "—"
     if key == "cost_per_year":
-        return f"€{fmt.compact(value)}"
+        return fmt.money(value, compact_form=True)
     return f"{value:,.2f}"
 
 

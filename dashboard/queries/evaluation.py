@@ -29,7 +29,7 @@ from dashboard.domain.evaluation import DEFAULT_WINDOW_DAYS, FLOW_COLUMNS, Windo
 CHANGE_COLUMNS = ["id", "label", "function", "from_placement", "to_placement", "from_share", "to_share", "units",
                   "done_on", "owner", "predicted"]
 FLOW_FRAME_COLUMNS = ["day", "group", *FLOW_COLUMNS]
-KPI_FRAME_COLUMNS = ["kpi_id", "name", "unit_id", "unit_of_measure", "direction", "day", "value"]
+KPI_FRAME_COLUMNS = ["kpi_id", "name", "unit_id", "unit_of_measure", "direction", "aggregation", "day", "value"]
 
 
 def _units_of(text: str | None) -> tuple[str, ...]:

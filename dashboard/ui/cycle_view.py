@@ -22,6 +22,7 @@ import streamlit as st
 from dashboard import errors
 from dashboard.charts import cycle_charts
 from dashboard.domain import cycle, maturity
+from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import cycle as q
 from dashboard.queries import scenarios as saved
@@ -217,7 +218,7 @@ def _assessment_table(history: pd.DataFrame) -> None:
 
 
 def _shares(share) -> str:
-    return "—" if share is None or pd.isna(share) else f"{float(share):.0%} central"
+    return "—" if share is None or pd.isna(share) else f"{fmt.percent(float(share))} central"
 
 
 def _move(row) -> str:
@@ -230,26 +231,73 @@ def _spokes(units, names: dict[str, str]) -> str:
     return ", ".join(names.get(u, u) for u in listed) if listed else "All spokes"
 
 
+PREDICTED = {  # key of a stored prediction: (column, lower is better), the same looks as the Evaluate tab's
+    "lead_time_h": ("Lead time (mean)", True), "handoffs": ("Handoffs per item", True),
+    "cost_per_year": ("Cost / year", True), "sla_share": ("Within SLA", False),
+}
+
+
+def _predicted_value(key: str, value) -> str:
+    if value is None:
+        return "unbounded" if key == "lead_time_h" else "—"
+    if key == "lead_time_h":
+        return fmt.hours(value)
+    if key == "cost_per_year":
+        return fmt.money(value, compact_form=True)  # as the Evaluate tab shows the same prediction
+    if key == "sla_share":
+        return fmt.percent(value, 1)
+    return f"{value:,.2f}"
+
+
 def _predicted_columns(predicted: dict | None) -> dict[str, str]:
     out = {}
-    for key, (_column, label) in cycle.PREDICTED_METRICS.items():
-        if key == "lead_time_median_h":
-            continue
+    for key, (label, _lower) in PREDICTED.items():
         pair = (predicted or {}).get(key) or {}
-        if not pair:
-            out[label] = "—"
-            continue
-        out[label] = f"{cycle.format_metric(key, pair.get('before'))} → {cycle.format_metric(key, pair.get('after'))}"
+        out[label] = (f"{_predicted_value(key, pair.get('before'))} → {_predicted_value(key, pair.get('after'))}"
+                      if pair else "—")
     return out
 
 
-def changes_table(changes, names: dict[str, str], *, status: bool = True) -> pd.DataFrame:
-    rows = []
+def _predicted_direction(predicted: dict | None) -> dict[str, bool | None]:
+    """Per predicted column: True when the change makes it better, False worse, None unchanged or unknown."""
+    out = {}
+    for key, (label, lower) in PREDICTED.items():
+        pair = (predicted or {}).get(key) or {}
+        before, after = pair.get("before"), pair.get("after")
+        if key == "lead_time_h" and (before is None) != (after is None) and pair:  # None: an unbounded queue
+            out[label] = after is not None
+        elif before is None or after is None or abs(after - before) <= 1e-9 * max(1.0, abs(before)):
+            out[label] = None
+        else:
+            out[label] = (after < before) == lower
+    return out
+
+
+def styled_changes(table: pd.DataFrame, directions: list[dict[str, bool | None]]):
+    """The changes table with each predicted before → after green when the change makes it better, red when
+    worse (the Scenarios page's rule)."""
+    from dashboard.ui.scenario_view import BETTER_CSS, WORSE_CSS
+
+    def paint(frame: pd.DataFrame) -> pd.DataFrame:
+        css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for i, direction in zip(frame.index, directions):
+            for label, better in direction.items():
+                if label in css.columns and better is not None:
+                    css.at[i, label] = BETTER_CSS if better else WORSE_CSS
+        return css
+    return table.style.apply(paint, axis=None)
+
+
+def changes_table(changes, names: dict[str, str], *, status: bool = True):
+    """The planned changes, one row each, the predicted effects coloured by better or worse (a pandas Styler;
+    its ``.data`` is the table)."""
+    rows, directions = [], []
     for row in (changes.to_dict("records") if isinstance(changes, pd.DataFrame) else changes):
         rows.append({"Change": row["label"], "From → to": _move(row), "Spokes": _spokes(row.get("units"), names),
                      **_predicted_columns(row.get("predicted")),
                      **({"Status": STATUS_LABELS.get(row.get("status"), row.get("status"))} if status else {})})
-    return pd.DataFrame(rows)
+        directions.append(_predicted_direction(row.get("predicted")))
+    return styled_changes(pd.DataFrame(rows).reset_index(drop=True), directions)
 
 
 def design(url: str, viewer: Viewer) -> None:
@@ -269,9 +317,9 @@ def design(url: str, viewer: Viewer) -> None:
             st.caption("It needs no change: every function is already where this model puts it.")
         else:
             st.dataframe(changes_table(target.changes, names), hide_index=True, key="om_target_changes")
-            st.caption("Predicted effect of each change on its function, from the what-if model (before → after): "
-                       "mean lead time per item, hub↔spoke handoffs per item, the function's cost per year and its "
-                       "share of items within SLA.")
+            st.caption("Predicted effect of each change on its function, from the what-if model (before → after, "
+                       "green when better, red when worse): mean lead time per item, hub↔spoke handoffs per item, "
+                       "the function's cost per year and its share of items within SLA.")
     st.markdown("**Promote a scenario to the target model**")
     scenarios = _scenarios(url, viewer)
     if scenarios.empty:

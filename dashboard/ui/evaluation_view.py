@@ -110,7 +110,7 @@ def _show(found: EvaluationData) -> None:
     if sum(counts.values()):
         st.markdown(f"**Model check:** {counts['in line']} in line with the prediction, {counts['different']} "
                     f"different, {counts['unclear']} not clear yet.")
-    st.dataframe(result.table(), hide_index=True, width="stretch")
+    st.dataframe(styled_estimates(result), hide_index=True, width="stretch")
     st.markdown("\n".join(f"- {line}" for line in result.sentences()))
     if any(e.predicted_change is not None for e in result.estimates):
         st.plotly_chart(evaluation_charts.prediction_vs_observed(result), config={"displayModeBar": False},
@@ -128,6 +128,30 @@ def _show(found: EvaluationData) -> None:
         st.markdown(HOW)
 
 
+def styled_estimates(result: ev.Evaluation):
+    """The estimates table with each clear change (beyond ± 2 standard errors) green when it is better for the
+    metric, red when worse — the Scenarios page's rule; changes within the noise stay plain."""
+    from dashboard.ui.scenario_view import BETTER_CSS, WORSE_CSS
+
+    table = result.table()
+    css = pd.DataFrame("", index=table.index, columns=table.columns)
+    for i, e in enumerate(result.estimates):
+        better = ev.METRICS[e.metric].better
+        if better is None:
+            continue
+        for column, value, se in (("Change", e.change, e.change_se), ("DiD", e.did, e.did_se)):
+            if value is None or (se is not None and abs(value) <= 2 * se) or value == 0:
+                continue
+            css.at[i, column] = BETTER_CSS if (value < 0) == (better == "lower") else WORSE_CSS
+    return table.style.apply(lambda _frame: css, axis=None)
+
+
+def _aggregations(kpis: pd.DataFrame) -> dict[str, str]:
+    if kpis is None or kpis.empty or "aggregation" not in kpis:
+        return {}
+    return dict(zip(kpis.kpi_id, kpis.aggregation))
+
+
 def _kpis(found: EvaluationData) -> None:
     st.subheader("KPIs of the touched spokes")
     table = ev.kpi_before_after(found.kpis, found.window.change_at)
@@ -135,15 +159,21 @@ def _kpis(found: EvaluationData) -> None:
         st.caption("No KPI observations of the touched spokes in this window"
                    + ("." if not found.kpis.empty or found.treated else ": the change touches no spoke."))
         return
+    per_day = [" / day" if a == "sum" else "" for a in table.kpi_id.map(_aggregations(found.kpis))]
     shown = pd.DataFrame({
         "KPI": table.name,
         "Unit": [found.names.get(u, u) for u in table.unit_id],
-        "Before": [fmt.measure(v, u) for v, u in zip(table.before, table.unit_of_measure)],
-        "After": [fmt.measure(v, u) for v, u in zip(table.after, table.unit_of_measure)],
+        "Before": [fmt.kpi(v, u) + d for v, u, d in zip(table.before, table.unit_of_measure, per_day)],
+        "After": [fmt.kpi(v, u) + d for v, u, d in zip(table.after, table.unit_of_measure, per_day)],
         "Change": [fmt.signed_percent(r) or "—" for r in table.relative],
         "Better is": table.direction,
         "Reading": table.assessment,
     })
-    st.dataframe(shown, hide_index=True, width="stretch")
+    from dashboard.ui.scenario_view import BETTER_CSS, WORSE_CSS
+
+    colours = {"better": BETTER_CSS, "worse": WORSE_CSS}
+    st.dataframe(shown.style.map(lambda v: colours.get(v, ""), subset=["Reading"]), hide_index=True,
+                 width="stretch")
     st.caption("KPIs belong to one unit each, so there is no untouched group to compare with: these are plain "
-               "before/after means of daily values; 'no clear change' means within ± 2 standard errors.")
+               "before/after means of daily values (a KPI that adds up, such as revenue, per day); 'no clear "
+               "change' means within ± 2 standard errors.")

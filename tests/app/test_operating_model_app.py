@@ -119,12 +119,12 @@ def test_promote_mark_done_and_see_the_annotation(app, app_db, sign_in):
     preview = _table(at, "Change", without="Status")
     assert label in preview["Change"].tolist()
     row = preview.set_index("Change").loc[label]
-    assert "h →" in row["Lead time (mean, h)"] and "€" in row["Cost / year"]
+    assert "h →" in row["Lead time (mean)"] and "€" in row["Cost / year"]
     at.text_input(key="om_promote_note").set_value("Agreed at the leadership offsite")
     at.button(key="om_promote").click().run()
     assert not at.exception, at.exception
     assert any("is now the target operating model" in s.value for s in at.success)
-    target = _table(at, "Status", with_too="Lead time (mean, h)")
+    target = _table(at, "Status", with_too="Lead time (mean)")
     assert label in target["Change"].tolist() and set(target["Status"]) == {"Planned"}
     assert any("promoted by hal\\@example.com" in m.value for m in at.markdown)  # literal: no mailto link
     # Implement: mark it done today
@@ -180,7 +180,7 @@ def test_executives_and_spoke_leads_read_without_editing(app, app_db, sign_in, c
     for what in ("record assessments", "promote scenarios", "update planned changes"):
         assert f"Read-only: hub leads and admins {what}." in captions
     assert _table(at, "Author").iloc[0]["Author"] == "hal@example.com"
-    assert label in _table(at, "Status", with_too="Lead time (mean, h)")["Change"].tolist()
+    assert label in _table(at, "Status", with_too="Lead time (mean)")["Change"].tolist()
     assert label in _table(at, "Done on")["Change"].tolist()
     assert _chart(at, "Maturity by component (1–5)")
 
@@ -204,4 +204,43 @@ def test_a_change_a_colleague_updated_meanwhile_is_not_overwritten(app, app_db, 
     assert (row.status, row.version) == ("dropped", 2)
     at.run()  # the next run shows the colleague's version: nothing left to mark done
     assert not at.exception
-    assert "Dropped" in _table(at, "Status", with_too="Lead time (mean, h)")["Status"].tolist()
+    assert "Dropped" in _table(at, "Status", with_too="Lead time (mean)")["Status"].tolist()
+
+
+def _hours(text: str) -> float:
+    number, unit = text.split()
+    return float(number.replace(",", "")) * {"min": 1 / 60, "h": 1.0, "d": 24.0}[unit]
+
+
+def _money(text: str) -> float:
+    number = text.replace("€", "").replace(",", "")
+    return float(number[:-1]) * {"k": 1e3, "M": 1e6}[number[-1]] if number[-1] in "kM" else float(number)
+
+
+def _percent(text: str) -> float:
+    return float(text.replace("%", ""))
+
+
+def test_the_predicted_effects_are_green_when_better_and_red_when_worse(app, app_db, sign_in):
+    from dashboard.charts.palette import GREEN, RED
+    from tests.app.test_scenarios_app import cell_styles
+
+    _scenario(app_db)
+    at = open_page(app, sign_in, HAL)
+    element = next(d for d in at.dataframe if "From → to" in d.value.columns and "Status" not in d.value.columns)
+    table, styles = element.value.reset_index(drop=True), cell_styles(element)
+    parse = {"Lead time (mean)": (_hours, True), "Cost / year": (_money, True), "Within SLA": (_percent, False),
+             "Handoffs per item": (float, True)}
+    painted = 0
+    for column, (read, lower_is_better) in parse.items():
+        col = list(table.columns).index(column)
+        for row, cell in enumerate(table[column]):
+            before, after = (read(v.strip()) for v in cell.split("→"))
+            css = styles.get((row, col), "")
+            if before == after:
+                assert "color" not in css, (column, cell, css)
+                continue
+            better = (after < before) == lower_is_better
+            assert (GREEN if better else RED) in css, (column, cell, css)
+            painted += 1
+    assert painted >= 3
