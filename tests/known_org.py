@@ -75,13 +75,13 @@ def observation_value(kpi: str, k: int) -> float:
     return {
         "revenue": 1_500.0 + 4.0 * fresh + (k * 37) % 500 + (k % 7) * 13.5,
         "conversion": 3.0 + (k % 5) * 0.4 + fresh / 400,
-        "leads": float(3 + k % 4 + fresh // 60),
+        "leads": float(3 + (k * 5) % 7 // 2 + fresh // 60 + (k % 11 == 3)),
         "cost": 600.0 + (k * 13) % 200 + fresh * 0.8,
         "roi": 150.0 + (k % 9) * 5.0,
         "close_days": float(4 + k % 3),
         "csat": 78.0 + (k % 6),
         "response_h": 3.0 + (k % 5) * 0.5,
-        "tickets": float(5 + (k * 3) % 7),
+        "tickets": float(5 + (k * 3) % 7 + fresh // 45 + (k % 13 == 5)),
     }[kpi]
 
 
