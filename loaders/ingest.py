@@ -961,7 +961,7 @@ def _drop_duplicates(conn, kind: str, valid: pd.DataFrame, keys: pd.Series, seen
     first = seen.first_rows(h)
     earlier = first > 0
     if earlier.any():  # confirm: the earlier row's key is stored by now (a hash collision would not be)
-        earlier &= _stored(conn, kind, valid[earlier])
+        earlier[earlier] = _stored(conn, kind, valid[earlier])
     if in_chunk.any():
         first_in_chunk = pd.Series(rows, index=k.to_numpy()).groupby(level=0).transform("min").to_numpy()
         first = np.where(in_chunk & ~earlier, first_in_chunk, first)

@@ -123,6 +123,21 @@ def test_kpi_observations_and_journeys_outside_the_storable_range_are_quarantine
     assert set(rows_of(org, journeys, "id")) == {"J-1"}
 
 
+# --- keys repeated across chunks ---------------------------------------------------------------------------
+
+
+def test_several_keys_of_an_earlier_chunk_repeated_among_new_ones_are_each_quarantined_as_duplicates(org, tmp_path):
+    ids = ["A", "B", "C", "D", "A", "E", "B", "F"]  # chunks of 4: the second repeats A and B among new E and F
+    rows = [wi(i, text=f"row {n}") for n, i in enumerate(ids, 2)]
+    report = load(org, write_csv(tmp_path, "chunks.csv", rows), chunk_rows=4)
+    assert (report.rows_read, report.inserted, report.quarantined) == (8, 6, 2)
+    assert reasons_by_row(org, report) == {6: "id: duplicate of row 2 in the same file (the first one was imported)",
+                                           8: "id: duplicate of row 3 in the same file (the first one was imported)"}
+    assert {k: v["text"] for k, v in stored_items(org).items()} == {
+        "A": "row 2", "B": "row 3", "C": "row 4", "D": "row 5", "E": "row 7", "F": "row 9"}
+    assert_rollups_equal_a_rebuild(org)
+
+
 # --- NUL characters: judged per row, the same on both databases ----------------------------------------------
 
 
