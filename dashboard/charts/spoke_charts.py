@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -19,63 +18,137 @@ def _layout(fig: go.Figure, height: int = 280, **kw) -> go.Figure:
     return fig
 
 
-def flow_volume(trend: pd.DataFrame, annotations=None) -> go.Figure:
+def _count_axis(peak: float, **kw) -> dict:
+    """A y axis of whole things on round ticks from zero (its own ticks, never synced to another axis'):
+    at most a handful of small counts get one tick each."""
+    axis = dict(fmt.AXIS_COUNT, rangemode="tozero", tickmode="auto", nticks=6, **kw)
+    if not (peak > 5):  # 0..5 items (or none): ticks 0, 1, 2 ... rather than repeated whole labels
+        axis |= dict(tickmode="linear", tick0=0, dtick=1, range=[0, max(peak, 1) * 1.05])
+    return axis
+
+
+def _time_axis(fig: go.Figure, span) -> None:
+    """The x axis spans the window (``span``: its start and end, widened to whole buckets) and nothing more: a
+    change marked today draws its line inside the range instead of stretching the axis to make room for its
+    label, and each label sits on the side of its line that has room."""
+    if span is None:
+        return
+    lo, hi = (_naive_utc(t) for t in span)
+    fig.update_xaxes(range=[_iso(lo), _iso(hi)], autorange=False)
+    middle = lo + (hi - lo) / 2
+    for a in fig.layout.annotations:
+        if _naive_utc(a.x) > middle:
+            a.update(xanchor="right", align="right")
+
+
+def _naive_utc(t) -> pd.Timestamp:
+    ts = pd.Timestamp(t)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def _iso(t) -> str:
+    """A moment as plotly's date-axis string, in UTC like the bars (plotly ignores zone offsets)."""
+    return _naive_utc(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _bars_in_period(bucket_hours: float | None) -> dict:
+    """Bars drawn across their bucket (start to end) rather than centred on its start."""
+    if not bucket_hours:
+        return {}
+    return dict(xperiod=bucket_hours * 3_600_000, xperiodalignment="middle")
+
+
+def flow_volume(trend: pd.DataFrame, annotations=None, span=None, bucket_hours: float | None = None) -> go.Figure:
     """Items created per bucket and direction; ``annotations`` (done operating-model changes: date, label) are
-    drawn as dashed lines (dashboard.charts.cycle_charts.add_annotations)."""
+    drawn as dashed lines (dashboard.charts.cycle_charts.add_annotations); ``span`` (window start, end) fixes
+    the time axis to the window; ``bucket_hours``: each bar spans its bucket."""
     fig = go.Figure()
     for i, (direction, g) in enumerate(trend.groupby("direction")):
-        fig.add_trace(go.Bar(x=g.ts, y=g.created, name=DIRECTION_LABEL.get(direction, direction), marker_color=SERIES[i],
+        fig.add_trace(go.Bar(x=_utc(g.ts), y=g.created, name=DIRECTION_LABEL.get(direction, direction),
+                             marker_color=SERIES[i], **_bars_in_period(bucket_hours),
                              hovertemplate="%{x|%d %b %H:%M}: %{y:,.0f} items<extra></extra>"))
     add_annotations(fig, annotations)
-    return _layout(fig, barmode="group", yaxis_title="items", title="Volume")
+    _time_axis(fig, span)
+    peak = float(trend.groupby("ts").created.max().max()) if not trend.empty else 0.0
+    return _layout(fig, barmode="group", title="Volume", yaxis=_count_axis(peak, title="items"))
 
 
-def backlog_and_breaches(trend: pd.DataFrame, annotations=None) -> go.Figure:
+def backlog_and_breaches(trend: pd.DataFrame, annotations=None, span=None,
+                         bucket_hours: float | None = None) -> go.Figure:
     fig = go.Figure()
     for i, (direction, g) in enumerate(trend.groupby("direction")):
         label = DIRECTION_LABEL.get(direction, direction)
-        fig.add_trace(go.Scatter(x=g.ts, y=g.backlog, name=f"Open · {label}", mode="lines", line=dict(color=SERIES[i]),
-                                 hovertemplate="%{x|%d %b}: %{y:,.0f} open<extra></extra>"))
-        fig.add_trace(go.Bar(x=g.ts, y=g.breaches, name=f"SLA breaches · {label}", marker_color=[RED, AMBER][i % 2],
-                             opacity=0.6, yaxis="y2", hovertemplate="%{x|%d %b}: %{y:,.0f} breaches<extra></extra>"))
+        fig.add_trace(go.Scatter(x=_utc(g.ts), y=g.backlog, name=f"Open · {label}", mode="lines",
+                                 line=dict(color=SERIES[i]),
+                                 hovertemplate="%{x|%d %b %H:%M}: %{y:,.0f} open<extra></extra>"))
+        fig.add_trace(go.Bar(x=_utc(g.ts), y=g.breaches, name=f"SLA breaches · {label}", marker_color=[RED, AMBER][i % 2],
+                             opacity=0.6, yaxis="y2", **_bars_in_period(bucket_hours),
+                             hovertemplate="%{x|%d %b %H:%M}: %{y:,.0f} breaches<extra></extra>"))
     add_annotations(fig, annotations)
-    _layout(fig, height=320, title="Backlog and SLA breaches", yaxis=dict(title="open items"),
-            yaxis2=dict(title="breaches", overlaying="y", side="right", showgrid=False))
+    _time_axis(fig, span)
+    backlog = float(trend.backlog.max()) if not trend.empty else 0.0
+    breaches = float(trend.breaches.max()) if not trend.empty else 0.0
+    _layout(fig, height=320, title="Backlog and SLA breaches", yaxis=_count_axis(backlog, title="open items"),
+            yaxis2=_count_axis(breaches, title="breaches", overlaying="y", side="right", showgrid=False))
     # four legend entries wrap in a half-width column: below the plot they cover neither the lines nor the
     # change annotations at the plot's top
     return fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
 
 
+def _utc(ts: pd.Series) -> list[str]:
+    """Bucket starts as plotly date strings in UTC (the axis range is given in UTC too)."""
+    return [_iso(t) for t in ts]
+
+
 def cycle_distribution(hist: pd.DataFrame) -> go.Figure:
+    """Items resolved per cycle-time bin and direction. Every bin keeps its bar and its exact range on hover; the
+    axis names every third bin upright, so the labels stay readable in a half-width column."""
     labels = [f"≤ {fmt.hours(e)}" for e in CYCLE_BIN_EDGES_H] + [f"> {fmt.hours(CYCLE_BIN_EDGES_H[-1])}"]
     fig = go.Figure()
+    peak = 0
     for i, row in enumerate(hist.itertuples()):
         counts = [getattr(row, c) for c in CYCLE_BIN_COLUMNS]
         if sum(counts) == 0:
             continue
+        peak = max(peak, max(counts))
         fig.add_trace(go.Bar(x=labels, y=counts, name=DIRECTION_LABEL.get(row.direction, row.direction),
-                             marker_color=SERIES[i], hovertemplate="%{x}: %{y:,.0f} items<extra></extra>"))
-    return _layout(fig, barmode="group", title="Cycle time (created → resolved)", yaxis_title="items")
+                             marker_color=SERIES[i], hovertemplate="resolved %{x}: %{y:,.0f} items<extra></extra>"))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, tickmode="array",
+                     tickvals=labels[::3], ticktext=labels[::3], tickangle=0, title_text="resolved within")
+    _layout(fig, barmode="group", title="Cycle time (created → resolved)", yaxis=_count_axis(peak, title="items"))
+    return fig.update_layout(legend=dict(orientation="h", y=-0.3, yanchor="top", x=0))
 
 
 def kpi_tree(kpis: pd.DataFrame, unit: str, unit_names: dict[str, str]) -> go.Figure:
     """The KPI tree as a treemap: every KPI under its parent, ending at the shared goal; the spoke's own
-    KPIs in full colour (green on target, red off, grey no data), the rest of the organisation faded."""
+    KPIs in full colour (green on target, red off, grey no data), the rest of the organisation faded. Values
+    read as on the tiles (:func:`dashboard.domain.format.kpi`); a box too small for readable text shows none
+    (its name and value are on hover, and a click zooms into it)."""
     status_colour = {True: BAND_COLOURS["green"], False: BAND_COLOURS["red"], None: GREY}
-    ids, labels, parents, colours, texts = [], [], [], [], []
+    ids, labels, parents, colours, texts, hovers = [], [], [], [], [], []
     known = set(kpis.id)
     for k in kpis.itertuples():
         ids.append(k.id)
         owner = unit_names.get(k.unit_id, k.unit_id)
-        labels.append(f"{k.name}<br><sub>{owner}</sub>")
+        labels.append(_escape(k.name))
         parents.append(k.parent_id if isinstance(k.parent_id, str) and k.parent_id in known else "")
         colour = status_colour[k.on_target if k.on_target in (True, False) else None]
         colours.append(colour if k.unit_id == unit else _fade(colour))
-        texts.append(f"{fmt.measure(k.value, k.unit_of_measure)} (target {fmt.measure(k.window_target, k.unit_of_measure)})")
-    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, text=texts, marker=dict(colors=colours),
-                               textinfo="label+text", branchvalues="remainder", hovertemplate="%{label}<br>%{text}<extra></extra>",
-                               root_color="white"))
-    return _layout(fig, height=360, title="Where this team sits in the KPI tree")
+        value = fmt.kpi(k.value, k.unit_of_measure, compact_form=True)
+        target = fmt.kpi(k.window_target, k.unit_of_measure, compact_form=True)
+        texts.append(f"{value} (target {target})")
+        hovers.append(f"{_escape(owner)}<br>{value} · target {target}")
+    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, text=texts, customdata=hovers,
+                               marker=dict(colors=colours), textinfo="label+text", branchvalues="remainder",
+                               maxdepth=3, textfont=dict(size=13), pathbar=dict(visible=True),
+                               hovertemplate="<b>%{label}</b><br>%{customdata}<extra></extra>", root_color="white"))
+    fig.update_layout(uniformtext=dict(minsize=10, mode="hide"))
+    return _layout(fig, height=480, title="Where this team sits in the KPI tree (click a box to zoom in)")
+
+
+def _escape(text: str) -> str:
+    """Names shown literally in plotly's HTML-like labels."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _fade(hex_colour: str, amount: float = 0.7) -> str:
@@ -84,25 +157,38 @@ def _fade(hex_colour: str, amount: float = 0.7) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def capacity_chart(daily: pd.Series, capacity: float) -> go.Figure:
+def capacity_chart(days: pd.Series, fitted: pd.Series, capacity: float) -> go.Figure:
+    """Leads per complete day as bars, the trend line fitted through those same days
+    (:func:`dashboard.domain.capacity.capacity_outlook`; empty ``fitted``: no line) and capacity as a dashed line."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=list(daily.index), y=daily.values, name="Leads per day", marker_color=PRIMARY,
-                         hovertemplate="%{x|%d %b}: %{y:,.0f} leads<extra></extra>"))
-    if len(daily) >= 2:
-        x = np.arange(len(daily), dtype=float)
-        slope, intercept = np.polyfit(x, daily.to_numpy(dtype=float), 1)
-        fig.add_trace(go.Scatter(x=list(daily.index), y=intercept + slope * x, name="Trend", mode="lines",
-                                 line=dict(color=AMBER, dash="dot")))
-    fig.add_hline(y=capacity, line=dict(color=RED, dash="dash"), annotation_text=f"capacity {capacity:,.0f}/day")
-    return _layout(fig, title="Leads arriving vs what sales can work", yaxis_title="leads per day")
+    fig.add_trace(go.Bar(x=list(days.index), y=days.values, name="Leads a day", marker_color=PRIMARY,
+                         hovertemplate="%{x|%d %b %Y}: %{y:,.0f} leads<extra></extra>"))
+    if len(fitted):
+        fig.add_trace(go.Scatter(x=list(fitted.index), y=fitted.values, name="Trend", mode="lines",
+                                 line=dict(color=AMBER, dash="dot", width=3),
+                                 hovertemplate="trend %{x|%d %b}: %{y:,.0f} leads<extra></extra>"))
+    fig.add_hline(y=capacity, line=dict(color=RED, dash="dash"), annotation_text=f"capacity {fmt.count(capacity)} a day",
+                  annotation_position="top left")
+    peak = max(float(days.max()) if len(days) else 0.0, capacity)
+    return _layout(fig, title="Leads arriving vs what sales can work",
+                   yaxis=_count_axis(peak, title="leads a day", range=[0, peak * 1.12]))
 
 
 def channel_roi(returns: pd.DataFrame) -> go.Figure:
+    """Spend and revenue per channel as bars (€ axis), ROI as points on its own % axis. Both axes tick on round
+    values; the legend sits under the plot, clear of both axis titles."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=returns.channel, y=returns.spend, name="Spend", marker_color=SERIES[0]))
-    fig.add_trace(go.Bar(x=returns.channel, y=returns.revenue, name="Revenue", marker_color=SERIES[1]))
-    fig.add_trace(go.Scatter(x=returns.channel, y=returns.roi * 100, name="ROI %", mode="markers+text", yaxis="y2",
-                             text=[fmt.percent(r) for r in returns.roi], textposition="top center",
-                             marker=dict(size=11, color=SERIES[3])))
-    return _layout(fig, barmode="group", title="Spend and revenue by channel", yaxis_title="€",
-                   yaxis2=dict(title="ROI %", overlaying="y", side="right", showgrid=False))
+    money = dict(hovertemplate="%{x}: €%{y:,.0f}<extra>%{fullData.name}</extra>")
+    fig.add_trace(go.Bar(x=returns.channel, y=returns.spend, name="Spend", marker_color=SERIES[0], **money))
+    fig.add_trace(go.Bar(x=returns.channel, y=returns.revenue, name="Revenue", marker_color=SERIES[1], **money))
+    roi = returns.roi * 100
+    fig.add_trace(go.Scatter(x=returns.channel, y=roi, name="ROI", mode="markers+text", yaxis="y2",
+                             text=[fmt.percent(r, 1) for r in returns.roi], textposition="top center", cliponaxis=False,
+                             marker=dict(size=11, color=SERIES[3]), hovertemplate="%{x}: ROI %{text}<extra></extra>"))
+    lo, hi = float(min(0.0, roi.min())), float(max(0.0, roi.max()))
+    pad = (hi - lo) * 0.15 or 10.0
+    fig = _layout(fig, height=340, barmode="group", title="Spend and revenue by channel",
+                  yaxis=dict(fmt.AXIS_MONEY, title="spend and revenue", rangemode="tozero"),
+                  yaxis2=dict(fmt.AXIS_PERCENT, title="ROI", overlaying="y", side="right", showgrid=False,
+                              tickmode="auto", nticks=6, range=[lo - (pad if lo < 0 else 0), hi + pad], zeroline=True))
+    return fig.update_layout(legend=dict(orientation="h", y=-0.15, yanchor="top", x=0))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
-from dashboard.db import campaigns, flow_hourly, promotions, to_hour, units, work_items
+from dashboard.db import campaigns, flow_hourly, hour_start, promotions, to_hour, units, work_items
 from dashboard.domain.access import require_unit, require_viewer
 
+PROMOTIONS_ENDED_DAYS = 7  # an ended promotion stays listed this long: its complaints often come afterwards
 PANELS = {  # id -> title; a unit's `panels` column lists the ids its page shows
     "lead_capacity": "Marketing leads vs sales capacity",
-    "promotions": "Active and upcoming promotions",
+    "promotions": f"Promotions: active, upcoming and ended in the last {PROMOTIONS_ENDED_DAYS} days",
     "channel_roi": "Spend, revenue and ROI by channel",
     "routed_topics": "Routed topics and recurring questions",
 }
@@ -30,32 +31,61 @@ def unit_row(conn: Connection, viewer, unit: str) -> dict | None:
     return dict(row) if row else None
 
 
-def daily_arrivals(conn: Connection, viewer, unit: str, kinds: list[str], start: dt.datetime, end: dt.datetime) -> pd.Series:
-    """Items of ``kinds`` routed to the unit per UTC day (from the hourly rollup)."""
+def daily_arrivals(conn: Connection, viewer, unit: str, kinds: list[str], start: dt.datetime, end: dt.datetime,
+                   tz: dt.tzinfo = dt.timezone.utc) -> pd.Series:
+    """Items of ``kinds`` routed to the unit per calendar day in ``tz``, for the complete days inside [start, end).
+
+    A day cut by ``start``, by ``end`` (today, still filling up) or by the unit's first such item ever (its data
+    began that day) is left out; a complete day without items counts as zero. Indexed by date, oldest first,
+    consecutive; empty when no whole day fits. Counts come from the hourly rollup (hour of creation)."""
     require_unit(viewer, unit)
     fh = flow_hourly.c
-    rows = pd.DataFrame(  # hourly sums from SQL; days are formed in pandas (portable across engines)
+    cond = and_(fh.target_unit == unit, fh.kind.in_(kinds), fh.created > 0)
+    first = conn.execute(select(func.min(fh.hour)).where(cond)).scalar_one()
+    if first is None:
+        return pd.Series(dtype=float)
+    begin = max(start, hour_start(int(first)))
+    first_day = _local_midnight(begin, tz, up=True)
+    stop_day = _local_midnight(end, tz, up=False)  # exclusive
+    if first_day >= stop_day:
+        return pd.Series(dtype=float)
+    lo, hi = _at_midnight(first_day, tz), _at_midnight(stop_day, tz)
+    rows = pd.DataFrame(  # hourly sums from SQL; days are formed in pandas (portable across engines and zones)
         conn.execute(
             select(fh.hour, func.sum(fh.created).label("n"))
-            .where(fh.target_unit == unit, fh.kind.in_(kinds), fh.hour >= to_hour(start), fh.hour <= to_hour(end))
+            .where(cond, fh.hour >= to_hour(lo), fh.hour < to_hour(hi))
             .group_by(fh.hour)
         ).all(),
         columns=["hour", "n"],
     )
+    days = [first_day + dt.timedelta(days=i) for i in range((stop_day - first_day).days)]
     if rows.empty:
-        return pd.Series(dtype=float)
-    rows["day"] = pd.to_datetime(rows.hour * 3600, unit="s", utc=True).dt.date
-    return rows.groupby("day").n.sum().astype(float)
+        return pd.Series(0.0, index=days)
+    rows["day"] = pd.to_datetime(rows.hour * 3600, unit="s", utc=True).dt.tz_convert(tz).dt.date
+    return rows.groupby("day").n.sum().astype(float).reindex(days, fill_value=0.0)
+
+
+def _local_midnight(moment: dt.datetime, tz: dt.tzinfo, *, up: bool) -> dt.date:
+    """The date whose midnight in ``tz`` is the first at or after ``moment`` (``up``) or the last at or before it."""
+    day = moment.astimezone(tz).date()
+    if up and _at_midnight(day, tz) < moment:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _at_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.timezone.utc)
 
 
 def promotions_with_volume(conn: Connection, viewer, unit: str, now: dt.datetime, margin_days: int = 2) -> pd.DataFrame:
-    """Promotions ending within the last week or later, with complaints and mentions routed to the unit
-    from ``margin_days`` before each promotion to ``margin_days`` after it."""
+    """Promotions active, upcoming or ended within the last PROMOTIONS_ENDED_DAYS days (column ``state``), with
+    complaints and mentions routed to the unit from ``margin_days`` before each promotion to ``margin_days``
+    after it."""
     require_unit(viewer, unit)
     p = promotions.c
     promos = pd.DataFrame(
         conn.execute(select(p.id, p.name, p.channel, p.starts_at, p.ends_at, p.description)
-                     .where(p.ends_at >= now - dt.timedelta(days=7)).order_by(p.starts_at)).mappings().all(),
+                     .where(p.ends_at >= now - dt.timedelta(days=PROMOTIONS_ENDED_DAYS)).order_by(p.starts_at)).mappings().all(),
         columns=["id", "name", "channel", "starts_at", "ends_at", "description"],
     )
     wi = work_items.c
