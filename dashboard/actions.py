@@ -16,14 +16,18 @@ from sqlalchemy import Engine, or_, select
 
 from dashboard import audit, store
 from dashboard.db import work_items
+from dashboard.domain import format as fmt
 from dashboard.domain.access import require, require_unit
 from dashboard.domain.vocabulary import Status
+from dashboard.settings import get_settings
 
 ACTIONS: dict[str, tuple[str, Status]] = {
     "acknowledge": ("Acknowledge", Status.ACCEPTED),
     "resolve": ("Resolve", Status.RESOLVED),
     "hand_back": ("Hand back to the hub", Status.HANDED_BACK),
 }
+STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in Status}  # how people read a status
+DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "hand_back": "handed back"}  # after the action
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Outcome:
     message: str
     status: str | None = None
     version: int | None = None
+    unchanged: bool = False  # the item already was where the action would take it: nothing to do, nothing done
 
 
 def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action: str, *,
@@ -52,18 +57,27 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
     outcomes = []
     for item_id, version in items:
         with engine.begin() as conn:
-            owner = conn.execute(
-                select(work_items.c.id).where(
+            current = conn.execute(
+                select(work_items.c.status, work_items.c.version).where(
                     work_items.c.id == item_id,
                     or_(work_items.c.target_unit == unit, work_items.c.source_unit == unit),
                 )
             ).first()
-            if owner is None:
+            if current is None:
                 outcomes.append(Outcome(item_id, False, f"{item_id}: not an item of this spoke"))
+                continue
+            if current.status == status.value and current.version == int(version):
+                outcomes.append(Outcome(item_id, False, f"{item_id} is already {DONE[action]}: nothing to change.",
+                                        current.status, current.version, unchanged=True))
                 continue
             try:
                 res = store.transition_item(conn, item_id, expected_version=int(version), status=status,
                                             at=now, by=v.user, note=note)
+            except store.InvalidTransitionError:
+                outcomes.append(Outcome(item_id, False, f"{item_id} is {STATUS_LABELS.get(current.status, current.status)}"
+                                        f" and cannot be {DONE[action]}: nothing was changed.", current.status,
+                                        current.version))
+                continue
             except store.StoreError as exc:
                 outcomes.append(Outcome(item_id, False, str(exc)))
                 continue
@@ -75,11 +89,17 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
             cur = res.item
             who = cur.get("updated_by") or "someone else"
             when = cur.get("updated_at")
-            when_txt = f" at {when:%H:%M:%S} UTC" if isinstance(when, dt.datetime) else ""
+            when_txt = f" at {_moment(when)}" if isinstance(when, dt.datetime) else ""
+            now_is = STATUS_LABELS.get(cur["status"], cur["status"])
             outcomes.append(Outcome(
                 item_id, False,
-                f"{item_id}: already changed by {who}{when_txt}; it is now “{cur['status']}”. Nothing was overwritten.",
+                f"{item_id}: already changed by {who}{when_txt}; it is now “{now_is}”. Nothing was overwritten.",
                 cur["status"], res.version,
             ))
     return outcomes
 
+
+def _moment(when: dt.datetime) -> str:
+    """When someone else changed an item, to the minute in the organisation's zone."""
+    s = get_settings()
+    return f"{fmt.moment(when, s.tz)} ({s.timezone})"

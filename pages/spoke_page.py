@@ -1,11 +1,12 @@
 """A spoke lead's page: KPIs, the inbox of routed work with actions, flow with the hub, the team's checks.
-Deep link: /spoke?unit=<id>&window=7d&status=routed,accepted&kind=lead&channel=web"""
+Deep link: /spoke?unit=<id>&window=7d&status=routed,accepted&kind=lead&channel=web&sort=-created_at&page=2"""
 
 import streamlit as st
 
 from dashboard.settings import get_settings
 from dashboard.ui import data, spoke_view
 from dashboard.ui.identity import current_viewer
+from dashboard.ui.text import md
 from dashboard.ui.panels import render_panels
 from dashboard.ui.widgets import window_picker
 from dashboard.ui.shell import require_shell
@@ -37,17 +38,17 @@ if not unit:
     st.stop()
 if unit not in set(spokes.id):
     st.title("No such spoke")
-    st.error(f"There is no spoke called “{unit}”. Choose one of these:", icon=":material/search_off:")
+    st.error(f"There is no spoke called “{md(unit)}”. Choose one of these:", icon=":material/search_off:")
     spoke_links()
     st.stop()
 
 if not viewer.can_see_unit(unit):  # a tampered or forwarded link: refuse before any query runs
     st.title("Not permitted")
-    st.error(f"You may not open the “{names[unit]}” spoke.", icon=":material/block:")
+    st.error(f"You may not open the “{md(names[unit])}” spoke.", icon=":material/block:")
     spoke_links()
     st.stop()
 st.query_params["unit"] = unit
-st.title(names[unit])
+st.title(md(names[unit]))
 ctx = spoke_view.context(viewer, unit, names, window_picker())
 
 st.subheader("KPIs vs target")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import audit, errors
 
-from dashboard.actions import ACTIONS, act
+from dashboard.actions import ACTIONS, STATUS_LABELS, act
 from dashboard.charts import spoke_charts
+from dashboard.db import hour_start, to_hour
+from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.domain.vocabulary import OPEN_STATUSES, Status
@@ -20,12 +24,22 @@ from dashboard.queries.kpis import kpi_trend, kpis_with_change
 from dashboard.queries.overview import TREND_BUCKET_HOURS
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
+from dashboard.ui.text import md
 from dashboard.ui.tables import kpi_table
 from dashboard.ui.widgets import kpi_tile, recent_changes
 
 PAGE_SIZE = 50
 EXPORT_CAP = 50_000
-STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in Status}
+TILE_WIDTH = 220  # px: tiles wrap onto more rows in a narrow window instead of squeezing their figures
+FIELD_WIDTH = 220  # px: the inbox filters wrap the same way
+# Sort choices, each with its direction ("-": largest / latest first), kept in the URL as ?sort=-created_at
+SORTS = {
+    "due_at": "SLA due, soonest first", "-due_at": "SLA due, latest first",
+    "-created_at": "Newest first", "created_at": "Oldest first",
+    "-value": "Value, largest first", "value": "Value, smallest first",
+    "status": "Status", "kind": "Kind", "channel": "Channel",
+}
+DEFAULT_SORT = "due_at"
 
 
 @dataclass(frozen=True)
@@ -99,10 +113,9 @@ def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
         return own
     trend = _kpi_trend(url, ctx.viewer, tuple(own.id), ctx.window)
     changes = recent_changes(url, ctx.viewer, ctx.unit)
-    for start in range(0, len(own), 4):
-        cols = st.columns(4)
-        for col, row in zip(cols, own.iloc[start:start + 4].itertuples()):
-            with col:
+    with st.container(horizontal=True, gap="small", key="kpi_tiles"):
+        for row in own.itertuples():
+            with st.container(width=TILE_WIDTH, key=f"kpi_tile_{row.id}"):
                 kpi_tile(row, trend, changes)
     with st.expander("KPI tree: this team alone and as part of the shared goal", expanded=False):
         st.plotly_chart(chart("kpi_tree", kpis, ctx.unit, ctx.names), config={"displayModeBar": False})
@@ -111,28 +124,43 @@ def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
 
 
 def _inbox_filters(ctx: SpokeContext, options: dict[str, list[str]]) -> q.InboxFilter:
-    c1, c2, c3, c4 = st.columns([3, 3, 3, 3])
     statuses = [s.value for s in Status]
     default_status = [s.value for s in OPEN_STATUSES]
     urlstate.seed_many("channel", options["channels"])
     urlstate.seed_many("kind", options["kinds"])
     urlstate.seed_many("status", statuses, default_status)
-    with c1:
-        channels = st.multiselect("Channel", options["channels"], key="channel", placeholder="All channels")
-    with c2:
-        kinds = st.multiselect("Kind", options["kinds"], key="kind", placeholder="All kinds",
+    urlstate.seed_one("sort", list(SORTS), DEFAULT_SORT)
+    with st.container(horizontal=True, gap="small", key="inbox_filters"):
+        channels = st.multiselect("Channel", options["channels"], key="channel", placeholder="All channels",
+                                  width=FIELD_WIDTH)
+        kinds = st.multiselect("Kind", options["kinds"], key="kind", placeholder="All kinds", width=FIELD_WIDTH,
                                format_func=lambda k: k.replace("_", " "))
-    with c3:
-        chosen_status = st.multiselect("Status", statuses, key="status", placeholder="Any status",
-                                       format_func=STATUS_LABELS.get)
-    with c4:
-        sort = st.selectbox("Sort by", ["due_at", "created_at", "status", "kind", "channel", "value"], key="sort",
-                            format_func=lambda c: c.replace("_at", "").replace("_", " ").capitalize())
-        descending = st.toggle("Newest / largest first", key="desc")
-    for key, value, default in (("channel", channels, None), ("kind", kinds, None), ("status", chosen_status, default_status)):
+        sort = st.selectbox("Sort by", list(SORTS), key="sort", format_func=SORTS.get, width=FIELD_WIDTH)
+    chosen_status = st.pills("Status", statuses, selection_mode="multi", key="status", format_func=STATUS_LABELS.get,
+                             help="Items in any of the chosen statuses; none chosen: every status.")
+    for key, value, default in (("channel", channels, None), ("kind", kinds, None), ("status", chosen_status, default_status),
+                                ("sort", sort, DEFAULT_SORT)):
         urlstate.write(key, value, default)
     return q.InboxFilter(start=ctx.start, end=ctx.end, channels=tuple(channels), kinds=tuple(kinds),
-                         statuses=tuple(chosen_status), sort=sort, descending=descending, limit=PAGE_SIZE)
+                         statuses=tuple(chosen_status), sort=sort.lstrip("-"), descending=sort.startswith("-"),
+                         limit=PAGE_SIZE)
+
+
+def _page_number(pages: int, view: tuple) -> int:
+    """The inbox page, kept in the URL (?page=2) so a link reproduces the view. The pager is a new widget for
+    each choice of filters, sort and window, so it starts on page 1 when they change (the old page number means
+    nothing in the new list); the first pager of a visit starts on the link's page."""
+    first = "inbox_view" not in st.session_state
+    st.session_state["inbox_view"] = view
+    raw = st.query_params.get("page", "")
+    wanted = int(raw) if first and raw.isdigit() else 1
+    if pages > 1:
+        key = "inbox_page_" + hashlib.sha1(repr(view).encode()).hexdigest()[:10]
+        page_no = st.pagination(pages, default=min(max(wanted, 1), pages), key=key)
+    else:
+        page_no = 1
+    urlstate.write("page", str(page_no), "1")
+    return page_no
 
 
 def inbox_section(ctx: SpokeContext) -> None:
@@ -143,20 +171,20 @@ def inbox_section(ctx: SpokeContext) -> None:
     unbounded = q.InboxFilter(**{**f.__dict__, "start": None, "end": None})  # cache key: no clock in it
     total = _inbox_total(url, ctx.viewer, ctx.unit, ctx.window, unbounded)
     pages = max(1, -(-total // PAGE_SIZE))
-    page_no = st.pagination(pages, key="inbox_page") if pages > 1 else 1
-    page_no = min(page_no, pages)
+    page_no = _page_number(pages, (ctx.unit, ctx.window, f.channels, f.kinds, f.statuses, f.sort, f.descending))
     page = _inbox_page(url, ctx.viewer, ctx.unit, ctx.window, q.InboxFilter(**{**unbounded.__dict__, "offset": (page_no - 1) * PAGE_SIZE}))
     _flash()
     if page.rows.empty:
         st.info("No items match these filters in this window.", icon=":material/inbox:")
         return
-    st.caption(f"{page.total:,} items · page {page_no} of {pages} · {PAGE_SIZE} per page")
+    st.caption(f"{fmt.count(page.total)} items · page {fmt.count(page_no)} of {fmt.count(pages)} · "
+               f"{PAGE_SIZE} per page · times in {get_settings().timezone}")
     # Actions apply to the rows the user saw when ticking them (id + version), not to whatever a fresh
     # query puts at the same positions after a colleague changed something.
     seen = st.session_state.get("inbox_seen", [])
     shown = list(zip(page.rows.id, page.rows.version.astype(int)))
     st.session_state["inbox_seen"] = shown
-    view = _inbox_view(page.rows, ctx.names, get_settings().tz)
+    view = inbox_view(page.rows, ctx.names, get_settings().tz)
     key = f"inbox-{page_no}-{st.session_state.get('inbox_generation', 0)}"
     event = st.dataframe(view, hide_index=True, on_select="rerun", selection_mode="multi-row", key=key,
                          column_config=_INBOX_COLUMNS)
@@ -169,25 +197,36 @@ def inbox_section(ctx: SpokeContext) -> None:
 def _flash() -> None:
     """Show the outcome of the last action once (it ran before the rerun that refreshed the inbox)."""
     for kind, message in st.session_state.pop("inbox_flash", []):
-        (st.success if kind == "ok" else st.warning)(message, icon=":material/check:" if kind == "ok" else ":material/warning:")
+        if kind == "ok":
+            st.success(message, icon=":material/check:")
+        elif kind == "same":
+            st.info(message, icon=":material/info:")
+        else:
+            st.warning(message, icon=":material/warning:")
 
 
 _INBOX_COLUMNS = {
-    "Age (h)": st.column_config.NumberColumn(format="%.1f h"),
-    "Due in (h)": st.column_config.NumberColumn(format="%.1f h", help="Negative: past the SLA due time"),
-    "Value": st.column_config.NumberColumn(format="€%.0f"),
+    "Status": st.column_config.TextColumn(width="small"),
+    "SLA due": st.column_config.DatetimeColumn(format=fmt.MOMENT),
+    "Due in": st.column_config.NumberColumn(format=fmt.HOURS, help="Hours left to the SLA due time; negative: past it"),
     "Breached": st.column_config.CheckboxColumn(help="Resolved after, or still open past, the SLA due time"),
+    "Age": st.column_config.NumberColumn(format=fmt.HOURS, help="Hours from creation to resolution, or to now"),
+    "Created": st.column_config.DatetimeColumn(format=fmt.MOMENT),
+    "Value": st.column_config.NumberColumn(format=fmt.MONEY),
 }
 
 
-def _inbox_view(rows: pd.DataFrame, names: dict[str, str], tz) -> pd.DataFrame:
+def inbox_view(rows: pd.DataFrame, names: dict[str, str], tz) -> pd.DataFrame:
+    """One page of the inbox as the table shows it: what to act on first (status, due, breach), then the rest;
+    times in the organisation's zone; empty text where an item has none."""
+    text = lambda col: rows[col].astype(object).where(rows[col].notna(), "")  # noqa: E731
     return pd.DataFrame({
-        "Item": rows.id, "Kind": rows.kind.str.replace("_", " "), "From": rows.source_unit.map(names).fillna(rows.source_unit),
-        "Channel": rows.channel, "Topic": rows.topic, "Text": rows.text, "Status": rows.status.map(STATUS_LABELS),
-        "Created": rows.created_at.dt.tz_convert(tz).dt.strftime("%d %b %H:%M"),
-        "SLA due": rows.due_at.dt.tz_convert(tz).dt.strftime("%d %b %H:%M"),
-        "Age (h)": rows.age_h, "Due in (h)": rows.due_in_h.where(rows.resolved_at.isna()), "Breached": rows.breached,
-        "Value": rows.value, "Last change": rows.updated_by.fillna(""), "Note": rows.note,
+        "Item": rows.id, "Status": rows.status.map(STATUS_LABELS).fillna(rows.status),
+        "Kind": rows.kind.str.replace("_", " "), "Topic": text("topic").str.replace("_", " "), "Text": text("text"),
+        "SLA due": rows.due_at.dt.tz_convert(tz), "Due in": rows.due_in_h.where(rows.resolved_at.isna()),
+        "Breached": rows.breached.astype(bool), "Age": rows.age_h, "Created": rows.created_at.dt.tz_convert(tz),
+        "From": rows.source_unit.map(names).fillna(rows.source_unit), "Channel": text("channel"),
+        "Value": rows.value, "Last change": text("updated_by"), "Note": text("note"),
     })
 
 
@@ -197,7 +236,7 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
         return
     generation = st.session_state.get("inbox_generation", 0)  # cleared after a success, kept after a failure
     with st.form("item_actions", border=True):
-        st.markdown(f"**Act on {len(selected)} selected item{'s' if len(selected) != 1 else ''}** "
+        st.markdown(f"**Act on {fmt.count(len(selected))} selected item{'s' if len(selected) != 1 else ''}** "
                     "(tick rows in the table first)")
         a, b, c = st.columns([3, 5, 2], vertical_alignment="bottom")
         with a:
@@ -225,8 +264,8 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     done = [o for o in outcomes if o.ok]
     flash = []
     if done:
-        flash.append(("ok", f"{ACTIONS[action][0]}: {len(done)} item{'s' if len(done) != 1 else ''} updated."))
-    flash += [("warn", o.message) for o in outcomes if not o.ok]
+        flash.append(("ok", f"{ACTIONS[action][0]}: {fmt.count(len(done))} item{'s' if len(done) != 1 else ''} updated."))
+    flash += [("same" if o.unchanged else "warn", o.message) for o in outcomes if not o.ok]
     st.session_state["inbox_flash"] = flash
     st.session_state["inbox_generation"] = st.session_state.get("inbox_generation", 0) + 1  # clears the ticks
     st.session_state.pop("inbox_seen", None)
@@ -240,25 +279,74 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
 
 
 def _exports(ctx: SpokeContext, f: q.InboxFilter, now: dt.datetime) -> None:
+    s = get_settings()
+
     def inbox_csv() -> bytes:  # built only when the user clicks (deferred download)
         with data.engine().begin() as conn:
             rows = q.export_rows(conn, ctx.viewer, ctx.unit, f, now, EXPORT_CAP)
-            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} inbox", f"{len(rows):,} rows")
-            return to_safe_csv(rows)
+            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} inbox", f"{fmt.count(len(rows))} rows")
+        return to_safe_csv(inbox_export(rows, ctx.names, s.tz, s.timezone))
 
     st.download_button("Download filtered inbox (CSV)", inbox_csv, file_name=f"{ctx.unit}-inbox.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore",
-                       help=f"All items matching the filters (up to {EXPORT_CAP:,}); formula-like cells are neutralised")
+                       help=f"All items matching the filters (up to {fmt.count(EXPORT_CAP)}), times to the minute in "
+                            f"{s.timezone}; formula-like cells are neutralised")
+
+
+def inbox_export(rows: pd.DataFrame, names: dict[str, str], tz, zone_name: str) -> pd.DataFrame:
+    """The inbox rows as the CSV carries them: times to the minute in the organisation's zone (named in the
+    header), hours with one decimal, whole euros, yes/no for the breach flag, empty cells where there is nothing."""
+    def moment(col: str) -> pd.Series:
+        local = rows[col].dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
+        return local.astype(object).where(rows[col].notna(), "")
+
+    def text(col: str) -> pd.Series:
+        return rows[col].astype(object).where(rows[col].notna(), "")
+
+    at = f" ({zone_name})"
+    return pd.DataFrame({
+        "Item": rows.id, "Kind": rows.kind, "From": rows.source_unit.map(names).fillna(rows.source_unit),
+        "Channel": text("channel"), "Topic": text("topic"), "Text": text("text"),
+        "Status": rows.status.map(STATUS_LABELS).fillna(rows.status),
+        "Created" + at: moment("created_at"), "SLA due" + at: moment("due_at"),
+        "Accepted" + at: moment("accepted_at"), "Resolved" + at: moment("resolved_at"),
+        "SLA (h)": rows.sla_hours.round(1), "Age (h)": rows.age_h.round(1),
+        "Due in (h)": rows.due_in_h.where(rows.resolved_at.isna()).round(1),
+        "Breached": rows.breached.map({True: "yes", False: "no"}),
+        "Value (EUR)": rows.value.round().astype("Int64"), "Last change by": text("updated_by"),
+        "Last change" + at: moment("updated_at"), "Note": text("note"),
+    })
+
+
+KPI_DECIMALS = {"count": 0, "": 0, "%": 1, "hours": 1}  # money: 0 (whole units of its currency); others: 1
+
+
+def kpi_export_frame(own: pd.DataFrame) -> pd.DataFrame:
+    """The spoke's KPIs as the CSV carries them: values and targets rounded to the decimals of their unit of
+    measure (the tiles' look), the change vs the previous period in percent with one decimal."""
+    def rounded(col: str) -> pd.Series:  # exact decimals (no float look such as 899767.0), still numbers
+        out = []
+        for v, u in zip(own[col], own.unit_of_measure):
+            digits = 0 if u in fmt.CURRENCY_SYMBOLS else KPI_DECIMALS.get(u, 1)
+            out.append(None if pd.isna(v) else Decimal(f"{round(float(v), digits) + 0.0:.{digits}f}"))
+        return pd.Series(out, index=own.index, dtype=object)
+
+    return pd.DataFrame({
+        "KPI id": own.id, "KPI": own.name, "Unit of measure": own.unit_of_measure,
+        "Value": rounded("value"), "Target for the window": rounded("window_target"),
+        "Better when": own.direction, "On target": own.on_target.map({True: "yes", False: "no"}).fillna(""),
+        "Previous period": rounded("previous"), "Change (%)": (own.change * 100).round(1),
+    })
 
 
 def kpi_export(ctx: SpokeContext, own: pd.DataFrame) -> None:
     if own.empty:
         return
-    cols = ["id", "name", "unit_of_measure", "value", "window_target", "direction", "on_target", "previous", "change"]
-    def kpi_csv() -> str:  # built (and audited) when clicked
+
+    def kpi_csv() -> bytes:  # built (and audited) when clicked
         with data.engine().begin() as conn:
-            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} KPIs", f"{len(own):,} rows")
-        return to_safe_csv(own[cols])
+            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} KPIs", f"{fmt.count(len(own))} rows")
+        return to_safe_csv(kpi_export_frame(own))
 
     st.download_button("Download KPIs (CSV)", kpi_csv, file_name=f"{ctx.unit}-kpis.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore")
@@ -270,15 +358,19 @@ def flow_section(ctx: SpokeContext) -> None:
         st.info("No flow with the hub in this window.", icon=":material/swap_horiz:")
         return
     changes = window_changes(ctx)
+    bucket = TREND_BUCKET_HOURS[ctx.window]
+    # the window widened to whole buckets: the axis shows whole bars, and the figure cache keeps hitting
+    # until the next bucket begins (the exact window moves with the clock)
+    span = (hour_start(to_hour(ctx.start) // bucket * bucket), hour_start((to_hour(ctx.end) // bucket + 1) * bucket))
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(chart("flow_volume", trend, changes), config={"displayModeBar": False})
+        st.plotly_chart(chart("flow_volume", trend, changes, span, bucket), config={"displayModeBar": False})
         st.plotly_chart(chart("cycle_distribution", hist), config={"displayModeBar": False})
     with right:
-        st.plotly_chart(chart("backlog_and_breaches", trend, changes), config={"displayModeBar": False})
+        st.plotly_chart(chart("backlog_and_breaches", trend, changes, span, bucket), config={"displayModeBar": False})
     if changes:
         st.caption("Dashed lines: operating-model changes done in this window that touch this spoke — "
-                   + "; ".join(f"{label} ({day.day} {day:%b})" for day, label, _units in changes) + ".")
+                   + "; ".join(f"{md(label)} ({fmt.day(day)})" for day, label, _units in changes) + ".")
 
 
 @st.cache_resource(ttl=600, max_entries=128, show_spinner=False)
