@@ -75,26 +75,37 @@ def tradeoff(curve, title: str = "Cost vs mean lead time as the central share go
     if not len(c):
         fig.add_annotation(text="Every point on this curve is unstable (demand exceeds capacity)", showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title="mean lead time (hours)",
-                      yaxis_title="cost per year (€)", legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title="mean lead time",
+                      yaxis_title="cost per year", legend=dict(orientation="h", y=-0.2, yanchor="top"))
+    fig.update_xaxes(nticks=6, **fmt.AXIS_HOURS)
+    fig.update_yaxes(nticks=6, tickprefix="€", tickformat="~s")
     return fig
 
 
 def tornado(sens: pd.DataFrame, metric: str = "cost", top: int = 10) -> go.Figure:
-    """Bars from the result at input −x % to +x %, around the base, for the inputs that move it most."""
+    """Bars from the result at input −x % to +x %, around the base, for the inputs that move it most. ``lead`` is
+    the item-weighted **mean** lead time (the sensitivity's measure), and the title says so. Ticks on round
+    values, horizontal; the two directions in neutral colours (a raised input is not worse in itself)."""
     lo_col, hi_col, base_col, swing = {"cost": ("cost_low", "cost_high", "cost_base", "cost_swing"),
                                        "lead": ("lead_low", "lead_high", "lead_base", "lead_swing")}[metric]
     rows = sens.sort_values(swing, ascending=False).head(top).iloc[::-1]
     base = float(rows[base_col].iloc[0]) if len(rows) else 0.0
+    show = (lambda v: fmt.money(v)) if metric == "cost" else fmt.hours
+    change = (lambda v: fmt.signed_money(v)) if metric == "cost" else fmt.signed_hours
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=rows.label, x=rows[lo_col] - base, base=base, orientation="h", name="input lowered",
-                         marker_color=GREEN, hovertemplate="%{y}<br>%{x:+,.1f}<extra>input lowered</extra>"))
-    fig.add_trace(go.Bar(y=rows.label, x=rows[hi_col] - base, base=base, orientation="h", name="input raised",
-                         marker_color=RED, hovertemplate="%{y}<br>%{x:+,.1f}<extra>input raised</extra>"))
+    for column, name, colour in ((lo_col, "input 20 % lower", SERIES[5]), (hi_col, "input 20 % higher", PRIMARY)):
+        moved = rows[column].to_numpy(dtype=float)
+        fig.add_trace(go.Bar(
+            y=[plain(label) for label in rows.label], x=moved - base, base=base, orientation="h", name=name,
+            marker_color=colour, customdata=[[show(v), change(v - base)] for v in moved],
+            hovertemplate="%{y}<br>%{customdata[0]} (%{customdata[1]})<extra>" + name + "</extra>"))
     fig.add_vline(x=base, line=dict(color=TEXT, width=1))
-    unit = "cost (€/year)" if metric == "cost" else "mean lead time (h)"
-    fig.update_layout(barmode="overlay", height=90 + 32 * len(rows), margin=dict(l=10, r=10, t=40, b=10),
-                      title=f"What moves {unit} most", legend=dict(orientation="h", y=-0.15), yaxis=dict(automargin=True))
+    axis = (dict(tickprefix="€", tickformat="~s") if metric == "cost" else fmt.AXIS_HOURS)
+    fig.update_xaxes(tickangle=0, nticks=5, **axis)
+    title = "What moves the yearly cost most" if metric == "cost" else "What moves the mean lead time most"
+    fig.update_layout(barmode="overlay", height=120 + 32 * len(rows), margin=dict(l=10, r=10, t=70, b=10),
+                      title=dict(text=title, y=0.98, yanchor="top"),
+                      legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), yaxis=dict(automargin=True))
     return fig
 
 
@@ -120,12 +131,12 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, line=dict(width=width, color=colour)))
         mx.append(xs[0] + (xs[1] - xs[0]) * 0.5)
         my.append(ys[0] + (ys[1] - ys[0]) * 0.5)
-        change_txt = "" if not math.isfinite(change) or abs(change) < 0.05 else f" ({change:+.1f} h)"
+        change_txt = "" if not math.isfinite(change) or abs(change) < 0.05 else f" ({fmt.signed_hours(change)})"
         mtext.append(f"{fmt.hours(lead)}{change_txt}")
         mcolour.append(colour)
         mhover.append(f"<b>{plain(names.get(spoke, spoke))}</b><br>median lead time {fmt.hours(lead)}{change_txt}"
-                      f"<br>hub↔spoke handoffs {fmt.compact(row.handoffs_per_month)}/month"
-                      f" ({row.handoffs_per_month_delta:+,.0f})")
+                      f"<br>hub↔spoke handoffs {fmt.count(row.handoffs_per_month)} a month"
+                      f" ({fmt.signed_count(row.handoffs_per_month_delta)})")
     fig.add_trace(go.Scatter(x=mx, y=my, mode="markers+text", text=mtext, textposition="middle right", hovertext=mhover,
                              hoverinfo="text", marker=dict(size=11, color=mcolour), showlegend=False,
                              textfont=dict(size=11, color=TEXT)))
@@ -199,6 +210,7 @@ def staffing_week(weeks: Mapping[str, pd.DataFrame], offset_h: float = 0.0, zone
     ``zone`` (Monday 00:00 local at 0).
     """
     rows = (("arrivals", "Items arriving per hour"), ("on_duty", "People on duty"), ("backlog", "Backlog (items)"))
+    digits = {"arrivals": ",.1f", "on_duty": ",.1f", "backlog": ",.0f"}  # a backlog is whole items
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                         subplot_titles=[label for _, label in rows])
     hours = np.arange(WEEK_HOURS)
@@ -212,7 +224,7 @@ def staffing_week(weeks: Mapping[str, pd.DataFrame], offset_h: float = 0.0, zone
             fig.add_trace(go.Scatter(
                 x=hours, y=local, mode="lines", name=plain(label), legendgroup=label, showlegend=r == 1,
                 line=dict(shape="hv", **style), customdata=days,
-                hovertemplate=f"%{{customdata}}<br>{name.lower()}: %{{y:,.1f}}<extra>{plain(label)}</extra>"),
+                hovertemplate=f"%{{customdata}}<br>{name.lower()}: %{{y:{digits[col]}}}<extra>{plain(label)}</extra>"),
                 row=r, col=1)
     fig.update_xaxes(tickvals=list(range(0, WEEK_HOURS, 24)), ticktext=list(DAY_NAMES), range=[0, WEEK_HOURS - 1],
                      showgrid=True)

@@ -400,21 +400,23 @@ def implement(url: str, viewer: Viewer) -> None:
     st.progress(done / len(changes), text=f"{done} of {len(changes)} change{'s' if len(changes) != 1 else ''} done")
     if not viewer.can_edit_operating_model:
         st.dataframe(view.drop(columns=["id", "version"]).assign(Status=view.Status.map(STATUS_LABELS)),
-                     hide_index=True, key="om_changes_read")
+                     hide_index=True, key="om_changes_read", placeholder="—", column_config={
+                         "Due": st.column_config.DateColumn(format=fmt.DAY),
+                         "Done on": st.column_config.DateColumn(format=fmt.DAY)})
         st.caption(READ_ONLY.format(what="update planned changes"))
         return
     _mark_done_form(viewer, changes)
     st.markdown("**Owners, due dates and status**")
     generation = st.session_state.get("om_editor_generation", 0)
     edited = st.data_editor(
-        view, hide_index=True, key=f"om_changes_{target.id}_{generation}", num_rows="fixed",
+        view, hide_index=True, key=f"om_changes_{target.id}_{generation}", num_rows="fixed", placeholder="—",
         disabled=["id", "version", "Change", "Spokes"], column_order=["Change", "Spokes", "Owner", "Due", "Status", "Done on"],
         column_config={
             "Owner": st.column_config.TextColumn(max_chars=320, help="Who makes the change happen"),
-            "Due": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Due": st.column_config.DateColumn(format=fmt.DAY),
             "Status": st.column_config.SelectboxColumn(options=list(STATUS_LABELS), required=True,
                                                        help="planned → done (or dropped)"),
-            "Done on": st.column_config.DateColumn(format="D MMM YYYY", max_value=_today(),
+            "Done on": st.column_config.DateColumn(format=fmt.DAY, max_value=_today(),
                                                    help="Left empty when marked done: today"),
         })
     if st.button("Save changes", type="primary", key="om_save_changes"):

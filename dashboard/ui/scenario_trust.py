@@ -24,6 +24,7 @@ import streamlit as st
 
 from dashboard import errors
 from dashboard.charts import scenario_charts
+from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.vocabulary import FUNCTIONS
 from dashboard.services.units import set_office_hours
@@ -160,8 +161,8 @@ def office_hours(viewer: Viewer, calibration: CalibrationResult | None, units: p
                      expanded=calibration is not None and defaults and _off(calibration)):
         st.caption("The model runs each team's clock only during its office hours: an item arriving after closing "
                    "waits for the morning. Hours are in the unit's own time zone.")
-        st.dataframe(table.drop(columns="unit_id"), hide_index=True, column_config={
-            "Hours / week": st.column_config.NumberColumn(format="%.1f h")})
+        st.dataframe(table.drop(columns="unit_id"), hide_index=True, placeholder="—", column_config={
+            "Hours / week": st.column_config.NumberColumn(format=fmt.HOURS)})
         if not viewer.can_edit_operating_model:
             st.caption("Read-only: hub leads and admins correct office hours.")
             return

@@ -38,7 +38,7 @@ from dashboard.whatif.model import (
     PRESET_LABELS, TOTAL_LABELS, compare_models, evaluate, presets, spoke_delta, totals_delta,
 )
 
-MODEL_DOC = Path(__file__).resolve().parents[1] / "whatif" / "MODEL.md"
+MODEL_DOC = Path(__file__).with_name("scenario_help.md")  # the model for its readers (no code names)
 PLACEMENTS = {"as_is": "As today", "hub": "Hub", "hybrid": "Hybrid", "spokes": "Spokes"}
 GLOBALS = {  # key: (label, min, max, step, format, help)
     "fte_cost": ("FTE cost (€/year)", 1.0, None, 1000.0, "%.0f", "Yearly cost of one FTE where no unit sets its own"),
@@ -377,12 +377,14 @@ def tradeoffs(inputs: ScenarioInputs) -> None:
     st.plotly_chart(scenario_charts.tradeoff(curve, names=names), config={"displayModeBar": False})
     if len(curve.steps):
         steps = zip(curve.steps.share, curve.steps.why)
-        st.caption("Where the curve steps: " + "; ".join(f"at {share * 100:.0f} % central, {md(why)}"
+        st.caption("Where the curve steps: " + "; ".join(f"at {fmt.percent(share)} central, {md(why)}"
                                                          for share, why in steps) + ".")
     left, right = st.columns(2)
     left.plotly_chart(scenario_charts.tornado(sens, "cost"), config={"displayModeBar": False})
     right.plotly_chart(scenario_charts.tornado(sens, "lead"), config={"displayModeBar": False})
-    st.caption("Each input moved 20 % down and up with everything else fixed; the longest bars matter most.")
+    st.caption("Each input moved 20 % down and up with everything else fixed; the longest bars matter most. Lead "
+               "time here is the **mean** over items (it responds to every input); the tiles above show the "
+               "median.")
 
 
 TOTALS_COLUMNS = {  # totals column: (label on the page, column format)
@@ -414,4 +416,4 @@ def model_comparison(inputs: ScenarioInputs, as_is_inputs: ScenarioInputs) -> No
 
 def documentation() -> None:
     with st.expander("How the model works: formulas and sources"):
-        st.markdown(MODEL_DOC.read_text(encoding="utf-8") if MODEL_DOC.exists() else "See the README.")
+        st.markdown(MODEL_DOC.read_text(encoding="utf-8"))
