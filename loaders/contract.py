@@ -14,6 +14,9 @@ Rules for every row of every kind (:data:`ROW_RULES`, one reason each, naming th
 
 - A timestamp must fall between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC (what both databases store
   and compare alike); a work item's ``created_at + sla_hours`` (its due time when ``due_at`` is empty) too.
+- A number must lie between -1,000,000,000,000 and 1,000,000,000,000 (a trillion): the hourly rollups add and
+  subtract values as they change, and beyond that a sum of money loses its cents (a 1e308 once wiped out every
+  other value of its hour).
 - A cell holding a NUL character (byte 0) is refused, not cleaned: PostgreSQL cannot store it, and a NUL in
   an export usually means the row was damaged on the way, so the row goes to quarantine for someone to look
   at rather than being changed silently. Both databases treat such a row the same way.
@@ -80,7 +83,10 @@ NOT_IN_RANGE = "not between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC"
 DUE_PAST_LATEST = ("sla_hours: created_at + sla_hours (the item's due time) passes 9999-12-31 23:59:59 UTC, the "
                    "latest time that can be stored")
 HAS_NUL = "contains a NUL character (byte 0), which cannot be stored: remove it and import the row again"
-ROW_RULES = (f"a timestamp {NOT_IN_RANGE} is refused", DUE_PAST_LATEST, f"a cell that {HAS_NUL}")
+MAX_MAGNITUDE = 1e12  # sums of numbers up to this stay exact to the cent however often they change
+TOO_BIG = "more than a trillion (1,000,000,000,000) in size: sums of it would no longer be exact"
+ROW_RULES = (f"a timestamp {NOT_IN_RANGE} is refused", DUE_PAST_LATEST, f"a number {TOO_BIG} is refused",
+             f"a cell that {HAS_NUL}")
 
 
 def _in_range(value: dt.datetime) -> dt.datetime:
@@ -128,6 +134,13 @@ class _Row(BaseModel):
     def _no_nul(cls, value: Any) -> Any:
         if isinstance(value, str) and "\x00" in value:
             raise ValueError(HAS_NUL)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_too_big(cls, value: Any) -> Any:
+        if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+            raise ValueError(TOO_BIG)
         return value
 
 
@@ -498,6 +511,7 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
             reasons.flag(not_number, f"{name}: not a number")
             finite = np.isfinite(arr)
             reasons.flag(~finite & ~np.isnan(arr), f"{name}: not a finite number")
+            reasons.flag(finite & (np.abs(arr) > MAX_MAGNITUDE), f"{name}: {TOO_BIG}")
             if ftype == "int":
                 whole = col.str.fullmatch(WHOLE).fillna(False).to_numpy(dtype=bool)
                 reasons.flag(finite & ~whole, f"{name}: not a whole number")

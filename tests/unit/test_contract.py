@@ -101,6 +101,7 @@ WORK_ITEMS = [
     ("created_at", dict(ITEM, created_at="1000-01-01 00:30", routed_at="")),  # 0999-12-31 23:30 UTC
     ("sla_hours", dict(ITEM, created_at="9999-12-31 23:59", routed_at="")),  # due 24 h later: the year 10000
     ("sla_hours", dict(ITEM, sla_hours="1e300")),
+    ("value", dict(ITEM, value="1e13")),
     ("due_at", dict(ITEM, due_at="9999-12-31T23:59:59-01:00")),
     # a NUL character is refused in any column
     ("text", dict(ITEM, text="Quote\x00for 40 seats")),
@@ -143,6 +144,9 @@ KPI_OBSERVATIONS = [
     ("ts", dict(OBSERVATION, ts="12.5")),
     ("ts", dict(OBSERVATION, ts="9999-12-31T23:59:59.5Z")),
     ("value", dict(OBSERVATION, value="1\x00")),
+    (None, dict(OBSERVATION, value="-1e12")),  # a trillion either way is the largest number
+    ("value", dict(OBSERVATION, value="1e308")),
+    ("value", dict(OBSERVATION, value="-1000000000000.01")),
 ]
 
 KPI = dict(id="revenue", unit_id="hub", name="Revenue", unit_of_measure="EUR", target="40000", direction="higher",
@@ -253,6 +257,8 @@ CAMPAIGNS = [
     ("conversions", dict(CAMPAIGN, conversions="")),
     ("revenue", dict(CAMPAIGN, revenue="inf")),
     ("channel", dict(CAMPAIGN, channel="search\x00")),
+    ("revenue", dict(CAMPAIGN, revenue="2e12")),
+    ("spend", dict(CAMPAIGN, spend="1e15")),
 ]
 
 JOURNEY = dict(id="J-2026/17", started_at="2026-11-18 09:00", converted_at="2026-11-21 15:30", revenue="4800")

@@ -66,7 +66,7 @@ def test_a_work_item_time_outside_the_storable_range_quarantines_that_row_and_th
         wi("WI-2", created_at="0999-12-31 23:00", routed_at=""),
         wi("WI-3", created_at="9999-12-31 23:59", routed_at=""),  # valid, but its default due time is in 10000
         wi("WI-4") | {"due_at": "9999-12-31T23:59:59-01:00"},  # 10000-01-01 00:59:59 UTC
-        wi("WI-5", sla_hours="1e300"),
+        wi("WI-5", sla_hours="1e11"),  # eleven million years
         wi("WI-6", created_at="9999-12-31 20:00", routed_at="", sla_hours="1"),  # due 9999-12-31 20:00 UTC: fine
         wi("WI-7"),
     ]
@@ -121,6 +121,29 @@ def test_kpi_observations_and_journeys_outside_the_storable_range_are_quarantine
     assert (report.inserted, report.quarantined) == (1, 2)
     assert reasons_by_row(org, report) == {3: f"started_at: {RANGE_REASON}", 4: f"converted_at: {RANGE_REASON}"}
     assert set(rows_of(org, journeys, "id")) == {"J-1"}
+
+
+# --- numbers too large to add up: refused in their row, so the rollups stay right ---------------------------
+
+
+def test_a_number_beyond_a_trillion_is_quarantined_and_the_hourly_sums_stay_equal_to_a_rebuild(org, tmp_path):
+    first = [{"kpi_id": "revenue", "ts": "2026-11-17 04:40", "value": "1e308"},
+             {"kpi_id": "revenue", "ts": "2026-11-17 04:28", "value": "1"},
+             {"kpi_id": "cost", "ts": "2026-11-17 04:28", "value": "-1e12"}]
+    report = load(org, write_csv(tmp_path, "obs.csv", first))
+    assert (report.inserted, report.quarantined) == (2, 1)
+    assert reasons_by_row(org, report) == {2: "value: more than a trillion (1,000,000,000,000) in size: sums of it "
+                                              "would no longer be exact"}
+    again = [{"kpi_id": "revenue", "ts": "2026-11-17 04:40", "value": "2147483648"},  # the stored value changes
+             {"kpi_id": "revenue", "ts": "2026-11-17 04:28", "value": "1"}]
+    report = load(org, write_csv(tmp_path, "obs2.csv", again))
+    assert (report.inserted, report.unchanged, report.quarantined) == (1, 1, 0)
+    assert_rollups_equal_a_rebuild(org)
+    items = [wi("WI-1", value="1e13"), wi("WI-2", value="999999999999.99")]
+    report = load(org, write_csv(tmp_path, "items.csv", items))
+    assert (report.inserted, report.quarantined) == (1, 1)
+    assert stored_items(org)["WI-2"]["value"] == 999999999999.99
+    assert_rollups_equal_a_rebuild(org)
 
 
 # --- keys repeated across chunks ---------------------------------------------------------------------------
