@@ -3,7 +3,7 @@
 Same layout as the overview's map (:mod:`dashboard.charts.hub_map`): the hub in the centre, spokes on a circle.
 Each hub → spoke edge is as wide as the spoke's volume under the draft and labelled with the change in items
 per day ("+120 items/day", "−40 items/day"); blue when the spoke would get more, orange when it would get fewer,
-grey when nothing changes. The items the draft leaves unrouted are a label at the hub ("N unrouted"), never an
+grey (and unlabelled) when nothing changes. The items the draft leaves unrouted are a label at the hub ("N unrouted"), never an
 edge. Hovers give the exact figures: items now → draft, backlog, SLA, utilisation and wait.
 """
 
@@ -22,7 +22,7 @@ MORE, FEWER, SAME = PRIMARY, AMBER, GREY
 EDGE_TRACE = "replay"
 NODE_TRACE = "units"
 UNROUTED_ROW = "unrouted"
-HEIGHT = 560
+HEIGHT = 460  # the square layout fills a laptop's width at this height and leaves little blank on a phone
 
 
 def per_day(value: float, days: float, signed: bool = True) -> str:
@@ -86,7 +86,7 @@ def replay_map(units: pd.DataFrame, per_spoke: pd.DataFrame, days: float, *, hei
         mx.append(xs[0] + (xs[1] - xs[0]) * 0.5)
         my.append(ys[0] + (ys[1] - ys[0]) * 0.5)
         mwhere.append("middle left" if mx[-1] < -0.05 else "middle right")  # away from the hub's centre
-        mtext.append(per_day(delta, days))
+        mtext.append("" if colour == SAME else per_day(delta, days))  # grey already says "no change"
         mcolour.append(colour)
         mhover.append(_hover(row._replace(name=names.get(row.unit, row.name)), days))
         munit.append([row.unit])

@@ -25,8 +25,8 @@ ACTION_LABELS = {
     "scenario_delete": "Deleted a scenario", "import": "Imported a file", "export": "Downloaded data",
     "user_change": "Changed a user", "routing_save": "Saved routing rules", "routing_discard": "Discarded a routing draft",
     "routing_publish": "Published routing rules", "routing_route": "Routed waiting items",
-    "unit_delete": "Deleted a unit", "cycle_assessment": "Assessed maturity", "cycle_promote": "Promoted a scenario",
-    "cycle_change": "Planned a change", "unit_hours": "Set office hours",
+    "unit_delete": "Deleted a unit", "cycle_assessment": "Assessed maturity", "cycle_promote": "Made a scenario the target model",
+    "cycle_change": "Updated a planned change", "unit_hours": "Set office hours",
 }
 AUDIT_COLUMNS = ["at", "user", "role", "action", "target", "detail"]
 
@@ -153,6 +153,7 @@ def units_section(viewer: Viewer) -> None:
     st.dataframe(listed.rename(columns={"id": "Id", "name": "Name", "kind": "Kind", "headcount": "Headcount",
                                         "items": "Work items", "kpis": "KPIs", "users": "Users"}),
                  hide_index=True, width="stretch", placeholder="—",
+                 column_order=["Name", "Kind", "Headcount", "Work items", "KPIs", "Users", "Id"],
                  column_config={"Headcount": st.column_config.NumberColumn(format=fmt.FTE, help="Full-time equivalents"),
                                 **{c: st.column_config.NumberColumn(format=fmt.COUNT)
                                    for c in ("Work items", "KPIs", "Users")}})
@@ -160,19 +161,19 @@ def units_section(viewer: Viewer) -> None:
     names = dict(zip(spokes.id, spokes.name))
     if spokes.empty:
         return
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    unit = left.selectbox("Spoke to delete", list(names), format_func=lambda u: f"{names[u]} ({u})",
-                          key="unit_delete_pick")
-    if right.button("Delete spoke", icon=":material/delete:", key="unit_delete"):
+    unit = st.selectbox("Spoke to delete", list(names), format_func=lambda u: f"{names[u]} ({u})",
+                        key="unit_delete_pick")
+    if st.button("Delete spoke", icon=":material/delete:", key="unit_delete"):
         st.session_state["unit_delete_confirm"] = unit
     if st.session_state.get("unit_delete_confirm") != unit:
         return
     st.warning(f"Delete {names[unit]} for good? Only a spoke nothing refers to any more can be deleted.")
-    yes, no, _ = st.columns([1, 1, 4])
-    if no.button("Keep it", key="unit_delete_no"):
+    confirm = st.container(horizontal=True)
+    yes = confirm.button("Yes, delete", type="primary", key="unit_delete_yes")
+    if confirm.button("Keep it", key="unit_delete_no"):
         st.session_state.pop("unit_delete_confirm", None)
         st.rerun()
-    if not yes.button("Yes, delete", type="primary", key="unit_delete_yes"):
+    if not yes:
         return
     st.session_state.pop("unit_delete_confirm", None)
     try:

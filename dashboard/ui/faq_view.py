@@ -78,7 +78,8 @@ def _names(url: str, viewer: Viewer) -> dict[str, str]:
 
 def render(viewer: Viewer) -> None:
     url = get_settings().database_url
-    window_col, size_col, threshold_col = st.columns([2, 1, 2])
+    window_col, size_col = st.columns([3, 2], vertical_alignment="bottom")
+    threshold_col = st.container()
     days = window_col.segmented_control("Mentions of the last", list(WINDOWS), format_func=WINDOWS.get, default=30,
                                         key="faq_days", required=True) or 30
     min_items = size_col.number_input("Min. items per candidate", min_value=1, max_value=100_000, value=2, step=1,
@@ -110,7 +111,7 @@ def _show(viewer: Viewer, result: faq.FaqResult, names: dict[str, str], days: in
                 "similarity threshold.", icon=":material/info:")
         _method()
         return
-    filter_col, questions_col, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
+    filter_col, questions_col = st.columns([3, 2], vertical_alignment="bottom")
     spokes = sorted({u for s in clusters.spokes for u, _ in s}, key=lambda u: names.get(u, u))
     spoke = filter_col.selectbox("Routed to", [ALL_SPOKES, *spokes], key="faq_spoke",
                                  format_func=lambda u: "Any spoke" if u == ALL_SPOKES else names.get(u, u),

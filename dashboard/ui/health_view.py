@@ -95,15 +95,15 @@ def _status(row) -> str:
 
 def _freshness_view(fresh: pd.DataFrame, tz) -> pd.DataFrame:
     rows = list(fresh.itertuples())
-    return pd.DataFrame({
+    return pd.DataFrame({  # what decides first (status, age), so a phone shows it without scrolling sideways
         "Table": [TABLE_LABELS.get(r.table, r.table) for r in rows],
-        "Rows": [int(r.rows) for r in rows],
-        "Newest row": ["" if pd.isna(r.newest) else fmt.day(r.newest) if r.table in q.DATE_TABLES
-                       else _when(r.newest, tz) for r in rows],
+        "Status": [_status(r) for r in rows],
         "Age": ["" if pd.isna(r.age_h) else f"{fmt.hours(-r.age_h)} ahead" if r.age_h < 0
                 else f"{fmt.hours(r.age_h)} ago" for r in rows],
         "Expected every": ["" if pd.isna(r.cadence_h) else fmt.hours(r.cadence_h) for r in rows],
-        "Status": [_status(r) for r in rows],
+        "Rows": [int(r.rows) for r in rows],
+        "Newest row": ["" if pd.isna(r.newest) else fmt.day(r.newest) if r.table in q.DATE_TABLES
+                       else _when(r.newest, tz) for r in rows],
     })
 
 
@@ -180,12 +180,10 @@ def quarantine_section(viewer: Viewer) -> None:
                    icon=":material/check:")
         return
     open_kinds = counts[counts.open > 0]
-    per_row = 3  # three tiles a row: "KPI observations" and its count fit on a laptop; a phone stacks them
-    for start in range(0, len(open_kinds), per_row):
-        chunk = list(open_kinds.iloc[start:start + per_row].itertuples())
-        for col, row in zip(st.columns(per_row), chunk):
-            col.metric(TABLE_LABELS.get(row.kind, row.kind), f"{fmt.count(row.open)} open", border=True,
-                       help=f"{fmt.count(row.fixed)} fixed by later imports")
+    tiles = st.container(horizontal=True)  # as many tiles a row as fit, whole labels on a laptop and a phone
+    for row in open_kinds.itertuples():
+        tiles.metric(TABLE_LABELS.get(row.kind, row.kind), f"{fmt.count(row.open)} open", border=True,
+                     width="content", help=f"{fmt.count(row.fixed)} fixed by later imports")
     left, right = st.columns(2)
     with left:
         kind = st.selectbox("Table", [None, *open_kinds.kind], key="health_kind",
@@ -234,11 +232,14 @@ def _download(viewer: Viewer, import_id: int | None, choices: pd.DataFrame) -> N
 
 def _checks_table(checks: pd.DataFrame, problems_label: str) -> None:
     where = checks.detail.where(checks.detail == "", " (" + checks.detail + ")")  # which KPIs fail, most first
-    st.dataframe(pd.DataFrame({
-        "Field": checks.table.map(TABLE_LABELS).fillna(checks.table) + " · " + checks.column,
-        "Check": checks.check + where, problems_label: checks.problems, "Rows checked": checks.checked,
+    st.dataframe(pd.DataFrame({  # the check, then its counts: a phone shows both without scrolling sideways
+        "Check": checks.table.map(TABLE_LABELS).fillna(checks.table) + " · " + checks.column + ": " + checks.check
+        + where,
+        problems_label: checks.problems,
         "Share": [fmt.share_of(p, n) if n else "" for p, n in zip(checks.problems, checks.checked)],
+        "Rows checked": checks.checked,
     }), hide_index=True, column_config={
+        "Check": st.column_config.TextColumn(width="large"),
         problems_label: st.column_config.NumberColumn(format=fmt.COUNT),
         "Rows checked": st.column_config.NumberColumn(format=fmt.COUNT),
         "Share": st.column_config.TextColumn(help=f"{problems_label} of the rows checked"),
@@ -269,9 +270,8 @@ def quality_section(viewer: Viewer) -> None:
         st.caption(md(_not_range_checked(lifted)))
     st.markdown("**Missing optional values** (information, not errors)")
     _checks_table(checks[checks.kind == "missing"], "Missing")
-    left, right = st.columns([4, 1], vertical_alignment="center")
-    left.caption(f"Checked at {_when(checked_at, s.tz)} ({s.timezone}); the checks read every row, so their result "
-                 f"is kept for {max(data.ttl(), CHECKS_TTL) / 60:g} min.")
-    if right.button("Run the checks again", icon=":material/refresh:", key="health_recheck"):
+    st.caption(f"Checked at {_when(checked_at, s.tz)} ({s.timezone}); the checks read every row, so their result "
+               f"is kept for {max(data.ttl(), CHECKS_TTL) / 60:g} min.")
+    if st.button("Run the checks again", icon=":material/refresh:", key="health_recheck"):
         _checks.clear()
         st.rerun()

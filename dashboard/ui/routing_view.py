@@ -313,21 +313,21 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
                             key=f"rt_rules_{token}", column_order=COLUMNS,
                             column_config=_column_config(names, False, spokes))
     default = edit["default"]
-    a, b, c = st.columns([3, 1, 1])
     options = ["", *spokes]
-    target = a.selectbox("Items no rule matches (the default rule)", options,
+    target = st.selectbox("Items no rule matches (the default rule)", options,
                          index=options.index(default.get("target_unit") or "") if (default.get("target_unit") or "") in options else 0,
                          format_func=lambda u: f"Send to {names.get(u, u)}" if u else "Leave unrouted (hub triage queue)",
                          key=f"rt_default_target_{token}")
-    priority = b.selectbox("Priority", list(PRIORITIES), index=list(PRIORITIES).index(default.get("priority", "normal")),
+    b, c = st.columns(2)
+    priority = b.selectbox("Priority of those items", list(PRIORITIES), index=list(PRIORITIES).index(default.get("priority", "normal")),
                            key=f"rt_default_priority_{token}")
-    sla = c.number_input("SLA (h, 0 = the item's own)", min_value=0.0, value=float(default.get("sla_hours") or 0.0),
-                         step=1.0, key=f"rt_default_sla_{token}")
+    sla = c.number_input("Their SLA in hours", min_value=0.0, value=float(default.get("sla_hours") or 0.0),
+                         step=1.0, format="%.1f", key=f"rt_default_sla_{token}", help="0: each item keeps its own SLA")
     name = st.text_input("Draft name", value=edit["name"], max_chars=200, key=f"rt_name_{token}")
     rule_set = dict(rules=table_to_rules(edited), default=dict(target_unit=target or None, priority=priority,
                                                                sla_hours=sla or None))
-    save_col, discard_col, _ = st.columns([1, 1, 4])
-    if save_col.button("Save draft", type="primary", icon=":material/save:", key="rt_save"):
+    buttons = st.container(horizontal=True)  # buttons as wide as their labels, wrapping on a phone
+    if buttons.button("Save draft", type="primary", icon=":material/save:", key="rt_save"):
         stored = _write(viewer, q.save_draft, rule_set, draft_id=draft.id, version=edit["version"], name=name)
         if stored is not None:
             clear_caches()
@@ -335,12 +335,12 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
             st.session_state[FLASH] = [("ok", f"Draft saved (version {stored.version}, {len(stored.rule_set.rules)} "
                                               "rules). Replay it before publishing.")]
             st.rerun()
-    if discard_col.button("Discard draft", icon=":material/delete:", key="rt_discard"):
+    if buttons.button("Discard draft", icon=":material/delete:", key="rt_discard"):
         st.session_state["rt_confirm_discard"] = True
     if st.session_state.get("rt_confirm_discard"):
         st.warning("Discard the draft and every change in it? Published versions are not affected.")
-        yes, no, _ = st.columns([1, 1, 4])
-        if yes.button("Yes, discard", key="rt_discard_yes"):
+        confirm = st.container(horizontal=True)
+        if confirm.button("Yes, discard", key="rt_discard_yes"):
             st.session_state.pop("rt_confirm_discard", None)
             done = _write(viewer, q.discard_draft, draft.id, edit["version"])
             if done is not None:
@@ -348,7 +348,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
                 st.session_state.pop(EDIT, None)
                 st.session_state[FLASH] = [("ok", "Draft discarded.")]
                 st.rerun()
-        if no.button("Keep it", key="rt_discard_no"):
+        if confirm.button("Keep it", key="rt_discard_no"):
             st.session_state.pop("rt_confirm_discard", None)
             st.rerun()
     return rule_set
@@ -387,7 +387,8 @@ def try_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> Non
     if mode == "typed":
         text = st.text_area("Text", key="rt_try_text", placeholder="@shop I want to buy the new microwave, "
                             "do you deliver on Sunday?", max_chars=5000)
-        a, b, c, d = st.columns(4)
+        a, b = st.columns(2)
+        c, d = st.columns(2)
         kind = a.selectbox("Kind", ["", *[k.value for k in ItemKind]], key="rt_try_kind",
                            format_func=lambda k: k or "(none)")
         channel = b.text_input("Channel", key="rt_try_channel", placeholder="social")
@@ -463,9 +464,9 @@ def replay_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> 
         st.warning("You have unsaved edits in the Rules tab: replay and publish use the draft as last saved. "
                    "Save it first to include them.", icon=":material/edit_note:")
     st.caption(f"Replays draft #{draft.id} as last saved (version {draft.version}) over the items the hub routed, "
-               "and compares with where they actually went. Waiting is estimated with the what-if engine's queueing "
-               "model (M/M/c) at each spoke's current staffing.")
-    left, right = st.columns([1, 3], vertical_alignment="bottom")
+               "and compares with where they actually went. Waiting is estimated with a queueing model of each "
+               "spoke, its current staff working in parallel (M/M/c).")
+    left, right = st.columns(2, vertical_alignment="bottom")
     days = int(left.number_input("Days of observed items", min_value=1, max_value=90, value=DEFAULT_DAYS, step=1,
                                  key="rt_days"))
     if right.button("Run replay", icon=":material/replay:", key="rt_run"):
@@ -492,13 +493,13 @@ def replay_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> 
 def _show_replay(done: dict, state: dict) -> None:
     result, days = done["result"], done["days"]
     names = _names(state)
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Items replayed", fmt.count(result.total), help=f"Items the hub routed in the last {days} days")
-    m2.metric("Would go elsewhere", fmt.count(result.changed),
+    tiles = st.container(horizontal=True)  # tiles as wide as their figures, wrapping on a phone
+    tiles.metric("Items replayed", fmt.count(result.total), help=f"Items the hub routed in the last {days} days")
+    tiles.metric("Would go elsewhere", fmt.count(result.changed),
               f"{fmt.share_of(result.changed, result.total)} of them" if result.total else None,
               delta_color="off", delta_arrow="off",
               help="Items the draft would send to another unit than the one they went to")
-    m3.metric("Unrouted with the draft", fmt.count(result.unrouted),
+    tiles.metric("Unrouted with the draft", fmt.count(result.unrouted),
               help="Items no rule matches and the default leaves in the hub's triage queue: counted, never dropped")
     if result.total == 0:
         st.info(f"The hub routed no items in the last {days} days: nothing to compare.", icon=":material/inbox:")

@@ -184,11 +184,10 @@ def report_view(report: ImportReport) -> None:
     if report.skipped:
         st.info(md(skipped_text(report)), icon=":material/content_copy:")
         return
-    cols = st.columns(5)
-    for col, (label, value) in zip(cols, (("Rows read", report.rows_read), ("New", report.inserted),
-                                         ("Changed", report.updated), ("Unchanged", report.unchanged),
-                                         ("Quarantined", report.quarantined))):
-        col.metric(label, fmt.count(value))
+    tiles = st.container(horizontal=True)  # as many a row as fit: whole labels on a laptop and a phone
+    for label, value in (("Rows read", report.rows_read), ("New", report.inserted), ("Changed", report.updated),
+                         ("Unchanged", report.unchanged), ("Quarantined", report.quarantined)):
+        tiles.metric(label, fmt.count(value), width="content", border=True)
     note = routing_note(report)
     if note and report.unrouted:
         st.info(note, icon=":material/alt_route:")

@@ -117,7 +117,7 @@ def test_rerunning_the_checks_finds_a_row_written_since(app, app_db):
     assert not at.exception, at.exception
     assert any("1 consistency check found 1 problem row." in w.value for w in at.warning)
     checks = table_with(at, "Failing rows").set_index("Check")
-    assert checks.at["status resolved but no resolved_at", "Failing rows"] == 1
+    assert checks.at["Work items · resolved_at: status resolved but no resolved_at", "Failing rows"] == 1
 
 
 def test_a_campaign_roi_above_100_percent_is_no_problem_but_a_share_above_100_is(app, app_db):
@@ -139,9 +139,9 @@ def test_a_campaign_roi_above_100_percent_is_no_problem_but_a_share_above_100_is
         conn.execute(insert(kpi_observations).values(kpi_id="conversion", ts=now - dt.timedelta(minutes=5), value=140.0))
     at.button(key="health_recheck").click().run()
     checks = table_with(at, "Failing rows").set_index("Check")
-    assert checks.at["% KPI value outside 0–100 (Conversion rate: 1)", "Failing rows"] == 1
-    share = checks.at["% KPI value outside 0–100 (Conversion rate: 1)", "Share"]
-    checked = checks.at["% KPI value outside 0–100 (Conversion rate: 1)", "Rows checked"]
+    check = "KPI observations · value: % KPI value outside 0–100 (Conversion rate: 1)"
+    assert checks.at[check, "Failing rows"] == 1
+    share, checked = checks.at[check, "Share"], checks.at[check, "Rows checked"]
     assert checked == 25 and share == f"{1 / checked * 100:.1f} %"  # 24 sample conversion rows + this one
 
 

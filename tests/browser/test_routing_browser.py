@@ -51,7 +51,6 @@ def wait_for_map_reading(page, expected: dict, timeout: float = 20.0) -> dict:
         if seen == expected:
             return seen
         time.sleep(0.5)
-    page.screenshot(path="/tmp/issue9/b/shots/browser_fail.png")
     raise AssertionError(f"the map shows {seen}, expected {expected}")
 
 

@@ -3,6 +3,8 @@ is checked without writing, then imported; the database holds the valid rows and
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from dashboard.db import make_engine, quarantine, work_items
@@ -34,5 +36,6 @@ def test_upload_check_and_import(page, live_server, tmp_path):
     page.get_by_text("target_unit: unknown unit").first.wait_for(state="attached")  # a grid cell (drawn on canvas)
     assert stored(live_server.db_url) == (0, 0)  # checking writes nothing
     page.get_by_role("button", name="Import 2 rows").click()
-    page.get_by_text("imported — rows read 3, inserted 2").first.wait_for()
+    page.get_by_text(re.compile(r"^Imported browser-upload\.csv into work items \(import #\d+\): 3 rows read, 2 new"))\
+        .first.wait_for()
     assert stored(live_server.db_url) == (2, 1)
