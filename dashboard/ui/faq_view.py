@@ -20,6 +20,7 @@ from dashboard.domain.export import to_safe_csv
 from dashboard.queries import faq as q
 from dashboard.settings import get_settings
 from dashboard.ui import data
+from dashboard.ui.text import md
 
 WINDOWS = {7: "7 days", 30: "30 days", 90: "90 days"}
 EXPANDED = 5  # clusters shown with every wording
@@ -91,7 +92,7 @@ def render(viewer: Viewer) -> None:
             names = _names(url, viewer)
             result = _candidates(url, viewer, int(days), round(float(threshold), 2), int(min_items))
     except NotPermitted as exc:
-        st.warning(f"Not available to you: {exc}.", icon=":material/lock:")
+        st.warning(f"Not available to you: {md(exc)}.", icon=":material/lock:")
         return
     except errors.DATABASE_ERRORS as exc:
         data.database_unavailable(exc)

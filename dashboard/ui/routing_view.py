@@ -95,7 +95,7 @@ def _flash() -> None:
 def _local(ts) -> str:
     if ts is None or pd.isna(ts):
         return "—"
-    return pd.Timestamp(ts).tz_convert(get_settings().tz).strftime("%d %b %Y, %H:%M")
+    return fmt.moment(pd.Timestamp(ts), get_settings().tz)
 
 
 def _names(state: dict) -> dict[str, str]:
@@ -605,7 +605,8 @@ def history_section(viewer: Viewer, state: dict) -> None:
         "Published by": history.published_by.fillna("—"), "Published": [_local(t) for t in history.published_at],
         "Last saved by": history.updated_by, "Note": history.note.fillna(""),
     }), hide_index=True, width="stretch", key="rt_history",
-        column_config={"#": st.column_config.NumberColumn(format="%d", width="small")})
+        column_config={"#": st.column_config.NumberColumn(format="%d", width="small"),
+                       "Published": st.column_config.TextColumn(f"Published ({get_settings().timezone})")})
     published = history[history.status != "draft"].sort_values("published_at", na_position="first")
     previous: dict[int, RuleSet | None] = {}
     before = None
