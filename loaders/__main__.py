@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--map", action="append", metavar="'FILE COLUMN=CONTRACT COLUMN'",
                    help="map a file column to a contract column (repeatable)")
     i.add_argument("--source", default=None, help="name of the system the file came from (default: the file name)")
-    i.add_argument("--encoding", default=None, help="text encoding (default: UTF-8, else Windows-1252 detected)")
+    i.add_argument("--encoding", default=None, help="text encoding (default: detected — UTF-8, UTF-16 or UTF-32 with "
+                   "or without a byte-order mark, else Windows-1252)")
     i.add_argument("--delimiter", default=None, help="CSV delimiter (default: detected from the header)")
     i.add_argument("--show", type=_positive_int, default=20, help="quarantined rows to print (default %(default)s)")
     i.set_defaults(handler=cmd_ingest)

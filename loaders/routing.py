@@ -185,10 +185,12 @@ def apply(rule_set: RuleSet | None, frame: pd.DataFrame, hub_id: str, now: dt.da
     given_due = _times(sub["due_at"], n)
     new_due = created + pd.to_timedelta(np.round(sla * 3_600e6), unit="us")
     rule_set_sla = pd.Series(matched & ~np.isnan(rule_sla))
-    out.loc[todo, "due_at"] = new_due.where(rule_set_sla | given_due.isna(), given_due).to_numpy()
+    # kept in microseconds throughout: a due time past the year 2262 would wrap round in nanoseconds
+    due = _times(out["due_at"], len(out))
+    due.iloc[np.flatnonzero(todo)] = new_due.where(rule_set_sla | given_due.isna(), given_due).array
+    out["due_at"] = pd.Series(due.array, index=out.index)
     out.loc[todo, "status"] = np.where(later, status, np.where(matched, Status.ROUTED.value, Status.NEW.value))
     out.loc[todo, "routed_at"] = routed_at.to_numpy()
-    out["due_at"] = pd.to_datetime(out["due_at"], utc=True)
     out["routed_at"] = pd.to_datetime(out["routed_at"], utc=True)
     return out
 

@@ -179,3 +179,18 @@ def test_reroute_moves_a_resolved_items_resolution_and_skips_stale_versions(org)
         with pytest.raises(store.InvalidTransitionError):
             store.reroute_work_items(conn, [{"id": "b", "version": 1, "target_unit": "sales", "status": "new"}],
                                      by="t", at=NOW)
+
+
+def test_a_due_time_past_the_year_2262_is_kept_not_wrapped_round():
+    """Times stay in microseconds: in nanoseconds 10000-01-01 would silently become 1972."""
+    import pandas as pd
+
+    from loaders import routing as loader_routing
+
+    frame = pd.DataFrame({
+        "id": ["late", "given"], "source_unit": ["hub", "hub"], "target_unit": [None, "sales"], "kind": ["lead"] * 2,
+        "created_at": [pd.Timestamp("9999-12-31 23:00", tz="UTC"), pd.Timestamp("2026-01-01", tz="UTC")],
+        "sla_hours": [5.0, 4.0], "status": [None, "routed"],
+        "due_at": [None, pd.Timestamp("2026-01-01 04:00", tz="UTC")]})
+    out = loader_routing.apply(None, frame, "hub", None)
+    assert [(t.year, t.month, t.day, t.hour) for t in out.due_at] == [(10000, 1, 1, 4), (2026, 1, 1, 4)]
