@@ -15,7 +15,7 @@ import statistics
 
 import pytest
 
-from dashboard.charts.palette import BAND_COLOURS, HUB as HUB_COLOUR
+from dashboard.charts.palette import BAND_COLOURS
 from dashboard.db import CYCLE_BIN_EDGES_H
 from tests import known_org as ko
 from tests.app.page_text import chart_texts, hours, metrics, number, numbers, plain, table, values
@@ -169,7 +169,6 @@ def test_every_node_shows_its_headcount_kpis_on_target_and_items(app, org):
         assert nodes["marker"]["color"][i] == BAND_COLOURS[band], (unit["id"], share, nodes["marker"]["color"][i])
         if unit["kind"] == "hub":
             assert number(field(hover, r"Unrouted now:?\s*([\d,]+)")).agrees(ko.unrouted(org)), hover
-    assert HUB_COLOUR  # the hub keeps its own colour only when it has no KPI data (not the case here)
 
 
 def test_the_map_legend_states_the_thresholds_each_colour_uses(app, org):
@@ -183,9 +182,11 @@ def test_the_map_legend_states_the_thresholds_each_colour_uses(app, org):
     for part in re.split(r"(?=SLA|KPI)", text):
         shares = {round(n.value) for n in numbers(part) if "%" in part}
         if part.startswith("KPI"):
-            assert shares <= {75, 50}, f"the legend says {part!r} for nodes, which use 75 % and 50 %"
+            assert shares <= {round(100 * KPI_GREEN), round(100 * KPI_AMBER)}, \
+                f"the legend says {part!r} for nodes, which use {KPI_GREEN:.0%} and {KPI_AMBER:.0%}"
         if part.startswith("SLA") and "KPI" not in part:
-            assert shares <= {90, 75}, f"the legend says {part!r} for edges, which use 90 % and 75 %"
+            assert shares <= {round(100 * SLA_GREEN), round(100 * SLA_AMBER)}, \
+                f"the legend says {part!r} for edges, which use {SLA_GREEN:.0%} and {SLA_AMBER:.0%}"
     assert not re.search(r"SLA\s*/\s*KPIs?\s*≥\s*90", text), f"one threshold for both edges and nodes: {text!r}"
 
 
