@@ -476,12 +476,15 @@ WRITE_ATTEMPTS = 4  # assumption: a lost race rarely repeats more than twice in 
 
 
 def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = WRITE_ATTEMPTS,
-                      first_delay: float = 0.05, sleep: Callable[[float], None] = time.sleep) -> T:
+                      first_delay: float = 0.05, sleep: Callable[[float], None] = time.sleep,
+                      also: Callable[[BaseException], bool] | None = None) -> T:
     """``work(conn)`` in one transaction, run again when it lost a race as a whole: a PostgreSQL deadlock or
     serialization failure, or a lock wait past its limit (:func:`dashboard.errors.is_transient`). Each failed
     attempt rolled back entirely, so running it again writes nothing twice. At most ``attempts`` runs, waiting
     ``first_delay`` × 2ⁿ (with jitter, so two writers that collided do not collide again in step) between them;
-    the last failure is raised. ``work`` must not keep state between runs (it gets a fresh transaction)."""
+    the last failure is raised. ``work`` must not keep state between runs (it gets a fresh transaction).
+    ``also`` names further failures that mean a lost race for this particular work (e.g. a key another writer
+    inserted meanwhile, for an upsert)."""
     from dashboard import errors
 
     for attempt in range(1, attempts + 1):
@@ -489,7 +492,7 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attemp
             with engine.begin() as conn:
                 return work(conn)
         except DBAPIError as exc:
-            if attempt == attempts or not errors.is_transient(exc):
+            if attempt == attempts or not (errors.is_transient(exc) or (also is not None and also(exc))):
                 raise
             sleep(first_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -38,6 +38,8 @@ from the journeys table, leaves it out until its journey arrives.
 
 from __future__ import annotations
 
+import dataclasses
+
 import codecs
 import csv
 import datetime as dt
@@ -57,7 +59,7 @@ from sqlalchemy import Engine, String, bindparam, func, insert, select, type_coe
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from dashboard import audit, store
-from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items
+from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items, write_transaction
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from loaders import routing
@@ -667,26 +669,35 @@ def ingest(
         report.skipped, report.previous = True, prev
         return report
     tz = tz or ZoneInfo("UTC")
+    def fresh(r: ImportReport) -> ImportReport:
+        return dataclasses.replace(r, warnings=list(r.warnings), problems=list(r.problems), oddities=list(r.oddities))
+
+    blank = fresh(report)
+
+    def load(conn) -> None:  # one transaction; run again from a blank report if it lost a race as a whole
+        nonlocal report
+        report = fresh(blank)
+        report.import_id = conn.execute(insert(imports).values(
+            source=report.source, file_name=src.name, kind=kind, content_hash=src.sha256, size_bytes=src.size,
+            started_at=now, status="running", rows_read=0, inserted=0, updated=0, unchanged=0, quarantined=0,
+            imported_by=who.user,
+        ).returning(imports.c.id)).scalar_one()
+        _load(conn, src, cols, report, tz, now, chunk_rows)
+        if report.rows_read == 0:
+            report.warnings.append(f"{src.name}: the header is there but there are no data rows; nothing to import")
+        conn.execute(update(imports).where(imports.c.id == report.import_id).values(
+            status=report.status, finished_at=dt.datetime.now(dt.timezone.utc), rows_read=report.rows_read,
+            inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
+            quarantined=report.quarantined, message="\n".join(report.warnings) or None,
+        ))
+        if dry_run:
+            raise _DryRun
+        audit.record(conn, who, "import", f"{src.name} ({kind})",
+                     f"import #{report.import_id}: {report.rows_read:,} rows read, {report.inserted:,} inserted, "
+                     f"{report.updated:,} updated, {report.unchanged:,} unchanged, {report.quarantined:,} quarantined")
+
     try:
-        with engine.begin() as conn:
-            report.import_id = conn.execute(insert(imports).values(
-                source=report.source, file_name=src.name, kind=kind, content_hash=src.sha256, size_bytes=src.size,
-                started_at=now, status="running", rows_read=0, inserted=0, updated=0, unchanged=0, quarantined=0,
-                imported_by=who.user,
-            ).returning(imports.c.id)).scalar_one()
-            _load(conn, src, cols, report, tz, now, chunk_rows)
-            if report.rows_read == 0:
-                report.warnings.append(f"{src.name}: the header is there but there are no data rows; nothing to import")
-            conn.execute(update(imports).where(imports.c.id == report.import_id).values(
-                status=report.status, finished_at=dt.datetime.now(dt.timezone.utc), rows_read=report.rows_read,
-                inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
-                quarantined=report.quarantined, message="\n".join(report.warnings) or None,
-            ))
-            if dry_run:
-                raise _DryRun
-            audit.record(conn, who, "import", f"{src.name} ({kind})",
-                         f"import #{report.import_id}: {report.rows_read:,} rows read, {report.inserted:,} inserted, "
-                         f"{report.updated:,} updated, {report.unchanged:,} unchanged, {report.quarantined:,} quarantined")
+        write_transaction(engine, load, also=_inserted_meanwhile)
     except _DryRun:
         report.import_id = None
     except IngestError as exc:
@@ -703,6 +714,12 @@ def ingest(
         raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _inserted_meanwhile(exc: BaseException) -> bool:
+    """A new key another import inserted and committed while this one was running (PostgreSQL unique violation):
+    running the import again finds the row and updates it instead."""
+    return isinstance(exc, IntegrityError) and getattr(exc.orig, "sqlstate", None) == "23505"
 
 
 def _record_failure(engine: Engine, report: ImportReport, who: Viewer, now: dt.datetime, message: str,

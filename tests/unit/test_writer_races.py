@@ -211,3 +211,25 @@ def test_a_failure_that_is_not_a_lost_race_is_raised_at_once(sqlite_url):
     with pytest.raises(OperationalError):
         write_transaction(engine, work, sleep=lambda _s: pytest.fail("must not wait to retry"))
     assert runs == [1]
+
+
+def test_an_import_of_new_items_another_import_is_inserting_updates_them_once_that_one_committed(pg_org, tmp_path):
+    """Both imports see the ids as new; the second waits on the unique index, is refused when the first
+    commits, and is run again (write_transaction): it then finds the rows and compares them, never failing."""
+    from dashboard.domain.access import LOCAL_ADMIN
+    from loaders.ingest import ingest
+
+    created = (NOW - dt.timedelta(hours=2)).isoformat()
+    path = tmp_path / "new.csv"
+    path.write_text("id,kind,source_unit,target_unit,channel,created_at,status,sla_hours,text\n"
+                    + "".join(f"n{i},lead,hub,sales,web,{created},routed,4,from the file\n" for i in range(3)))
+    with pg_org.begin() as other:
+        store.upsert_work_items(other, [item(f"n{i}", "hub", "sales", NOW - dt.timedelta(hours=2)) | {"text": "other"}
+                                        for i in range(3)], written_by="import-1")
+        thread, outcome = in_thread(lambda: ingest(pg_org, path, viewer=LOCAL_ADMIN, tz=dt.timezone.utc))
+        waiting_on_a_lock(pg_org, outcome)
+    report = finished(thread, outcome)
+    assert (report.inserted, report.updated, report.quarantined) == (0, 3, 0)
+    assert stored(pg_org, "n0") == ("routed", 2, "from the file")
+    with pg_org.begin() as conn:
+        assert_rollups_match_rebuild(conn)
