@@ -155,3 +155,4 @@ def test_every_number_on_the_page_is_formatted(app, with_quarantine):
     config = json.loads(started.proto.columns)
     assert config["Started"]["type_config"]["format"] == "D MMM YYYY, HH:mm"  # to the minute
     assert config["Started"]["label"] == "Started (UTC)"
+    assert not [c.value for c in at.caption if "DASHBOARD_" in c.value]  # settings are named in help, not in text
