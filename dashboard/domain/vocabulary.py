@@ -90,3 +90,36 @@ def window_bounds(key: str, now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetim
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         return start.astimezone(dt.timezone.utc), now.astimezone(dt.timezone.utc)
     return (now - length).astimezone(dt.timezone.utc), now.astimezone(dt.timezone.utc)
+
+
+def previous_bounds(key: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The period a window's change is measured against, like for like. "today" (midnight to now) is compared
+    with the same hours on the same weekday a week earlier: not with yesterday's last hours (a normal afternoon
+    would read as a collapse against yesterday's evening), nor with yesterday (every Monday would be measured
+    against a Sunday). The fixed-length windows are compared with the period of the same length just before."""
+    if key == "today":
+        week = dt.timedelta(days=7)
+        return start - week, end - week
+    return start - (end - start), start
+
+
+def comparison_label(start: dt.datetime, end: dt.datetime, previous_start: dt.datetime, previous_end: dt.datetime,
+                     tz: dt.tzinfo | None = None) -> str:
+    """What a change compares with, in words: "the same hours last Monday", "the previous 7 days", "the previous
+    hour"; ``tz`` is the zone the reader's days are in (for the weekday)."""
+    length, shift = end - start, start - previous_start
+    if previous_end - previous_start != length:
+        return "an earlier period"
+    if shift == length:
+        hours = length.total_seconds() / 3600
+        if abs(hours - 1) < 1e-9:
+            return "the previous hour"
+        if hours >= 24 and abs(hours / 24 - round(hours / 24)) < 1e-9:
+            return f"the previous {round(hours / 24)} days" if round(hours / 24) != 1 else "the previous day"
+        return f"the previous {hours:.0f} hours" if hours >= 1 else f"the previous {hours * 60:.0f} minutes"
+    if shift == dt.timedelta(days=7):
+        day = previous_start.astimezone(tz) if tz is not None and previous_start.tzinfo is not None else previous_start
+        return f"the same hours last {day:%A}"
+    if shift == dt.timedelta(days=1):
+        return "the same hours yesterday"
+    return "an earlier period"

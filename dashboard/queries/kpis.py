@@ -177,17 +177,25 @@ def scope_kpis(viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def kpis_with_change(conn: Connection, viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """kpi_values plus the previous equal-length period's value and the relative change (scoped to the viewer)."""
+def kpis_with_change(conn: Connection, viewer, start: dt.datetime, end: dt.datetime,
+                     previous: tuple[dt.datetime, dt.datetime] | None = None) -> pd.DataFrame:
+    """kpi_values plus the value over the ``previous`` period ([start, end) of the period compared with; by
+    default the equal-length period just before, see :func:`dashboard.domain.vocabulary.previous_bounds` for a
+    window's like-for-like period) and the relative change (scoped to the viewer). The frame says which periods
+    were compared: columns period_start, period_end, previous_start, previous_end."""
     v = require_viewer(viewer)
-    return scope_kpis(v, _kpis_with_change(conn, v, start, end))
+    return scope_kpis(v, _kpis_with_change(conn, v, start, end, previous))
 
 
-def _kpis_with_change(conn: Connection, viewer: Viewer, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+def _kpis_with_change(conn: Connection, viewer: Viewer, start: dt.datetime, end: dt.datetime,
+                      previous: tuple[dt.datetime, dt.datetime] | None = None) -> pd.DataFrame:
     """Every KPI's figures, unscoped: only for aggregates (unit health) computed before anything is shown."""
     current = _kpi_values(conn, viewer, start, end)
-    previous = _kpi_values(conn, viewer, start - (end - start), start).set_index("id")["value"]
-    current["previous"] = current.id.map(previous)
+    before_start, before_end = previous or (start - (end - start), start)
+    before = _kpi_values(conn, viewer, before_start, before_end).set_index("id")["value"]
+    current["previous"] = current.id.map(before)
+    current["period_start"], current["period_end"] = start, end
+    current["previous_start"], current["previous_end"] = before_start, before_end
     current["change"] = [
         pct_change(None if pd.isna(c) else c, None if pd.isna(p) else p) for c, p in zip(current.value, current.previous)
     ]

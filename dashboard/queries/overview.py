@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard.domain.access import require_viewer
-from dashboard.domain.vocabulary import window_bounds
+from dashboard.domain.vocabulary import previous_bounds, window_bounds
 from dashboard.queries.flows import edge_flows, unrouted_count
 from dashboard.queries.kpis import _kpis_with_change, goals, kpi_trend, list_units, scope_kpis, unit_kpi_health
 
@@ -46,7 +46,8 @@ def load_overview(engine: Engine, viewer, window: str, now: dt.datetime, tz: dt.
     with engine.connect() as conn:
         units = list_units(conn, viewer)
         flows = edge_flows(conn, viewer, start, end, now)
-        every = _kpis_with_change(conn, viewer, start, end)  # one pass serves node health (aggregate) ...
+        # one pass serves node health (aggregate) ... (each tile's change against the window's like-for-like period)
+        every = _kpis_with_change(conn, viewer, start, end, previous_bounds(window, start, end))
         kpis = scope_kpis(viewer, every)  # ... and the per-KPI figures this viewer may see
         heads = goals(kpis)
         span = TREND_SPAN.get(window, end - start)
