@@ -18,6 +18,7 @@ from dashboard.db import make_engine, ping, schema_ready
 from dashboard.domain.access import Viewer
 from dashboard.domain.vocabulary import window_bounds
 from dashboard.queries.kpis import list_units
+from dashboard.queries.meta import DEMO, dataset
 from dashboard.queries.overview import OverviewData, load_overview
 from dashboard.settings import get_settings
 
@@ -134,3 +135,14 @@ def overview_map(url: str, viewer: Viewer, window: str, focus: tuple[str, ...]):
 def units(url: str, viewer: Viewer):
     with engine().connect() as conn:
         return list_units(conn, viewer)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def is_demo(url: str, viewer: Viewer) -> bool:
+    """Whether the generated demo organisation is loaded (its marker in ``app_meta``). A database that cannot
+    answer is not called a demo: the page's own guard reports the fault."""
+    try:
+        with engine().connect() as conn:
+            return dataset(conn, viewer) == DEMO
+    except errors.DATABASE_ERRORS:
+        return False

@@ -8,19 +8,31 @@ real URL and falls back to the entry script, which routes with ``st.navigation``
 
 ``require_shell()`` covers what is left (someone opening ``/spoke_page`` by hand): a page reached without the
 entry script's mark builds the same shell itself.
+
+The overview is the default page, served at ``/``; ``/overview`` (the URL the README documents) leads there with
+its query. A page the viewer's role may not open is registered too, hidden, so that its URL says why instead of
+"Page not found": it names who may open it and sends the viewer to their start page with that note on top.
 """
 
 from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
 
 import streamlit as st
 
 from dashboard import errors
 from dashboard.settings import SettingsError, get_settings
-from dashboard.domain.access import LOCAL_ADMIN, Role, Viewer
+from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer
+from dashboard.ui import urlstate
 from dashboard.ui.identity import current_viewer, identity_badge, take_wanted_page
 
 _MARK = "_entered_via_shell"
 _LANDED = "_landed"  # set after the first page of a session is chosen
+_REFUSED = "_refused_page"  # the page a viewer asked for and may not open, said once on the page they get instead
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"  # served by the app: nothing from outside
+SIDEBAR_WIDTH = 240  # px: the menu fits, and a tablet keeps most of its width for the page
+DEFAULT_PATH = "home"  # the overview's own url path: unused in links (it is served at "/"), unique by rule
 
 
 PAGES = {  # url path -> (file, title, icon, roles that see it)
@@ -39,13 +51,48 @@ PAGES = {  # url path -> (file, title, icon, roles that see it)
 
 
 def app_pages(viewer: Viewer = LOCAL_ADMIN) -> list:
-    """The pages this viewer's role may open, in menu order. The overview is the default page (served at "/")
-    for every role: Streamlit serves the default page only at the root, so a spoke page made default would
-    answer /spoke?unit=… links with "Page not found". A spoke lead is sent to their spoke by :func:`shell`."""
-    return [
-        st.Page(file, title=title, icon=icon, url_path=path, default=path == "overview")
+    """The pages this viewer's role may open, in menu order, then hidden ones: ``/overview`` (which leads to the
+    overview at "/") and, for each page the role may not open, a stand-in that says so (see the module doc).
+    The overview is the default page (served at "/") for every role: Streamlit serves the default page only at
+    the root, so a spoke page made default would answer /spoke?unit=… links with "Page not found". A spoke lead
+    is sent to their spoke by :func:`shell`."""
+    pages = [
+        st.Page(file, title=title, icon=icon, url_path=DEFAULT_PATH if path == "overview" else path,
+                default=path == "overview")
         for path, (file, title, icon, roles) in PAGES.items() if viewer.role in roles
     ]
+    pages.append(st.Page(_to_overview, title="Overview", url_path="overview", visibility="hidden"))
+    pages += [
+        st.Page(partial(_refused, path, viewer), title=title, url_path=path, visibility="hidden")
+        for path, (_file, title, _icon, roles) in PAGES.items() if viewer.role not in roles
+    ]
+    return pages
+
+
+def start_page(viewer: Viewer) -> str:
+    """The page file a viewer starts on: a spoke lead's spoke, everyone else's overview."""
+    return PAGES["spoke" if viewer.role is Role.SPOKE_LEAD else "overview"][0]
+
+
+def _to_overview() -> None:
+    """``/overview``: the overview, at its canonical address "/", with the link's query (?window=30d …)."""
+    st.switch_page(PAGES["overview"][0], query_params=st.query_params.to_dict())
+
+
+def _refused(path: str, viewer: Viewer) -> None:
+    st.session_state[_REFUSED] = path
+    st.switch_page(start_page(viewer))
+
+
+def refusal_note(path: str, viewer: Viewer) -> str:
+    """Why a viewer is on this page rather than the one they asked for."""
+    title, roles = PAGES[path][1], PAGES[path][3]
+    allowed = [ROLE_LABELS[r].lower() + "s" for r in (Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE) if r in roles]
+    who = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " and " + allowed[-1]
+    role = ROLE_LABELS[viewer.role].lower()
+    here = "your spoke's page" if viewer.role is Role.SPOKE_LEAD else "the overview"
+    return (f"{title} is open to {who} only. You are signed in as {'an' if role[0] in 'aeiou' else 'a'} {role}, "
+            f"so you are on {here} instead.")
 
 
 class GuardedPage:
@@ -70,7 +117,8 @@ class GuardedPage:
 
 def shell():
     """Page config, settings check, identity badge; returns the navigation's current page (guarded)."""
-    st.set_page_config(page_title="Hub & Spoke", page_icon=":material/hub:", layout="wide")
+    st.set_page_config(page_title="Hub & Spoke", page_icon=str(FAVICON), layout="wide",
+                       initial_sidebar_state=SIDEBAR_WIDTH)
     try:
         get_settings()
     except SettingsError as exc:
@@ -88,7 +136,22 @@ def shell():
                 st.switch_page(PAGES[wanted[0]][0], query_params=wanted[1])
             if viewer.role is Role.SPOKE_LEAD:  # a spoke lead starts on their spoke
                 st.switch_page(PAGES["spoke"][0])
+    st.session_state[urlstate.CURRENT_PAGE] = page.url_path
+    demo_badge(viewer)
+    refused = st.session_state.pop(_REFUSED, None)
+    if refused in PAGES:
+        st.info(refusal_note(refused, viewer), icon=":material/lock:")
     return GuardedPage(page)
+
+
+def demo_badge(viewer: Viewer) -> None:
+    """A badge on every page while the generated demo organisation is loaded, so nobody takes it for real data."""
+    from dashboard.ui import data
+
+    if data.is_demo(get_settings().database_url, viewer):
+        st.badge("Demo data", icon=":material/science:", color="violet",
+                 help="A generated demo organisation (`python -m loaders demo`): its people, items and figures are "
+                      "made up. Importing your own units, KPIs and work items replaces it.")
 
 
 def require_shell() -> None:

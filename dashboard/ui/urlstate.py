@@ -11,6 +11,8 @@ from typing import Sequence
 
 import streamlit as st
 
+CURRENT_PAGE = "_current_page"  # url path of the page this run shows (set by the shell)
+
 
 def seed_one(key: str, options: Sequence[str], default: str) -> None:
     if key not in st.session_state:

@@ -1,0 +1,7 @@
+"""test_access inventory for dashboard/queries/meta.py (which dataset owns the data)."""
+
+from __future__ import annotations
+
+CALLS = {
+    "meta.dataset": lambda c: dict(conn=c.conn),
+}
