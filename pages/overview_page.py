@@ -3,11 +3,12 @@
 import streamlit as st
 
 from dashboard import errors
-from dashboard.charts.hub_map import MAP_HEIGHT, clicked_unit, map_placeholder
+from dashboard.charts.hub_map import MAP_HEIGHT, map_placeholder
 from dashboard.domain.vocabulary import WINDOWS
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.identity import current_viewer
+from dashboard.ui.map_click import MAP_KEY, TAP_TO_SELECT, clicked_spoke, draw_map
 from dashboard.ui.tables import flows_table
 from dashboard.ui.widgets import changes_caption, kpi_tile, recent_changes, spoke_filter, updated_caption, window_picker
 from dashboard.ui.shell import require_shell
@@ -15,6 +16,7 @@ from dashboard.ui.shell import require_shell
 require_shell()
 
 MAP_DRAWN = "overview_map_drawn"  # session flag: the map has been drawn once
+TILE_WIDTH = 196  # px: two tiles side by side beside the map; they wrap under it on a narrow screen
 
 settings = get_settings()
 viewer = current_viewer()
@@ -31,32 +33,37 @@ if units.empty:
 
 spokes = units[units.kind == "spoke"]
 names = dict(zip(units.id, units.name))
-left, mid, right = st.columns([4, 4, 2], vertical_alignment="bottom")
-with left:
+# the controls wrap onto more rows on a narrow screen instead of being cut off
+with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", key="overview_controls"):
     window = window_picker()
-with mid:
-    focus = spoke_filter(spokes.id.tolist(), names)
-with right:
-    live = st.toggle("Live updates", value=True, key="live", help="Refresh the map and tiles by themselves")
+    focus = spoke_filter(spokes.id.tolist(), names, width=320)
+    live = st.toggle("Live updates", value=True, key="live", help="Refresh the map and tiles by themselves",
+                     width="content")
 
 
 @st.fragment(run_every=settings.refresh_seconds if live else None)
 def live_view() -> None:
-    # the map on the left, the shared-goal tiles two by two on its right: both above the fold, and the map is
-    # the page's first chart (the tiles' sparklines are plotly too)
-    map_col, tiles_col = st.columns([3, 2], gap="medium")
-    with map_col:
+    # the map and the shared-goal tiles side by side, both above the fold on a laptop; on a narrow screen the tiles
+    # wrap under the map. The map is the page's first chart (the tiles' sparklines are plotly too)
+    with st.container(horizontal=True, gap="medium", key="overview_row"):
+        map_box = st.container(key="map_box")
+        tiles_box = st.container(width=2 * TILE_WIDTH + 16, key="goal_tiles")
+    with map_box:
         st.subheader(f"Flows · {WINDOWS[window][0].lower()}")
         # on the session's first paint an empty chart holds the map's place while the flows are read: plotly's
         # code (a large, lazily loaded bundle) then loads in parallel with the queries instead of after them.
-        # Later runs draw over the map in place (an empty slot would blank it for the queries' duration).
+        # Later runs draw the map at the same place directly (an empty slot would blank it while the queries run)
         first_paint = not st.session_state.get(MAP_DRAWN)
-        slot = st.empty() if first_paint else map_col
+        map_slot = st.container(key=MAP_KEY)
+        slot = map_slot.empty() if first_paint else map_slot
         if first_paint:
             slot.plotly_chart(map_placeholder(MAP_HEIGHT), config={"displayModeBar": False, "staticPlot": True},
                               key="map_placeholder")
-    with tiles_col:
+    with tiles_box:
         st.subheader("Shared goals")
+        if focus:
+            st.caption(":material/info: Organisation-wide: the Spokes filter narrows the map and the flows table, "
+                       "not these goals.")
     try:
         with st.spinner("Loading flows…"):
             ov = data.overview(settings.database_url, viewer, window)
@@ -67,24 +74,24 @@ def live_view() -> None:
                    icon=":material/sync_problem:")
         return
     changes = recent_changes(settings.database_url, viewer)  # done operating-model changes (cached)
-    with tiles_col:  # sent before the map: the sparklines need plotly's code too
-        for start in range(0, len(ov.headline), 2):
-            for col, row in zip(st.columns(2), ov.headline.iloc[start:start + 2].itertuples()):
-                with col:
+    with tiles_box:  # sent before the map: the sparklines need plotly's code too
+        with st.container(horizontal=True, gap="small", key="goal_tile_grid"):
+            for row in ov.headline.itertuples():
+                with st.container(width=TILE_WIDTH):
                     kpi_tile(row, ov.trends, changes)
         if ov.headline.empty:
             st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
         changes_caption(changes)
-    with map_col:
+    with map_box:
         fig = data.overview_map(settings.database_url, viewer, window, tuple(focus))
-        event = slot.plotly_chart(fig, key="map", on_select="rerun", selection_mode="points",
-                                  config={"displayModeBar": False})
+        event = draw_map(slot, fig)
         st.session_state[MAP_DRAWN] = True
-        target = clicked_unit(event)
-        if target in set(spokes.id):
-            st.switch_page("pages/spoke_page.py", query_params={"unit": target})
-        st.caption("Click a spoke or an edge to open that spoke's page. Edge width = volume, colour = share handled "
-                   "within SLA; node colour = share of the unit's KPIs on target, size = headcount.")
+        target = clicked_spoke(event)
+        if target in set(spokes.id):  # the spoke's page, in the window the overview shows
+            st.switch_page("pages/spoke_page.py", query_params={"unit": target, "window": window})
+        st.caption("Click or tap a spoke or an edge to open that spoke's page. Edge width = items in the window, "
+                   "colour = share handled within SLA; node colour = share of the unit's KPIs on target, "
+                   "size = headcount.")
     updated_caption(paused=not live)
     # a toggle, not a collapsed expander: an expander's content is sent (and its data-grid code loaded) on
     # first paint even while closed, which delays the map; the table is only built when asked for
@@ -93,3 +100,4 @@ def live_view() -> None:
 
 
 live_view()
+st.html(TAP_TO_SELECT, unsafe_allow_javascript=True)

@@ -13,50 +13,83 @@ from dashboard.charts.sparkline import mark_positions, sparkline
 from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import Viewer
-from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS
+from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS, comparison_label
 from dashboard.settings import get_settings
 from dashboard.ui import urlstate
+from dashboard.ui.text import md
 
 
-def window_picker(key: str = "window") -> str:
-    """Time window, kept in the URL (?window=7d) so a link reproduces the view."""
-    urlstate.seed_one(key, list(WINDOWS), DEFAULT_WINDOW)
-    choice = st.segmented_control("Window", list(WINDOWS), format_func=lambda k: WINDOWS[k][0], key=key, required=True)
+def window_picker(key: str = "window", width: int | str = "content") -> str:
+    """Time window, kept in the URL (?window=7d) so a link reproduces the view, and carried from page to page:
+    the overview's window is the spoke page's when one opens the other (by the map or the menu).
+
+    Streamlit keeps a widget's value per page, so the same key on the next page starts a new, empty widget; on
+    a page's first run the picker is set from the link's ?window=, else from the window last chosen anywhere."""
+    page = st.session_state.get(urlstate.CURRENT_PAGE)
+    if key not in st.session_state or st.session_state.get(f"_{key}_page") != page:
+        linked = st.query_params.get(key)
+        st.session_state[key] = linked if linked in WINDOWS else st.session_state.get(f"_{key}_chosen", DEFAULT_WINDOW)
+        st.session_state[f"_{key}_page"] = page
+    choice = st.segmented_control("Window", list(WINDOWS), format_func=lambda k: WINDOWS[k][0], key=key,
+                                  required=True, width=width)
     choice = choice or DEFAULT_WINDOW
+    st.session_state[f"_{key}_chosen"] = choice
     urlstate.write(key, choice, DEFAULT_WINDOW)
     return choice
 
 
-def spoke_filter(spokes: list[str], names: dict[str, str], key: str = "units") -> list[str]:
+def spoke_filter(spokes: list[str], names: dict[str, str], key: str = "units", width: int | str = "stretch") -> list[str]:
     """Which spokes to show (empty = all), kept in the URL as ?units=sales,finance."""
     urlstate.seed_many(key, spokes)
-    chosen = st.multiselect("Spokes", spokes, format_func=lambda u: names.get(u, u), key=key, placeholder="All spokes")
+    chosen = st.multiselect("Spokes", spokes, format_func=lambda u: names.get(u, u), key=key, placeholder="All spokes",
+                            width=width)
     urlstate.write(key, chosen)
     return chosen
 
 
+def tile_value(value, unit_of_measure: str) -> str:
+    """A KPI's figure as a tile shows it: money compact with its currency (€1.84M), counts whole with separators
+    (3,512), shares with one decimal (3.2 %), durations in the unit a reader expects (3.4 h)."""
+    if unit_of_measure in fmt.CURRENCY_SYMBOLS:
+        return fmt.money(value, unit_of_measure, compact_form=True)
+    if unit_of_measure in ("count", ""):
+        return fmt.count(value)
+    return fmt.measure(value, unit_of_measure)
+
+
+def compared_with(row) -> str:
+    """What a tile's change is measured against, in words, from the periods its row was computed over."""
+    needed = ("period_start", "period_end", "previous_start", "previous_end")
+    if not all(pd.notna(getattr(row, c, None)) for c in needed):
+        return "the previous period"
+    return comparison_label(*(pd.Timestamp(getattr(row, c)).to_pydatetime() for c in needed), get_settings().tz)
+
+
 def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
-    """One KPI in a bordered tile: value and change vs the previous period (direction-aware colour), a plotly
-    sparkline of the window's trend, and the target. ``changes`` (:func:`recent_changes`): each done
-    operating-model change inside the sparkline's span is a thin dotted line on its date."""
+    """One KPI in a bordered tile: its name (wrapping rather than cut off), value and change vs the like-for-like
+    period (direction-aware colour), a plotly sparkline of the window's trend, and the target with what the
+    change compares with. ``changes`` (:func:`recent_changes`): each done operating-model change inside the
+    sparkline's span is a thin dotted line on its date."""
     times, values = _series(trend).get(row.id, ((), ()))
     marks = mark_positions(list(times), [c[0] for c in changes]) if changes and len(values) > 1 else ()
     status = {True: "on target", False: "off target", None: "no target data"}[row.on_target]
     with st.container(border=True):
+        # the name as text of its own: a metric's label is cut off ("Median lead ti…") in a narrow tile
+        st.markdown(f"**{md(row.name)}**", help=row.description or None)
         st.metric(
             row.name,
-            fmt.measure(row.value, row.unit_of_measure),
+            tile_value(row.value, row.unit_of_measure),
             delta=fmt.signed_percent(row.change),
             delta_color="normal" if row.direction == "higher" else "inverse",
-            help=row.description or None,
+            label_visibility="collapsed",
         )
         if len(values) > 1:
             st.plotly_chart(_sparkline(values, _trend_colour(row), marks), config=SPARK_CONFIG,
                             key=f"spark-{row.id}", alt=f"{row.name}: trend over the window")
-        target = fmt.measure(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
+        target = tile_value(row.window_target, row.unit_of_measure) if pd.notna(row.window_target) else "none set"
         icon = {True: ":green[●]", False: ":red[●]", None: ":gray[●]"}[row.on_target]
         # what the delta compares with, here rather than as the metric's delta description (cut off in a narrow tile)
-        change = " · change vs the previous period" if pd.notna(row.change) else ""
+        change = f" · change vs {compared_with(row)}" if pd.notna(row.change) else ""
         st.caption(f"{icon} Target {target} · {status}{change}")
 
 
