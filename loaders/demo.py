@@ -64,6 +64,7 @@ from dashboard.db import (
     units,
     work_items,
 )
+from dashboard.domain.kpi_ranges import is_share
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
 
 UTC = dt.timezone.utc
@@ -905,7 +906,7 @@ def _kpi_series(rng: np.random.Generator, spec: KpiSpec, target: float, times: n
     else:
         values = level * (1 + spec.noise * rng.standard_normal(len(times)))
     values = np.maximum(values, 0)
-    if spec.unit_of_measure == "%" and target <= 100:  # shares cannot exceed 100 % (ROI can)
+    if is_share(spec.unit_of_measure, target):  # shares cannot exceed 100 % (ROI can)
         values = np.minimum(values, 100)
     return values.round(4)
 

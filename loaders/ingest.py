@@ -38,10 +38,9 @@ from the journeys table, leaves it out until its journey arrives.
 
 from __future__ import annotations
 
-import dataclasses
-
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -55,11 +54,29 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, String, bindparam, func, insert, select, type_coerce, update
+from sqlalchemy import (
+    Engine,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from dashboard import audit, store
-from dashboard.db import imports, journeys, kpi_observations, kpis, quarantine, units, work_items, write_transaction
+from dashboard.db import (
+    imports,
+    journeys,
+    kpi_observations,
+    kpis,
+    quarantine,
+    units,
+    work_items,
+    write_transaction,
+)
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
 from loaders import routing
@@ -142,7 +159,9 @@ class ImportReport:
     def summary(self) -> str:
         if self.skipped:
             p = self.previous or {}
-            return (f"{self.file_name}: already imported as import #{p.get('id')} on {p.get('started_at')} "
+            when = p.get("started_at")
+            when = f"{fmt.moment(pd.Timestamp(when), 'UTC')} UTC" if when else "an earlier date"
+            return (f"{self.file_name}: already imported as import #{p.get('id')} on {when} "
                     f"({self.kind}); nothing done. Use --force to import it again.")
         verb = "would import" if self.dry_run else "imported"
         routed = (f"; {self.routed_by_rules:,} routed by rules, {self.unrouted:,} left unrouted"
@@ -914,9 +933,6 @@ class _Routing:
         if self.rule_set is None and report.unrouted and not self.problems:
             report.warnings.append(f"{name}: no routing rule set is active: {report.unrouted:,} item(s) without a "
                                    "target wait unrouted at the hub until the hub routes them or a rule set is published")
-        elif report.routed_by_rules or report.unrouted:
-            report.warnings.append(f"{name}: items without a target: {report.routed_by_rules:,} routed by rules, "
-                                   f"{report.unrouted:,} left unrouted at the hub (no rule matched)")
 
 
 def _ahead(items: Iterator, depth: int = 1) -> Iterator:

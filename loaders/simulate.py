@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dashboard import errors, store
 from dashboard.db import kpi_hourly, kpis, units, work_items
+from dashboard.domain.kpi_ranges import is_share
 from dashboard.domain.vocabulary import Aggregation, ItemKind, Status
 from loaders import routing
 from loaders.demo import DATASET, DERIVED_KPIS, ROUTES, RouteSpec, route_attributes
@@ -275,7 +276,7 @@ def _observation(rng: np.random.Generator, feed: KpiFeed, hours: float, derived:
             return float(rng.poisson(expected))
         return float(expected * rng.lognormal(-0.02, 0.2))
     value = max(0.0, feed.level * (1 + 0.03 * rng.standard_normal()))
-    return min(value, 100.0) if feed.unit_of_measure == "%" and feed.level <= 100 else value
+    return min(value, 100.0) if is_share(feed.unit_of_measure, feed.level) else value
 
 
 def _kpi_observations(rng: np.random.Generator, model: SimModel, now: dt.datetime,
