@@ -271,22 +271,22 @@ def test_the_admin_page_lists_users_and_searches_the_audit_trail(app, app_db, si
     assert listed[["user", "role", "unit"]].fillna("").values.tolist() == [
         ["pat@example.com", "executive", ""], ["sam@example.com", "spoke_lead", "sales"]]
     trail = next(d for d in at.dataframe if d.key != "users_editor").value
-    assert trail[["user", "action", "target"]].fillna("").values.tolist() == [  # newest first
-        ["ada@example.com", "sign_in", ""],
-        ["sam@example.com", "sign_in", ""],
-        ["ada@example.com", "user_change", "sam@example.com"],
-        ["ada@example.com", "user_change", "pat@example.com"],
+    assert trail[["User", "Action", "Target"]].fillna("").values.tolist() == [  # newest first, actions in words
+        ["ada@example.com", "Signed in", ""],
+        ["sam@example.com", "Signed in", ""],
+        ["ada@example.com", "Changed a user", "sam@example.com"],
+        ["ada@example.com", "Changed a user", "pat@example.com"],
     ]
     assert [(e["user"], e["role"]) for e in audit_entries(app_db, "sign_in")] == [
         ("sam@example.com", "spoke_lead"), ("ada@example.com", "admin")]
 
     at.text_input(key="audit_user").input("sam").run()
-    assert next(d for d in at.dataframe if d.key != "users_editor").value.action.tolist() == ["sign_in"]
+    assert next(d for d in at.dataframe if d.key != "users_editor").value.Action.tolist() == ["Signed in"]
     at.text_input(key="audit_user").input("").run()
     at.selectbox(key="audit_action").set_value("user_change").run()
     at.text_input(key="audit_text").input("spoke sales").run()
     trail = next(d for d in at.dataframe if d.key != "users_editor").value
-    assert trail[["target", "detail"]].values.tolist() == [["sam@example.com", "added: role spoke_lead, spoke sales"]]
+    assert trail[["Target", "Detail"]].values.tolist() == [["sam@example.com", "added: role spoke_lead, spoke sales"]]
 
     # saving the table as it stands changes nobody: no new entries
     next(b for b in at.button if b.label == "Save users").click().run()
