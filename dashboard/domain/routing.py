@@ -758,18 +758,37 @@ _DIFF_FIELDS = ("name", "enabled", "kinds", "channels", "topics", "segments", "k
                 "target_unit", "priority", "sla_hours")
 
 
-def diff(old: RuleSet | None, new: RuleSet) -> list[str]:
+def diff(old: RuleSet | None, new: RuleSet, names: Mapping[str, str] | None = None) -> list[str]:
     """Readable changes from ``old`` to ``new``: rules added, removed, moved in precedence, fields changed.
 
-    ``old`` None (no active set yet) lists every rule of ``new`` as added.
+    ``old`` None (no active set yet) lists every rule of ``new`` as added. With ``names`` (unit id -> name) the
+    lines are for people: units by name, the SLA in hours, arrows (``sends to Customer service``,
+    ``SLA 12.0 h → 8.0 h``); without, ids and values as stored (``sends to 'customer_service'``).
     """
     old = old or RuleSet()
+    arrow = "→" if names is not None else "->"
+
+    def unit(u: str | None) -> str:
+        if u is None:
+            return "leave unrouted"
+        return names.get(u, u) if names is not None else repr(u)
+
+    def value(field: str, v: object) -> str:
+        if field == "target_unit":
+            return unit(v)  # type: ignore[arg-type]
+        if field == "sla_hours" and names is not None:
+            return "none" if v is None else f"{float(v):.1f} h"  # type: ignore[arg-type]
+        return _describe_value(v)
+
+    def label(field: str) -> str:
+        return "SLA" if field == "sla_hours" and names is not None else field.replace("_", " ")
+
     before = {r.id: (i, r) for i, r in enumerate(old.rules)}
     after = {r.id: (i, r) for i, r in enumerate(new.rules)}
     lines: list[str] = []
     for rid, (i, r) in after.items():
         if rid not in before:
-            lines.append(f"added rule {r.name!r} ({rid}) at position {i + 1}: sends to {r.target_unit!r}"
+            lines.append(f"added rule {r.name!r} ({rid}) at position {i + 1}: sends to {unit(r.target_unit)}"
                          + ("" if r.enabled else " (disabled)"))
     for rid, (i, r) in before.items():
         if rid not in after:
@@ -792,16 +811,13 @@ def diff(old: RuleSet | None, new: RuleSet) -> list[str]:
                 if field == "enabled":
                     lines.append(f"{'enabled' if b else 'disabled'} rule {r.name!r} ({rid})")
                 else:
-                    lines.append(f"rule {r.name!r} ({rid}): {field.replace('_', ' ')} "
-                                 f"{_describe_value(a)} -> {_describe_value(b)}")
+                    lines.append(f"rule {r.name!r} ({rid}): {label(field)} {value(field, a)} {arrow} {value(field, b)}")
     for field in ("target_unit", "priority", "sla_hours"):
         a, b = getattr(old.default, field), getattr(new.default, field)
         if a != b:
             if field == "target_unit":
-                a_s = "leave unrouted" if a is None else repr(a)
-                b_s = "leave unrouted" if b is None else repr(b)
-                lines.append(f"the default rule: {a_s} -> {b_s}")
+                lines.append(f"the default rule: {unit(a)} {arrow} {unit(b)}")
             else:
-                lines.append(f"the default rule: {field.replace('_', ' ')} {_describe_value(a)} -> "
-                             f"{_describe_value(b)}")
+                lines.append(f"the default rule: {label(field)} {value(field, a)} {arrow} {value(field, b)}")
     return lines
+

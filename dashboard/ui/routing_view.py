@@ -624,7 +624,7 @@ def history_section(viewer: Viewer, state: dict) -> None:
         with st.expander(title):
             if row.note:
                 st.markdown(f"**Note:** {md(row.note)}")
-            changes = diff(base, row.rule_set)
+            changes = diff(base, row.rule_set, _names(state))
             if changes:
                 st.markdown("\n".join(f"- {md(c)}" for c in changes))
             else:

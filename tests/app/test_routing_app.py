@@ -191,7 +191,7 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
         assert routing.find_item(conn, HUB, "wait-1")["target_unit"] == "sales"
     expanders = [e.label for e in at.expander]
     assert any(label.startswith(f"#{active.id} active") for label in expanders)
-    assert any("'finance' -> 'sales'" in shown(m.value) for m in at.markdown)  # the diff to the previous version
+    assert any("target unit Finance → Sales" in shown(m.value) for m in at.markdown)  # the diff, units by name
 
 
 def test_an_executive_sees_everything_read_only(app, published, sign_in):

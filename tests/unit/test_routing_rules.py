@@ -417,3 +417,14 @@ def test_route_frame_matches_route_one_on_many_distinct_texts():
         for idx, row in items.iterrows():
             assert out.at[idx, "rule_id"] == route_one(rs, row.to_dict()).rule_id, row.to_dict()
     assert {"buy", "jobs", "complaint-mentions", "leads", "complaints"} <= set(out.rule_id.dropna())
+
+
+def test_diff_for_people_names_units_and_gives_the_sla_in_hours(demo):
+    new_rules = [{**r, "target_unit": "finance", "sla_hours": 8.0} if r["id"] == "leads" else dict(r)
+                 for r in DEMO["rules"]]
+    new = parse_rule_set({"rules": new_rules, "default": {"target_unit": "customer_service"}})
+    names = {"sales": "Sales", "finance": "Finance", "customer_service": "Customer service"}
+    lines = diff(demo, new, names)
+    assert "rule 'Leads' (leads): target unit Sales → Finance" in lines
+    assert any(line.startswith("rule 'Leads' (leads): SLA ") and line.endswith("→ 8.0 h") for line in lines)
+    assert "the default rule: leave unrouted → Customer service" in lines
