@@ -109,34 +109,52 @@ def kpi_tree(kpis: pd.DataFrame, credit: pd.DataFrame, unit_names: dict[str, str
         ids=ids, labels=labels, parents=parents, values=values, text=texts, customdata=hovers,
         branchvalues="remainder", textinfo="label+text", marker=dict(colors=colours, line=dict(color="white", width=1)),
         hovertemplate="%{customdata}<extra></extra>", root_color="white", sort=False,
-        pathbar=dict(visible=False),
+        pathbar=dict(visible=False), textfont=dict(size=13),
     ))
-    title = f"Who earned the {TOTALS[measure].lower()}"
+    title = dict(text=f"Who earned the {TOTALS[measure].lower()}", y=0.98, yanchor="top")
     if method_label:
-        title += f" · {method_label}"
-    return _layout(fig, 460, title=title)
+        title["subtitle"] = dict(text=method_label)
+    _layout(fig, 460, title=title)
+    # a box too small for its name at a readable size shows none (its name is in the hover), never a blur
+    fig.update_layout(uniformtext=dict(minsize=11, mode="hide"), margin=dict(l=10, r=10, t=60, b=10))
+    return fig
+
+
+def wrapped(name: str, width: int = 14) -> str:
+    """A team's name on lines of about ``width`` characters (plotly's <br>), so an axis label stays level."""
+    lines, line = [], ""
+    for word in str(name).split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line]) if line else str(name)
 
 
 def method_comparison(table: pd.DataFrame, unit_names: dict[str, str], *, measure: str = "revenue",
                       currency: str = "EUR") -> go.Figure:
-    """Grouped bars: per team, the credit each method gives it (``table``: attribution.compare output)."""
+    """Grouped bars: per team, the credit each method gives it (``table``: attribution.compare output); long team
+    names wrap onto lines under their bars instead of tilting."""
     fig = go.Figure()
     order = team_order(table, measure)
     for i, (method, label) in enumerate(METHODS.items()):
         g = table[table.method == method].set_index("team").reindex(order)
         if g.empty:
             continue
-        names = [unit_names.get(t, t) for t in g.index]
+        names = [wrapped(unit_names.get(t, t)) for t in g.index]
         share_col = "revenue_share" if measure == "revenue" else "conversion_share"
         fig.add_trace(go.Bar(
             x=names, y=g[measure], name=label, marker_color=SERIES[i % len(SERIES)],
-            customdata=[[format_credit(v, measure, currency, compact_form=False), fmt.percent(s, 1)]
-                        for v, s in zip(g[measure], g[share_col])],
-            hovertemplate="%{x} · " + label + ": %{customdata[0]} (%{customdata[1]})<extra></extra>",
+            customdata=[[format_credit(v, measure, currency, compact_form=False), fmt.percent(s, 1),
+                         unit_names.get(t, t)] for t, v, s in zip(g.index, g[measure], g[share_col])],
+            hovertemplate="%{customdata[2]} · " + label + ": %{customdata[0]} (%{customdata[1]})<extra></extra>",
         ))
     axis = (dict(tickprefix=fmt.CURRENCY_SYMBOLS.get(currency, currency), tickformat="~s") if measure == "revenue"
             else fmt.AXIS_COUNT)
     fig.update_yaxes(title_text=TOTALS[measure].lower(), nticks=6, **axis)
-    _layout(fig, 400, barmode="group", title=dict(text="Credit per team by method", y=0.98, yanchor="top"))
-    fig.update_layout(margin=dict(l=10, r=10, t=80, b=10), legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
+    fig.update_xaxes(tickangle=0, automargin=True)
+    _layout(fig, 420, barmode="group", title=dict(text="Credit per team by method", y=0.99, yanchor="top"))
+    # room above the bars for the legend under the title: one row wide, four on a phone
+    fig.update_layout(margin=dict(l=10, r=10, t=130, b=40), legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     return fig

@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.charts.cycle_charts import short_label
 from dashboard.charts.palette import GREY, PRIMARY, SERIES, TEXT
 from dashboard.domain.evaluation import METRICS, Evaluation
 
@@ -48,10 +49,13 @@ def before_after(daily: pd.DataFrame, metric: str, change_at: dt.datetime, label
                                          hovertemplate=f"{name}, mean {part}: {mean:,.1f}<extra></extra>"))
     x = pd.Timestamp(change_at)
     fig.add_vline(x=x, line=dict(color=TEXT, dash="dash", width=1))
-    fig.add_annotation(x=x, y=1, yref="paper", text=label or "the change", showarrow=False, xanchor="left",
-                       yanchor="bottom", font=dict(size=11, color=TEXT))
+    fig.add_annotation(x=x, y=1, yref="paper", text=short_label(label or "the change"), showarrow=False,
+                       xanchor="left", yanchor="bottom", font=dict(size=11, color=TEXT), hovertext=label or None)
     unit = " (%)" if share else ""
-    return _layout(fig, 300, title=f"{spec.label} per day", yaxis_title=AXIS[spec.unit] + unit)
+    _layout(fig, 340, title=f"{spec.label} per day", yaxis_title=AXIS[spec.unit] + unit)
+    # the legend under the chart: the change's label and line have the top to themselves
+    fig.update_layout(margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.15, yanchor="top"))
+    return fig
 
 
 def prediction_vs_observed(evaluation: Evaluation) -> go.Figure:

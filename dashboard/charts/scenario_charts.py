@@ -30,7 +30,7 @@ LEAD_PARTS = {  # column of ScenarioResult.streams: (label, colour)
 }
 
 
-def tradeoff(curve, title: str = "Cost vs mean lead time as the central share goes 0 → 1",
+def tradeoff(curve, title: str = "Cost against mean lead time, central share 0 → 100 %",
              names: Mapping[str, str] | None = None) -> go.Figure:
     """x = mean lead time, y = yearly cost; points where a spoke misses its SLA are marked red and named; points
     where a platform licence appears or goes are marked and say so.
@@ -45,7 +45,7 @@ def tradeoff(curve, title: str = "Cost vs mean lead time as the central share go
     c = pts[finite].assign(breaching=np.array(breaching, dtype=object)[finite])
     fig = go.Figure()
     fig.add_trace(go.Scatter(
-        x=c.lead_time_mean_h, y=c.total_cost, mode="lines", name="central share 0 → 1", line=dict(color=PRIMARY, width=3),
+        x=c.lead_time_mean_h, y=c.total_cost, mode="lines", name="central share 0 → 100 %", line=dict(color=PRIMARY, width=3),
         customdata=np.stack([c.share * 100, c.breaching.replace("", "none")], axis=1),
         hovertemplate="central share %{customdata[0]:.0f} %<br>mean lead time %{x:.1f} h<br>cost €%{y:,.0f}/year"
                       "<br>SLA missed at: %{customdata[1]}<extra></extra>",
@@ -142,13 +142,19 @@ def scenario_map(units: pd.DataFrame, delta: pd.DataFrame) -> go.Figure:
                              textfont=dict(size=11, color=TEXT)))
     xs = [pos[u][0] for u in units.id]
     ys = [pos[u][1] for u in units.id]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=[plain(names[u]) for u in units.id], hoverinfo="skip",
-                             textposition=[label_position(x, y) for x, y in zip(xs, ys)], showlegend=False,
-                             marker=dict(size=34, color=[HUB if k == "hub" else PRIMARY for k in units.kind],
+    is_hub = [k == "hub" for k in units.kind]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", hoverinfo="skip", showlegend=False,
+                             text=["" if hub else plain(names[u]) for u, hub in zip(units.id, is_hub)],
+                             textposition=[label_position(x, y) for x, y in zip(xs, ys)],
+                             marker=dict(size=34, color=[HUB if hub else PRIMARY for hub in is_hub],
                                          line=dict(width=2, color="white"))))
+    for u, x, y, hub in zip(units.id, xs, ys, is_hub):  # the hub's name on a plate, clear of the edges under it
+        if hub:
+            fig.add_annotation(x=x, y=y, yshift=-26, text=plain(names[u]), showarrow=False, yanchor="top",
+                               font=dict(size=11, color=TEXT), bgcolor="rgba(255,255,255,0.9)", borderpad=2)
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), title="This scenario on the map, vs as-is",
                       xaxis=dict(visible=False, range=[-1.5, 1.5]),
-                      yaxis=dict(visible=False, range=[-1.3, 1.3], scaleanchor="x"),
+                      yaxis=dict(visible=False, range=[-1.45, 1.45], scaleanchor="x"),  # room for the names
                       plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
     return fig
 
@@ -194,9 +200,11 @@ def lead_time_breakdown(splits: Mapping[str, pd.DataFrame], title: str = "Where 
             y=y, x=x, orientation="h", name=label, marker_color=colour,
             customdata=np.array([[fmt.hours(v), t] for v, t in zip(x, totals)], dtype=object).reshape(-1, 2),
             hovertemplate=f"{label}: %{{customdata[0]}} of %{{customdata[1]}}<extra></extra>"))
-    fig.update_layout(barmode="stack", height=90 + 30 * len(rows), margin=dict(l=10, r=10, t=40, b=10), title=title,
-                      xaxis_title="mean lead time (hours)", yaxis=dict(autorange="reversed", automargin=True),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right", traceorder="normal"))
+    fig.update_layout(barmode="stack", height=140 + 30 * len(rows), margin=dict(l=10, r=10, t=90, b=10),
+                      title=dict(text=title, y=0.99, yanchor="top"), xaxis_title="mean lead time",
+                      yaxis=dict(autorange="reversed", automargin=True),  # the legend under the title, never on it
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left", traceorder="normal"))
+    fig.update_xaxes(**fmt.AXIS_HOURS)
     return fig
 
 
@@ -232,6 +240,6 @@ def staffing_week(weeks: Mapping[str, pd.DataFrame], offset_h: float = 0.0, zone
     for r, (col, _name) in enumerate(rows, start=1):  # from zero, with room above the highest line
         top = max([float(np.nanmax(w[col])) for w in weeks.values() if len(w)] or [0.0])
         fig.update_yaxes(range=[0, top * 1.15 if top > 0 else 1.0], row=r, col=1)
-    fig.update_layout(height=520, margin=dict(l=10, r=10, t=60, b=10), title=plain(title),
-                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=80, b=10), title=dict(text=plain(title), y=0.99,
+                      yanchor="top"), legend=dict(orientation="h", y=1.07, yanchor="bottom", x=0, xanchor="left"))
     return fig

@@ -71,12 +71,12 @@ def _attribution(url: str, viewer: Viewer, days: int) -> Attribution:
 
 def render(viewer: Viewer) -> None:
     url = get_settings().database_url
-    a, b, c = st.columns([1.2, 1, 1.6])
-    days = a.selectbox("Journeys started", list(WINDOWS), index=0, format_func=WINDOWS.get, key="at_window")
-    measure = b.segmented_control("Credit", list(attribution_charts.MEASURES), default="revenue",
-                                  format_func=attribution_charts.MEASURES.get, key="at_measure") or "revenue"
-    method = c.selectbox("Method on the KPI tree", list(at_.METHODS), index=list(at_.METHODS).index("markov"),
-                         format_func=at_.METHODS.get, key="at_method", help="Every method is in the table below")
+    with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):  # wraps on a narrow screen
+        days = st.selectbox("Journeys started", list(WINDOWS), index=0, format_func=WINDOWS.get, key="at_window")
+        method = st.selectbox("Method on the KPI tree", list(at_.METHODS), index=list(at_.METHODS).index("markov"),
+                              format_func=at_.METHODS.get, key="at_method", help="Every method is in the table below")
+        measure = st.segmented_control("Credit", list(attribution_charts.MEASURES), default="revenue",
+                                       format_func=attribution_charts.MEASURES.get, key="at_measure") or "revenue"
     try:
         with st.spinner("Reading the customer journeys…"):
             result = _attribution(url, viewer, int(days))
@@ -111,20 +111,21 @@ def render(viewer: Viewer) -> None:
         st.caption("; ".join(chain.notes).capitalize() + ".")
     st.plotly_chart(attribution_charts.method_comparison(table, result.names, measure=measure),
                     config={"displayModeBar": False}, key="at_methods")
-    st.dataframe(_method_table(table, result.names, measure), hide_index=True, width="stretch")
+    st.dataframe(_method_table(table, result.names, measure), hide_index=True, width="stretch",
+                 column_config={"Team": st.column_config.TextColumn(pinned=True)})
     _explain(result)
 
 
 def _summary(s: at_.Summary, goal: pd.Series | None, window: str) -> None:
-    cols = st.columns(4)
-    cols[0].metric("Journeys started", fmt.count(s.journeys), help="Customer journeys that started in the window")
-    cols[1].metric("Journeys converted", fmt.count(s.converted),
-                   help="Journeys that started in the window, converted (by today) and have at least one touchpoint")
-    cols[2].metric("Journey conversion", fmt.percent(s.conversion_rate, 1),
-                   help="Converted journeys ÷ journeys with a touchpoint. Not the Conversion rate KPI on the overview.")
-    cols[3].metric("Journey revenue", fmt.money(s.revenue, compact_form=True),
-                   help="Revenue of the converted journeys, shared out below. Not the Revenue KPI on the overview, "
-                        "which counts all revenue booked.")
+    with st.container(horizontal=True, gap="small"):  # four in a row, or wrapped two by two
+        st.metric("Journeys started", fmt.count(s.journeys), help="Customer journeys that started in the window")
+        st.metric("Journeys converted", fmt.count(s.converted),
+                  help="Journeys that started in the window, converted (by today) and have at least one touchpoint")
+        st.metric("Journey conversion", fmt.percent(s.conversion_rate, 1),
+                  help="Converted journeys ÷ journeys with a touchpoint. Not the Conversion rate KPI on the overview.")
+        st.metric("Journey revenue", fmt.money(s.revenue, compact_form=True),
+                  help="Revenue of the converted journeys, shared out below. Not the Revenue KPI on the overview, "
+                       "which counts all revenue booked.")
     extra = (f"{fmt.count(s.mean_touches * s.with_path)} touchpoints on the {fmt.count(s.with_path)} journeys "
              "with at least one.")
     if s.unattributed_conversions:

@@ -232,16 +232,16 @@ def missing_functions(calibration: CalibrationResult | None, base: ScenarioInput
     if calibration is None or not calibration.missing_functions:
         return
     for fid in calibration.missing_functions:
-        left, right = st.columns([5, 2], vertical_alignment="center")
+        left, right = st.columns([3, 2], vertical_alignment="center")
         if fid in base.functions:
             left.caption(f"{function_label(fid)} had no work items in the window; it is in this scenario with "
                          "typical defaults (an assumption).")
             continue
         left.info(f"{function_label(fid)} had no work items in the window, so it is not in the as-is.",
                   icon=":material/help:")
-        right.button("Add with typical defaults (assumption)", key=f"add_{fid}", on_click=sv.add_function,
+        right.button("Add with typical values", key=f"add_{fid}", on_click=sv.add_function, width="stretch",
                      args=(fid, calibration), help=f"Add {function_label(fid)} to the as-is and this scenario with "
-                     "typical demand and this organisation's average observed times")
+                     "typical demand and this organisation's average observed times (an assumption)")
 
 
 # --- 4. where the lead time goes -----------------------------------------------------------------------------------

@@ -42,8 +42,8 @@ MODEL_DOC = Path(__file__).with_name("scenario_help.md")  # the model for its re
 PLACEMENTS = {"as_is": "As today", "hub": "Hub", "hybrid": "Hybrid", "spokes": "Spokes"}
 GLOBALS = {  # key: (label, min, max, step, format, help)
     "fte_cost": ("FTE cost (€/year)", 1.0, None, 1000.0, "%.0f", "Yearly cost of one FTE where no unit sets its own"),
-    "platform_cost": ("Platform cost (€/instance/year)", 0.0, None, 1000.0, "%.0f",
-                      "Licence and running cost of one platform instance where no function sets its own"),
+    "platform_cost": ("Platform cost (€/year)", 0.0, None, 1000.0, "%.0f",
+                      "Licence and running cost of one platform instance a year, where no function sets its own"),
     "shrinkage": ("Shrinkage", 0.0, 0.9, 0.01, "%.2f",
                   "Share of paid hours not available for work: leave, sickness, training, meetings (0.30 = 30 %)"),
 }
@@ -208,12 +208,22 @@ def forget_saved() -> None:
     st.query_params.pop("scenario", None)
 
 
+PRESET_BUTTONS = {"hybrid": "Hybrid"}  # the button's short name; its help says what the preset is
+PRESET_HELP = {
+    "as_is": "Every function where it is today",
+    "centralised": "Every function in the hub",
+    "decentralised": "Every function in the spokes",
+    "hybrid": "Content production and analytics & reporting in the hub, everything else in the spokes",
+}
+
+
 def preset_buttons(as_is_inputs: ScenarioInputs) -> None:
-    options = presets(as_is_inputs)
-    cols = st.columns(len(options))
-    for col, (key, inputs) in zip(cols, options.items()):
-        col.button(PRESET_LABELS[key], key=f"preset_{key}", on_click=_use_preset, args=(key, dump_inputs(inputs)),
-                   width="stretch", help=f"Set every control to the {PRESET_LABELS[key].lower()} model")
+    """The four starting points in a row that wraps two by two on a phone (whole labels at any width)."""
+    with st.container(horizontal=True, gap="small"):
+        for key, inputs in presets(as_is_inputs).items():
+            st.button(PRESET_BUTTONS.get(key, PRESET_LABELS[key]), key=f"preset_{key}", on_click=_use_preset,
+                      args=(key, dump_inputs(inputs)), width="stretch",
+                      help=f"{PRESET_HELP[key]}: set every control to it")
 
 
 def _use_preset(key: str, dumped: dict) -> None:
@@ -249,16 +259,15 @@ def controls(base: ScenarioInputs) -> ScenarioInputs | None:
     shares: dict[str, float | None] = {}
     st.caption("Where each function is done. As today keeps each stream of work where it is now; Hybrid splits the "
                "work: the slider is the share the hub does.")
-    for fid in base.functions:
-        a, b, c = st.columns([3, 4, 3], vertical_alignment="center")
-        a.markdown(f"**{function_label(fid)}**")
-        place = b.segmented_control(f"Placement of {function_label(fid)}", list(PLACEMENTS), key=f"place_{fid}",
-                                    format_func=PLACEMENTS.get, label_visibility="collapsed", required=True,
-                                    on_change=_placement_changed, args=(fid,))
+    for fid in base.functions:  # the name above its placement, so all four choices show at any width
+        b, c = st.columns([5, 3], vertical_alignment="bottom")
+        place = b.segmented_control(f"**{function_label(fid)}**", list(PLACEMENTS), key=f"place_{fid}",
+                                    format_func=PLACEMENTS.get, required=True, on_change=_placement_changed,
+                                    args=(fid,))
         share = c.slider(f"Central share of {function_label(fid)}", 0, 100, key=f"share_{fid}", step=5, format="%d %%",
                          disabled=place != "hybrid", label_visibility="collapsed")
         shares[fid] = {"hub": 1.0, "spokes": 0.0, "as_is": None}.get(place or "hybrid", share / 100)
-    g = st.columns(len(GLOBALS))
+    g = st.columns(len(GLOBALS), vertical_alignment="bottom")
     changes = {}
     for col, (key, (label, lo, hi, step, form, help_)) in zip(g, GLOBALS.items()):
         changes[key] = col.number_input(label, min_value=lo, max_value=hi, step=step, format=form, key=f"g_{key}",
@@ -278,14 +287,14 @@ def headline(result, baseline_result) -> None:
     """The organisation's totals against the as-is, coloured by whether the change is better (lower cost, lead
     time, handoffs and unanswered items; a higher share within SLA) or worse."""
     delta = totals_delta(result, baseline_result)
-    cols = st.columns([1.15 if m == "unanswered_per_month" else 1 for m in delta.index])
-    for col, (metric, row) in zip(cols, delta.iterrows()):
-        shown = row.better is not None and not _too_small(metric, row.delta)
-        change = fmt_delta(metric, row.delta) if shown else None
-        colour = ("green" if row.better else "red") if shown else "off"
-        col.metric(LABELS.get(metric, row.label), fmt_metric(metric, row.value), delta=change, delta_color=colour,
-                   delta_arrow="up" if row.delta > 0 else "down", border=True,
-                   delta_description="vs as-is" if change else None)
+    with st.container(horizontal=True, gap="small"):  # six in a row, or wrapped: whole labels and values
+        for metric, row in delta.iterrows():
+            shown = row.better is not None and not _too_small(metric, row.delta)
+            change = fmt_delta(metric, row.delta) if shown else None
+            colour = ("green" if row.better else "red") if shown else "off"
+            st.metric(LABELS.get(metric, row.label), fmt_metric(metric, row.value), delta=change, delta_color=colour,
+                      delta_arrow="up" if row.delta > 0 else "down", border=True,
+                      delta_description="vs as-is" if change else None)
     if result.flags:
         st.warning(bullets(result.flags), icon=":material/warning:")
 
@@ -309,7 +318,7 @@ def fmt_metric(metric: str, v: float) -> str:
         return fmt.percent(v, 1)
     if metric in COUNTS:
         return fmt.count(v)
-    return fmt.fte(v)
+    return fmt.fte(v).removesuffix(" FTE")  # the tile's label says FTE; its value stays whole in a narrow tile
 
 
 def fmt_delta(metric: str, d: float) -> str:

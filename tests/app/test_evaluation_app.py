@@ -120,7 +120,7 @@ def test_attribution_tab_credits_teams_on_the_kpi_tree(app, cycle_db):
     assert [m.value for m in tab.metric] == ["6", "4", "66.7 %", "€650"]  # j1, j2, j3, j5 of six converted
     tree = next(c for c in _charts(tab) if c["data"][0]["type"] == "treemap")
     assert tree["data"][0]["labels"][0] == "Journey revenue · €650"
-    assert "Markov chain (removal effect)" in tree["layout"]["title"]["text"]
+    assert tree["layout"]["title"]["subtitle"]["text"] == "Markov chain (removal effect)"
     table = tab.dataframe[0].value.set_index("Team")
     assert list(table.columns) == ["First touch", "Last touch", "Linear", "Markov chain (removal effect)"]
     # first touch: j1 → hub (300), j2 → sales (100), j3 → finance (200), j5 → sales (50): €650 in all
@@ -134,7 +134,7 @@ def test_attribution_tab_credits_teams_on_the_kpi_tree(app, cycle_db):
     tab.selectbox(key="at_method").set_value("last_touch").run()
     tab = _tab(at, "Attribution")
     tree = next(c for c in _charts(tab) if c["data"][0]["type"] == "treemap")
-    assert "Last touch" in tree["layout"]["title"]["text"]
+    assert tree["layout"]["title"]["subtitle"]["text"] == "Last touch"
     # the hub and finance get nothing under last touch, and the page says why
     assert "No credit under Last touch: Finance, Marketing hub — never the last touch before a conversion." \
         in _text(tab)

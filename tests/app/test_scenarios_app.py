@@ -354,7 +354,7 @@ def _saved(url, name):
 
 def test_a_preset_after_saving_applies_and_the_next_save_stores_what_is_on_screen(app, app_db):
     at = app(PAGE).run()
-    button(at, "Hybrid (central content + analytics)").click().run()
+    button(at, "Hybrid").click().run()
     at = _save(at, "Hybrid plan", "Content and analytics in the hub")
     assert _sid(at)  # the link now opens the saved scenario
     hybrid = placements(at)
