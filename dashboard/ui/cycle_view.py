@@ -84,11 +84,11 @@ def _today() -> dt.date:
 def _when(ts) -> str:
     if ts is None or pd.isna(ts):
         return "—"
-    return f"{pd.Timestamp(ts).tz_convert(get_settings().tz):%d %b %Y %H:%M}"
+    return fmt.moment(pd.Timestamp(ts), get_settings().tz)
 
 
 def _day(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%d %b %Y}"
+    return "—" if value is None or pd.isna(value) else fmt.day(pd.Timestamp(value))
 
 
 def render(viewer: Viewer) -> None:
@@ -454,7 +454,7 @@ def _mark_done_form(viewer: Viewer, changes: pd.DataFrame) -> None:
         return
     _written()
     st.session_state["om_editor_generation"] = st.session_state.get("om_editor_generation", 0) + 1
-    st.session_state["om_flash"] = (f"“{labels[int(chosen)]}” done on {day:%d %b %Y}: it now shows as a dashed line "
+    st.session_state["om_flash"] = (f"“{labels[int(chosen)]}” done on {fmt.day(day)}: it now shows as a dashed line "
                                     "on the trend charts of the spokes it touches.")
     st.rerun()
 

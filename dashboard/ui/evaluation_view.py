@@ -56,7 +56,7 @@ def _evaluation(url: str, viewer: Viewer, change_id: int, days: int) -> Evaluati
 
 def _change_label(row, names: dict[str, str] | None = None) -> str:
     where = ", ".join((names or {}).get(u, u) for u in row.units) if row.units else "every spoke"
-    return f"{row.label} · done {row.done_on:%d %b %Y} · {where}"
+    return f"{row.label} · done {fmt.day(row.done_on)} · {where}"
 
 
 def render(viewer: Viewer) -> None:
@@ -102,7 +102,7 @@ def _show(found: EvaluationData) -> None:
     touched = ", ".join(names.get(u, u) for u in found.treated) or "none"
     control = ", ".join(names.get(u, u) for u in found.control) or "none (the change touched every spoke)"
     st.caption(f"**{change['label']}** ({change['from_placement']} → {change['to_placement']}), done on "
-               f"{win.change_at:%d %b %Y}. Touched: {touched}. Compared with: {control}. "
+               f"{fmt.day(win.change_at)}. Touched: {touched}. Compared with: {control}. "
                f"{win.days_before} days before, {win.days_after} full day{'s' if win.days_after != 1 else ''} after.")
     for note in result.notes:
         st.warning(note, icon=":material/warning:")

@@ -109,9 +109,9 @@ def _delta(values) -> np.ndarray:
 
 def _columns(reference: str, short: str) -> dict:
     """Column formats and help of a "reference beside the model" table; ``short`` abbreviates ``reference``."""
-    hours, pct = "%.1f h", "%.1f %%"
+    hours, pct = fmt.HOURS, fmt.PERCENT
     spec = {
-        "Items": ("%,d", f"Items resolved ({reference})"),
+        "Items": (fmt.COUNT, f"Items resolved ({reference})"),
         f"Median {short}": (hours, f"Median lead time, {reference}"), "Median model": (hours, "Median lead time, model"),
         "Δ median": ("%+.1f %%", f"Model against {reference}, in % of {reference}"),
         f"Mean {short}": (hours, f"Mean lead time, {reference}"), "Mean model": (hours, "Mean lead time, model"),
@@ -141,7 +141,7 @@ def _fit_table(fit: pd.DataFrame, label: str) -> None:
 
 
 def _pct(share: float) -> str:
-    return f"{share * 100:,.1f} %"
+    return fmt.percent(share, 1)
 
 
 def _day(when) -> str:
@@ -266,7 +266,7 @@ def show_working(result, baseline_result) -> None:
     columns = [by.capitalize(), "Scenario", *parts.values(), "Mean lead time"]
     with st.expander("The numbers"):
         st.dataframe(table[columns].sort_values(by.capitalize(), kind="stable", key=_order(list(names.values()))),
-                     hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.1f h")
+                     hide_index=True, column_config={c: st.column_config.NumberColumn(format=fmt.HOURS)
                                                      for c in [*parts.values(), "Mean lead time"]})
 
 
@@ -313,12 +313,12 @@ def staffing(result, baseline_result) -> None:
         "Largest backlog": [round(r.backlog_peak) for r in rows.values()],
     })
     st.dataframe(view, hide_index=True, column_config={
-        "Items / day": st.column_config.NumberColumn(format="%,d"),
-        "FTE": st.column_config.NumberColumn(format="%.1f"),
-        "On duty": st.column_config.NumberColumn(format="%.1f", help="People at work in each open hour"),
-        "Occupancy": st.column_config.NumberColumn(format="%.1f %%"),
-        "Mean wait": st.column_config.NumberColumn(format="%.1f h", help="Waiting for a free person, in open hours"),
-        "Largest backlog": st.column_config.NumberColumn(format="%,d", help="Items waiting at the busiest hour")})
+        "Items / day": st.column_config.NumberColumn(format=fmt.COUNT),
+        "FTE": st.column_config.NumberColumn(format=fmt.FTE),
+        "On duty": st.column_config.NumberColumn(format=fmt.FTE, help="People at work in each open hour"),
+        "Occupancy": st.column_config.NumberColumn(format=fmt.PERCENT),
+        "Mean wait": st.column_config.NumberColumn(format=fmt.HOURS, help="Waiting for a free person, in open hours"),
+        "Largest backlog": st.column_config.NumberColumn(format=fmt.COUNT, help="Items waiting at the busiest hour")})
     st.caption(f"The model's week runs in UTC; shown here in {md(zone)}. The backlog builds while the team is "
                "closed or busier than its people can serve, and is cleared when they are back.")
     sla_summary(result)
@@ -336,13 +336,13 @@ def sla_summary(result) -> None:
                        for p in table.index], index=table.index)
     money = sum(f * cost[inputs.hub.id if p.startswith("hub:") else p] for p, f in table.fte_for_sla.items())
     fte, need = float(table.fte.sum()), float(table.fte_for_sla.sum())
-    st.markdown(f"**To meet every SLA target: {need:,.1f} FTE (±{_resolution(table):.1f}), "
-                f"€{money:,.0f} a year in people** — this scenario has {fte:,.1f} FTE "
-                f"(€{result.totals.people_cost:,.0f}).")
+    st.markdown(f"**To meet every SLA target: {fmt.fte(need)} (±{_resolution(table):.1f}), "
+                f"{fmt.money(money)} a year in people** — this scenario has {fmt.fte(fte)} "
+                f"({fmt.money(result.totals.people_cost)}).")
     short = table[~table.reachable]
     if len(short):
-        teams = "; ".join(f"{label[p]} (at best {r.best_sla_share * 100:.1f} % within SLA, target "
-                          f"{r.sla_target * 100:.1f} %)" for p, r in short.iterrows())
+        teams = "; ".join(f"{label[p]} (at best {fmt.percent(r.best_sla_share, 1)} within SLA, target "
+                          f"{fmt.percent(r.sla_target, 1)})" for p, r in short.iterrows())
         st.warning(f"Staffing alone cannot reach the target of: {md(teams)}. Their office hours or pick-up times "
                    "limit them; the figure above staffs them to their best.", icon=":material/schedule:")
     view = pd.DataFrame({
@@ -355,9 +355,9 @@ def sla_summary(result) -> None:
         st.caption("Each team is given more people (a lower occupancy) until its items meet their SLA target; ± is "
                    "how finely that search steps.")
         st.dataframe(view, hide_index=True, column_config={
-            "FTE": st.column_config.NumberColumn(format="%.1f"),
-            "FTE for SLA": st.column_config.NumberColumn(format="%.1f"),
-            **{c: st.column_config.NumberColumn(format="%.1f %%")
+            "FTE": st.column_config.NumberColumn(format=fmt.FTE),
+            "FTE for SLA": st.column_config.NumberColumn(format=fmt.FTE),
+            **{c: st.column_config.NumberColumn(format=fmt.PERCENT)
                for c in ("Within SLA", "At that staffing", "Target")},
             "Reachable": st.column_config.CheckboxColumn(help="Can staffing alone reach the target?")})
 
@@ -407,7 +407,7 @@ def _simulation_result(last: dict) -> None:
     lead, points = max_difference(table)
     close = math.isfinite(lead) and lead <= MAX_ERROR and (not math.isfinite(points) or points <= MAX_SLA_POINTS)
     message = (f"Largest difference between model and simulation: {_pct(lead) if math.isfinite(lead) else 'none'} in "
-               f"lead time, {points:.1f} points within SLA ({last['items']:,} simulated items, "
+               f"lead time, {points:.1f} points within SLA ({fmt.count(last['items'])} simulated items, "
                f"{last['seconds']:.1f} s).")
     if close:
         st.success(message + " The model holds for this scenario.", icon=":material/verified:")
@@ -424,5 +424,5 @@ def _simulation_result(last: dict) -> None:
     })
     st.dataframe(view, hide_index=True, column_config={
         **_columns("simulated", "sim."),
-        "Unanswered": st.column_config.NumberColumn(format="%,d", help="Items nobody picked up before the sender gave up")})
+        "Unanswered": st.column_config.NumberColumn(format=fmt.COUNT, help="Items nobody picked up before the sender gave up")})
     st.caption("Differences are the model's against the simulation (the simulation as the reference).")

@@ -397,11 +397,11 @@ def tradeoffs(inputs: ScenarioInputs) -> None:
 
 
 TOTALS_COLUMNS = {  # totals column: (label on the page, column format)
-    "total_cost": ("Cost / year", "€%,d"), "fte": ("FTE", "%.1f"), "handoffs_per_month": ("Handoffs / month", "%,d"),
-    "lead_time_median_h": ("Median lead time", "%.1f h"), "lead_time_mean_h": ("Mean lead time", "%.1f h"),
-    "sla_met_share": ("Within SLA", "%.1f %%"), "unanswered_per_month": ("Unanswered / month", "%,d"),
-    "compliance_risk_per_month": ("Non-compliant / month", "%,d"), "duplication_fte": ("Duplicated FTE", "%.1f"),
-    "coordination_channels": ("Coordination channels", "%d"),
+    "total_cost": ("Cost / year", fmt.MONEY), "fte": ("FTE", fmt.FTE), "handoffs_per_month": ("Handoffs / month", fmt.COUNT),
+    "lead_time_median_h": ("Median lead time", fmt.HOURS), "lead_time_mean_h": ("Mean lead time", fmt.HOURS),
+    "sla_met_share": ("Within SLA", fmt.PERCENT), "unanswered_per_month": ("Unanswered / month", fmt.COUNT),
+    "compliance_risk_per_month": ("Non-compliant / month", fmt.COUNT), "duplication_fte": ("Duplicated FTE", fmt.FTE),
+    "coordination_channels": ("Coordination channels", fmt.COUNT),
 }
 
 
@@ -410,10 +410,11 @@ def totals_table(table: pd.DataFrame, first: str | None = None) -> None:
     view = pd.DataFrame(index=table.index)
     if first:
         view[first] = table[first]
-    for col, (label, _form) in TOTALS_COLUMNS.items():
+    for col, (label, form) in TOTALS_COLUMNS.items():
         if col in table:
             values = table[col].astype(float)
-            view[label] = values * 100 if col == "sla_met_share" else values.round() if "d" in _form else values
+            whole = form in (fmt.COUNT, fmt.MONEY)
+            view[label] = values * 100 if col == "sla_met_share" else values.round() if whole else values
     st.dataframe(view, hide_index=first is not None, column_config={
         label: st.column_config.NumberColumn(format=form) for label, form in TOTALS_COLUMNS.values()})
 
