@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.palette import GREY, PRIMARY, SERIES, TEXT
+from dashboard.domain import format as fmt
 
 ANNOTATION_COLOUR = "#7B61FF"
 
@@ -82,17 +83,38 @@ def short_label(label: str, limit: int = 36) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
+def _x_extent(fig: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The earliest and latest time on the figure: its x axis range when fixed, else its traces' x values."""
+    fixed = fig.layout.xaxis.range
+    values = list(fixed) if fixed else [x for trace in fig.data
+                                        for x in (() if getattr(trace, "x", None) is None else trace.x)]
+    times = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", utc=True).dropna()
+    return (times.min(), times.max()) if len(times) else None
+
+
+def _label_side(fig: go.Figure, day) -> str:
+    """'right' (the label to the left of its line) when the line is in the last 40 % of the time shown, so a
+    change done today keeps its label inside the chart; else 'left'."""
+    extent = _x_extent(fig)
+    if extent is None or extent[1] <= extent[0]:
+        return "left"
+    at = pd.Timestamp(_x(day), tz="UTC")
+    return "right" if at >= extent[0] + 0.6 * (extent[1] - extent[0]) else "left"
+
+
 def add_annotations(fig: go.Figure, annotations: Iterable | pd.DataFrame | None, *, labels: bool = True) -> go.Figure:
     """A dashed vertical line per done change (``annotations``: a frame with date and label, or (date, label, ...)
-    tuples) across the whole plot, with its short label at the top; returns ``fig`` (changed in place).
-    Lines and labels are layout shapes/annotations, so they add no trace and no legend entry."""
+    tuples) across the whole plot, with its short label at the top — to the left of the line near the right
+    edge, so it is never cut off; returns ``fig`` (changed in place). Lines and labels are layout
+    shapes/annotations, so they add no trace, no legend entry and do not widen the time axis."""
     for i, (day, label) in enumerate(_as_rows(annotations)):
         x = _x(day)
         fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, layer="above",
                       line=dict(color=ANNOTATION_COLOUR, width=1.5, dash="dash"), name=f"change: {label}")
         if labels:
+            side = _label_side(fig, day)
             fig.add_annotation(x=x, xref="x", y=1, yref="paper", yshift=-12 * (i % 2), text=short_label(label),
-                               showarrow=False, xanchor="left", yanchor="top", align="left",
+                               showarrow=False, xanchor=side, yanchor="top", align=side,
                                font=dict(size=10, color=ANNOTATION_COLOUR), bgcolor="rgba(255,255,255,0.7)",
-                               hovertext=f"{label} ({pd.Timestamp(day):%d %b %Y})")
+                               hovertext=f"{label} ({fmt.day(pd.Timestamp(day))})")
     return fig
