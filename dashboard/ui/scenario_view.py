@@ -176,6 +176,8 @@ def load_saved(viewer: Viewer, scenario_id) -> bool:
         sid = int(scenario_id)
     except (TypeError, ValueError):
         return False
+    if not 0 < sid < 2 ** 63:  # no stored id is that large (and the database cannot even compare it)
+        return False
     with data.engine().connect() as conn:
         found = saved.get_scenario(conn, viewer, sid)
     if found is None:
