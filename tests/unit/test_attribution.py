@@ -243,22 +243,22 @@ def test_kpi_tree_puts_the_goal_at_the_root_and_sizes_teams_by_credit():
     journeys = at_.journeys_frame([["hub", "sales"], ["sales"], ["finance"]], [True, True, False], [300, 100, 0])
     fig = attribution_charts.kpi_tree(KPIS, at_.first_touch(journeys), NAMES, method_label="First touch")
     tree = fig.data[0]
-    assert tree.labels[0] == "Revenue · shared goal · €400"
+    assert tree.labels[0] == "Journey revenue · €400"
     rows = dict(zip(tree.ids, zip(tree.labels, tree.parents, tree.values)))
-    assert rows["team:hub"] == ("Marketing hub · €300 · 75 %", "goal", 0.0)  # its KPI holds its size
+    assert rows["team:hub"] == ("Marketing hub · €300 · 75.0 %", "goal", 0.0)  # its KPI holds its size
     assert rows["kpi:content"] == ("Content output", "team:hub", 300.0)
-    assert rows["team:sales"][0] == "Sales · €100 · 25 %"
+    assert rows["team:sales"][0] == "Sales · €100 · 25.0 %"
     assert rows["kpi:conv"] == ("Conversion rate", "team:sales", 100.0)  # the goal itself is the root, not a box
     assert "kpi:revenue" not in rows and "team:finance" not in rows  # no credit: left out (the view names it)
     assert tree.branchvalues == "remainder"
     by_conv = attribution_charts.kpi_tree(KPIS, at_.first_touch(journeys), NAMES, measure="conversions").data[0]
-    assert by_conv.labels[0] == "Revenue · shared goal · 2.0 conversions"
+    assert by_conv.labels[0] == "Converted journeys · 2 conversions"
 
 
 def test_kpi_tree_without_a_kpi_tree_or_unknown_teams():
     credit = pd.DataFrame({"team": ["ghost"], "conversions": [1.0], "revenue": [10.0]})
     tree = attribution_charts.kpi_tree(KPIS.iloc[0:0], credit, {}).data[0]
-    assert list(tree.labels) == ["Shared goal · €10", "ghost · €10 · 100 %"]
+    assert list(tree.labels) == ["Journey revenue · €10", "ghost · €10 · 100.0 %"]
     assert list(tree.values) == [0.0, 10.0]  # a team without KPIs is a box of its own size
 
 
