@@ -297,9 +297,18 @@ def update_change(conn: Connection, viewer, change_id: int, *, version: int, own
                           .values(version=p.version + 1, updated_by=v.user[:320], updated_at=now, **changed))
     if result.rowcount != 1:  # a concurrent writer got there between our read and this write
         raise StaleChange(f"“{row['label']}” was changed by someone else just now: reload and try again.")
-    detail = ", ".join(f"{k} {row[k]!s} → {val!s}" for k, val in changed.items())
+    detail = ", ".join(f"{k.replace('_', ' ')} {_said(row[k])} → {_said(val)}" for k, val in changed.items())
     audit.record(conn, v, "cycle_change", row["label"], f"change #{change_id}: {detail}", at=now)
     return int(version) + 1
+
+
+def _said(value) -> str:
+    """A field's value in an audit line: '—' for none, a date as people write it."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.date):
+        return f"{value:%d %b %Y}"
+    return str(value)
 
 
 def _date(value, what: str) -> dt.date | None:
