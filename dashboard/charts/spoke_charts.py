@@ -11,10 +11,19 @@ from dashboard.db import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 from dashboard.domain import format as fmt
 
 DIRECTION_LABEL = {"in": "Hub → spoke", "out": "Spoke → hub"}
+# dates on one line ("7 Dec", or "14:00" within a day): no second line with the year under the first tick for a
+# legend below the plot to run into
+DATE_AXIS = dict(tickformatstops=[dict(dtickrange=[None, 86_400_000 - 1], value="%H:%M"),
+                                  dict(dtickrange=[86_400_000, None], value="%-d %b")])
+
+
+# Every legend sits at the bottom of the figure, below the axis labels (the margin grows to make room when it
+# wraps in a narrow column): it never covers the title, a tick label or the data.
+LEGEND = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
 
 
 def _layout(fig: go.Figure, height: int = 280, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12), **kw)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=LEGEND, **kw)
     return fig
 
 
@@ -34,7 +43,7 @@ def _time_axis(fig: go.Figure, span) -> None:
     if span is None:
         return
     lo, hi = (_naive_utc(t) for t in span)
-    fig.update_xaxes(range=[_iso(lo), _iso(hi)], autorange=False)
+    fig.update_xaxes(range=[_iso(lo), _iso(hi)], autorange=False, **DATE_AXIS)
     middle = lo + (hi - lo) / 2
     for a in fig.layout.annotations:
         if _naive_utc(a.x) > middle:
@@ -90,9 +99,7 @@ def backlog_and_breaches(trend: pd.DataFrame, annotations=None, span=None,
     breaches = float(trend.breaches.max()) if not trend.empty else 0.0
     _layout(fig, height=320, title="Backlog and SLA breaches", yaxis=_count_axis(backlog, title="open items"),
             yaxis2=_count_axis(breaches, title="breaches", overlaying="y", side="right", showgrid=False))
-    # four legend entries wrap in a half-width column: below the plot they cover neither the lines nor the
-    # change annotations at the plot's top
-    return fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
+    return fig
 
 
 def _utc(ts: pd.Series) -> list[str]:
@@ -102,7 +109,7 @@ def _utc(ts: pd.Series) -> list[str]:
 
 def cycle_distribution(hist: pd.DataFrame) -> go.Figure:
     """Items resolved per cycle-time bin and direction. Every bin keeps its bar and its exact range on hover; the
-    axis names every third bin upright, so the labels stay readable in a half-width column."""
+    axis names every sixth bin upright, so the labels stay readable in a half-width column on a laptop."""
     labels = [f"≤ {fmt.hours(e)}" for e in CYCLE_BIN_EDGES_H] + [f"> {fmt.hours(CYCLE_BIN_EDGES_H[-1])}"]
     fig = go.Figure()
     peak = 0
@@ -114,9 +121,8 @@ def cycle_distribution(hist: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=labels, y=counts, name=DIRECTION_LABEL.get(row.direction, row.direction),
                              marker_color=SERIES[i], hovertemplate="resolved %{x}: %{y:,.0f} items<extra></extra>"))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, tickmode="array",
-                     tickvals=labels[::3], ticktext=labels[::3], tickangle=0, title_text="resolved within")
-    _layout(fig, barmode="group", title="Cycle time (created → resolved)", yaxis=_count_axis(peak, title="items"))
-    return fig.update_layout(legend=dict(orientation="h", y=-0.3, yanchor="top", x=0))
+                     tickvals=labels[::6], ticktext=labels[::6], tickangle=0, title_text="resolved within")
+    return _layout(fig, barmode="group", title="Cycle time (created → resolved)", yaxis=_count_axis(peak, title="items"))
 
 
 def kpi_tree(kpis: pd.DataFrame, unit: str, unit_names: dict[str, str]) -> go.Figure:
@@ -167,6 +173,7 @@ def capacity_chart(days: pd.Series, fitted: pd.Series, capacity: float) -> go.Fi
         fig.add_trace(go.Scatter(x=list(fitted.index), y=fitted.values, name="Trend", mode="lines",
                                  line=dict(color=AMBER, dash="dot", width=3),
                                  hovertemplate="trend %{x|%d %b}: %{y:,.0f} leads<extra></extra>"))
+    fig.update_xaxes(tickformat="%-d %b")
     fig.add_hline(y=capacity, line=dict(color=RED, dash="dash"), annotation_text=f"capacity {fmt.count(capacity)} a day",
                   annotation_position="top left")
     peak = max(float(days.max()) if len(days) else 0.0, capacity)
@@ -176,7 +183,7 @@ def capacity_chart(days: pd.Series, fitted: pd.Series, capacity: float) -> go.Fi
 
 def channel_roi(returns: pd.DataFrame) -> go.Figure:
     """Spend and revenue per channel as bars (€ axis), ROI as points on its own % axis. Both axes tick on round
-    values; the legend sits under the plot, clear of both axis titles."""
+    values; the legend sits at the bottom (see LEGEND), clear of both axis titles."""
     fig = go.Figure()
     money = dict(hovertemplate="%{x}: €%{y:,.0f}<extra>%{fullData.name}</extra>")
     fig.add_trace(go.Bar(x=returns.channel, y=returns.spend, name="Spend", marker_color=SERIES[0], **money))
@@ -191,4 +198,4 @@ def channel_roi(returns: pd.DataFrame) -> go.Figure:
                   yaxis=dict(fmt.AXIS_MONEY, title="spend and revenue", rangemode="tozero"),
                   yaxis2=dict(fmt.AXIS_PERCENT, title="ROI", overlaying="y", side="right", showgrid=False,
                               tickmode="auto", nticks=6, range=[lo - (pad if lo < 0 else 0), hi + pad], zeroline=True))
-    return fig.update_layout(legend=dict(orientation="h", y=-0.15, yanchor="top", x=0))
+    return fig

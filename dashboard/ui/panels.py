@@ -25,6 +25,7 @@ def _topics(url: str, viewer, unit: str, window: str):
 
 
 LOOK_BACK_DAYS = 28
+FIGURE_WIDTH = 230  # px per headline figure: they wrap onto more rows rather than cut their labels
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
@@ -58,18 +59,18 @@ def lead_capacity(ctx) -> None:
                 "ended).", icon=":material/hourglass_empty:")
         return
     out = capacity_outlook(days, capacity)
-    a, b, c = st.columns(3)
-    a.metric(f"Leads a day (last {min(RECENT_DAYS, len(days))} days)", fmt.count(out.recent_per_day),
-             help="Mean of the last complete days; today is left out until it has ended.")
-    b.metric("Sales capacity a day", fmt.count(capacity),
-             help=f"{fmt.fte(unit['headcount'])} × {fmt.kpi(per_fte, 'leads per FTE a day')}")
-    if out.slope is None:
-        c.metric("Trend", "not yet", help=f"A trend needs {MIN_DAYS_FOR_TREND} complete days of leads; "
-                                          f"there are {len(days)}.")
-    else:
-        c.metric("Trend", f"{fmt.signed_decimal(out.slope)} a day",
-                 help=f"Leads a day change by {fmt.signed_decimal(out.slope)} each day: the slope of the straight "
-                      f"line (least squares) through the {len(days)} complete days drawn below.")
+    with st.container(horizontal=True, gap="small", key="capacity_figures"):  # wraps in a narrow window
+        st.metric(f"Leads a day (last {min(RECENT_DAYS, len(days))} days)", fmt.count(out.recent_per_day),
+                  help="Mean of the last complete days; today is left out until it has ended.", width=FIGURE_WIDTH)
+        st.metric("Sales capacity a day", fmt.count(capacity), width=FIGURE_WIDTH,
+                  help=f"{fmt.fte(unit['headcount'])} × {fmt.kpi(per_fte, 'leads per FTE a day')}")
+        if out.slope is None:
+            st.metric("Trend", "not yet", width=FIGURE_WIDTH,
+                      help=f"A trend needs {MIN_DAYS_FOR_TREND} complete days of leads; there are {len(days)}.")
+        else:
+            st.metric("Trend", f"{fmt.signed_decimal(out.slope)} a day", width=FIGURE_WIDTH,
+                      help=f"Leads a day change by {fmt.signed_decimal(out.slope)} each day: the slope of the "
+                           f"straight line (least squares) through the {len(days)} complete days drawn below.")
     if out.over_capacity_now:
         st.error("Leads already exceed what sales can work: leads will wait or be lost.", icon=":material/warning:")
     elif out.runs_out_on:

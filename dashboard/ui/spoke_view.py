@@ -177,7 +177,7 @@ def inbox_section(ctx: SpokeContext) -> None:
     if page.rows.empty:
         st.info("No items match these filters in this window.", icon=":material/inbox:")
         return
-    st.caption(f"{fmt.count(page.total)} items · page {fmt.count(page_no)} of {fmt.count(pages)} · "
+    st.caption(f"{fmt.count(page.total)} item{'s' if page.total != 1 else ''} · page {fmt.count(page_no)} of {fmt.count(pages)} · "
                f"{PAGE_SIZE} per page · times in {get_settings().timezone}")
     # Actions apply to the rows the user saw when ticking them (id + version), not to whatever a fresh
     # query puts at the same positions after a colleague changed something.

@@ -17,16 +17,17 @@ def test_roi_axis_ticks_on_round_percentages_and_the_legend_sits_under_the_plot(
     assert y2.tickmode == "auto" and y2.ticksuffix == " %" and y2.tickformat == ".0f"  # never -123 / 110 / 343
     lo, hi = y2.range
     assert lo < -42.11 and hi > 668  # every ROI point and its label inside the axis
-    assert fig.layout.legend.y < 0 and fig.layout.yaxis.tickprefix == "€"
+    assert (fig.layout.legend.yref, fig.layout.legend.y, fig.layout.legend.yanchor) == ("container", 0, "bottom")
+    assert fig.layout.yaxis.tickprefix == "€"
     roi = next(t for t in fig.data if t.name == "ROI")
     assert list(roi.text) == ["668.0 %", "228.7 %", "-42.1 %"]  # as in the table beside it
 
 
-def test_cycle_bins_are_labelled_upright_every_third_bin():
+def test_cycle_bins_are_labelled_upright_every_sixth_bin():
     hist = pd.DataFrame([{"direction": "in", **{c: i for i, c in enumerate(CYCLE_BIN_COLUMNS)}}])
     fig = spoke_charts.cycle_distribution(hist)
     assert fig.layout.xaxis.tickangle == 0
-    assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)[::3]
+    assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)[::6]
     assert fig.layout.yaxis.tickformat == ",d"
 
 
