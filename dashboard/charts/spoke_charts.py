@@ -194,6 +194,7 @@ def channel_roi(returns: pd.DataFrame) -> go.Figure:
                              marker=dict(size=11, color=SERIES[3]), hovertemplate="%{x}: ROI %{text}<extra></extra>"))
     lo, hi = float(min(0.0, roi.min())), float(max(0.0, roi.max()))
     pad = (hi - lo) * 0.15 or 10.0
+    fig.update_xaxes(tickangle=0)  # channel names upright, also in a phone's width
     fig = _layout(fig, height=340, barmode="group", title="Spend and revenue by channel",
                   yaxis=dict(fmt.AXIS_MONEY, title="spend and revenue", rangemode="tozero"),
                   yaxis2=dict(fmt.AXIS_PERCENT, title="ROI", overlaying="y", side="right", showgrid=False,

@@ -206,7 +206,6 @@ def _flash() -> None:
 
 
 _INBOX_COLUMNS = {
-    "Status": st.column_config.TextColumn(width="small"),
     "SLA due": st.column_config.DatetimeColumn(format=fmt.MOMENT),
     "Due in": st.column_config.NumberColumn(format=fmt.HOURS, help="Hours left to the SLA due time; negative: past it"),
     "Breached": st.column_config.CheckboxColumn(help="Resolved after, or still open past, the SLA due time"),

@@ -85,7 +85,7 @@ def demo_server(tmp_path_factory):
 
 
 @pytest.mark.parametrize("width, mobile", [(820, False), (390, True)], ids=["laptop-820", "phone-390"])
-@pytest.mark.parametrize("unit", ["sales", "customer_service"])
+@pytest.mark.parametrize("unit", ["sales", "finance", "customer_service"])
 def test_the_spoke_page_fits_the_screen(browser, demo_server, tmp_path, width, mobile, unit):
     context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=mobile, has_touch=mobile)
     page = context.new_page()
@@ -103,6 +103,12 @@ def test_the_spoke_page_fits_the_screen(browser, demo_server, tmp_path, width, m
         assert overflow <= 1, f"the page is {overflow}px wider than the screen"
         assert page.evaluate(CLIPPED_JS, READ_WHOLE) == []
         assert page.evaluate(CHART_TEXT_JS) == []
+        # no raw number anywhere in the text the page draws (captions, figures, alerts, chart labels): more than
+        # two decimals, or an amount of money without thousands separators
+        text = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').innerText + ' ' + "
+                             "[...document.querySelectorAll('.js-plotly-plot text')].map(t => t.textContent).join(' ')")
+        assert not re.findall(r"\d\.\d{3,}", text)
+        assert not re.findall(r"[€$£]\d{4,}", text)
         statuses = page.locator('[data-testid="stButtonGroup"]').filter(has_text="handed back")
         for status in ("new", "routed", "accepted", "resolved", "handed back"):  # each can be seen and chosen
             assert statuses.get_by_role("button", name=status, exact=True).is_visible()
