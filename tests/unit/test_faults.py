@@ -270,7 +270,14 @@ def test_disk_full_during_an_import_writes_nothing_and_leaves_the_database_intac
     err = capsys.readouterr().err
     assert code == cli.EXIT_CONFIG
     assert "its disk is full (database or disk is full)" in err and "Free space" in err and "Traceback" not in err
-    assert counts(url) == before  # the whole file is one transaction
+    after = counts(url)  # the whole file is one transaction: no item, no audit line; the failure is on record
+    assert (after[0], after[2]) == (before[0], before[2]) and after[1] == before[1] + 1
+    eng = make_engine(url)
+    with eng.connect() as conn:
+        failed = conn.execute(select(imports.c.status, imports.c.inserted, imports.c.message)
+                              .order_by(imports.c.id.desc()).limit(1)).one()
+    eng.dispose()
+    assert failed.status == "failed" and failed.inserted == 0 and "disk is full" in (failed.message or "")
     assert_intact(url)
     monkeypatch.setattr(cli, "make_engine", real)
     assert cli.main(["ingest", str(big), "--database-url", url]) == 0  # with room, the same file goes in

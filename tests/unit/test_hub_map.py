@@ -130,7 +130,7 @@ def test_the_replay_map_labels_each_spoke_edge_with_the_daily_change_and_never_d
     assert [c[0] for c in edges.customdata] == ["s0", "s1"]
     assert list(edges.text) == ["+120 items/day", "−40 items/day"]
     assert list(edges.marker.color) == [MORE, FEWER]
-    assert "over capacity" in edges.hovertext[1] and "300 now → 3.9k with the draft" in edges.hovertext[0]
+    assert "over capacity" in edges.hovertext[1] and "300 now → 3,900 with the draft" in edges.hovertext[0]
     assert list(trace(fig, UNROUTED_ROW).text) == ["12 unrouted"]
     assert len([t for t in fig.data if t.mode == "lines"]) == 2
 
@@ -149,4 +149,4 @@ def test_the_replay_table_keeps_over_capacity_waits_out_of_the_numbers():
 
     table = replay_table(replay_rows(), 30)
     assert table["Items/day with draft"].tolist() == [130.0, 10.0, 0.4]
-    assert pd.isna(table["Wait with draft (h)"][1]) and table["Over capacity with draft"].tolist() == [False, True, False]
+    assert table["Wait with draft"].tolist()[:2] == ["30 min", "over capacity"] and pd.isna(table["Wait with draft"][2])
