@@ -211,7 +211,7 @@ _INBOX_COLUMNS = {
     "Breached": st.column_config.CheckboxColumn(help="Resolved after, or still open past, the SLA due time"),
     "Age": st.column_config.NumberColumn(format=fmt.HOURS, help="Hours from creation to resolution, or to now"),
     "Created": st.column_config.DatetimeColumn(format=fmt.MOMENT),
-    "Value": st.column_config.NumberColumn(format=fmt.MONEY),
+    "Value": st.column_config.TextColumn(help="The item's value in euros; empty where it has none"),
 }
 
 
@@ -225,7 +225,7 @@ def inbox_view(rows: pd.DataFrame, names: dict[str, str], tz) -> pd.DataFrame:
         "SLA due": rows.due_at.dt.tz_convert(tz), "Due in": rows.due_in_h.where(rows.resolved_at.isna()),
         "Breached": rows.breached.astype(bool), "Age": rows.age_h, "Created": rows.created_at.dt.tz_convert(tz),
         "From": rows.source_unit.map(names).fillna(rows.source_unit), "Channel": text("channel"),
-        "Value": rows.value, "Last change": text("updated_by"), "Note": text("note"),
+        "Value": [fmt.money(v) if pd.notna(v) else "" for v in rows.value], "Last change": text("updated_by"), "Note": text("note"),
     })
 
 
