@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts.labels import literal
 from dashboard.charts.palette import BAND_COLOURS, GREY, HUB, TEXT
 from dashboard.domain import format as fmt
 from dashboard.domain.stats import band
@@ -205,6 +206,7 @@ def hub_spoke_map(
     fig = go.Figure()
     if focus:
         units = units[(units.kind == "hub") | units.id.isin(focus)]
+    units = units.assign(name=units.name.map(literal))  # names from data read as typed in every label
     pos = layout_positions(units)
     names = dict(zip(units.id, units.name))
     kinds = dict(zip(units.id, units.kind))

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.cycle_charts import add_annotations
+from dashboard.charts.labels import literal
 from dashboard.charts.palette import AMBER, BAND_COLOURS, GREY, PRIMARY, RED, SERIES
 from dashboard.db import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 from dashboard.domain import format as fmt
@@ -136,25 +137,20 @@ def kpi_tree(kpis: pd.DataFrame, unit: str, unit_names: dict[str, str]) -> go.Fi
     for k in kpis.itertuples():
         ids.append(k.id)
         owner = unit_names.get(k.unit_id, k.unit_id)
-        labels.append(_escape(k.name))
+        labels.append(literal(k.name))
         parents.append(k.parent_id if isinstance(k.parent_id, str) and k.parent_id in known else "")
         colour = status_colour[k.on_target if k.on_target in (True, False) else None]
         colours.append(colour if k.unit_id == unit else _fade(colour))
         value = fmt.kpi(k.value, k.unit_of_measure, compact_form=True)
         target = fmt.kpi(k.window_target, k.unit_of_measure, compact_form=True)
         texts.append(f"{value} (target {target})")
-        hovers.append(f"{_escape(owner)}<br>{value} · target {target}")
+        hovers.append(f"{literal(owner)}<br>{value} · target {target}")
     fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, text=texts, customdata=hovers,
                                marker=dict(colors=colours), textinfo="label+text", branchvalues="remainder",
                                maxdepth=3, textfont=dict(size=13), pathbar=dict(visible=True),
                                hovertemplate="<b>%{label}</b><br>%{customdata}<extra></extra>", root_color="white"))
     fig.update_layout(uniformtext=dict(minsize=10, mode="hide"))
     return _layout(fig, height=480, title="Where this team sits in the KPI tree (click a box to zoom in)")
-
-
-def _escape(text: str) -> str:
-    """Names shown literally in plotly's HTML-like labels."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _fade(hex_colour: str, amount: float = 0.7) -> str:
