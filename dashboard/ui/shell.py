@@ -22,9 +22,10 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import errors
-from dashboard.settings import SettingsError, get_settings
+from dashboard.settings import SAFE_STREAMLIT_OPTIONS, Settings, SettingsError, get_settings, production_problems
 from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer
 from dashboard.ui import urlstate
+from dashboard.ui.text import bullets
 from dashboard.ui.identity import current_viewer, identity_badge, take_wanted_page
 
 _MARK = "_entered_via_shell"
@@ -120,10 +121,11 @@ def shell():
     st.set_page_config(page_title="Hub & Spoke", page_icon=str(FAVICON), layout="wide",
                        initial_sidebar_state=SIDEBAR_WIDTH)
     try:
-        get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         st.error(str(exc), icon=":material/settings_alert:")
         st.stop()
+    refuse_unsafe_production(settings)
     identity_badge()
     st.session_state[_MARK] = True
     viewer = current_viewer()
@@ -142,6 +144,28 @@ def shell():
     if refused in PAGES:
         st.info(refusal_note(refused, viewer), icon=":material/lock:")
     return GuardedPage(page)
+
+
+def _auth_secrets() -> dict | None:
+    """The ``[auth]`` section of the secrets, or None when there is none (or no secrets file at all)."""
+    try:
+        auth = st.secrets.to_dict().get("auth")
+    except Exception:  # no secrets file, or one Streamlit cannot parse
+        return None
+    return auth if isinstance(auth, dict) else None
+
+
+def refuse_unsafe_production(settings: Settings) -> None:
+    """In production with unsafe settings, one error naming each and nothing else: the launcher refuses to start
+    such a server (``dashboard.ui.serve``); this covers ``streamlit run streamlit_app.py`` started by hand."""
+    if settings.environment != "production":
+        return
+    options = {name: st.get_option(name) for name, _wanted, _why in SAFE_STREAMLIT_OPTIONS}
+    problems = production_problems(settings, options, _auth_secrets())
+    if problems:
+        st.error("This server is not safe to run in production, so it shows no data. Fix these settings and "
+                 "restart it:\n\n" + bullets(problems), icon=":material/gpp_bad:")
+        st.stop()
 
 
 def demo_badge(viewer: Viewer) -> None:
