@@ -10,9 +10,9 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, errors
+from dashboard import audit
 
-from dashboard.actions import ACTIONS, STATUS_LABELS, act
+from dashboard.actions import ACTIONS, DONE, STATUS_LABELS, act
 from dashboard.charts import spoke_charts
 from dashboard.db import hour_start, to_hour
 from dashboard.domain import format as fmt
@@ -24,7 +24,7 @@ from dashboard.queries.kpis import kpi_trend, kpis_with_change
 from dashboard.queries.overview import TREND_BUCKET_HOURS
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
-from dashboard.ui.text import md
+from dashboard.ui.text import bullets, md
 from dashboard.ui.tables import kpi_table
 from dashboard.ui.widgets import kpi_tile, recent_changes
 
@@ -201,6 +201,8 @@ def _flash() -> None:
             st.success(message, icon=":material/check:")
         elif kind == "same":
             st.info(message, icon=":material/info:")
+        elif kind == "not_done":
+            st.error(message, icon=":material/database_off:")
         else:
             st.warning(message, icon=":material/warning:")
 
@@ -256,15 +258,18 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     except NotPermitted as exc:
         st.error(str(exc), icon=":material/block:")
         return
-    except errors.DATABASE_ERRORS as exc:  # the database went away or refused the write: the form keeps its input
-        data.write_failed(exc, "Items are changed one at a time: any done before the failure stay done, the "
-                               "others were not changed. Your selection and note are still here.")
-        return
     done = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if o.failed]  # the database failed: these were not changed
+    if failed and not done:  # nothing changed: the form keeps the selection and the note for another try
+        st.error(not_done_message(action, failed), icon=":material/database_off:")
+        return
     flash = []
     if done:
-        flash.append(("ok", f"{ACTIONS[action][0]}: {fmt.count(len(done))} item{'s' if len(done) != 1 else ''} updated."))
-    flash += [("same" if o.unchanged else "warn", o.message) for o in outcomes if not o.ok]
+        flash.append(("ok", (f"{ACTIONS[action][0]}: {fmt.count(len(done))} item{'s' if len(done) != 1 else ''} "
+                             f"updated. Done: {md(', '.join(o.item_id for o in done))}.")))
+    flash += [("same" if o.unchanged else "warn", o.message) for o in outcomes if not o.ok and not o.failed]
+    if failed:
+        flash.append(("not_done", not_done_message(action, failed)))
     st.session_state["inbox_flash"] = flash
     st.session_state["inbox_generation"] = st.session_state.get("inbox_generation", 0) + 1  # clears the ticks
     st.session_state.pop("inbox_seen", None)
@@ -275,6 +280,14 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     data.overview.clear()
     data.overview_map.clear()
     st.rerun()
+
+
+def not_done_message(action: str, failed: list) -> str:
+    """Which items an action left as they were because the database failed, and why (shown literally)."""
+    ids = ", ".join(o.item_id for o in failed)
+    head = (f"Not {DONE[action]} ({fmt.count(len(failed))} item{'s' if len(failed) != 1 else ''}, "
+            f"left as they were): {ids}.")
+    return md(head) + "\n\n" + bullets(o.message for o in failed)
 
 
 def _exports(ctx: SpokeContext, f: q.InboxFilter, now: dt.datetime) -> None:
@@ -312,7 +325,7 @@ def inbox_export(rows: pd.DataFrame, names: dict[str, str], tz, zone_name: str) 
         "SLA (h)": rows.sla_hours.round(1), "Age (h)": rows.age_h.round(1),
         "Due in (h)": rows.due_in_h.where(rows.resolved_at.isna()).round(1),
         "Breached": rows.breached.map({True: "yes", False: "no"}),
-        "Value (EUR)": rows.value.round().astype("Int64"), "Last change by": text("updated_by"),
+        "Value (EUR)": pd.to_numeric(rows.value, errors="coerce").round().astype("Int64"), "Last change by": text("updated_by"),
         "Last change" + at: moment("updated_at"), "Note": text("note"),
     })
 

@@ -62,6 +62,19 @@ def test_inbox_export_reads_like_the_page(tmp_path):
     assert out["open"]["From"] == "Marketing hub" and out["open"]["Status"] == "routed"
 
 
+def test_an_inbox_export_where_no_item_has_a_value_still_downloads(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    migrate(engine)
+    with engine.begin() as conn:
+        tiny_org(conn)
+        store.insert_work_items(conn, [item("a", "hub", "sales", at(3)), item("b", "hub", "sales", at(5))])
+    with engine.connect() as conn:
+        rows = export_rows(conn, LOCAL_ADMIN, "sales", InboxFilter(), NOW)
+    engine.dispose()
+    out = read_csv(inbox_export(rows, NAMES, ZoneInfo(ZONE), ZONE))
+    assert sorted(r["Item"] for r in out) == ["a", "b"] and all(r["Value (EUR)"] == "" for r in out)
+
+
 def test_kpi_export_rounds_each_value_to_its_unit():
     own = pd.DataFrame({
         "id": ["revenue", "conversion", "leads", "response"], "name": ["Revenue", "Conversion", "Leads", "Response"],
