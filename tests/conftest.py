@@ -18,9 +18,35 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dashboard.db import make_engine, migrate  # noqa: E402
-from tests.pg import TempPostgres  # noqa: E402
+from tests.pg import TempPostgres, skip_without_postgres  # noqa: E402
 
 _counter = itertools.count()
+
+# Tiers (docs/testing.md): `make test-fast` deselects these; `make test` runs everything.
+MARKERS = {
+    "postgresql": "needs a PostgreSQL server (started by the tests; skipped with the reason where none is installed)",
+    "browser": "drives headless Chromium against a running server",
+    "slow": "takes more than a few seconds on its own (load clients, large imports, simulations)",
+}
+PG_FIXTURES = {"pg_server", "pg_template", "pg_url", "outage_pg"}
+PG_MODULES = {"test_localpg.py"}
+
+
+def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by what it needs, so tiers select by marker: PostgreSQL when it asks for a server (as a
+    fixture or as the ``postgresql`` side of a back-end parameter), browser for everything in tests/browser."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_pg = any(isinstance(v, str) and v == "postgresql" for v in params.values())
+        if on_pg or PG_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in PG_MODULES:
+            item.add_marker(pytest.mark.postgresql)
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +55,7 @@ def pg_server():
     if url:
         yield url.rsplit("/", 1)[0]
         return
+    skip_without_postgres()
     server = TempPostgres().start()
     try:
         yield server.admin_url.rsplit("/", 1)[0]

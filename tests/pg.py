@@ -8,9 +8,23 @@ existing server instead (see tests/conftest.py).
 
 from __future__ import annotations
 
+import os
 import tempfile
 
-from loaders.localpg import LocalPostgres, free_port
+from loaders.localpg import LocalPostgres, PostgresUnavailable, free_port, pg_bin
+
+
+def skip_without_postgres() -> None:
+    """Skip the calling test (with the reason) on a machine without PostgreSQL's server binaries and without
+    ``DASHBOARD_TEST_POSTGRES_URL``; ``make sysdeps`` installs them."""
+    import pytest
+
+    if os.environ.get("DASHBOARD_TEST_POSTGRES_URL"):
+        return
+    try:
+        pg_bin()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL is not installed here ({exc}); `make sysdeps` installs it")
 
 
 class TempPostgres(LocalPostgres):
@@ -44,6 +58,7 @@ def postgres_with_demo(database: str, work_items: int, kpi_observations: int) ->
     from dashboard.db import make_engine, migrate
     from loaders import demo
 
+    skip_without_postgres()
     server = TempPostgres().start()
     engine = make_engine(server.create_database(database))
     try:

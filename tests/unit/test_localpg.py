@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from loaders import localpg
+from tests.pg import skip_without_postgres
 
 
 @pytest.fixture
 def cluster_dir():
+    skip_without_postgres()
     base = Path(tempfile.mkdtemp(prefix="hubspoke-localpg-"))
     base.chmod(0o755)  # the postgres user must be able to enter it
     yield base / "pg"
