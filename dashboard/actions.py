@@ -4,7 +4,13 @@ Each item is written in its own transaction through ``store.transition_item`` (o
 version the user saw), so in a bulk action one item that someone else changed first is reported and left
 as it is, while the others go through. Authorisation is re-checked here: the item must belong to the
 spoke the viewer may act for, and the viewer's role must allow acting (executives only look). Every
-change is written to the audit trail in its own transaction.
+change is written to the audit trail in the same transaction as the change.
+
+Each item's transaction runs through :func:`dashboard.db.write_transaction`, which runs it again after a lost
+race (a SQLite lock wait past its limit, a PostgreSQL deadlock). A database failure that outlasts those retries
+does not escape halfway through a bulk action: that item and the ones after it (not tried) each get an outcome
+saying they were not done and why (:func:`dashboard.errors.explain`), and the items before it stay done and are
+reported so.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, or_, select
 
-from dashboard import audit, store
-from dashboard.db import work_items
+from dashboard import audit, errors, store
+from dashboard.db import work_items, write_transaction
 from dashboard.domain import format as fmt
 from dashboard.domain.access import require, require_unit
 from dashboard.domain.vocabulary import Status
@@ -38,6 +44,7 @@ class Outcome:
     status: str | None = None
     version: int | None = None
     unchanged: bool = False  # the item already was where the action would take it: nothing to do, nothing done
+    failed: bool = False  # not done because the database failed (on this item, or on an earlier one: not tried)
 
 
 def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action: str, *,
@@ -52,51 +59,57 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
         raise ValueError("Say why you hand the item back: the note goes to the hub with it.")
     if not items:
         raise ValueError("Select at least one item first.")
-    label, status = ACTIONS[action]
     now = now or dt.datetime.now(dt.timezone.utc)
-    outcomes = []
-    for item_id, version in items:
-        with engine.begin() as conn:
-            current = conn.execute(
-                select(work_items.c.status, work_items.c.version).where(
-                    work_items.c.id == item_id,
-                    or_(work_items.c.target_unit == unit, work_items.c.source_unit == unit),
-                )
-            ).first()
-            if current is None:
-                outcomes.append(Outcome(item_id, False, f"{item_id}: not an item of this spoke"))
-                continue
-            if current.status == status.value and current.version == int(version):
-                outcomes.append(Outcome(item_id, False, f"{item_id} is already {DONE[action]}: nothing to change.",
-                                        current.status, current.version, unchanged=True))
-                continue
-            try:
-                res = store.transition_item(conn, item_id, expected_version=int(version), status=status,
-                                            at=now, by=v.user, note=note)
-            except store.InvalidTransitionError:
-                outcomes.append(Outcome(item_id, False, f"{item_id} is {STATUS_LABELS.get(current.status, current.status)}"
-                                        f" and cannot be {DONE[action]}: nothing was changed.", current.status,
-                                        current.version))
-                continue
-            except store.StoreError as exc:
-                outcomes.append(Outcome(item_id, False, str(exc)))
-                continue
-            if res.ok:  # in the same transaction as the change
-                audit.record(conn, v, "item_action", item_id, f"{label} ({unit})" + (f": {note}" if note else ""), at=now)
-        if res.ok:
-            outcomes.append(Outcome(item_id, True, f"{item_id}: {label.lower()} done", res.item["status"], res.version))
-        else:
-            cur = res.item
-            who = cur.get("updated_by") or "someone else"
-            when = cur.get("updated_at")
-            when_txt = f" at {_moment(when)}" if isinstance(when, dt.datetime) else ""
-            now_is = STATUS_LABELS.get(cur["status"], cur["status"])
-            outcomes.append(Outcome(
-                item_id, False,
-                f"{item_id}: already changed by {who}{when_txt}; it is now “{now_is}”. Nothing was overwritten.",
-                cur["status"], res.version,
-            ))
+    outcomes: list[Outcome] = []
+    for index, (item_id, version) in enumerate(items):
+        try:
+            outcomes.append(write_transaction(
+                engine, lambda conn, item_id=item_id, version=version:
+                _act_on_one(conn, v, unit, item_id, int(version), action, note, now)))
+        except errors.DATABASE_ERRORS as exc:
+            why = errors.explain(exc, code=False)
+            outcomes.append(Outcome(item_id, False, f"{item_id} was not {DONE[action]}: {why}", failed=True))
+            outcomes += [Outcome(rest, False, f"{rest} was not {DONE[action]}: not tried after the database failed "
+                                              f"on {item_id}.", failed=True) for rest, _version in items[index + 1:]]
+            break
     return outcomes
+
+
+def _act_on_one(conn, v, unit: str, item_id: str, version: int, action: str, note: str | None,
+                now: dt.datetime) -> Outcome:
+    """One item in one transaction: the change and its audit line, or why nothing was changed."""
+    label, status = ACTIONS[action]
+    current = conn.execute(
+        select(work_items.c.status, work_items.c.version).where(
+            work_items.c.id == item_id,
+            or_(work_items.c.target_unit == unit, work_items.c.source_unit == unit),
+        )
+    ).first()
+    if current is None:
+        return Outcome(item_id, False, f"{item_id}: not an item of this spoke")
+    if current.status == status.value and current.version == version:
+        return Outcome(item_id, False, f"{item_id} is already {DONE[action]}: nothing to change.",
+                       current.status, current.version, unchanged=True)
+    try:
+        res = store.transition_item(conn, item_id, expected_version=version, status=status, at=now, by=v.user,
+                                    note=note)
+    except store.InvalidTransitionError:
+        return Outcome(item_id, False, f"{item_id} is {STATUS_LABELS.get(current.status, current.status)}"
+                                       f" and cannot be {DONE[action]}: nothing was changed.", current.status,
+                       current.version)
+    except store.StoreError as exc:
+        return Outcome(item_id, False, str(exc))
+    if res.ok:  # in the same transaction as the change
+        audit.record(conn, v, "item_action", item_id, f"{label} ({unit})" + (f": {note}" if note else ""), at=now)
+        return Outcome(item_id, True, f"{item_id}: {label.lower()} done", res.item["status"], res.version)
+    cur = res.item
+    who = cur.get("updated_by") or "someone else"
+    when = cur.get("updated_at")
+    when_txt = f" at {_moment(when)}" if isinstance(when, dt.datetime) else ""
+    now_is = STATUS_LABELS.get(cur["status"], cur["status"])
+    return Outcome(item_id, False,
+                   f"{item_id}: already changed by {who}{when_txt}; it is now “{now_is}”. Nothing was overwritten.",
+                   cur["status"], res.version)
 
 
 def _moment(when: dt.datetime) -> str:
