@@ -31,7 +31,7 @@ from dashboard.domain.access import Role, Viewer
 from loaders import __main__ as cli
 from loaders import demo, simulate
 from tests.factories import sample_database
-from tests.pg import TempPostgres
+from tests.pg import TempPostgres, skip_without_postgres
 from tests.unit.test_demo import ROOT
 from tests.unit.test_store import assert_rollups_match_rebuild
 
@@ -45,6 +45,7 @@ def outage_pg():
     """A PostgreSQL server of this module's own: the tests stop and restart it."""
     if not shutil.which("runuser") and os.geteuid() == 0:  # pragma: no cover - Debian always has it
         pytest.skip("runuser is missing")
+    skip_without_postgres()
     server = TempPostgres().start()
     try:
         yield server
