@@ -2,9 +2,9 @@
 bench/results.md from bench/results.json.
 
 Each figure is printed as it comes (``name: value | floor | ratio | target | ok``); at the end the figures go
-to ``bench/results.json`` (a list of objects, not committed) and ``bench/results.md`` (the report the README
-links: one table, with the machine). Running only some modules replaces those modules' figures and keeps
-the others' from their last run, each with the date it was measured.
+to ``bench/results.json`` (a list of objects, not committed) and ``bench/results.md`` (the report
+docs/benchmarks.md links: one table, with the machine). Running only some modules replaces those modules'
+figures and keeps the others' from their last run, each with the date it was measured.
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def markdown(figures: list[dict], machine_line: str) -> str:
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (`python -m bench`). How each figure and its floor are measured: the README's "
-        "[Benchmarks](../README.md#benchmarks) section and the docstring of each module in `bench/`. "
+        "Written by `make bench` (`python -m bench`). How each figure and its floor are measured: "
+        "[docs/benchmarks.md](../docs/benchmarks.md) and the docstring of each module in `bench/`. "
         "The floor is measured in the same run on the same machine (shared and noisy), ratio = value ÷ floor; "
         "the absolute value is there for context.",
         "",

@@ -1,6 +1,6 @@
 """Time to first map in Chromium: navigation → first plotly point drawn, overview at 1M on SQLite.
 
-Figure (see ../shared/BENCHMARKS.md):
+Figure (see docs/benchmarks.md):
 - time to first map in Chromium (overview, 1M SQLite): the real app served by ``dashboard.ui.serve`` on the
   shared 1M work items + 1M KPI observations database, opened in Debian's headless Chromium.
   Floor: a one-page Streamlit app that draws one plotly scatter of 6 points, served the same way and
@@ -19,16 +19,15 @@ Streamlit app root and the plotly container first appear, to tell server/websock
 passes, so each app sample re-runs the overview's queries and rebuilds the map figure (as the first visitor
 after a refresh would).
 
-Where the time goes (measured with load average ~7 on 2 cores; see the issue-8 report): the floor
-is dominated by evaluating Streamlit's lazily loaded PlotlyChart chunk (4.7 MB, one ~2 s main-thread task).
-The map figure alone in a one-page app draws as fast as the floor, so the map's plotly rendering is not the
-gap. A static replica of the overview (same widgets, 4 sparkline metrics, the map, the table in an expander;
-no database) is ~1.35 x floor: main-thread contention from rendering the rest of the page (React, vega
-sparklines, the DataFrame/arrow chunks) delays the plotly chunk's evaluation. The real app adds ~1 s more
-(server-side: shell, queries, figure build), and a warm query cache barely changes it. Since then the
-overview draws its sparklines with plotly (no vega bundle), keeps the flows table behind a toggle (no data
-grid on first paint) and sends an empty map-sized chart before its queries on a session's first paint
-(plotly's code loads while the server reads): ~1.4 x floor on a quiet machine.
+Where the time goes (measured with load average ~7 on 2 cores): the floor is dominated by evaluating
+Streamlit's lazily loaded PlotlyChart chunk (4.7 MB, one ~2 s main-thread task). The map figure alone in a
+one-page app draws as fast as the floor, so the map's plotly rendering is not the gap; what is left is
+main-thread contention from rendering the rest of the page (React, the data-grid and arrow chunks) while the
+plotly chunk is evaluated, plus the server side (shell, queries, figure build: about 1 s), which a warm query
+cache barely changes. To keep that small the overview draws its sparklines with plotly too (no vega bundle),
+keeps the flows table behind a toggle (no data grid on first paint) and sends an empty map-sized chart before its
+queries on a session's first paint, so plotly's code loads while the server reads: about 1.4 x floor on a quiet
+machine.
 """
 
 from __future__ import annotations

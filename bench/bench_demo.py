@@ -1,6 +1,6 @@
 """Demo generation on SQLite, and the shared 1M-row benchmark database.
 
-Figures (see ../shared/BENCHMARKS.md):
+Figures (see docs/benchmarks.md):
 - demo generation rate: work items per second for ``load_demo`` at 1M items (generate + insert + rollups +
   commit, one transaction) into a fresh SQLite file. Floor: a bare ``executemany`` of the very same row
   tuples into an index-free table in the same kind of file; the ratio shows what indexes, rollups,

@@ -1,6 +1,6 @@
 """File import (``loaders.ingest``) of a large CSV of work items into SQLite.
 
-Figures (see ../shared/BENCHMARKS.md):
+Figures (see docs/benchmarks.md):
 - ingest rate: rows per second for ``ingest`` of a CSV of 1M valid work items (streamed in chunks, validated,
   de-duplicated, upserted by natural key with rollups, one transaction) into a fresh migrated SQLite file that
   holds the sample units. Floor, in the same run: ``pandas.read_csv`` of the same file + a bare

@@ -1,4 +1,4 @@
-"""Concurrency under load (issue 8) and memory per idle session, against the real app in its own process.
+"""Concurrency under load and memory per idle session, against the real app in its own process.
 
 ``python -m bench.bench_load [--sessions 20 --seconds 60 --backend sqlite|postgresql|both]`` or, inside
 ``make bench``, :func:`run`. Localhost only, bounded in count and time, and everything it starts (app

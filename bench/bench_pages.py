@@ -1,6 +1,6 @@
 """Overview and spoke pages at 1M work items + 1M KPI observations on SQLite (bench_scale: 10M, PostgreSQL).
 
-Figures (see ../shared/BENCHMARKS.md):
+Figures (see docs/benchmarks.md):
 - overview queries: ``load_overview`` uncached, per window; target <= 250 ms.
 - overview / spoke warm rerun: AppTest rerun of the real page (server side, caches warm);
   floor = raw SQL time of the page's queries (7-day window) + an empty page's AppTest rerun;

@@ -1,4 +1,4 @@
-"""Routing rules: replay of a draft rule set over 30 days at 1M items (issue 9: target <= 5 s).
+"""Routing rules: replay of a draft rule set over 30 days at 1M items (target <= 5 s).
 
 Figures:
 - routing replay 30 d at 1M items: ``dashboard.whatif.replay.replay`` (which runs ``route_frame`` over every

@@ -1,4 +1,4 @@
-"""Proof at scale (issue 8): the overview and spoke pages at 10M work items on SQLite, and at 1M and 10M on
+"""Proof at scale: the overview and spoke pages at 10M work items on SQLite, and at 1M and 10M on
 PostgreSQL, with the time each demo takes to load.
 
 The PostgreSQL databases live in one local server kept in the benchmark folder ($TMPDIR/hubspoke-bench/pg,

@@ -1,4 +1,4 @@
-"""What-if engine: pure computations with absolute targets (see ../shared/BENCHMARKS.md).
+"""What-if engine: pure computations with absolute targets (see docs/benchmarks.md).
 
 Figures:
 - whatif scenario recompute: ``evaluate`` of the demo organisation's calibrated as-is (make-run size: 150,000 work

@@ -15,7 +15,7 @@ database on a throwaway PostgreSQL server). For ``--seconds`` these write at onc
 - two spoke leads (sales, finance; :func:`bench.bench_load.lead_worker`): resolve an open item of their inbox
   twice a second with the version they read, every 5th a replay of a stale version that must be refused.
 
-Figures per engine (targets from the issue: nothing lost, nothing drifts, nothing surfaces to people):
+Figures per engine (targets: nothing lost, nothing drifts, nothing surfaces to people):
 - errors surfaced: import runs that ended with a database error (exit 2), lead actions that raised, simulator
   batches skipped; target 0.
 - lost updates: a lead's resolve reported done whose row later holds an older version, or that version with

@@ -1,4 +1,4 @@
-"""The benchmark report format shared by every benchmark module (see ../shared/BENCHMARKS.md).
+"""The benchmark report format shared by every benchmark module (see docs/benchmarks.md).
 
 Each module in ``bench/`` exposes ``run() -> list[Figure]``. A figure carries its value, the floor measured
 in the same run (or None for pure computations with an absolute target), the ratio value/floor and whether

@@ -1,9 +1,9 @@
 """The data contract for imported files: one pydantic model per kind, and a vectorised validator.
 
-The models are the documentation (README "Data contract" is generated from the same fields) and the per-row
-reference (:func:`validate_row`); :func:`validate_frame` checks a whole chunk of text cells with pandas at
-ingest speed and gives every bad row its own reasons, each naming the column. Tests run the same rows
-through both and require them to agree.
+The models are the documentation (docs/data-contract.md shows the same fields, kept in step by a test) and the
+per-row reference (:func:`validate_row`); :func:`validate_frame` checks a whole chunk of text cells with pandas at
+ingest speed and gives every bad row its own reasons, each naming the column. Tests run the same rows through both
+and require them to agree.
 
 Timestamps are ISO 8601 (``2026-11-23``, ``2026-11-23 10:30``, ``2026-11-23T10:30:00+01:00``, ``...Z``),
 mixed freely within a column; a value with an offset is converted to UTC, a naive one is taken to be in the
@@ -345,7 +345,7 @@ def _cell_checks(model: type[BaseModel], name: str) -> list[Any]:
 
 
 def describe(kind: str) -> pd.DataFrame:
-    """The contract of one kind as a table: column, type, required, rule (for the README and the upload page)."""
+    """The contract of one kind as a table: column, type, required, rule (docs/data-contract.md, the upload page)."""
     model = MODELS[kind]
     rows = []
     for name, field in model.model_fields.items():

@@ -9,7 +9,7 @@ What it shows and why
   backlog of open items at Customer service, so the map has green, amber and red edges.
 - A KPI tree ending in the shared goal (revenue) with some KPIs on target and some not, per unit.
 - Weekly campaigns per channel with different ROI.
-- Routing (issue 9): inbound customer items carry a segment (consumer, business, vip); hub -> spoke items carry
+- Routing: inbound customer items carry a segment (consumer, business, vip); hub -> spoke items carry
   the rule and priority of the ACTIVE rule set "Standard routing" (published by "demo" 60 days ago, with its
   archived first version for the History tab), which reproduces these routes; a handful of mentions no rule
   matches wait unrouted in the hub's triage queue.

@@ -135,7 +135,7 @@ def current_viewer() -> Viewer:
         if get_settings().local_mode_allowed:
             return LOCAL_ADMIN
         st.error("Sign-in is not configured and local mode is off (DASHBOARD_LOCAL_MODE=false or production). "
-                 "Add an [auth] section to .streamlit/secrets.toml — see the README, “Sign-in”.",
+                 "Add an [auth] section to .streamlit/secrets.toml — see docs/auth-and-roles.md.",
                  icon=":material/lock:")
         st.stop()
     claims = signed_in_claims()

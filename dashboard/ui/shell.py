@@ -9,7 +9,7 @@ real URL and falls back to the entry script, which routes with ``st.navigation``
 ``require_shell()`` covers what is left (someone opening ``/spoke_page`` by hand): a page reached without the
 entry script's mark builds the same shell itself.
 
-The overview is the default page, served at ``/``; ``/overview`` (the URL the README documents) leads there with
+The overview is the default page, served at ``/``; ``/overview`` (the URL docs/pages.md documents) leads there with
 its query. A page the viewer's role may not open is registered too, hidden, so that its URL says why instead of
 "Page not found": it names who may open it and sends the viewer to their start page with that note on top.
 """

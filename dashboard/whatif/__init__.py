@@ -1,4 +1,4 @@
-"""What-if engine for operating models (issue 4): pure Python + numpy/pandas, no streamlit, no I/O.
+"""What-if engine for operating models: pure Python + numpy/pandas, no streamlit, no I/O.
 
 - ``queueing``: Erlang B/C, M/M/c, Allen–Cunneen, service level, staffing (scalar and vectorised);
 - ``inputs``: typed, validated, versioned scenario inputs (``load_inputs``, ``dump_inputs``, ``default_inputs``);
@@ -6,9 +6,6 @@
 - ``analysis``: ``tradeoff_curve``, ``sensitivity``;
 - ``calibration``: ``calibrate`` observed work items into the as-is scenario.
 
-The formulas, assumptions and sources are in ``MODEL.md`` (``MODEL_DOC_PATH``), written for hub leads.
+The formulas, assumptions and sources are in ``docs/whatif.md``; the Scenarios page shows a reader's version
+(``dashboard/ui/scenario_help.md``).
 """
-
-from pathlib import Path
-
-MODEL_DOC_PATH = Path(__file__).with_name("MODEL.md")

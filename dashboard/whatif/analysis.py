@@ -2,8 +2,8 @@
 
 Both build many scenario variants as rows of one :class:`~dashboard.whatif.engine.Params` and evaluate them in
 one vectorised :func:`~dashboard.whatif.engine.compute` call, so a 1,000-point sweep costs about as much as a
-few dozen single evaluations. Staffing follows the work (MODEL.md), so cost moves smoothly with the share; a
-point where a platform licence appears or goes says so in ``steps``.
+few dozen single evaluations. Staffing follows the work (docs/whatif.md), so cost moves smoothly with the share;
+a point where a platform licence appears or goes says so in ``steps``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ it is who accepts and resolves it: the target unit. So a lead the hub sends to S
 content request Sales sends to the hub is the hub's content work, and the as-is central share of a function
 is the share of its items the hub works.
 
-Over a window of ``days`` ending ``now`` (MODEL.md, "Calibration", gives every formula):
+Over a window of ``days`` ending ``now`` (docs/whatif.md, "Calibration from observed work items", gives every
+formula):
 
 1. Office hours per unit: the stored ones, else read from when the unit picked up and finished work against
    when work reached it (:func:`dashboard.whatif.calendar.infer_hours`), else the default (an assumption).

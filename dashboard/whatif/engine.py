@@ -6,7 +6,7 @@ origin for one function), workers W = 2 (0 = the hub's specialists, 1 = the spok
 (the hub's team per function, then each spoke's one shared team) and the hours of the week H = 168 (UTC,
 hour 0 = Monday 00:00).
 
-Per point (MODEL.md gives the formulas and their sources):
+Per point (docs/whatif.md gives the formulas and their sources):
 
 1. Arrivals: stream j sends λ_j(h) = demand_j / 24 · profile_j(h) items per hour; the central share x_j of
    them go to the hub's pool of its function, the rest to its spoke's shared pool.

@@ -1,4 +1,4 @@
-"""Typed, validated and versioned inputs of the what-if model (MODEL.md explains what each number means).
+"""Typed, validated and versioned inputs of the what-if model (docs/whatif.md says what each number means).
 
 An organisation is a hub and its spokes, each with a headcount, a cost per FTE and office hours, and a set of
 *functions* (campaign planning, content production ...). A function's work arrives as *streams*: one per
@@ -416,9 +416,9 @@ def validate_inputs(data: Mapping[str, Any]) -> ScenarioInputs:
 # --- defaults ----------------------------------------------------------------------------------------------------
 
 # Typical profiles per function, for typed scenarios and for what calibration cannot observe. Every number is an
-# assumption (MODEL.md, "Defaults"): demand per spoke per calendar day; work hours per item of a specialist (hub)
-# and a generalist (spoke); SLA in calendar hours; platform cost per instance per year; the kind and origin of a
-# typical item.
+# assumption (docs/whatif.md, "Defaults and assumptions"): demand per spoke per calendar day; work hours per item
+# of a specialist (hub) and a generalist (spoke); SLA in calendar hours; platform cost per instance per year; the
+# kind and origin of a typical item.
 FUNCTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "campaign_planning": dict(demand=0.8, kind="promotion_notice", origin="hub", work_specialist=6.0,
                               work_generalist=9.0, sla_hours=120, error_rate_specialist=0.02,

@@ -4,7 +4,7 @@
     result = evaluate(inputs)
     result.totals.total_cost, result.functions, result.spokes, result.streams, result.pools, result.flags
 
-Formulas, units and sources are in ``MODEL.md`` (next to this file); the computation is in ``engine.py``.
+Formulas, units and sources are in ``docs/whatif.md``; the computation is in ``engine.py``.
 Tables are pandas DataFrames without NaN.
 """
 
@@ -181,7 +181,7 @@ def _pool_ids(st: Structure) -> list[str]:
 
 
 def evaluate(inputs: ScenarioInputs, *, medians: bool = True) -> ScenarioResult:
-    """All outputs of one operating model (see MODEL.md). Pure and deterministic; a few milliseconds."""
+    """All outputs of one operating model (see docs/whatif.md). Pure and deterministic; a few milliseconds."""
     if not isinstance(inputs, ScenarioInputs):
         raise TypeError("evaluate takes ScenarioInputs; build them with load_inputs(dict) or default_inputs(...)")
     st = Structure.from_inputs(inputs)
@@ -499,7 +499,7 @@ def presets(base_inputs: ScenarioInputs) -> dict[str, ScenarioInputs]:
     (content production and analytics & reporting in the hub, everything else delivered locally).
 
     Every preset keeps the organisation's demand, times and office hours; its teams are staffed for the work
-    they get at the occupancy they run at today (MODEL.md, "Staffing").
+    they get at the occupancy they run at today (docs/whatif.md, "Staffing follows the work").
     """
     hybrid = {f: (1.0 if f in HYBRID_CENTRAL else 0.0) for f in base_inputs.functions}
     return {

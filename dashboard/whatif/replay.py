@@ -23,7 +23,7 @@ Items the draft leaves unrouted are counted in an ``unrouted`` row (the hub's tr
 the totals of ``items_now``/``items_draft`` and of the two backlog columns are equal. Items whose actual
 target is missing or the hub itself (unrouted today) count as ``unrouted`` on the "now" side.
 
-The formulas and sources are in MODEL.md ("Replay of routing rules").
+The formulas and sources are in docs/whatif.md ("Replay of routing rules").
 """
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def test_demo_configures_each_spokes_checks_and_announces_promotions(engine):
     assert states == {"ended", "active", "upcoming"}
 
 
-# --- issue 9: routing rules, segments, journeys and the operating-model cycle ------------------------------
+# --- routing rules, segments, journeys and the operating-model cycle ---------------------------------------
 
 
 def test_the_active_rule_set_reproduces_the_demos_hub_routes_with_their_rule_priority_and_sla():

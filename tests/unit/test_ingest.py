@@ -1133,7 +1133,7 @@ def test_a_big_first_import_builds_the_indexes_afterwards_and_quarantines_as_usu
     assert set(stored_items(engine)) == {f"w{i}" for i in range(30)}
 
 
-# --- routing rules: items without a target (issue 9) -------------------------------------------------------
+# --- routing rules: items without a target -----------------------------------------------------------------
 
 INGEST_RULES = {
     "rules": [

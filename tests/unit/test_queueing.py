@@ -47,7 +47,7 @@ def birth_death_lengths(lam: float, mu: float, c: int) -> tuple[float, float]:
     return float((n * p).sum()), float((np.maximum(n - c, 0) * p).sum())
 
 
-# --- the reference table (../shared/reference/queueing.md) ---------------------------------------------------
+# --- textbook reference values: M/M/1, M/M/2 at light and heavy load -----------------------------------------
 
 
 def test_mm1_reference_values():

@@ -156,7 +156,7 @@ def test_on_postgresql_a_batch_skips_items_a_person_is_editing_instead_of_waitin
         engine.dispose()
 
 
-# --- routing rules (issue 9) -------------------------------------------------------------------------------
+# --- routing rules -----------------------------------------------------------------------------------------
 
 
 def _batch(engine, model, rules=None, seed=11, seconds=20):

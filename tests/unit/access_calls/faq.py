@@ -1,4 +1,4 @@
-"""FAQ candidates (issue 9): the mention texts the hub routed, and their total."""
+"""FAQ candidates: the mention texts the hub routed, and their total."""
 
 from __future__ import annotations
 
