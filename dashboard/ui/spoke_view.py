@@ -109,7 +109,7 @@ def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
     kpis = _kpis(url, ctx.viewer, ctx.window)
     own = kpis[kpis.unit_id == ctx.unit]
     if own.empty:
-        st.info("This spoke has no KPIs yet. Add them to the `kpis` table (see the README's data contract).")
+        st.info("This spoke has no KPIs yet. Add them to the `kpis` table (see docs/data-contract.md).")
         return own
     trend = _kpi_trend(url, ctx.viewer, tuple(own.id), ctx.window)
     changes = recent_changes(url, ctx.viewer, ctx.unit)
