@@ -30,6 +30,16 @@ MARKERS = {
 }
 PG_FIXTURES = {"pg_server", "pg_template", "pg_url", "outage_pg"}
 PG_MODULES = {"test_localpg.py"}
+# Modules whose tests take about a second or more each (AppTest runs of whole pages, simulations, servers,
+# load clients): the fast tier leaves them to `make test`. Single slow tests elsewhere carry @pytest.mark.slow.
+SLOW_MODULES = {
+    "test_evaluation_app.py", "test_executive_numbers.py", "test_hostile_text_app.py", "test_no_raw_numbers.py",
+    "test_operating_model_app.py", "test_overview_app.py", "test_roles_app.py", "test_routing_app.py",
+    "test_same_label_same_number.py", "test_scenarios_app.py", "test_scenarios_operating_model_text.py",
+    "test_spoke_action_failure_app.py", "test_spoke_app.py", "test_upload_hostile_app.py", "test_upload_page.py",
+    "test_demo.py", "test_faults.py", "test_load_client.py", "test_serve_production.py", "test_simulate.py",
+    "test_whatif_cli.py", "test_whatif_reproduces.py",
+}
 
 
 def pytest_configure(config):
@@ -39,7 +49,8 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """Mark each test by what it needs, so tiers select by marker: PostgreSQL when it asks for a server (as a
-    fixture or as the ``postgresql`` side of a back-end parameter), browser for everything in tests/browser."""
+    fixture or as the ``postgresql`` side of a back-end parameter), browser for everything in tests/browser,
+    slow for the modules in SLOW_MODULES."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         on_pg = any(isinstance(v, str) and v == "postgresql" for v in params.values())
@@ -47,6 +58,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.postgresql)
         if "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -127,6 +127,7 @@ def test_assessments_saved_listed_and_audited(org):
         assert len(q.assessments(conn, HUB)) == 3
 
 
+@pytest.mark.slow
 def test_promote_creates_changes_then_supersedes(org):
     first_target = BASE.with_shares({"content_production": 1.0})
     second_target = BASE.with_shares({"content_production": 1.0, "analytics_reporting": 1.0})
@@ -221,6 +222,7 @@ def test_update_change_versions_and_validation(org):
         assert _actions(conn).count("cycle_change") == 3
 
 
+@pytest.mark.slow
 def test_annotations_window_and_spoke_scoping(org):
     inputs = BASE.with_demand("analytics_reporting", {"finance": 2.0})
     target = inputs.with_shares({"content_production": 1.0, "analytics_reporting": 1.0, "social_listening": 1.0})

@@ -268,6 +268,7 @@ def random_questions(n: int, seed: int = 0) -> pd.DataFrame:
     return frame([(" ".join(rng.choice(vocab, 6)) + "?", "sales", int(rng.integers(1, 50))) for _ in range(n)])
 
 
+@pytest.mark.slow
 def test_the_cap_holds_at_scale():
     texts = random_questions(faq.MAX_TEXTS + 150)
     result = faq.candidates(texts, min_items=1)

@@ -402,6 +402,7 @@ def test_diff_from_nothing():
     assert len(lines) == len(DEMO["rules"]) and all(line.startswith("added rule") for line in lines)
 
 
+@pytest.mark.slow
 def test_route_frame_matches_route_one_on_many_distinct_texts():
     """Thousands of distinct texts take the vectorised folding and keyword pre-filter (pyarrow) paths; the
     answers must still be route_one's, including odd white space and non-ASCII text."""

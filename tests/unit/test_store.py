@@ -20,7 +20,7 @@ from dashboard import store
 from dashboard.db import CYCLE_BIN_EDGES_H, flow_hourly, kpi_hourly, kpi_observations, to_hour, work_items
 from tests.factories import NOW, at, item, tiny_org
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FLOW_ORDER = ["hour", "source_unit", "target_unit", "kind"]
 ROUTES = [("hub", "sales", "lead"), ("sales", "hub", "request"), ("hub", "finance", "report")]
 KPI_IDS = ["revenue", "conversion", "cost", "close_days"]
@@ -109,6 +109,7 @@ def _apply(conn, op, counter: list[int]) -> None:
         ])
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=12))
 def test_incremental_rollups_equal_a_rebuild_after_any_mix_of_writes(org, ops):

@@ -13,7 +13,8 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
@@ -401,6 +402,7 @@ def test_the_curve_says_where_the_scenario_sits(typical):
     assert list(over_all.spoke_breach.columns) == list(SPOKES)
 
 
+@pytest.mark.slow
 def test_sensitivity_is_sorted_by_swing_and_a_row_is_the_moved_scenario(typical):
     table = sensitivity(typical, rel_change=0.2)
     assert np.all(np.diff(table["cost_swing"].to_numpy()) <= 0)
@@ -424,6 +426,7 @@ def test_sensitivity_is_sorted_by_swing_and_a_row_is_the_moved_scenario(typical)
         sensitivity(typical, rel_change=1.5)
 
 
+@pytest.mark.slow
 def test_the_fte_cost_row_of_the_sensitivity_is_the_scenario_with_that_fte_cost(typical):
     row = sensitivity(typical).set_index("parameter").loc["fte_cost"]
     cheaper = evaluate(typical.with_globals(fte_cost=typical.globals.fte_cost * 0.8), medians=False).totals
@@ -485,6 +488,7 @@ def test_results_are_never_nan_or_negative(inputs):
     json.dumps(result.as_record(), allow_nan=False)
 
 
+@pytest.mark.slow
 def test_many_points_computed_together_equal_the_points_one_at_a_time(typical):
     st_ = Structure.from_inputs(typical)
     n = 2 * _MAX_CHUNK + 3
