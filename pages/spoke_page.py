@@ -3,8 +3,9 @@ Deep link: /spoke?unit=<id>&window=7d&status=routed,accepted&kind=lead&channel=w
 
 import streamlit as st
 
+from dashboard.domain.urlvalues import UrlValueError, unit_id
 from dashboard.settings import get_settings
-from dashboard.ui import data, spoke_view
+from dashboard.ui import data, spoke_view, urlstate
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.text import md
 from dashboard.ui.panels import render_panels
@@ -27,6 +28,14 @@ def spoke_links() -> None:
 
 
 unit = st.query_params.get("unit") or viewer.unit or settings.default_unit  # a spoke lead starts on their own
+try:
+    unit = unit and unit_id(unit)
+except UrlValueError as exc:  # checked before anything is looked up
+    st.title("No such spoke")
+    urlstate.bad_value(exc)
+    st.write("Choose a spoke:")
+    spoke_links()
+    st.stop()
 if spokes.empty:
     st.title("Spokes")
     st.info("No spokes loaded yet. Load the demo with `python -m loaders demo` (or `make run`).", icon=":material/inbox:")

@@ -23,11 +23,12 @@ from dashboard.charts import scenario_charts
 from dashboard.charts.palette import GREEN, RED
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.urlvalues import ROW_ID_MAX, UrlValueError, row_id
 from dashboard.queries import scenarios as saved
 from dashboard.queries.kpis import list_units
 from dashboard.queries.observed import calibrated_as_is
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import data, urlstate
 from dashboard.ui.text import bullets, md
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
 from dashboard.whatif.calibration import CalibrationError, CalibrationResult
@@ -149,9 +150,14 @@ def start(viewer: Viewer, scenario_id: str | None) -> tuple[ScenarioInputs, Cali
             st.session_state["sc_base"] = fresh
     if scenario_id and st.session_state.get("sc_loaded") != scenario_id:
         st.session_state["sc_loaded"] = scenario_id
-        if not load_saved(viewer, scenario_id):
-            st.warning(f"There is no saved scenario {md(scenario_id)!r}; starting from the as-is model.",
-                       icon=":material/search_off:")
+        try:
+            sid = row_id(scenario_id, "scenario", "a saved scenario's number")
+        except UrlValueError as exc:  # checked before any query: the as-is model stays on screen
+            urlstate.bad_value(exc)
+        else:
+            if not load_saved(viewer, sid):
+                st.warning(f"There is no saved scenario {md(scenario_id)!r}; starting from the as-is model.",
+                           icon=":material/search_off:")
     if "sc_base" not in st.session_state:
         st.session_state["sc_base"] = st.session_state["sc_asis"]
         st.session_state[ORIGIN] = {"kind": "as_is"}
@@ -176,7 +182,7 @@ def load_saved(viewer: Viewer, scenario_id) -> bool:
         sid = int(scenario_id)
     except (TypeError, ValueError):
         return False
-    if not 0 < sid < 2 ** 63:  # no stored id is that large (and the database cannot even compare it)
+    if not 0 < sid <= ROW_ID_MAX:  # no stored id is that large (and the database cannot even compare it)
         return False
     with data.engine().connect() as conn:
         found = saved.get_scenario(conn, viewer, sid)

@@ -18,6 +18,7 @@ from dashboard.db import hour_start, to_hour
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.export import to_safe_csv
+from dashboard.domain.urlvalues import UrlValueError, page_number
 from dashboard.domain.vocabulary import OPEN_STATUSES, Status
 from dashboard.queries import spoke as q
 from dashboard.queries.kpis import kpi_trend, kpis_with_change
@@ -153,7 +154,12 @@ def _page_number(pages: int, view: tuple) -> int:
     first = "inbox_view" not in st.session_state
     st.session_state["inbox_view"] = view
     raw = st.query_params.get("page", "")
-    wanted = int(raw) if first and raw.isdigit() else 1
+    wanted = 1
+    if first and raw:
+        try:
+            wanted = page_number(raw)
+        except UrlValueError as exc:
+            urlstate.bad_value(exc)
     if pages > 1:
         key = "inbox_page_" + hashlib.sha1(repr(view).encode()).hexdigest()[:10]
         page_no = st.pagination(pages, default=min(max(wanted, 1), pages), key=key)

@@ -11,7 +11,15 @@ from typing import Sequence
 
 import streamlit as st
 
+from dashboard.domain.urlvalues import UrlValueError
+from dashboard.ui.text import md
+
 CURRENT_PAGE = "_current_page"  # url path of the page this run shows (set by the shell)
+
+
+def bad_value(exc: UrlValueError) -> None:
+    """Say, literally, which value of the link was ignored and why (the page carries on without it)."""
+    st.warning(md(exc), icon=":material/link_off:")
 
 
 def seed_one(key: str, options: Sequence[str], default: str) -> None:

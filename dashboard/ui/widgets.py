@@ -13,6 +13,7 @@ from dashboard.charts.sparkline import mark_positions, sparkline
 from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import Viewer
+from dashboard.domain.urlvalues import UrlValueError, one_of
 from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS, comparison_label
 from dashboard.settings import get_settings
 from dashboard.ui import urlstate
@@ -28,7 +29,12 @@ def window_picker(key: str = "window", width: int | str = "content") -> str:
     page = st.session_state.get(urlstate.CURRENT_PAGE)
     if key not in st.session_state or st.session_state.get(f"_{key}_page") != page:
         linked = st.query_params.get(key)
-        st.session_state[key] = linked if linked in WINDOWS else st.session_state.get(f"_{key}_chosen", DEFAULT_WINDOW)
+        fallback = st.session_state.get(f"_{key}_chosen", DEFAULT_WINDOW)
+        try:
+            st.session_state[key] = fallback if linked is None else one_of(linked, WINDOWS, key, fallback)
+        except UrlValueError as exc:
+            urlstate.bad_value(exc)
+            st.session_state[key] = fallback
         st.session_state[f"_{key}_page"] = page
     choice = st.segmented_control("Window", list(WINDOWS), format_func=lambda k: WINDOWS[k][0], key=key,
                                   required=True, width=width)
