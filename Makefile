@@ -7,7 +7,7 @@ PORT ?= 8501
 SIM_RATE ?= 6
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
+.PHONY: run test lint bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
 .PHONY: run-roles
 
 ## run: set everything up (virtualenv, install, database, demo data) and serve the app on SQLite
@@ -65,8 +65,13 @@ demo: install
 	$(PY) -m loaders demo
 
 ## test: install everything and run the whole suite (unit on SQLite + PostgreSQL, AppTest, browser)
-test: dev sysdeps
+test: dev sysdeps lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+## lint: ruff on all Python code, mypy on the typed core (settings in pyproject.toml)
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-unit: dev sysdeps
 	$(PY) -m pytest -q tests/unit

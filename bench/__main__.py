@@ -40,7 +40,7 @@ def _cpu() -> str:
 
 def _memory_gib() -> float | None:
     try:
-        kib = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1])
         return kib / 1024 / 1024
     except (OSError, StopIteration, ValueError):
         return None

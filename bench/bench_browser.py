@@ -75,7 +75,7 @@ MARKS_JS = """
   };
   requestAnimationFrame(tick);
 })();
-""" % POINT
+""" % POINT  # noqa: UP031 (the script is JavaScript: its braces rule out str.format)
 
 
 def _sample(browser, url: str, timeout_ms: float = 120_000) -> dict:

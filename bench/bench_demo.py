@@ -61,7 +61,7 @@ def _cached(url: str, request: str) -> bool:
             if store.get_meta(conn, "bench_request") != request:
                 return False
             anchored = store.get_meta(conn, "demo_now")
-        return anchored is not None and dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(anchored) < MAX_AGE
+        return anchored is not None and dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(anchored) < MAX_AGE
     finally:
         engine.dispose()
 

@@ -121,7 +121,7 @@ def lead_worker(db_url: str, user: str, unit: str, rate: float, max_seconds: flo
                 else:
                     with engine.connect() as conn:
                         page = inbox(conn, viewer, unit, InboxFilter(statuses=("routed", "accepted"), limit=50),
-                                     dt.datetime.now(dt.timezone.utc))
+                                     dt.datetime.now(dt.UTC))
                     if page.rows.empty:  # nothing left to resolve (the simulator works the same inbox)
                         res["idle"] += 1
                     else:
@@ -153,7 +153,7 @@ class Leads:
     out: object = None
 
     @classmethod
-    def start(cls, db_url: str, rate: float, max_seconds: float) -> "Leads":
+    def start(cls, db_url: str, rate: float, max_seconds: float) -> Leads:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")  # no fork of a process with threads and open connections
@@ -457,7 +457,7 @@ def write_floor_app(db_url: str, directory: Path, refresh: float) -> Path:
     s = load_settings(database_url=db_url)
     engine = make_engine(db_url)
     try:
-        ov = load_overview(engine, LOCAL_ADMIN, DEFAULT_WINDOW, dt.datetime.now(dt.timezone.utc), s.tz)
+        ov = load_overview(engine, LOCAL_ADMIN, DEFAULT_WINDOW, dt.datetime.now(dt.UTC), s.tz)
     finally:
         engine.dispose()
     fig = hub_spoke_map(ov.units, ov.flows, ov.health, sla_green=s.sla_green, sla_amber=s.sla_amber,

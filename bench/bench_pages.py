@@ -46,12 +46,13 @@ def page_figures(url: str, label: str) -> list[Figure]:
     from dashboard.settings import get_settings
 
     engine = make_engine(url)
-    tz = dt.timezone.utc
+    tz = dt.UTC
     figures = []
     sql_time = {}
     try:
         for window in ("1h", "today", "7d", "30d"):
-            t = best_of(lambda: load_overview(engine, LOCAL_ADMIN, window, dt.datetime.now(tz), tz), repeat=5)
+            t = best_of(lambda window=window: load_overview(engine, LOCAL_ADMIN, window, dt.datetime.now(tz), tz),
+                        repeat=5)
             sql_time[window] = t
             figures.append(Figure(f"overview queries {label} ({window})", t * 1000, "ms", None, "<= 250 ms", t <= 0.25))
         spoke_sql = best_of(lambda: _spoke_queries(engine, "sales"), repeat=5)
@@ -100,8 +101,8 @@ def _spoke_queries(engine, unit: str) -> None:
     from dashboard.queries import checks, spoke
     from dashboard.queries.kpis import kpi_trend, kpis_with_change
 
-    now = dt.datetime.now(dt.timezone.utc)
-    start, end = window_bounds("7d", now, dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
+    start, end = window_bounds("7d", now, dt.UTC)
     with engine.connect() as conn:
         k = kpis_with_change(conn, LOCAL_ADMIN, start, end)
         kpi_trend(conn, LOCAL_ADMIN, k[k.unit_id == unit].id.tolist(), start, end, 6)

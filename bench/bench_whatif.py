@@ -25,7 +25,7 @@ import time
 
 from bench.common import Figure, best_of
 
-NOW = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
 DEMOS = ((7, 150_000, 90), (11, 60_000, 45), (21, 30_000, 20))
 
 
@@ -44,7 +44,7 @@ def _northwind():
     from tests import orgsim
 
     units, items = orgsim.generate()
-    return calibrate(items, units.drop(columns=["office_hours"]), now=dt.datetime(2026, 12, 7, 12, tzinfo=dt.timezone.utc))
+    return calibrate(items, units.drop(columns=["office_hours"]), now=dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC))
 
 
 def run() -> list[Figure]:

@@ -132,7 +132,7 @@ class Importer(threading.Thread):
     def run(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DASHBOARD_DATABASE_URL": self.db_url}
         path = self.folder / f"import-{self.number}.csv"
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         while not self.stop_event.is_set():
             write_file(path, self.shared, self.number, self.runs, now)
             done = subprocess.run([sys.executable, "-m", "loaders", "ingest", str(path), "--force", "--source",

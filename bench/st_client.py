@@ -30,8 +30,8 @@ import statistics
 import time
 import urllib.parse
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Sequence
 
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -236,7 +236,7 @@ class StreamlitSession:
         or disconnect."""
         try:
             return await asyncio.wait_for(self._finished.get(), self.run_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.stats.errors.append(f"{self._run}: no script_finished within {self.run_timeout:g} s")
             return None
 

@@ -59,7 +59,7 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
         raise ValueError("Say why you hand the item back: the note goes to the hub with it.")
     if not items:
         raise ValueError("Select at least one item first.")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     outcomes: list[Outcome] = []
     for index, (item_id, version) in enumerate(items):
         try:

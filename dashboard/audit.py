@@ -23,7 +23,7 @@ def record(conn: Connection, viewer: Viewer, action: str, target: str | None = N
         raise ValueError(f"unknown audit action {action!r}")
     v = require_viewer(viewer) if viewer.role.value != "none" else viewer  # a refused sign-in is recorded too
     conn.execute(insert(audit_log).values(
-        at=at or dt.datetime.now(dt.timezone.utc), user=v.user[:320], role=v.role.value, action=action,
+        at=at or dt.datetime.now(dt.UTC), user=v.user[:320], role=v.role.value, action=action,
         target=(target or None) and target[:500], detail=detail,
     ))
 

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # Cycle-time histogram bin edges in hours (geometric, 0.05 h = 3 min ... 1,000 h ~ 6 weeks), shared by
 # the rollups (which count items per bin) and the queries (which interpolate percentiles from them).

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _ordered_thresholds(self) -> "Settings":
+    def _ordered_thresholds(self) -> Settings:
         if self.sla_amber > self.sla_green:
             raise ValueError("DASHBOARD_SLA_AMBER must not exceed DASHBOARD_SLA_GREEN")
         if self.kpi_amber > self.kpi_green:
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _safe_in_production(self) -> "Settings":
+    def _safe_in_production(self) -> Settings:
         if self.environment == "production" and self.local_mode:
             raise ValueError("DASHBOARD_LOCAL_MODE must be off in production: every visitor would be the local admin")
         return self

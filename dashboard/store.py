@@ -29,9 +29,10 @@ import bisect
 import datetime as dt
 import itertools
 import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,7 @@ from dashboard.db import (
 from dashboard.domain.stats import cycle_bin_index
 from dashboard.domain.vocabulary import ItemKind, Status
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_SECOND = 1_000_000
 US_PER_HOUR = 3_600 * US_PER_SECOND
@@ -348,7 +349,7 @@ class _ItemFrame:
     def __len__(self) -> int:
         return len(self.cols["id"])
 
-    def take(self, idx: np.ndarray | slice) -> "_ItemFrame":
+    def take(self, idx: np.ndarray | slice) -> _ItemFrame:
         return _ItemFrame({k: v[idx] for k, v in self.cols.items()})
 
 
@@ -1180,7 +1181,7 @@ class PreparedItems:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def take(self, mask: np.ndarray) -> "PreparedItems":
+    def take(self, mask: np.ndarray) -> PreparedItems:
         frame = self.frame.take(mask)
         return PreparedItems(frame, self.given, self.dialect, [c[mask] for c in self.driver], _flow_deltas(frame))
 

@@ -77,8 +77,8 @@ def _text_as(pattern: str, message: str):
     return BeforeValidator(check)
 
 
-EARLIEST = dt.datetime(1000, 1, 1, tzinfo=dt.timezone.utc)  # the range both databases store alike
-LATEST = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+EARLIEST = dt.datetime(1000, 1, 1, tzinfo=dt.UTC)  # the range both databases store alike
+LATEST = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 NOT_IN_RANGE = "not between 1000-01-01 00:00 and 9999-12-31 23:59:59 UTC"
 DUE_PAST_LATEST = ("sla_hours: created_at + sla_hours (the item's due time) passes 9999-12-31 23:59:59 UTC, the "
                    "latest time that can be stored")
@@ -90,7 +90,7 @@ ROW_RULES = (f"a timestamp {NOT_IN_RANGE} is refused", DUE_PAST_LATEST, f"a numb
 
 
 def _in_range(value: dt.datetime) -> dt.datetime:
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if not EARLIEST <= aware <= LATEST:
         raise ValueError(NOT_IN_RANGE)
     return value
@@ -212,7 +212,7 @@ class WorkItemRow(_Row):
     journey_id: ItemId | None = Field(None, description="the customer journey the item belongs to")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "WorkItemRow":
+    def _consistent(self) -> WorkItemRow:
         if self.resolved_at is not None and self.resolved_at < self.created_at:
             raise ValueError("resolved_at: before created_at")
         if self.status == Status.RESOLVED and self.resolved_at is None:
@@ -241,7 +241,7 @@ class CampaignRow(_Row):
     revenue: Number = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "CampaignRow":
+    def _ordered(self) -> CampaignRow:
         if self.period_end < self.period_start:
             raise ValueError("period_end: before period_start")
         return self
@@ -258,7 +258,7 @@ class JourneyRow(_Row):
                                                  "converted_at")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "JourneyRow":
+    def _consistent(self) -> JourneyRow:
         if self.converted_at is not None and self.converted_at < self.started_at:
             raise ValueError("converted_at: before started_at")
         if self.converted_at is None and self.revenue > 0:
@@ -628,7 +628,7 @@ def due_past_latest(created: pd.Series, hours: pd.Series) -> np.ndarray:
     """Where ``created + hours`` passes :data:`LATEST` (False where either is missing)."""
     start = created.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
     start_us = np.where(np.isnat(start), np.nan, start.view(np.int64).astype(float))
-    latest_us = (LATEST - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+    latest_us = (LATEST - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
     with np.errstate(invalid="ignore", over="ignore"):
         due_us = start_us + pd.to_numeric(hours, errors="coerce").to_numpy(dtype=float) * 3_600e6
         return np.nan_to_num(due_us, nan=-np.inf) > latest_us

@@ -67,7 +67,7 @@ from dashboard.db import (
 from dashboard.domain.kpi_ranges import is_share
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DATASET = "demo"
 DEFAULT_SEED = 7
 DEFAULT_WORK_ITEMS = 150_000

@@ -46,10 +46,10 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -111,7 +111,7 @@ class IngestError(Exception):
     problem, ``error.columns`` is the matching as far as it got (:func:`match_columns`).
     """
 
-    def __init__(self, message: str, *, cli: str = "", columns: "Columns | None" = None) -> None:
+    def __init__(self, message: str, *, cli: str = "", columns: Columns | None = None) -> None:
         super().__init__(f"{message} {cli}" if cli else message)
         self.plain = message
         self.columns = columns
@@ -149,7 +149,7 @@ class ImportReport:
     unrouted: int = 0  # ... and those left waiting unrouted at the hub
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    oddities: list["Oddity"] = field(default_factory=list)  # imported as given but probably wrong (also in warnings)
+    oddities: list[Oddity] = field(default_factory=list)  # imported as given but probably wrong (also in warnings)
     seconds: float = 0.0
 
     @property
@@ -669,7 +669,7 @@ def ingest(
 
     who = _require_importer(viewer)
     started = time.perf_counter()
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     display = name or Path(path).name
     try:
         src = open_source(path, name=name, encoding=encoding, delimiter=delimiter)
@@ -705,7 +705,7 @@ def ingest(
         if report.rows_read == 0:
             report.warnings.append(f"{src.name}: the header is there but there are no data rows; nothing to import")
         conn.execute(update(imports).where(imports.c.id == report.import_id).values(
-            status=report.status, finished_at=dt.datetime.now(dt.timezone.utc), rows_read=report.rows_read,
+            status=report.status, finished_at=dt.datetime.now(dt.UTC), rows_read=report.rows_read,
             inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
             quarantined=report.quarantined, message="\n".join(report.warnings) or None,
         ))
@@ -750,7 +750,7 @@ def _record_failure(engine: Engine, report: ImportReport, who: Viewer, now: dt.d
         with engine.begin() as conn:
             conn.execute(insert(imports).values(
                 source=report.source, file_name=report.file_name, kind=report.kind, content_hash=report.content_hash,
-                size_bytes=report.size_bytes, started_at=now, finished_at=dt.datetime.now(dt.timezone.utc),
+                size_bytes=report.size_bytes, started_at=now, finished_at=dt.datetime.now(dt.UTC),
                 status="failed", rows_read=0, inserted=0, updated=0, unchanged=0, quarantined=0, message=message,
                 imported_by=who.user,
             ))
@@ -877,7 +877,7 @@ class _Routing:
         self.rule_set, self.hubs, self.problems = rule_set, hubs, problems
 
     @classmethod
-    def read(cls, conn) -> "_Routing":
+    def read(cls, conn) -> _Routing:
         problems: list[str] = []
         try:
             rule_set = routing.active_rule_set(conn)

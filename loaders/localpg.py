@@ -122,7 +122,7 @@ class LocalPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
 
-    def start(self) -> "LocalPostgres":
+    def start(self) -> LocalPostgres:
         """Create the cluster if needed, start it if it is not running, and wait until it accepts connections."""
         if not self.initialised():
             self.init()

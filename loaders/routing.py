@@ -29,7 +29,7 @@ from dashboard.db import routing_rule_sets, units, work_items
 from dashboard.domain.routing import RuleError, RuleSet, parse_rule_set, route_frame
 from dashboard.domain.vocabulary import Status, UnitKind
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ACTOR = "routing rules"
 WAITING_LIMIT = 5_000  # unrouted items routed per call of route_waiting (the oldest first)
 ROUTE_INPUTS = ("kind", "channel", "topic", "segment", "text")

@@ -21,9 +21,9 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from dashboard.domain.vocabulary import Aggregation, ItemKind, Status
 from loaders import routing
 from loaders.demo import DATASET, DERIVED_KPIS, ROUTES, RouteSpec, route_attributes
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ACTOR = "simulator"
 KPI_INTERVAL_S = 30.0  # each KPI gets an observation this often
 LEVEL_WINDOW = dt.timedelta(days=7)  # recent history the KPI levels continue from
@@ -150,7 +150,7 @@ class BatchStats:
     unrouted: int = 0  # ... and those it left waiting at the hub
     rerouted: int = 0  # waiting items routed by the active set (e.g. after a publish)
 
-    def add(self, other: "BatchStats") -> None:
+    def add(self, other: BatchStats) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 

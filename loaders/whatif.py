@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from loaders.__main__ import EXIT_REFUSED, CliError, _engine, _settings, guarded
 from dashboard import errors
+from loaders.__main__ import EXIT_REFUSED, CliError, _engine, _settings, guarded
 
 PRESET_NAMES = ("as_is", "centralised", "decentralised", "hybrid")
 

@@ -9,9 +9,9 @@ from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.map_click import MAP_KEY, TAP_TO_SELECT, clicked_spoke, draw_map
+from dashboard.ui.shell import require_shell
 from dashboard.ui.tables import flows_table
 from dashboard.ui.widgets import changes_caption, kpi_tile, recent_changes, spoke_filter, updated_caption, window_picker
-from dashboard.ui.shell import require_shell
 
 require_shell()
 

@@ -4,7 +4,10 @@ Link to a saved scenario: /scenarios?scenario=<id>"""
 import streamlit as st
 
 from dashboard.settings import get_settings
-from dashboard.ui import data, scenario_saved as saving, scenario_trust as trust, scenario_view as sv
+from dashboard.ui import data
+from dashboard.ui import scenario_saved as saving
+from dashboard.ui import scenario_trust as trust
+from dashboard.ui import scenario_view as sv
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
 

@@ -7,10 +7,10 @@ from dashboard.domain.urlvalues import UrlValueError, unit_id
 from dashboard.settings import get_settings
 from dashboard.ui import data, spoke_view, urlstate
 from dashboard.ui.identity import current_viewer
-from dashboard.ui.text import md
 from dashboard.ui.panels import render_panels
-from dashboard.ui.widgets import window_picker
 from dashboard.ui.shell import require_shell
+from dashboard.ui.text import md
+from dashboard.ui.widgets import window_picker
 
 require_shell()
 

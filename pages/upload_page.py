@@ -4,10 +4,11 @@ Nothing is written before the check; bad rows are quarantined with reasons, good
 import streamlit as st
 
 from dashboard.domain import format as fmt
-from dashboard.ui import data, upload_view as uv
-from dashboard.ui.text import md
+from dashboard.ui import data
+from dashboard.ui import upload_view as uv
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
+from dashboard.ui.text import md
 from loaders.ingest import IngestError, preview
 
 require_shell()

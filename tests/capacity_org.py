@@ -34,7 +34,7 @@ def lead_rows(now: dt.datetime, zone: str, target: str = "sales") -> list[dict]:
         for i in range(n):
             hours = start_h + (end_h - start_h) * (i + 0.5) / n
             at = dt.datetime.combine(day, dt.time(), tz) + dt.timedelta(hours=hours)
-            rows.append(item(f"cap-{tag}-{i}", "hub", target, at.astimezone(dt.timezone.utc)))
+            rows.append(item(f"cap-{tag}-{i}", "hub", target, at.astimezone(dt.UTC)))
 
     spread(first, FIRST_DAY_LEADS, 15, 24, "first")
     for d in range(COMPLETE_DAYS):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from dashboard import store
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 23, 10, 30, tzinfo=UTC)  # half past: windows start mid-hour on purpose
 
 
@@ -65,6 +65,6 @@ def sample_database(path) -> str:
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        sample_activity(conn, dt.datetime.now(dt.timezone.utc))
+        sample_activity(conn, dt.datetime.now(dt.UTC))
     engine.dispose()
     return url

@@ -34,7 +34,7 @@ import statistics
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
 GUARD = dt.timedelta(minutes=30)  # how long after ``now`` a page may render and still see the same windows

@@ -141,7 +141,7 @@ def _arrivals(rng: np.random.Generator, route: Route, start: dt.datetime, days: 
 
 def generate(seed: int = 5, days: int = 60, end: dt.datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(units, work_items) frames ready to be written as CSV; the last item is created before ``end``."""
-    end = (end or dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    end = (end or dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)).astimezone(dt.UTC)
     start = end - dt.timedelta(days=days)
     horizon = (days + 30) * 24 * MINUTES_PER_HOUR  # room for the last items to finish
     rng = np.random.default_rng(seed)
@@ -225,5 +225,5 @@ def write(directory: Path, *, seed: int = 5, days: int = 60, end: dt.datetime | 
     for col in ("created_at", "routed_at", "accepted_at", "resolved_at"):
         out[col] = out[col].map(lambda t: "" if pd.isna(t) else t.isoformat())
     out.to_csv(items_path, index=False)
-    last = (end or dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.timezone.utc))
+    last = (end or dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC))
     return units_path, items_path, last

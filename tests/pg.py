@@ -34,7 +34,7 @@ class TempPostgres(LocalPostgres):
     def stop(self, mode: str = "immediate") -> None:
         super().stop(mode)
 
-    def restart(self) -> "TempPostgres":
+    def restart(self) -> TempPostgres:
         return self.start()
 
     def cleanup(self) -> None:

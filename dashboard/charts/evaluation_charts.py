@@ -78,7 +78,7 @@ def prediction_vs_observed(evaluation: Evaluation) -> go.Figure:
         rows.append((spec.label + (" (pts)" if points else " (%)"), pred, obs, obs_err))
     fig = make_subplots(rows=1, cols=max(1, len(rows)), subplot_titles=[r[0] for r in rows] or ["No prediction"])
     observed_name = "Observed (DiD)" if evaluation.has_control else "Observed (before/after)"
-    for i, (label, pred, obs, err) in enumerate(rows, start=1):
+    for i, (_label, pred, obs, err) in enumerate(rows, start=1):
         fig.add_trace(go.Bar(x=["Predicted"], y=[pred], name="Predicted by the model", marker_color=SERIES[2],
                              showlegend=i == 1, hovertemplate="predicted: %{y:+.1f}<extra></extra>"), row=1, col=i)
         fig.add_trace(go.Bar(x=["Observed"], y=[obs], name=observed_name, marker_color=PRIMARY, showlegend=i == 1,

@@ -16,6 +16,7 @@ from dashboard.charts.palette import AMBER, GREEN, GREY, HUB, PRIMARY, RED, SERI
 from dashboard.domain import format as fmt
 from dashboard.whatif.calendar import DAY_NAMES, WEEK_HOURS, shift_week
 
+
 def plain(text: object) -> str:
     """Text from the data (a unit's name) shown as typed in a chart: plotly reads a few HTML tags in titles,
     labels and hovers (links among them), so ``<`` and ``>`` are written as entities."""

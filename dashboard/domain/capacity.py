@@ -36,7 +36,7 @@ class CapacityOutlook:
     @property
     def fitted(self) -> pd.Series:
         """The trend line's value on each complete day (empty without a trend)."""
-        if self.slope is None:
+        if self.slope is None or self.intercept is None:
             return pd.Series(dtype=float)
         x = np.arange(len(self.days), dtype=float)
         return pd.Series(self.intercept + self.slope * x, index=self.days.index)
@@ -59,7 +59,8 @@ def capacity_outlook(days: pd.Series, capacity_per_day: float, horizon_days: int
         return CapacityOutlook(days, float(capacity_per_day), 0.0, None, None, False, None)
     recent = float(days.iloc[-RECENT_DAYS:].mean())
     over = recent > capacity_per_day
-    slope = intercept = None
+    slope: float | None = None
+    intercept: float | None = None
     runs_out = None
     if len(days) >= MIN_DAYS_FOR_TREND:
         y = days.to_numpy()
@@ -68,7 +69,7 @@ def capacity_outlook(days: pd.Series, capacity_per_day: float, horizon_days: int
     last = days.index[-1]
     if over:
         runs_out = last + dt.timedelta(days=1)  # the first day not yet judged: today
-    elif slope is not None and slope > 0:
+    elif slope is not None and intercept is not None and slope > 0:
         # first whole day number after the last complete day (x = n - 1) on which the line reaches capacity
         reach = (capacity_per_day - intercept) / slope
         ahead = max(1, int(np.ceil(reach - (len(days) - 1) - 1e-9)))

@@ -89,8 +89,8 @@ def window(done_on: dt.date, now: dt.datetime, days: int = DEFAULT_WINDOW_DAYS) 
     """``days`` full UTC days before the change and up to ``days`` after it, the latter capped at today's start."""
     if days < 1:
         raise ValueError("the window needs at least one day on each side")
-    change_at = dt.datetime(done_on.year, done_on.month, done_on.day, tzinfo=dt.timezone.utc)
-    today = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    change_at = dt.datetime(done_on.year, done_on.month, done_on.day, tzinfo=dt.UTC)
+    today = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     end = max(change_at, min(change_at + dt.timedelta(days=days), today))
     return Window(change_at - dt.timedelta(days=days), change_at, end)
 

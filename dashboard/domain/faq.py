@@ -141,7 +141,7 @@ def is_question(text: str | None) -> bool:
         return True
     t = _HANDLE.sub(" ", t).strip()
     first = _FIRST_WORD.match(t)
-    return bool(first) and first.group(0) in QUESTION_WORDS
+    return first is not None and first.group(0) in QUESTION_WORDS
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,13 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
+from typing_extensions import TypeIs
+
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 
-def _missing(value) -> bool:
+def _missing(value: float | None) -> TypeIs[None]:
+    # NaN counts as missing too; the narrowing only needs "not missing" to mean a float.
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 

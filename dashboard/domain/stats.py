@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,18 +22,18 @@ def percentile_from_hist(counts: Sequence[float], q: float, edges: Sequence[floa
     Bin 0 is [0, edges[0]), bin i is [edges[i-1], edges[i]), the last bin is [edges[-1], 1.5 x edges[-1]).
     Returns None when the histogram is empty. The error is at most one bin width (~57 % geometric steps).
     """
-    counts = np.asarray(counts, dtype=float)
-    total = counts.sum()
+    bins = np.asarray(counts, dtype=float)
+    total = bins.sum()
     if total <= 0:
         return None
     lows = np.concatenate([[0.0], edges])
     highs = np.concatenate([edges, [edges[-1] * 1.5]])
-    cum = np.cumsum(counts)
+    cum = np.cumsum(bins)
     rank = q * total
     i = int(np.searchsorted(cum, rank, side="left"))
-    i = min(i, len(counts) - 1)
-    before = cum[i] - counts[i]
-    frac = 0.0 if counts[i] == 0 else (rank - before) / counts[i]
+    i = min(i, len(bins) - 1)
+    before = cum[i] - bins[i]
+    frac = 0.0 if bins[i] == 0 else (rank - before) / bins[i]
     return float(lows[i] + frac * (highs[i] - lows[i]))
 
 

@@ -88,8 +88,8 @@ def window_bounds(key: str, now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetim
     if length is None:
         local = now.astimezone(tz)
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        return start.astimezone(dt.timezone.utc), now.astimezone(dt.timezone.utc)
-    return (now - length).astimezone(dt.timezone.utc), now.astimezone(dt.timezone.utc)
+        return start.astimezone(dt.UTC), now.astimezone(dt.UTC)
+    return (now - length).astimezone(dt.UTC), now.astimezone(dt.UTC)
 
 
 def previous_bounds(key: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -32,7 +32,7 @@ def unit_row(conn: Connection, viewer, unit: str) -> dict | None:
 
 
 def daily_arrivals(conn: Connection, viewer, unit: str, kinds: list[str], start: dt.datetime, end: dt.datetime,
-                   tz: dt.tzinfo = dt.timezone.utc) -> pd.Series:
+                   tz: dt.tzinfo = dt.UTC) -> pd.Series:
     """Items of ``kinds`` routed to the unit per calendar day in ``tz``, for the complete days inside [start, end).
 
     A day cut by ``start``, by ``end`` (today, still filling up) or by the unit's first such item ever (its data
@@ -74,7 +74,7 @@ def _local_midnight(moment: dt.datetime, tz: dt.tzinfo, *, up: bool) -> dt.date:
 
 
 def _at_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
 
 
 def promotions_with_volume(conn: Connection, viewer, unit: str, now: dt.datetime, margin_days: int = 2) -> pd.DataFrame:

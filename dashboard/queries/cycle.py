@@ -19,11 +19,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Connection, insert, select, update
-
-from typing import TYPE_CHECKING
 
 from dashboard import audit
 from dashboard.db import maturity_assessments, planned_changes, target_models
@@ -66,7 +65,7 @@ class TargetModel:
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.timezone.utc)
+    return now or dt.datetime.now(dt.UTC)
 
 
 # --- Assess ---------------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def evaluation_data(conn: Connection, viewer, change_id: int, now: dt.datetime,
 
 
 def _day_start(day: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(day * 86400, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(day * 86400, tz=dt.UTC)
 
 
 def _days(win: Window) -> list[int]:

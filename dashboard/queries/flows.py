@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, case, func, select, text
 
-from dashboard.db import CYCLE_BIN_COLUMNS, N_CYCLE_BINS, UTCDateTime, flow_hourly, hour_start, to_hour, units, work_items
+from dashboard.db import (
+    CYCLE_BIN_COLUMNS,
+    N_CYCLE_BINS,
+    UTCDateTime,
+    flow_hourly,
+    hour_start,
+    to_hour,
+    units,
+    work_items,
+)
 from dashboard.domain.access import require_viewer
 from dashboard.domain.stats import cycle_bin_index, percentile_from_hist
 

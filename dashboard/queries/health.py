@@ -25,7 +25,7 @@ from dashboard.domain.export import to_safe_csv
 from dashboard.domain.kpi_ranges import NATURAL_RANGES, value_range
 from dashboard.domain.vocabulary import Status
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 HEALTH_ROLES = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.HUB_LEAD})
 
 TABLES = {"work_items": work_items, "kpi_observations": kpi_observations, "kpis": kpis, "units": units,

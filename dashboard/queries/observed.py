@@ -49,7 +49,7 @@ def calibrated_as_is(conn: Connection, viewer, *, now: dt.datetime | None = None
     :class:`~dashboard.whatif.calibration.CalibrationError` when the data cannot support a model (the message
     says what is missing). ``default_timezone`` is the zone of units without one (the app's display zone).
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     units = list_units(conn, viewer)
     items = calibration_items(conn, viewer, now - dt.timedelta(days=days), now)
     return calibrate(items, units, now=now, days=days, default_timezone=default_timezone)

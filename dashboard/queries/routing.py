@@ -157,7 +157,7 @@ def save_draft(conn: Connection, viewer, rule_set, *, draft_id: int | None = Non
     :class:`StaleDraft` when someone saved, published or discarded the draft in between, and with
     :class:`DraftExists` when creating while a draft exists. Returns the stored draft (its new version)."""
     v = _writer(viewer)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     parsed = _validate(conn, rule_set)
     data = parsed.model_dump(mode="json")
     r = routing_rule_sets.c
@@ -202,7 +202,7 @@ def discard_draft(conn: Connection, viewer, draft_id: int, version: int, now: dt
     """Delete the draft (audited). False when it is gone already (someone discarded it: nothing to do);
     :class:`StaleDraft` when it was published or changed since ``version``."""
     v = _writer(viewer)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     r = routing_rule_sets.c
     done = conn.execute(delete(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
                         ).rowcount
@@ -221,7 +221,7 @@ def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, no
     ``note`` (what changed and why) is required; the draft is validated again (a spoke may have gone since it
     was saved) and must still be at ``version``."""
     v = _writer(viewer)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     note = (note or "").strip()
     if not note:
         raise ValueError("Say what changed and why in the note: it is what the history shows.")
@@ -259,7 +259,7 @@ def route_waiting(conn: Connection, viewer, now: dt.datetime | None = None) -> i
     v = _writer(viewer)
     from loaders import routing as system  # the system side does the routing and moves the rollups
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     active = active_rule_set(conn, v)
     if active is None:
         return 0
@@ -349,7 +349,7 @@ def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None 
     reason: the active or draft routing rules that send items to it, its work items, KPIs and users. False when
     there is no such unit (deleted meanwhile: nothing to do)."""
     v = require(viewer, "is_admin", "delete units")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     row = conn.execute(select(units.c.id, units.c.name, units.c.kind).where(units.c.id == unit_id)).first()
     if row is None:
         return False

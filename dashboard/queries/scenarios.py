@@ -61,7 +61,7 @@ def save_scenario(conn: Connection, viewer, *, name: str, description: str | Non
         raise ValueError("Give the scenario a name.")
     if len(name) > 200:
         raise ValueError("Scenario names are at most 200 characters.")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     s = scenarios.c
     existing = conn.execute(select(s.id, s.owner).where(s.name == name)).first()
     values = dict(description=description, inputs=inputs, inputs_version=inputs_version, results=results, updated_at=now)

@@ -31,7 +31,7 @@ def save_users(conn: Connection, viewer: Viewer, edited: pd.DataFrame, now: dt.d
     """Replace the users table with ``edited`` (the admin's table). Returns the problems; nothing is written
     when there are any. Every change is audited."""
     v = require(viewer, "is_admin", "manage users")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     spokes = set(conn.execute(select(units.c.id).where(units.c.kind == "spoke")).scalars())
     problems, clean = [], []
     seen: set[str] = set()

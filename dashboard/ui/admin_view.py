@@ -86,7 +86,7 @@ def audit_search(viewer: Viewer) -> None:
     days = c.selectbox("Period", [1, 7, 30, 365], index=1, format_func=lambda n: f"Last {n} day{'s' if n > 1 else ''}",
                        key="audit_days")
     text = d.text_input("Target or detail contains", key="audit_text")
-    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     search = dict(user=who or None, action=action or None, since=since, text=text or None)
     with data.engine().connect() as conn:
         rows, total = audit.search(conn, viewer, limit=PAGE, **search)

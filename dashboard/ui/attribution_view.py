@@ -56,7 +56,7 @@ class Attribution:
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=16)
 def _attribution(url: str, viewer: Viewer, days: int) -> Attribution:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start = now - dt.timedelta(days=days)
     with data.engine().connect() as conn:
         credit = team_credit(conn, viewer, start, now)

@@ -21,15 +21,15 @@ import streamlit as st
 
 from dashboard import errors
 from dashboard.charts import cycle_charts
-from dashboard.domain import cycle, maturity
 from dashboard.domain import format as fmt
+from dashboard.domain import maturity
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.vocabulary import FUNCTIONS, function_label
 from dashboard.queries import cycle as q
 from dashboard.queries import scenarios as saved
 from dashboard.settings import get_settings
 from dashboard.ui import data, widgets
 from dashboard.ui.text import md
-from dashboard.domain.vocabulary import FUNCTIONS, function_label
 
 PLACEMENT_LABELS = {"hub": "Hub", "spokes": "Spokes", "hybrid": "Hybrid"}
 STATUS_LABELS = {"planned": "Planned", "done": "Done", "dropped": "Dropped"}

@@ -106,7 +106,7 @@ def write_failed(exc: BaseException, kept: str = errors.KEPT_INPUT) -> None:
 
 def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of a window ending now, in the viewer's zone for "today"."""
-    return window_bounds(window, dt.datetime.now(dt.timezone.utc), get_settings().tz)
+    return window_bounds(window, dt.datetime.now(dt.UTC), get_settings().tz)
 
 
 def ttl() -> float:
@@ -117,7 +117,7 @@ def ttl() -> float:
 @st.cache_data(ttl=ttl(), show_spinner=False, max_entries=64)
 def overview(url: str, viewer: Viewer, window: str) -> OverviewData:
     s = get_settings()
-    return load_overview(engine(), viewer, window, dt.datetime.now(dt.timezone.utc), s.tz)
+    return load_overview(engine(), viewer, window, dt.datetime.now(dt.UTC), s.tz)
 
 
 @st.cache_resource(ttl=ttl(), show_spinner=False, max_entries=64)

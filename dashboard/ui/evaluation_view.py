@@ -51,7 +51,7 @@ def _changes(url: str, viewer: Viewer) -> pd.DataFrame:
 @st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _evaluation(url: str, viewer: Viewer, change_id: int, days: int) -> EvaluationData | None:
     with data.engine().connect() as conn:
-        return evaluation_data(conn, viewer, change_id, dt.datetime.now(dt.timezone.utc), days)
+        return evaluation_data(conn, viewer, change_id, dt.datetime.now(dt.UTC), days)
 
 
 def _change_label(row, names: dict[str, str] | None = None) -> str:

@@ -57,7 +57,7 @@ HOW = f"""
 
 @st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
 def _mentions(url: str, viewer: Viewer, days: int) -> tuple[pd.DataFrame, int]:
-    end = dt.datetime.now(dt.timezone.utc)
+    end = dt.datetime.now(dt.UTC)
     start = end - dt.timedelta(days=days)
     with data.engine().connect() as conn:
         return q.mention_texts(conn, viewer, start, end), q.mention_count(conn, viewer, start, end)

@@ -12,7 +12,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import audit
-
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import health as q
@@ -31,7 +30,7 @@ NO_IMPORTS_CLI = ("Files can also be loaded from the server's command line (`pyt
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)

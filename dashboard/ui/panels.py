@@ -17,7 +17,6 @@ from dashboard.ui.spoke_view import chart
 from dashboard.ui.text import md
 
 
-
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
 def _topics(url: str, viewer, unit: str, window: str):
     with data.engine().connect() as conn:
@@ -32,7 +31,7 @@ FIGURE_WIDTH = 230  # px per headline figure: they wrap onto more rows rather th
 def _arrivals(url: str, viewer, unit: str, today: dt.date):
     """The unit's row and its leads per complete day of the last LOOK_BACK_DAYS days (keyed by the local date:
     complete days change only when a day ends)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with data.engine().connect() as conn:
         return q.unit_row(conn, viewer, unit), q.daily_arrivals(
             conn, viewer, unit, ["lead"], now - dt.timedelta(days=LOOK_BACK_DAYS), now, get_settings().tz)
@@ -85,7 +84,7 @@ def lead_capacity(ctx) -> None:
 
 def promotions(ctx) -> None:
     with data.engine().connect() as conn:
-        promos = q.promotions_with_volume(conn, ctx.viewer, ctx.unit, dt.datetime.now(dt.timezone.utc))
+        promos = q.promotions_with_volume(conn, ctx.viewer, ctx.unit, dt.datetime.now(dt.UTC))
     if promos.empty:
         st.info(f"No promotion is running, coming up or ended in the last {q.PROMOTIONS_ENDED_DAYS} days.")
         return

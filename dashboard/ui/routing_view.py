@@ -470,7 +470,7 @@ def replay_section(viewer: Viewer, state: dict, unsaved: dict | None = None) -> 
     days = int(left.number_input("Days of observed items", min_value=1, max_value=90, value=DEFAULT_DAYS, step=1,
                                  key="rt_days"))
     if right.button("Run replay", icon=":material/replay:", key="rt_run"):
-        now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
         try:
             with st.spinner(f"Replaying the draft over the last {days} days of items…"):
                 items, staffing = _replay_inputs(_url(), viewer, days, now)
@@ -546,7 +546,7 @@ def _replay_columns() -> dict:
 
 
 def _flash_publish() -> None:
-    for kind, text in st.session_state.pop("rt_publish_flash", []):
+    for _kind, text in st.session_state.pop("rt_publish_flash", []):
         st.success(text, icon=":material/check:")
 
 

@@ -33,7 +33,11 @@ from dashboard.ui import data
 from dashboard.ui import scenario_view as sv
 from dashboard.ui.text import bullets, md
 from dashboard.whatif.calendar import (
-    CalendarError, format_hours, hours_per_week, parse_hours, utc_offset_hours,
+    CalendarError,
+    format_hours,
+    hours_per_week,
+    parse_hours,
+    utc_offset_hours,
 )
 from dashboard.whatif.calibration import CalibrationResult
 from dashboard.whatif.inputs import ScenarioInputs, function_label, load_inputs

@@ -33,10 +33,21 @@ from dashboard.ui.text import bullets, md
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
 from dashboard.whatif.calibration import CalibrationError, CalibrationResult
 from dashboard.whatif.inputs import (
-    InputError, ScenarioInputs, default_inputs, dump_inputs, function_label, load_inputs,
+    InputError,
+    ScenarioInputs,
+    default_inputs,
+    dump_inputs,
+    function_label,
+    load_inputs,
 )
 from dashboard.whatif.model import (
-    PRESET_LABELS, TOTAL_LABELS, compare_models, evaluate, presets, spoke_delta, totals_delta,
+    PRESET_LABELS,
+    TOTAL_LABELS,
+    compare_models,
+    evaluate,
+    presets,
+    spoke_delta,
+    totals_delta,
 )
 
 MODEL_DOC = Path(__file__).with_name("scenario_help.md")  # the model for its readers (no code names)

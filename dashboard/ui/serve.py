@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import os
 import socket
-import tomllib
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +85,9 @@ def startup_problems(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    import click
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
-
-    import click
 
     try:
         problems = startup_problems(argv)

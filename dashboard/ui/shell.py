@@ -22,11 +22,11 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import errors
-from dashboard.settings import SAFE_STREAMLIT_OPTIONS, Settings, SettingsError, get_settings, production_problems
 from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer
+from dashboard.settings import SAFE_STREAMLIT_OPTIONS, Settings, SettingsError, get_settings, production_problems
 from dashboard.ui import urlstate
-from dashboard.ui.text import bullets
 from dashboard.ui.identity import current_viewer, identity_badge, take_wanted_page
+from dashboard.ui.text import bullets
 
 _MARK = "_entered_via_shell"
 _LANDED = "_landed"  # set after the first page of a session is chosen

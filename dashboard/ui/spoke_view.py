@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import audit
-
 from dashboard.actions import ACTIONS, DONE, STATUS_LABELS, act
 from dashboard.charts import spoke_charts
 from dashboard.db import hour_start, to_hour
@@ -25,8 +24,8 @@ from dashboard.queries.kpis import kpi_trend, kpis_with_change
 from dashboard.queries.overview import TREND_BUCKET_HOURS
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
-from dashboard.ui.text import bullets, md
 from dashboard.ui.tables import kpi_table
+from dashboard.ui.text import bullets, md
 from dashboard.ui.widgets import kpi_tile, recent_changes
 
 PAGE_SIZE = 50
@@ -88,13 +87,13 @@ def _inbox_total(url: str, viewer: Viewer, unit: str, window: str, f: q.InboxFil
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
 def _inbox_page(url: str, viewer: Viewer, unit: str, window: str, f: q.InboxFilter) -> q.InboxPage:
     with data.engine().connect() as conn:
-        return q.inbox(conn, viewer, unit, _bounded(f, window), dt.datetime.now(dt.timezone.utc))
+        return q.inbox(conn, viewer, unit, _bounded(f, window), dt.datetime.now(dt.UTC))
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=64)
 def _options(url: str, viewer: Viewer, unit: str, since: dt.date) -> dict[str, list[str]]:
     with data.engine().connect() as conn:  # per day: the lists change rarely, and a day's drift is harmless
-        return q.inbox_options(conn, viewer, unit, dt.datetime.combine(since, dt.time(), dt.timezone.utc))
+        return q.inbox_options(conn, viewer, unit, dt.datetime.combine(since, dt.time(), dt.UTC))
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
@@ -171,7 +170,7 @@ def _page_number(pages: int, view: tuple) -> int:
 
 def inbox_section(ctx: SpokeContext) -> None:
     url = get_settings().database_url
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     options = _options(url, ctx.viewer, ctx.unit, ctx.start.date())
     f = _inbox_filters(ctx, options)
     unbounded = q.InboxFilter(**{**f.__dict__, "start": None, "end": None})  # cache key: no clock in it

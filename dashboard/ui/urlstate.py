@@ -7,7 +7,7 @@ values in the URL are ignored (the default applies) rather than raising.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import streamlit as st
 

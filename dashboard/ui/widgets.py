@@ -7,10 +7,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard import errors
 from dashboard.charts.palette import GREEN, GREY, RED
 from dashboard.charts.sparkline import CONFIG as SPARK_CONFIG
 from dashboard.charts.sparkline import mark_positions, sparkline
-from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import Viewer
 from dashboard.domain.urlvalues import UrlValueError, one_of
@@ -128,7 +128,7 @@ def recent_changes(url: str, viewer: Viewer, unit: str | None = None) -> tuple[t
     from dashboard.queries.cycle import annotations
     from dashboard.ui import data
 
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     try:
         with data.engine().connect() as conn:
             frame = annotations(conn, viewer, today - dt.timedelta(days=CHANGES_DAYS), today, unit)

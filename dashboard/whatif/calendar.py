@@ -157,7 +157,7 @@ def check_timezone(name: str) -> str:
 
 def utc_offset_hours(timezone: str, at: dt.datetime | None = None) -> float:
     """The zone's offset from UTC in hours at ``at`` (default now): +1.0 for Europe/Berlin in winter."""
-    at = at or dt.datetime.now(dt.timezone.utc)
+    at = at or dt.datetime.now(dt.UTC)
     offset = at.astimezone(ZoneInfo(check_timezone(timezone))).utcoffset()
     return offset.total_seconds() / 3600.0 if offset is not None else 0.0
 

@@ -866,7 +866,7 @@ def _fit_table(obs: pd.DataFrame, model: pd.DataFrame, names: Mapping[str, str])
             continue
         m = model.loc[key]
         n = int(o["items_resolved"]) if pd.notna(o["items_resolved"]) else 0
-        def rel(a: float, b: float) -> float:
+        def rel(a: float, b: float, n: int = n) -> float:
             return float(a / b - 1.0) if n and b and np.isfinite(a) and np.isfinite(b) and b > 0 else float("nan")
         rows.append({
             "key": key, "name": names.get(key, key), "items_resolved": n,

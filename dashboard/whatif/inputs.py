@@ -560,7 +560,7 @@ def _v2_to_v3(data: dict) -> dict:
         typical = FUNCTION_DEFAULTS.get(name, {})
         streams = []
         for spoke, demand in (fn.get("demand_per_day") or {}).items():
-            def worker(hours: float) -> dict:
+            def worker(hours: float, flow: float = flow, cv: Any = cv, transfer: float = transfer) -> dict:
                 return {"work_h": hours, "in_progress_h": hours / flow, "response_h": 0.0,
                         "cv": 1.0 if cv is None else float(cv), "transfer_h": transfer,
                         "source": "saved scenario (version 2)"}

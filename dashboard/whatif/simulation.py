@@ -34,7 +34,7 @@ import pandas as pd
 import simpy
 
 from dashboard.whatif.calendar import StaffedClock
-from dashboard.whatif.engine import H, HOURS_PER_DAY, Params, Structure, compute
+from dashboard.whatif.engine import HOURS_PER_DAY, H, Params, Structure, compute
 from dashboard.whatif.inputs import ScenarioInputs
 from dashboard.whatif.model import evaluate
 
@@ -233,7 +233,7 @@ def compare(inputs: ScenarioInputs, simulated: SimulationResult | None = None, *
     for spoke, row in sim.spokes.iterrows():
         m = model.loc[spoke]
         n = int(row["items"])
-        def rel(a: float, b: float) -> float:
+        def rel(a: float, b: float, n: int = n) -> float:
             return float(a / b - 1.0) if n and b and np.isfinite(a) and np.isfinite(b) and b > 0 else float("nan")
         rows.append({
             "spoke": spoke, "name": m["name"], "simulated_items": n, "simulated_unanswered": int(row["unanswered"]),

@@ -20,7 +20,7 @@ from dashboard.ui import admin_view
 from tests.app.numbers import column_config, raw_numbers, raw_numbers_on_page, unformatted_columns
 
 PAGE = "pages/admin_page.py"
-WHEN = dt.datetime.now(dt.timezone.utc).replace(microsecond=362_362) - dt.timedelta(hours=2)
+WHEN = dt.datetime.now(dt.UTC).replace(microsecond=362_362) - dt.timedelta(hours=2)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from dashboard.db import journeys, make_engine, planned_changes, target_models
 from tests.factories import item, sample_database
 
 PAGE = "pages/operating_model_page.py"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PREDICTED = {"lead_time_h": {"before": 10.0, "after": 7.0}, "handoffs": {"before": 1.0, "after": 1.5},
              "cost_per_year": {"before": 400_000.0, "after": 380_000.0}, "sla_share": {"before": 0.8, "after": 0.85}}
 FAY = {"email": "fay@example.com", "role": "spoke_lead", "unit": "finance", "sub": "fay"}

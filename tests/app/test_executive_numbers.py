@@ -63,7 +63,7 @@ def test_goal_tiles_show_the_window_the_target_and_the_change_computed_from_the_
     start, end = ko.window(org, window)
     captions = target_captions(at)
     assert len(captions) == len(GOALS), captions
-    for (kid, _unit, name, uom, *_rest), caption in zip(GOALS, captions):
+    for (kid, _unit, name, _uom, *_rest), caption in zip(GOALS, captions):
         value, delta, colour = shown[name]
         expected = ko.kpi_value(org, kid, start, end)
         if expected is None:
@@ -72,7 +72,7 @@ def test_goal_tiles_show_the_window_the_target_and_the_change_computed_from_the_
         assert number(value).agrees(expected), f"{name} ({window}): shows {value}, the observations give {expected:,.2f}"
         # a sum KPI's target grows with "today" as the day goes on: the page's clock is between now and the build
         low = ko.kpi_target(org, kid, start, end)
-        high = ko.kpi_target(org, kid, start, dt.datetime.now(dt.timezone.utc)) if window == "today" else low
+        high = ko.kpi_target(org, kid, start, dt.datetime.now(dt.UTC)) if window == "today" else low
         target_text = re.search(r"Target\s+([^·]+)", caption).group(1)
         shown_target = number(target_text)
         assert low - shown_target.half_unit <= shown_target.value <= high + shown_target.half_unit, \

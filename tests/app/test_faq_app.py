@@ -60,7 +60,7 @@ def faq_db(tmp_path, use_db):
     url = sample_database(tmp_path / "faq.db")
     engine = make_engine(url)
     with engine.begin() as conn:
-        store.insert_work_items(conn, mentions(dt.datetime.now(dt.timezone.utc)))
+        store.insert_work_items(conn, mentions(dt.datetime.now(dt.UTC)))
     engine.dispose()
     return use_db(url)
 

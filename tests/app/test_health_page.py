@@ -24,7 +24,7 @@ def table_with(at, column):
 
 @pytest.fixture
 def with_quarantine(app_db):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(app_db).begin() as conn:
         import_id = conn.execute(insert(imports).values(
             source="crm", file_name="leads.csv", kind="work_items", content_hash="abc", size_bytes=120,
@@ -109,7 +109,7 @@ def test_rerunning_the_checks_finds_a_row_written_since(app, app_db):
     at = app(PAGE).run()
     assert any("Every consistency check passes" in s.value for s in at.success)
     with make_engine(app_db).begin() as conn:  # a resolved item with no resolved_at, written around the store
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         conn.execute(insert(work_items).values(
             id="odd", kind="lead", source_unit="hub", target_unit="sales", channel="web", created_at=now,
             due_at=now, status="resolved", sla_hours=1.0, version=1))
@@ -123,7 +123,7 @@ def test_rerunning_the_checks_finds_a_row_written_since(app, app_db):
 def test_a_campaign_roi_above_100_percent_is_no_problem_but_a_share_above_100_is(app, app_db):
     """A percentage KPI aiming above 100 % (ROI) may pass 100; the page says which KPIs it does not range-check.
     A share (conversion rate, target 5 %) at 140 % is still a problem."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(app_db).begin() as conn:
         store.upsert_kpis(conn, [dict(id="roi", unit_id="hub", name="Campaign ROI", unit_of_measure="%", target=250.0,
                                       direction="higher", aggregation="mean", parent_id="cost", is_goal=False,

@@ -39,7 +39,7 @@ PAGES = ["pages/overview_page.py", "pages/spoke_page.py", "pages/scenarios_page.
 @pytest.fixture
 def hostile_db(app_db):
     engine = make_engine(app_db)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         store.upsert_units(conn, [dict(id="sales", name=HOSTILE_UNIT, kind="spoke", headcount=20, cost_per_fte=70000,
                                        sort_order=1)])

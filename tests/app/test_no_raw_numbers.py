@@ -157,21 +157,21 @@ def table_problems(at) -> list[str]:
                         and v == v and not re.search(r"[€$£]", s):
                     out.append(f"table [{name}]: an amount in {units[name][i]} without its currency: {s!r}")
                     break
-            for v, s in numeric:
+            for _v, s in numeric:
                 if MORE_THAN_TWO_DECIMALS.search(s):
                     out.append(f"table [{name}]: more than two decimals: {s!r}")
                     break
-            for v, s in numeric:
+            for _v, s in numeric:
                 if re.fullmatch(r"-?\d{4,}(\.\d+)?", s.strip()) and not re.search(r"\b(id|version|year)\b", name, re.I):
                     out.append(f"table [{name}]: no thousands separator: {s!r}")
                     break
             if COUNT_COLUMN.match(name) and not re.search(r" h\b|%|€", col.format or ""):
-                for v, s in numeric:
+                for _v, s in numeric:
                     if re.search(r"\d\.\d", s):
                         out.append(f"table [{name}]: fractional count {s!r}")
                         break
             if col.format and re.search(r"%[^%]*[di]", col.format):
-                for v, s in numeric:
+                for _v, s in numeric:
                     if abs(v - round(v)) > 1e-9 and round(v) != int(v):
                         out.append(f"table [{name}]: {v:.2f} shown as {s!r} (a %d format cuts off, not rounds)")
                         break
@@ -267,7 +267,7 @@ def test_count_kpis_and_their_targets_read_whole(app, known, use_db, window):
             target = re.search(r"Target\s+([^·]+)", caption).group(1)
             if re.search(r"\d\.\d", target):
                 found.append(f"overview ({window}) {name}: target {target.strip()!r}")
-    for label, value, delta, _c in metrics(at):
+    for label, value, _delta, _c in metrics(at):
         if any(label == k[2] for k in COUNT_KPIS) and re.search(r"\d\.\d", value):
             found.append(f"overview ({window}) {label}: {value!r}")
     spoke = app("pages/spoke_page.py", unit=ko.SERVICE).run()
@@ -279,7 +279,7 @@ def test_count_kpis_and_their_targets_read_whole(app, known, use_db, window):
                 if any(kpi == k[2] for k in COUNT_KPIS):
                     found += [f"Customer service KPI table ({window}) {kpi} {c}: {cols[c][i]!r}" for c in ("Value", "Target")
                               if c in cols and re.search(r"\d\.\d", cols[c][i])]
-    for label, value, delta, _c in metrics(spoke):
+    for label, value, _delta, _c in metrics(spoke):
         if any(label == k[2] for k in COUNT_KPIS) and re.search(r"\d\.\d", value):
             found.append(f"Customer service ({window}) {label}: {value!r}")
     assert not found, "fractional counts:\n" + "\n".join(found)

@@ -4,12 +4,11 @@ executives and spoke leads read the same page without any editing control."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
-import base64
 
 import numpy as np
-
 import pytest
 
 from dashboard.db import make_engine
@@ -86,7 +85,7 @@ def open_page(app, sign_in, claims, **query):
 def test_hub_lead_saves_an_assessment_and_sees_it_in_the_trend(app, app_db, sign_in):
     engine = _engine(app_db)
     with engine.begin() as conn:
-        q.save_assessment(conn, HUB, SCORES, now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30))
+        q.save_assessment(conn, HUB, SCORES, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=30))
     at = open_page(app, sign_in, HAL)
     assert [t.label for t in at.tabs] == ["Assess", "Design", "Implement", "Evaluate", "Attribution"]
     at.selectbox(key="om_function").set_value("content_production").run()

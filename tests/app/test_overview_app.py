@@ -105,7 +105,7 @@ def test_the_flows_table_lists_flows_but_not_the_unrouted_queue(app, app_db):
     from tests.factories import item
 
     engine = make_engine(app_db)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         store.insert_work_items(conn, [item(f"wait-{i}", "hub", "hub", now - dt.timedelta(hours=1), kind="mention",
                                             status="new") | {"routed_at": None} for i in range(3)])
@@ -147,7 +147,7 @@ def observed_database(tmp_path, use_db, readings) -> str:
 def test_today_is_compared_with_the_same_hours_on_the_same_weekday_last_week(app, tmp_path, use_db):
     """Revenue every 5 minutes for nine days, busier in the afternoon and by weekday: "Today" so far against
     midnight-to-now a week earlier, computed here from the readings themselves."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     last = now - dt.timedelta(minutes=2)  # nothing lands between this test's clock and the app's
     first = (now - dt.timedelta(days=9)).replace(second=0, microsecond=0)
     readings = []
@@ -176,7 +176,7 @@ def test_today_is_compared_with_the_same_hours_on_the_same_weekday_last_week(app
 
 
 def test_each_tile_says_what_its_change_compares_with(app, tmp_path, use_db):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     observed_database(tmp_path, use_db, [(now - dt.timedelta(minutes=20 + 60 * h), 100.0 + h % 5) for h in range(61 * 24)])
     for window, words in (("7d", "the previous 7 days"), ("30d", "the previous 30 days"), ("1h", "the previous hour")):
         at = app(window=window).run()
@@ -193,7 +193,7 @@ def test_tile_figures_are_formatted_by_their_unit(app, tmp_path, use_db):
     url = use_db(f"sqlite:///{tmp_path / 'units.db'}")
     engine = make_engine(url)
     migrate(engine)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         tiny_org(conn)
         store.upsert_kpis(conn, [dict(id="leads", unit_id="sales", name="Qualified leads per campaign and channel",

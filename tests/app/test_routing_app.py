@@ -151,7 +151,7 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
     from tests.factories import item
 
     with make_engine(published).begin() as conn:  # a report waiting unrouted at the hub
-        store.insert_work_items(conn, [item("wait-1", "hub", "hub", dt.datetime.now(dt.timezone.utc)
+        store.insert_work_items(conn, [item("wait-1", "hub", "hub", dt.datetime.now(dt.UTC)
                                             - dt.timedelta(hours=1), kind="report", status="new")
                                        | dict(routed_at=None)])
     at = open_page(app, HAL, sign_in)
@@ -285,7 +285,7 @@ def test_a_few_moves_among_many_items_never_read_0_percent(app, published, sign_
     from dashboard.db import work_items
     from tests.factories import item
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(published).begin() as conn:
         store.insert_work_items(conn, [item(f"bulk-{i}", "hub", "sales", now - dt.timedelta(minutes=5 + i))
                                        for i in range(4500)])

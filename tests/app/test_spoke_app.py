@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import pytest
-
 from sqlalchemy import select
 
 from dashboard import store
@@ -100,7 +99,7 @@ def test_an_item_someone_else_resolved_is_reported_not_overwritten(app, app_db):
     at.run()
     # a colleague resolves the same item in the meantime
     act(make_engine(app_db), Viewer("bob", Role.SPOKE_LEAD, unit="sales"), "sales", [(first, 1)], "resolve",
-        now=dt.datetime.now(dt.timezone.utc))
+        now=dt.datetime.now(dt.UTC))
     next(s for s in at.selectbox if s.label == "Action").set_value("hand_back")
     next(t for t in at.text_input if t.label == "Note").input("Wrong team")
     next(b for b in at.button if b.label == "Apply").click().run()
@@ -123,7 +122,7 @@ def test_check_panels_follow_the_units_configuration(app, app_db):
 
     from dashboard.db import units
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(app_db).begin() as conn:
         # sales: 20 reps x 0.001 = 0.02 leads a day, so a week of complete days with a lead each exceeds it
         conn.execute(update(units).where(units.c.id == "sales").values(panels="lead_capacity,routed_topics", capacity_per_fte_day=0.001))
@@ -194,7 +193,7 @@ def test_an_action_the_workflow_does_not_allow_is_explained(app, app_db):
 
 
 def add_open_leads(url, n):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     leads = [item(f"bulk-{i:03d}", "hub", "sales", now - dt.timedelta(minutes=5 + 7 * i), sla_hours=4 + (i % 9),
                   value=float(10 * (i % 13))) for i in range(n)]
     with make_engine(url).begin() as conn:
@@ -262,7 +261,7 @@ def test_a_change_marked_done_today_keeps_the_trend_charts_to_the_window(app, ap
 
     from dashboard.db import planned_changes, target_models
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(app_db).begin() as conn:
         conn.execute(insert(target_models).values(id=1, scenario_name="Target", inputs={}, status="current",
                                                   promoted_by="hal", promoted_at=now))
@@ -276,7 +275,7 @@ def test_a_change_marked_done_today_keeps_the_trend_charts_to_the_window(app, ap
         assert not at.exception
         for title in ("Volume", "Backlog and SLA breaches"):
             layout = chart_spec(at, title)["layout"]
-            lo, hi = (dt.datetime.fromisoformat(x).replace(tzinfo=dt.timezone.utc) for x in layout["xaxis"]["range"])
+            lo, hi = (dt.datetime.fromisoformat(x).replace(tzinfo=dt.UTC) for x in layout["xaxis"]["range"])
             # the axis ends with the bucket now falls in, not days later to make room for the label
             assert now <= hi <= now + dt.timedelta(hours=bucket), (window, title, hi)
             assert layout["xaxis"]["autorange"] is False
@@ -284,7 +283,7 @@ def test_a_change_marked_done_today_keeps_the_trend_charts_to_the_window(app, ap
             assert label["text"] == "Content production centralised"
             # the label runs into the plot from its line: leftwards from a line in the right half (the 7- and
             # 30-day windows end today), rightwards from one at the start ("today" starts at midnight)
-            x = dt.datetime.fromisoformat(label["x"]).replace(tzinfo=dt.timezone.utc)
+            x = dt.datetime.fromisoformat(label["x"]).replace(tzinfo=dt.UTC)
             assert label["xanchor"] == ("right" if x > lo + (hi - lo) / 2 else "left"), window
 
 
@@ -310,7 +309,7 @@ def test_capacity_warning_and_chart_show_one_fit_of_complete_days_from_the_raw_r
 
     zone = "Europe/Berlin"
     use_db(app_db, timezone=zone)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = org.lead_rows(now, zone, target="finance")  # finance: no other leads in the sample organisation
     counts = org.complete_day_counts(rows, now, zone)
     slope, intercept = org.least_squares(list(counts.values()))
@@ -342,7 +341,7 @@ def test_promotions_panel_says_which_promotions_it_lists(app, app_db):
 
     from dashboard.db import promotions, units
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(app_db).begin() as conn:
         conn.execute(update(units).where(units.c.id == "sales").values(panels="promotions"))
         conn.execute(insert(promotions), [
@@ -365,7 +364,7 @@ def test_promotions_panel_says_which_promotions_it_lists(app, app_db):
 def test_count_kpis_read_whole_in_the_kpi_tree(app, app_db):
     from dashboard.db import kpi_observations  # noqa: F401  (the table the observation lands in)
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(app_db).begin() as conn:
         store.insert_kpi_observations(conn, [dict(kpi_id="close_days", ts=now - dt.timedelta(hours=1), value=4.6)])
     at = app("pages/spoke_page.py", unit="finance").run()

@@ -31,7 +31,7 @@ def said(at, name: str) -> str:
 def pg_app_db(pg_url, use_db):
     eng = make_engine(pg_url)
     with eng.begin() as conn:
-        sample_activity(conn, dt.datetime.now(dt.timezone.utc))
+        sample_activity(conn, dt.datetime.now(dt.UTC))
     eng.dispose()
     return use_db(pg_url)
 

@@ -49,7 +49,7 @@ def server(tmp_path_factory):
     audit entries."""
     tmp = tmp_path_factory.mktemp("narrow")
     url = sample_database(tmp / "narrow.db")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with make_engine(url).begin() as conn:
         draft = routing.save_draft(conn, HUB, RULES, name="Standard routing")
         routing.publish(conn, HUB, draft.id, draft.version, "first rules")

@@ -57,7 +57,7 @@ def wait_for_map_reading(page, expected: dict, timeout: float = 20.0) -> dict:
 def test_publishing_a_rule_in_the_browser_changes_the_routed_volume_on_the_map(page, tmp_path):
     url = sample_database(tmp_path / "routing.db")  # 2 reports hub -> finance in the last two days
     engine = make_engine(url)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         draft = routing.save_draft(conn, HUB, RULES, name="Standard routing")
         routing.publish(conn, HUB, draft.id, draft.version, "first rules", now=now - dt.timedelta(days=1))

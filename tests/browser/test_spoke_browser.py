@@ -77,7 +77,7 @@ def mark_done_today(db_url: str, label: str) -> None:
 
     from dashboard.db import make_engine, planned_changes, target_models
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     engine = make_engine(db_url)
     with engine.begin() as conn:
         model = conn.execute(insert(target_models).values(scenario_name="Target", inputs={}, status="current",
@@ -100,7 +100,7 @@ CHART_JS = """(title) => {
 
 def test_a_change_done_today_stays_inside_the_window_and_its_label_inside_the_chart(page, live_server):
     mark_done_today(live_server.db_url, "Content production centralised")
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for window, bucket_hours in (("7d", 6), ("30d", 24)):  # 6-hour bars, daily bars
         page.goto(f"{live_server.url}/spoke?unit=sales&window={window}")
         page.get_by_role("heading", name="Sales").wait_for()

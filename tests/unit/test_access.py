@@ -22,9 +22,18 @@ from sqlalchemy import event, func, insert, select
 import dashboard.queries
 import dashboard.services
 from dashboard import actions, audit, store
-from dashboard.db import audit_log, imports, scenarios, users as users_table, work_items
+from dashboard.db import audit_log, imports, scenarios, work_items
+from dashboard.db import users as users_table
 from dashboard.domain.access import (
-    LOCAL_ADMIN, NotPermitted, Role, Viewer, parse_role, require, require_unit, require_viewer, viewer_from_claims,
+    LOCAL_ADMIN,
+    NotPermitted,
+    Role,
+    Viewer,
+    parse_role,
+    require,
+    require_unit,
+    require_viewer,
+    viewer_from_claims,
 )
 from dashboard.queries import checks, health, kpis, observed, overview, spoke, users
 from dashboard.queries import scenarios as saved
@@ -33,7 +42,7 @@ from loaders import ingest as ingest_module
 from tests.factories import NOW, at, item, tiny_org
 from tests.unit.access_calls import merged
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ADMIN = Viewer("ada@example.com", Role.ADMIN)
 EXEC = Viewer("eve@example.com", Role.EXECUTIVE)
 HUB = Viewer("hal@example.com", Role.HUB_LEAD)
@@ -303,7 +312,7 @@ def test_a_spoke_lead_sees_figures_of_their_own_and_the_goal_kpis_only(ctx):
         mine = kpis.kpis_with_change(conn, SALES, START, END).set_index("id")
         everything = kpis.kpis_with_change(conn, ADMIN, START, END).set_index("id")
         trend = kpis.kpi_trend(conn, SALES, ["revenue", "close_days"], START, END, 6)
-        overview_data = overview.load_overview(ctx.engine, SALES, "30d", NOW, dt.timezone.utc)
+        overview_data = overview.load_overview(ctx.engine, SALES, "30d", NOW, dt.UTC)
     assert mine.at["revenue", "value"] == 900.0 and everything.at["close_days", "value"] == 7.0
     assert pd.isna(mine.at["close_days", "value"]) and mine.at["close_days", "n"] == 0  # finance's, not a goal
     assert mine.at["close_days", "on_target"] is None and set(mine.index) == set(everything.index)  # the tree stays

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.domain.vocabulary import comparison_label, previous_bounds, window_bounds
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 7, 16, 0, tzinfo=UTC)  # a Monday afternoon
 
 

@@ -27,7 +27,7 @@ from loaders.contract import (
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "loaders" / "samples"
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _utc(*args) -> pd.Timestamp:

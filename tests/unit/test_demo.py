@@ -25,7 +25,7 @@ from tests.factories import tiny_org
 from tests.unit.test_store import assert_rollups_match_rebuild
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = dt.datetime(2026, 11, 23, 10, 30, 15, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 10, 30, 15, tzinfo=dt.UTC)
 SMALL = dict(now=NOW, work_items=3000, kpi_observations=2500)
 SPOKES = {"sales": "Sales", "finance": "Finance", "customer_service": "Customer service", "product": "Product", "hr": "HR"}
 

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from dashboard.db import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 from dashboard.domain import format as fmt
@@ -15,7 +17,7 @@ from dashboard.domain.stats import band, cycle_bin_index, on_target, pct_change,
 from dashboard.domain.vocabulary import window_bounds
 from dashboard.settings import SettingsError, load_settings
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_invalid_setting_fails_with_one_line_naming_the_variable(monkeypatch):

@@ -18,7 +18,7 @@ from dashboard.domain.access import NotPermitted, Role, Viewer
 from dashboard.queries.evaluation import done_changes, evaluation_data
 from tests.factories import NOW, item, tiny_org
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CHANGE = dt.datetime(2026, 11, 13, tzinfo=UTC)
 ADMIN = Viewer("ada@example.com", Role.ADMIN)
 EXEC = Viewer("eve@example.com", Role.EXECUTIVE)

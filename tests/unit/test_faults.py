@@ -15,8 +15,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from tests.pg import TempPostgres, skip_without_postgres
 from tests.unit.test_demo import ROOT
 from tests.unit.test_store import assert_rollups_match_rebuild
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SAMPLES = ROOT / "loaders" / "samples"
 LEAD = Viewer("lee", Role.SPOKE_LEAD, unit="sales")
 

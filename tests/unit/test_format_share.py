@@ -25,7 +25,7 @@ def test_share_of_with_no_decimals():
 
 
 def test_csv_moment_is_to_the_second_in_the_zone_never_microseconds():
-    when = dt.datetime(2026, 12, 7, 13, 5, 9, 362_362, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 12, 7, 13, 5, 9, 362_362, tzinfo=dt.UTC)
     assert fmt.csv_moment(when, "Europe/Berlin") == "2026-12-07 14:05:09"
     assert fmt.csv_moment(pd.Timestamp(when), "UTC") == "2026-12-07 13:05:09"
     assert fmt.csv_moment(None, "UTC") == "" and fmt.csv_moment(pd.NaT, "UTC") == ""

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dashboard.charts.hub_map import EDGE_TRACE, NODE_TRACE, UNROUTED_TRACE, clicked_unit, hub_spoke_map, layout_positions
+from dashboard.charts.hub_map import (
+    EDGE_TRACE,
+    NODE_TRACE,
+    UNROUTED_TRACE,
+    clicked_unit,
+    hub_spoke_map,
+    layout_positions,
+)
 from dashboard.charts.palette import BAND_COLOURS
 
 THRESHOLDS = dict(sla_green=0.9, sla_amber=0.75, kpi_green=0.75, kpi_amber=0.5)
@@ -123,7 +130,8 @@ def replay_rows():
 
 
 def test_the_replay_map_labels_each_spoke_edge_with_the_daily_change_and_never_draws_unrouted_as_an_edge():
-    from dashboard.charts.routing_charts import EDGE_TRACE as REPLAY_EDGES, FEWER, MORE, UNROUTED_ROW, replay_map
+    from dashboard.charts.routing_charts import EDGE_TRACE as REPLAY_EDGES
+    from dashboard.charts.routing_charts import FEWER, MORE, UNROUTED_ROW, replay_map
 
     fig = replay_map(units(2), replay_rows(), days=30)
     edges = trace(fig, REPLAY_EDGES)

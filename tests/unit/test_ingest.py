@@ -41,7 +41,7 @@ from tests.unit.test_store import assert_rollups_match_rebuild
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "loaders" / "samples"
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 DATA_TABLES = (units, kpis, campaigns, kpi_observations, work_items, flow_hourly, kpi_hourly, quarantine)
 ALL_TABLES = (*DATA_TABLES, imports)

@@ -51,7 +51,7 @@ def test_missing_component_is_named():
 
 
 def _history():
-    t0 = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
     return pd.DataFrame([
         dict(id=1, assessed_at=t0, structure=1, processes=2, data_management=1, technology=2),
         dict(id=3, assessed_at=t0 + dt.timedelta(days=60), structure=3, processes=3, data_management=2, technology=4),

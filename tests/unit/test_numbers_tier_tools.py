@@ -11,7 +11,7 @@ import pytest
 from tests import known_org as ko
 from tests.app.page_text import grid_text, hours, number, numbers, plain, printf, values
 
-NOW = dt.datetime(2026, 12, 7, 19, 39, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 7, 19, 39, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from dashboard.charts.hub_map import (
-    EDGE_TRACE, HOVER_STEP, NODE_TRACE, OFFSET, PX_PER_UNIT, hub_spoke_map, label_position, layout_positions,
+    EDGE_TRACE,
+    HOVER_STEP,
+    NODE_TRACE,
+    OFFSET,
+    PX_PER_UNIT,
+    hub_spoke_map,
+    label_position,
+    layout_positions,
 )
 from dashboard.charts.palette import BAND_COLOURS
 

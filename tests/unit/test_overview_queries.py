@@ -15,7 +15,7 @@ from dashboard.queries.kpis import headline, kpi_values, unit_kpi_health
 from dashboard.queries.overview import load_overview
 from tests.factories import NOW, at, item, tiny_org
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

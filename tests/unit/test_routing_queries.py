@@ -16,7 +16,7 @@ from dashboard.queries import routing
 from dashboard.queries.overview import load_overview
 from tests.factories import NOW, at, item, tiny_org
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ADMIN = Viewer("ada@example.com", Role.ADMIN)
 HUB = Viewer("hal@example.com", Role.HUB_LEAD)
 HUB2 = Viewer("hilde@example.com", Role.HUB_LEAD)

@@ -6,7 +6,12 @@ import pytest
 
 from dashboard.domain.access import LOCAL_ADMIN, NotPermitted, Role, Viewer
 from dashboard.queries.scenarios import (
-    ScenarioExists, delete_scenario, duplicate_scenario, get_scenario, list_scenarios, save_scenario,
+    ScenarioExists,
+    delete_scenario,
+    duplicate_scenario,
+    get_scenario,
+    list_scenarios,
+    save_scenario,
 )
 
 HUB_LEAD = Viewer("hana", Role.HUB_LEAD)

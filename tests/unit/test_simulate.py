@@ -21,7 +21,7 @@ from tests.factories import tiny_org
 from tests.unit.test_demo import ROOT
 from tests.unit.test_store import assert_rollups_match_rebuild
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

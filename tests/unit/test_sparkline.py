@@ -40,7 +40,7 @@ def test_marks_are_thin_dotted_lines_at_fractional_positions():
 
     from dashboard.charts.sparkline import MARK_COLOUR, mark_positions
 
-    times = [dt.datetime(2026, 11, d, tzinfo=dt.timezone.utc) for d in (1, 3, 5, 7)]
+    times = [dt.datetime(2026, 11, d, tzinfo=dt.UTC) for d in (1, 3, 5, 7)]
     days = [dt.date(2026, 11, 4), dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 11, 9)]
     assert mark_positions(times, days) == (0.0, 1.5)  # outside the span: left out
     assert mark_positions(times[:1], days) == () and mark_positions(times, []) == ()

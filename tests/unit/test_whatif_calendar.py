@@ -6,7 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboard.whatif.calendar import (
     ALWAYS_OPEN,
@@ -22,7 +23,7 @@ from dashboard.whatif.calendar import (
     week_mask,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WINTER = dt.datetime(2025, 12, 10, 12, tzinfo=UTC)
 SUMMER = dt.datetime(2025, 7, 10, 12, tzinfo=UTC)
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)

@@ -133,5 +133,5 @@ def test_the_window_ends_now(demo_db):
     done = run("as-is", "--json", "--days", "7", url=url)
     out = json.loads(done.stdout)
     end = dt.datetime.fromisoformat(out["end"])
-    assert abs((dt.datetime.now(dt.timezone.utc) - end).total_seconds()) < 600
+    assert abs((dt.datetime.now(dt.UTC) - end).total_seconds()) < 600
     assert out["window_days"] == pytest.approx(7.0)

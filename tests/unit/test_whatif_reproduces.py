@@ -29,7 +29,7 @@ from loaders import demo
 from loaders.ingest import ingest
 from tests import orgsim
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
 ADMIN = Viewer(user="test", role=Role.ADMIN)
 MAX_LEAD_ERROR = 0.10

@@ -226,7 +226,7 @@ def test_an_import_of_new_items_another_import_is_inserting_updates_them_once_th
     with pg_org.begin() as other:
         store.upsert_work_items(other, [item(f"n{i}", "hub", "sales", NOW - dt.timedelta(hours=2)) | {"text": "other"}
                                         for i in range(3)], written_by="import-1")
-        thread, outcome = in_thread(lambda: ingest(pg_org, path, viewer=LOCAL_ADMIN, tz=dt.timezone.utc))
+        thread, outcome = in_thread(lambda: ingest(pg_org, path, viewer=LOCAL_ADMIN, tz=dt.UTC))
         waiting_on_a_lock(pg_org, outcome)
     report = finished(thread, outcome)
     assert (report.inserted, report.updated, report.quarantined) == (0, 3, 0)

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 08:10:54.668709
 """
-from alembic import op
 import sqlalchemy as sa
-import dashboard.db
+from alembic import op
 
+import dashboard.db
 
 revision = '0001'
 down_revision = None

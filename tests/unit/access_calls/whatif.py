@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 
-
 def _now():
     from tests.factories import NOW  # the tiny organisation's clock; a day later its items span enough history
 
