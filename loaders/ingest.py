@@ -18,8 +18,8 @@ naming the column, and the rest of the file imports. Only what makes the whole f
 no header, a binary file, a line with more cells than the header, a damaged Parquet file. The encoding is
 found by :func:`sniff_encoding` (UTF-8, UTF-16 and UTF-32 with or without a byte-order mark, else
 Windows-1252), the same for the command line and the upload page. Rows that pass the contract but are
-probably wrong (dated in the future, an item sent from a spoke to itself, times out of order, more
-conversions than leads) are imported and counted in ``ImportReport.oddities`` and its warnings, with the first
+probably wrong (dated in the future, due more than a year after the import, an item sent from a spoke to
+itself, times out of order, more conversions than leads) are imported and counted in ``ImportReport.oddities`` and its warnings, with the first
 row numbers of each.
 
 Work items without a target (``target_unit`` empty or no such column) that come from the hub are routed by the
@@ -1145,7 +1145,7 @@ def _undecodable(named: pd.DataFrame) -> pd.Series:
 class Oddity:
     """Rows imported as given that are probably wrong: how many, and the first row numbers, for the summary."""
 
-    check: str  # future | to_itself | out_of_order | conversions_over_leads
+    check: str  # future | due_far_ahead | to_itself | out_of_order | conversions_over_leads
     what: str  # follows "N row(s)": "have more conversions than leads"
     count: int = 0
     rows: list[int] = field(default_factory=list)  # the first few, as a spreadsheet numbers them
@@ -1158,12 +1158,14 @@ class Oddity:
 
 
 class _Oddities:
-    """Counts rows that pass the contract but are probably wrong: dates in the future, an item sent from a unit
-    to itself, times out of order, more conversions than leads. They are imported (they are not invalid) and
-    the report warns about each kind with its count and the first rows. An item from a hub to itself is not
-    counted: that is how an item waits unrouted at the hub."""
+    """Counts rows that pass the contract but are probably wrong: dates in the future, an item due more than a
+    year after the import (an SLA or due time typed wrong; items already dated in the future are counted there
+    only), an item sent from a unit to itself, times out of order, more conversions than leads. They are imported
+    (they are not invalid) and the report warns about each kind with its count and the first rows. An item from a
+    hub to itself is not counted: that is how an item waits unrouted at the hub."""
 
     ROWS_SHOWN = 5
+    DUE_AHEAD = dt.timedelta(days=365)  # an item due later than this after the import was probably typed wrong
     EVENTS = {"work_items": ("created_at", "routed_at", "accepted_at", "resolved_at"), "kpi_observations": ("ts",),
               "journeys": ("started_at", "converted_at"), "campaigns": ("period_start",)}
     ORDER = (("routed_at", "created_at"), ("accepted_at", "created_at"), ("accepted_at", "routed_at"),
@@ -1171,6 +1173,7 @@ class _Oddities:
 
     def __init__(self, now: dt.datetime, hubs: list[str]) -> None:
         self.after = pd.Timestamp(now).tz_convert("UTC") + pd.Timedelta(days=1)  # a day's grace for clocks and zones
+        self.due_after = pd.Timestamp(now).tz_convert("UTC") + self.DUE_AHEAD
         self.hubs = hubs
         self.seen: dict[str, Oddity] = {}
 
@@ -1199,6 +1202,10 @@ class _Oddities:
                 late_columns.append(column)
             future |= late
         self._add("future", "are dated in the future", valid.index[future], late_columns)
+        if kind == "work_items" and "created_at" in valid and "sla_hours" in valid:
+            self._add("due_far_ahead", f"are due more than a year after the import (due_at, or created_at + "
+                      f"sla_hours, later than {fmt.moment(self.due_after)} UTC)",
+                      valid.index[self._due_after(valid) & ~future])
         if kind == "work_items" and "target_unit" in valid:
             itself = (valid.target_unit.notna() & (valid.target_unit == valid.source_unit)
                       & ~valid.source_unit.isin(self.hubs)).to_numpy()
@@ -1214,6 +1221,22 @@ class _Oddities:
         if kind == "campaigns":
             more = (valid.conversions > valid.leads).to_numpy()
             self._add("conversions_over_leads", "have more conversions than leads", valid.index[more])
+
+    def _due_after(self, valid: pd.DataFrame) -> np.ndarray:
+        """Where an item's due time (``due_at``, else ``created_at + sla_hours``) is past :attr:`due_after`; in
+        microseconds as floats, since a due time near 9999 is past what pandas' timestamps hold."""
+        def micros(times: pd.Series) -> np.ndarray:
+            values = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+            return np.where(np.isnat(values), np.nan, values.view(np.int64).astype(float))
+
+        limit = (self.due_after.to_pydatetime() - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(
+            microseconds=1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            due = micros(valid.created_at) + pd.to_numeric(valid.sla_hours, errors="coerce").to_numpy(float) * 3_600e6
+            if "due_at" in valid and pd.api.types.is_datetime64_any_dtype(valid.due_at):
+                given = micros(valid.due_at)
+                due = np.where(np.isnan(given), due, given)
+            return np.nan_to_num(due, nan=-np.inf) > limit
 
     def found(self) -> list[Oddity]:
         def said(odd: Oddity) -> Oddity:

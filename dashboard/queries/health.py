@@ -27,6 +27,7 @@ from dashboard.domain.vocabulary import Status
 
 UTC = dt.UTC
 HEALTH_ROLES = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.HUB_LEAD})
+DUE_AHEAD = dt.timedelta(days=365)  # work due later than this after now was probably typed wrong (as imports warn)
 
 TABLES = {"work_items": work_items, "kpi_observations": kpi_observations, "kpis": kpis, "units": units,
           "campaigns": campaigns, "journeys": journeys}
@@ -318,6 +319,10 @@ def quality_checks(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
         _count(and_(resolved, wi.resolved_at.is_(None))).label("resolved_without_time"),
         _count(and_(~resolved, wi.resolved_at.is_not(None))).label("time_without_resolved"),
         _count(wi.created_at > now).label("created_in_future"),
+        _count(wi.due_at > now + DUE_AHEAD).label("due_far_ahead"),
+        _count(and_(wi.target_unit == wi.source_unit,
+                    wi.source_unit.not_in(select(units.c.id).where(units.c.kind == "hub").scalar_subquery())))
+        .label("to_itself"),
     ]
     it = conn.execute(select(*item_cols)).mappings().one()
     total = int(it["total"])
@@ -337,6 +342,11 @@ def quality_checks(conn: Connection, viewer, now: dt.datetime) -> pd.DataFrame:
     add("invalid", "work_items", "status", "resolved_at set but status not resolved", it["time_without_resolved"],
         total - int(it["status_resolved"]))
     add("invalid", "work_items", "created_at", "created in the future", it["created_in_future"], total)
+    add("invalid", "work_items", "due_at", "due more than a year ahead", it["due_far_ahead"], total)
+    add("invalid", "work_items", "target_unit", "sent from a spoke to itself", it["to_itself"], total)
+    camp = campaigns.c
+    ct = conn.execute(select(func.count(), _count(camp.conversions > camp.leads)).select_from(campaigns)).one()
+    add("invalid", "campaigns", "conversions", "more conversions than leads", ct[1], ct[0])
 
     ob, k = kpi_observations.c, kpis.c
     per_kpi = pd.DataFrame(conn.execute(select(k.id, k.name, k.unit_of_measure, k.target)).mappings().all(),

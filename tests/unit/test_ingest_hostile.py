@@ -402,6 +402,23 @@ def test_campaigns_with_more_conversions_than_leads_import_with_a_warning_counti
     assert count(org, campaigns) == 4
 
 
+def test_items_due_more_than_a_year_after_the_import_are_imported_with_a_warning(org, tmp_path):
+    rows = [wi("WI-1", due_at=""),
+            wi("WI-2", sla_hours="20000", due_at=""),  # 2.3 years: an SLA typed in minutes, say
+            wi("WI-3", due_at="2028-01-01 00:00"),
+            wi("WI-4", due_at="2027-06-01 00:00"),  # within the year
+            wi("WI-5", created_at="2099-01-01 10:00", routed_at="", due_at="")]  # counted as dated in the future
+    report = load(org, write_csv(tmp_path, "due.csv", rows), now=dt.datetime(2026, 11, 23, 10, 30, tzinfo=UTC))
+    assert (report.inserted, report.quarantined) == (5, 0)
+    odd = {o.check: (o.count, o.rows) for o in report.oddities}
+    assert odd == {"future": (1, [6]), "due_far_ahead": (2, [3, 4])}
+    assert ("due.csv: 2 row(s) are due more than a year after the import (due_at, or created_at + sla_hours, later "
+            "than 23 Nov 2027 10:30 UTC) (rows 3, 4); imported as given: check them at the source") in report.warnings
+    (imp,) = import_rows(org)
+    assert "are due more than a year after the import" in imp["message"]
+    assert len(stored_items(org)) == 5
+
+
 def test_the_first_five_rows_are_named_and_the_count_is_of_every_row_across_chunks(org, tmp_path):
     rows = [wi(f"WI-{i}", source_unit="sales", target_unit="sales") for i in range(1, 13)]
     report = load(org, write_csv(tmp_path, "self.csv", rows), chunk_rows=5)
