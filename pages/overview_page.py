@@ -77,7 +77,7 @@ def live_view() -> None:
     with tiles_box:  # sent before the map: the sparklines need plotly's code too
         with st.container(horizontal=True, gap="small", key="goal_tile_grid"):
             for row in ov.headline.itertuples():
-                with st.container(width=TILE_WIDTH):
+                with st.container(width=TILE_WIDTH, key=f"goal-{row.id}"):
                     kpi_tile(row, ov.trends, changes)
         if ov.headline.empty:
             st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
