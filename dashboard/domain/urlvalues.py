@@ -55,6 +55,19 @@ def page_number(raw: str, name: str = "page") -> int:
     return int(raw[:12])  # past the end anyway: the pager shows the last page
 
 
+def known(raw: Iterable[str], options: Iterable[str], name: str) -> list[str]:
+    """The values of a list parameter (``?channel=web,email``) that are among ``options``, in order, once each;
+    raises when some are not (the caller keeps the known ones and shows the message)."""
+    options = list(options)
+    values = list(dict.fromkeys(raw))
+    unknown = [v for v in values if v not in options]
+    if unknown:
+        offered = ", ".join(options[:8]) + (", …" if len(options) > 8 else "") if options else "none here"
+        raise UrlValueError(f"The link's {name}=“{preview(','.join(unknown))}” "
+                            f"{'is' if len(unknown) == 1 else 'are'} not among the choices here ({offered}); ignored.")
+    return values
+
+
 def one_of(raw: str, options: Iterable[str], name: str, default: str) -> str:
     """One of a fixed set of keys (a time window ...)."""
     options = list(options)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
+import pytest
+
 from dashboard.db import make_engine
 from dashboard.domain.access import LOCAL_ADMIN
 from loaders.ingest import ingest
 
 PAGE = "pages/health_page.py"
+pytestmark = pytest.mark.slow  # two imports and a whole page
 
 
 def write(path, rows: list[dict]) -> str:

@@ -16,6 +16,7 @@ from tests.factories import sample_activity
 
 GARBAGE = ["2147483648", "99999999999999999999", "x" * 5000, "sales\x00", "-1", "0", "²", "1e3", " 7"]
 SPOKE = "pages/spoke_page.py"
+pytestmark = pytest.mark.slow  # about a second per page run
 SCENARIOS = "pages/scenarios_page.py"
 
 
@@ -98,3 +99,19 @@ def test_a_window_that_is_not_offered_is_named_and_the_default_shows(app, app_db
     at = app(SPOKE, unit="sales", window=value).run()
     assert said(at, "window").endswith(f"is not one of {', '.join(WINDOWS)}; showing 7d.")
     assert at.segmented_control(key="window").value == "7d"
+
+
+@pytest.mark.parametrize("name, value", [("channel", "fax"), ("kind", "x" * 5000), ("status", "routed,lost\x00"),
+                                         ("sort", "-password"), ("sort", "x" * 5000)])
+def test_an_inbox_filter_not_offered_is_named_and_left_out(app, app_db, name, value):
+    at = app(SPOKE, unit="sales", **{name: value}).run()
+    message = said(at, name)
+    assert message.endswith("showing due_at." if name == "sort" else "ignored.")
+    assert "\x00" not in message
+    assert any("Item" in d.value.columns for d in at.dataframe)
+
+
+def test_the_known_values_of_a_list_parameter_still_apply(app, app_db):
+    at = app(SPOKE, unit="sales", status="resolved,lost").run()
+    assert said(at, "status").startswith("The link's status=“lost” is not among the choices here (")
+    assert at.pills(key="status").value == ["resolved"]
