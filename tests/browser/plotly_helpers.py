@@ -47,7 +47,7 @@ def pixel(page, x: float, y: float) -> dict:
     return page.evaluate(PIXEL_JS, [x, y])
 
 
-def wait_for_map(page, timeout: float = 30_000) -> None:
+def wait_for_map(page, timeout: float = 60_000) -> None:  # generous: CI machines are shared and slow
     page.wait_for_selector(f"{MAP} .scatterlayer .trace .point", timeout=timeout)
 
 

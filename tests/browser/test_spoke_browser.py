@@ -106,6 +106,7 @@ def test_a_change_done_today_stays_inside_the_window_and_its_label_inside_the_ch
         page.get_by_role("heading", name="Sales").wait_for()
         page.locator(".js-plotly-plot .annotation").first.wait_for()
         for title in ("Volume", "Backlog and SLA breaches"):
+            page.locator(".js-plotly-plot .gtitle", has_text=title).first.wait_for()  # drawn, on a slow machine too
             drawn = page.evaluate(CHART_JS, title)
             end = dt.datetime.fromisoformat(drawn["range"][1][:19])
             # the axis ends with the bar now falls in: no empty days after today
