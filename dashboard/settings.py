@@ -22,7 +22,7 @@ DEFAULT_FRESHNESS_HOURS = {"work_items": 2.0, "kpi_observations": 26.0, "campaig
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DASHBOARD_",
-        env_file=".env",
+        env_file=ROOT / ".env",  # beside the repository, like the SQLite default, whatever the working directory
         env_ignore_empty=True,
         extra="ignore",
     )

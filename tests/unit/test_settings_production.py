@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dashboard.settings import SettingsError, load_settings, production_problems
@@ -40,3 +42,10 @@ def test_a_safe_production_set_up_has_no_problem():
 def test_each_unsafe_production_setting_is_named_on_one_line(options, auth, named):
     problems = production_problems(load_settings(environment="production"), options, auth)
     assert len(problems) == 1 and problems[0].startswith(named) and "\n" not in problems[0]
+
+
+def test_the_env_file_is_read_beside_the_repository_whatever_the_working_directory():
+    from dashboard.settings import DEFAULT_SQLITE, ROOT, Settings
+
+    env_file = Path(Settings.model_config["env_file"])
+    assert env_file.is_absolute() and env_file == ROOT / ".env" and DEFAULT_SQLITE.is_relative_to(ROOT)
