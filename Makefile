@@ -8,7 +8,7 @@ SIM_RATE ?= 6
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test lint bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
-.PHONY: run-roles
+.PHONY: run-roles test-fast
 
 ## run: set everything up (virtualenv, install, database, demo data) and serve the app on SQLite
 run: install db
@@ -64,9 +64,15 @@ db: install
 demo: install
 	$(PY) -m loaders demo
 
-## test: install everything and run the whole suite (unit on SQLite + PostgreSQL, AppTest, browser)
+## test: install everything and run the whole suite (unit on SQLite + PostgreSQL, AppTest, browser), one test file
+## per worker process (TEST_WORKERS, default: the machine's cores)
+TEST_WORKERS ?= auto
 test: dev sysdeps lint
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests
+
+## test-fast: the edit-run loop: unit and AppTest tests on SQLite, without PostgreSQL, browser and slow ones
+test-fast: dev
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not postgresql and not browser and not slow" tests
 
 ## lint: ruff on all Python code, mypy on the typed core (settings in pyproject.toml)
 lint: dev
