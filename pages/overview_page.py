@@ -17,6 +17,11 @@ require_shell()
 
 MAP_DRAWN = "overview_map_drawn"  # session flag: the map has been drawn once
 TILE_WIDTH = 196  # px: two tiles side by side beside the map; they wrap under it on a narrow screen
+MAP_MIN_WIDTH = 358  # px: a phone's width, where its names and labels are checked; narrower, they run together
+# the map keeps its least width (or the whole width, if less): where the tiles beside it would squeeze it below
+# that, they wrap under it instead of Streamlit's default of shrinking the map down to a sliver
+MAP_WIDTH_CSS = ("<style>[data-testid='stLayoutWrapper']:has(> .st-key-map_box) "
+                 f"{{ min-width: min({MAP_MIN_WIDTH}px, 100%) !important; }}</style>")
 
 settings = get_settings()
 viewer = current_viewer()
@@ -77,7 +82,8 @@ def live_view() -> None:
     with tiles_box:  # sent before the map: the sparklines need plotly's code too
         with st.container(horizontal=True, gap="small", key="goal_tile_grid"):
             for row in ov.headline.itertuples():
-                with st.container(width=TILE_WIDTH, key=f"goal-{row.id}"):
+                # stretched: two share the box beside the map, and a phone's width between them
+                with st.container(width="stretch", key=f"goal-{row.id}"):
                     kpi_tile(row, ov.trends, changes)
         if ov.headline.empty:
             st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
@@ -101,3 +107,4 @@ def live_view() -> None:
 
 live_view()
 st.html(TAP_TO_SELECT, unsafe_allow_javascript=True)
+st.html(MAP_WIDTH_CSS)

@@ -1,12 +1,15 @@
-"""The overview on a laptop's half screen (820 × 1180) and a phone (390 × 844), on the demo organisation (a long
-hub name, five spokes, real figures), in Chromium: the title, every option of the window control, the live
-toggle's label, each goal tile's name and figure, and every unit's name on the map are read whole (no ellipsis,
-nothing past the screen's edge), the map fits the screen with no blank band above it, and the page never scrolls
-sideways. A screenshot of each width is kept in the test's temporary folder.
+"""The overview on a laptop's half screen (820 × 1180) and a phone (390 × 844) — and a small tablet held
+sideways (1024 × 768), where the goal tiles beside the map used to squeeze it to a sliver — on the demo
+organisation (a long hub name, five spokes, real figures), in Chromium: the title, every option of the window
+control, the live toggle's label, each goal tile's name and figure, and every unit's name on the map are read
+whole (no ellipsis, nothing past the screen's edge), the map fits the screen, is never narrower than on the phone
+and has no blank band above it, and the page never scrolls sideways. Screenshots of each width (the first screen
+and the whole page) are kept in the test's temporary folder.
 
 The sidebar: Streamlit's own rule ("auto", which the shell's width setting keeps) collapses it on first load at
-768 px and below (its ``md`` breakpoint) and leaves it open above. So at 820 px the 240 px menu stays open and
-the overview fits in the room beside it; on the phone the menu starts collapsed and the page has the whole width.
+768 px and below (its ``md`` breakpoint) and leaves it open above. So at 820 and 1024 px the 240 px menu stays
+open and the overview fits in the room beside it; on the phone the menu starts collapsed and the page has the
+whole width.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ EXCEPTION = '[data-testid="stException"]'
 GOALS = {"Revenue", "Conversion rate", "Qualified leads", "Marketing cost"}  # the demo's shared-goal KPIs
 # besides the spoke page's list: every Markdown text (the goal tiles' names, the demo badge) and the live toggle
 OVERVIEW_TEXT = ['[data-testid="stMarkdownContainer"]', '[data-testid="stCheckbox"]']
-DEVICES = {"laptop": (820, 1180), "phone": (390, 844)}
+DEVICES = {"tablet": (1024, 768), "laptop": (820, 1180), "phone": (390, 844)}
+PHONE_MAP = 358  # px: the map's width on the phone; on a wider screen it is never narrower (the tiles wrap under it)
 BLANK_ABOVE_MAP = 48  # px: most empty room between the map's heading and the first thing the map draws
 
 # Every text the map draws (unit names, edge volumes, the hub's label, the legend): its box inside the chart and
@@ -120,6 +124,8 @@ def test_the_overview_fits_the_screen(browser, demo_server, tmp_path, device):  
         gd = page.locator(MAP)
         box = gd.bounding_box()
         assert box["x"] >= main["x"] - 1 and box["x"] + box["width"] <= width + 1, "the map is wider than the screen"
+        row = page.locator(".st-key-overview_row").bounding_box()
+        assert box["width"] >= min(PHONE_MAP, row["width"]) - 1, f"the map is squeezed to {box['width']:.0f}px"
         assert page.evaluate(MAP_TEXT_JS, MAP) == []
         names = page.evaluate(DRAWN_NAMES_JS, [MAP, NODE_TRACE])
         for spoke in ("Sales", "Finance", "Customer service", "Product", "HR"):
