@@ -74,9 +74,10 @@ test: dev sysdeps lint
 test-fast: dev
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not postgresql and not browser and not slow" tests
 
-## lint: ruff on all Python code, mypy on the typed core (settings in pyproject.toml)
+## lint: ruff on all Python code, the layer contract (import-linter), mypy on the typed core (pyproject.toml)
 lint: dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 test-unit: dev sysdeps

@@ -121,8 +121,8 @@ def _from_database() -> Figure:
     from dashboard.db import make_engine, work_items
     from dashboard.domain.access import LOCAL_ADMIN
     from dashboard.queries import routing as q
+    from dashboard.services.autoroute import active_rule_set
     from dashboard.whatif.replay import replay
-    from loaders.routing import active_rule_set
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     url, _ = ensure_bench_db(BENCH_DIR / "bench-1m.db", work_items=1_000_000, kpi_observations=1_000_000)

@@ -42,13 +42,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from dashboard.domain.stats import CYCLE_BIN_COLUMNS
+
 UTC = dt.UTC
 
-# Cycle-time histogram bin edges in hours (geometric, 0.05 h = 3 min ... 1,000 h ~ 6 weeks), shared by
-# the rollups (which count items per bin) and the queries (which interpolate percentiles from them).
-CYCLE_BIN_EDGES_H: tuple[float, ...] = tuple(round(0.05 * (20000 ** (i / 22)), 6) for i in range(23))
-N_CYCLE_BINS = len(CYCLE_BIN_EDGES_H) + 1  # one bin below the first edge, one above the last
-CYCLE_BIN_COLUMNS = tuple(f"b{i:02d}" for i in range(N_CYCLE_BINS))
 
 
 class UTCDateTime(TypeDecorator):

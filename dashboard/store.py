@@ -44,9 +44,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from dashboard.db import (
-    CYCLE_BIN_COLUMNS,
-    CYCLE_BIN_EDGES_H,
-    N_CYCLE_BINS,
     app_meta,
     campaigns,
     flow_hourly,
@@ -56,7 +53,7 @@ from dashboard.db import (
     units,
     work_items,
 )
-from dashboard.domain.stats import cycle_bin_index
+from dashboard.domain.stats import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H, N_CYCLE_BINS, cycle_bin_index
 from dashboard.domain.vocabulary import ItemKind, Status
 
 UTC = dt.UTC

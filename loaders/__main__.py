@@ -228,12 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
     url = getattr(args, "database_url", None)
     return load_settings(database_url=url) if url else get_settings()
 
 
-def _engine(settings: Settings) -> Engine:
+def open_engine(settings: Settings) -> Engine:
     try:
         return make_engine(settings.database_url, pool_size=settings.pool_size)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
@@ -244,8 +244,8 @@ def _engine(settings: Settings) -> Engine:
 
 def run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace, Engine, Settings], int] = args.handler
-    settings = _settings(args)
-    engine = _engine(settings)
+    settings = settings_from_args(args)
+    engine = open_engine(settings)
     try:
         return handler(args, engine, settings)
     except errors.DATABASE_ERRORS as exc:  # unreachable, disk full, read-only ...: one sentence, see dashboard.errors

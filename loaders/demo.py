@@ -66,9 +66,16 @@ from dashboard.db import (
 )
 from dashboard.domain.kpi_ranges import is_share
 from dashboard.domain.vocabulary import Aggregation, Direction, ItemKind, Status, UnitKind
+from loaders.spec import (
+    DATASET,
+    DERIVED_KPIS,
+    ROUTES,
+    RouteSpec,
+    const,
+    route_attributes,
+)
 
 UTC = dt.UTC
-DATASET = "demo"
 DEFAULT_SEED = 7
 DEFAULT_WORK_ITEMS = 150_000
 DEFAULT_KPI_OBSERVATIONS = 60_000
@@ -137,93 +144,6 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
         (0.9, 0.9, 0.95, 0.95, 1.0, 1.15, 1.1),
     ),
 }
-
-PRODUCTS = ("X200 microwave", "AirPure 3 purifier", "Nova S blender", "K9 kettle", "Breeze tower fan")
-MENTION_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "purchase_intent": (
-        "Does anyone know where to buy the {p}?",
-        "Is the {p} in stock anywhere near me?",
-        "Thinking about getting the {p} - is it worth it?",
-        "Any discount codes for the {p}?",
-    ),
-    "complaint": (
-        "My {p} stopped working after two weeks.",
-        "Still waiting for a refund on my {p}.",
-        "Delivery of my {p} is a week late and nobody answers.",
-        "The {p} arrived damaged, really disappointed.",
-    ),
-    "jobs": (
-        "Are you hiring data analysts this year?",
-        "How do I apply for the marketing internship?",
-        "Is the customer service role still open?",
-        "What is it like to work on your product team?",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class RouteSpec:
-    """One kind of work moving from ``source`` to ``target``.
-
-    ``share`` is its share of all items; cycle times are log-normal with median ``cycle_frac`` x SLA, so
-    ``cycle_frac`` sets how often the SLA is breached (0.4 -> ~6 %, 0.75 -> ~32 %).
-    """
-
-    source: str
-    target: str
-    kind: ItemKind
-    share: float
-    sla_hours: float
-    cycle_frac: float
-    profile: Literal["office", "consumer"]
-    channels: tuple[tuple[str, float], ...]
-    topics: tuple[str, ...]
-    value_eur: float | None = None  # mean value per item (log-normal), e.g. expected deal size of a lead
-    mention_topic: str | None = None  # mentions: topic and text templates from MENTION_TEMPLATES
-    rule_id: str | None = None  # the rule of STANDARD_RULES that routes it (hub -> spoke routes only)
-    segments: tuple[tuple[str, float], ...] | None = None  # customer segments of inbound customer items
-
-
-INTERNAL = (("internal", 1.0),)
-LEAD_SEGMENTS = (("consumer", 0.7), ("business", 0.25), ("vip", 0.05))
-COMPLAINT_SEGMENTS = (("consumer", 0.78), ("business", 0.17), ("vip", 0.05))
-MENTION_SEGMENTS = (("consumer", 0.9), ("business", 0.06), ("vip", 0.04))
-ROUTES: tuple[RouteSpec, ...] = (
-    RouteSpec("hub", "sales", ItemKind.LEAD, 0.28, 4, 0.40, "consumer",
-              (("social", 0.4), ("web", 0.4), ("email", 0.2)), ("kitchen", "cleaning", "climate", "small_appliances"), 1500,
-              rule_id="leads", segments=LEAD_SEGMENTS),
-    RouteSpec("hub", "sales", ItemKind.MENTION, 0.06, 2, 0.40, "consumer", (("social", 1.0),),
-              ("purchase_intent",), 300, mention_topic="purchase_intent", rule_id="purchase-intent",
-              segments=MENTION_SEGMENTS),
-    RouteSpec("hub", "customer_service", ItemKind.COMPLAINT, 0.12, 8, 0.55, "consumer",
-              (("email", 0.45), ("web", 0.3), ("social", 0.25)), ("delivery", "billing", "product_defect", "refund"),
-              rule_id="complaints", segments=COMPLAINT_SEGMENTS),
-    RouteSpec("hub", "customer_service", ItemKind.MENTION, 0.05, 4, 0.50, "consumer", (("social", 1.0),),
-              ("complaint",), mention_topic="complaint", rule_id="complaint-mentions", segments=MENTION_SEGMENTS),
-    RouteSpec("hub", "customer_service", ItemKind.PROMOTION_NOTICE, 0.05, 24, 0.35, "office", INTERNAL,
-              ("spring_sale", "newsletter", "price_change", "product_launch"), rule_id="promotion-notices"),
-    RouteSpec("hub", "hr", ItemKind.MENTION, 0.03, 24, 0.40, "consumer", (("social", 1.0),), ("jobs",),
-              mention_topic="jobs", rule_id="jobs", segments=MENTION_SEGMENTS),
-    RouteSpec("hub", "finance", ItemKind.REPORT, 0.025, 48, 0.45, "office", INTERNAL, ("budget", "revenue"),
-              rule_id="reports"),
-    RouteSpec("hub", "product", ItemKind.INSIGHT, 0.045, 72, 0.75, "office", (("analytics", 1.0),),
-              ("feature_usage", "churn_signals", "search_trends", "reviews"), rule_id="insights"),
-    RouteSpec("sales", "hub", ItemKind.REQUEST, 0.06, 24, 0.45, "office", INTERNAL,
-              ("campaign_brief", "lead_scoring", "dashboard", "content")),
-    RouteSpec("sales", "hub", ItemKind.ESCALATION, 0.02, 4, 0.45, "office", INTERNAL, ("key_account", "pricing_issue")),
-    RouteSpec("sales", "hub", ItemKind.REPORT, 0.02, 48, 0.40, "office", INTERNAL, ("crm_export", "pipeline_data")),
-    RouteSpec("customer_service", "hub", ItemKind.ESCALATION, 0.03, 4, 0.60, "office", INTERNAL,
-              ("viral_complaint", "press", "product_safety")),
-    RouteSpec("customer_service", "hub", ItemKind.REQUEST, 0.03, 24, 0.40, "office", INTERNAL, ("faq_content", "promo_details")),
-    RouteSpec("finance", "hub", ItemKind.REPORT, 0.03, 48, 0.40, "office", INTERNAL, ("budget_actuals", "cost_allocation")),
-    RouteSpec("finance", "hub", ItemKind.REQUEST, 0.02, 24, 0.45, "office", INTERNAL, ("roi_analysis", "forecast_input")),
-    RouteSpec("product", "hub", ItemKind.REQUEST, 0.04, 24, 0.45, "office", INTERNAL,
-              ("launch_campaign", "user_research", "ab_test")),
-    RouteSpec("product", "hub", ItemKind.REPORT, 0.03, 48, 0.40, "office", INTERNAL, ("usage_data", "release_notes")),
-    RouteSpec("hr", "hub", ItemKind.REQUEST, 0.025, 48, 0.40, "office", INTERNAL, ("employer_branding", "job_ads")),
-    RouteSpec("hr", "hub", ItemKind.REPORT, 0.01, 72, 0.40, "office", INTERNAL, ("headcount_data",)),
-)
-
 
 # --- routing rules ----------------------------------------------------------------------------------------
 # The hub's active rule set reproduces the hub -> spoke routes above (a test runs route_frame over the demo's
@@ -351,8 +271,6 @@ KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("employee_turnover_pct", "hr", "Employee turnover (annualised)", "%", 12, L, LAST, "revenue", False, "daily", (0.95, 0.88), 0.02),
 )
 LEADS_TARGET_SHARE = 0.92  # the leads target sits a little below the generated lead flow (on target)
-# KPIs counted from the work-item flow rather than drawn at random (the simulator keeps doing so)
-DERIVED_KPIS: dict[str, ItemKind] = {"leads": ItemKind.LEAD}
 
 
 @dataclass(frozen=True)
@@ -432,45 +350,12 @@ def _route_counts(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.multinomial(n, shares / shares.sum())
 
 
-def _pick(rng: np.random.Generator, options: tuple[tuple[str, float], ...], n: int) -> np.ndarray:
-    names = np.array([o[0] for o in options], dtype=object)
-    p = np.array([o[1] for o in options])
-    return names[rng.choice(len(names), size=n, p=p / p.sum())]
-
-
-def _mention_texts(rng: np.random.Generator, topic: str, n: int) -> np.ndarray:
-    texts = np.array(sorted({t.format(p=p) for t in MENTION_TEMPLATES[topic] for p in PRODUCTS}), dtype=object)
-    return texts[rng.integers(0, len(texts), n)]
-
-
-def route_attributes(rng: np.random.Generator, spec: RouteSpec, n: int) -> dict[str, np.ndarray]:
-    """Kind, units, channel, topic, text, SLA and value for ``n`` new items of one route.
-
-    Shared with the live simulator so new items look like the demo's.
-    """
-    topics = np.array(spec.topics, dtype=object)[rng.integers(0, len(spec.topics), n)]
-    value = (rng.lognormal(np.log(spec.value_eur) - 0.5 * 0.8**2, 0.8, n).round(2)
-             if spec.value_eur else np.full(n, np.nan))
-    out = {
-        "kind": _const(spec.kind.value, n),
-        "source_unit": _const(spec.source, n),
-        "target_unit": _const(spec.target, n),
-        "channel": _pick(rng, spec.channels, n),
-        "topic": topics,
-        "text": _mention_texts(rng, spec.mention_topic, n) if spec.mention_topic else _const(None, n),
-        "sla_hours": np.full(n, float(spec.sla_hours)),
-        "value": value,
-    }
-    out["segment"] = _pick(rng, spec.segments, n) if spec.segments else _const(None, n)
-    return out
-
-
 def route_rules(spec: RouteSpec, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rule of STANDARD_RULES that routes each of a route's items, and that rule's priority."""
     n = len(segment)
     if spec.rule_id is None:
-        return _const(None, n), _const(None, n)
-    rule = _const(spec.rule_id, n)
+        return const(None, n), const(None, n)
+    rule = const(spec.rule_id, n)
     if spec.rule_id in VIP_RULES:
         rule[segment == "vip"] = VIP_RULES[spec.rule_id]
     return rule, _priorities(rule)
@@ -541,10 +426,6 @@ def _demo_ids(n: int) -> np.ndarray:
     return np.ascontiguousarray(buf.T).view(f"<U{width}").ravel().astype(object)
 
 
-def _const(value: object, n: int) -> np.ndarray:
-    return np.repeat(np.array([value], dtype=object), n)
-
-
 def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int) -> pd.DataFrame:
     """``n`` work items over the last ``days``, sorted by creation, ids ``demo-0000001``... in that order.
 
@@ -574,7 +455,7 @@ def generate_work_items(rng: np.random.Generator, n: int, now_us: int, days: int
             frame[name] = pd.Series(values, dtype=object)
         else:
             frame[name] = pd.Series(values)
-    frame["updated_by"] = pd.Series(_const("demo", n), dtype=object)
+    frame["updated_by"] = pd.Series(const("demo", n), dtype=object)
     return pd.DataFrame(frame)
 
 
@@ -583,13 +464,13 @@ def _unrouted(rng: np.random.Generator, n: int, now_us: int) -> dict[str, np.nda
     created = now_us - (rng.random(n) * 36 * HOUR_US).astype(np.int64) // US * US - US
     nat = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     return {
-        "kind": _const(ItemKind.MENTION.value, n), "source_unit": _const("hub", n), "target_unit": _const("hub", n),
-        "channel": _const("social", n), "topic": _const(None, n),
+        "kind": const(ItemKind.MENTION.value, n), "source_unit": const("hub", n), "target_unit": const("hub", n),
+        "channel": const("social", n), "topic": const(None, n),
         "text": np.array(UNROUTED_TEXTS, dtype=object)[np.arange(n) % len(UNROUTED_TEXTS)],
-        "sla_hours": np.full(n, 4.0), "value": np.full(n, np.nan), "segment": _const("consumer", n),
+        "sla_hours": np.full(n, 4.0), "value": np.full(n, np.nan), "segment": const("consumer", n),
         "created_at": created, "routed_at": nat, "accepted_at": nat, "resolved_at": nat.copy(),
-        "status": _const(Status.NEW.value, n), "updated_at": created, "rule_id": _const(None, n),
-        "priority": _const(None, n),
+        "status": const(Status.NEW.value, n), "updated_at": created, "rule_id": const(None, n),
+        "priority": const(None, n),
     }
 
 
@@ -809,10 +690,10 @@ def operating_model_inputs():
 
 @functools.lru_cache(maxsize=1)
 def change_speedup() -> float:
-    """after / before of the done change's predicted mean lead time (dashboard.domain.cycle.predict_change on
+    """after / before of the done change's predicted mean lead time (dashboard.whatif.changes.predict_change on
     the as-is model): the share of their cycle time the touched spokes' items take since the change, so the
     Evaluate tab's observed difference-in-differences lands near the prediction (within the day-to-day noise)."""
-    from dashboard.domain.cycle import predict_change
+    from dashboard.whatif.changes import predict_change
 
     as_is, _target = operating_model_inputs()
     lead = predict_change(as_is, CHANGE_FUNCTION, TARGET_SHARES[CHANGE_FUNCTION])["lead_time_h"]
@@ -822,8 +703,8 @@ def change_speedup() -> float:
 def generate_cycle(now_us: int) -> tuple[dict, list[dict]]:
     """The current target model (promoted five weeks ago) and its planned changes: content production
     centralised (done three weeks ago, touching Sales and Product), two more still planned. Predictions come
-    from the same function the app uses when a scenario is promoted (dashboard.domain.cycle)."""
-    from dashboard.domain.cycle import planned_changes_from
+    from the same function the app uses when a scenario is promoted (dashboard.whatif.changes)."""
+    from dashboard.whatif.changes import planned_changes_from
     from dashboard.whatif.inputs import dump_inputs
     from dashboard.whatif.model import evaluate
 
@@ -946,7 +827,7 @@ def generate_observations(rng: np.random.Generator, kpi_rows: list[dict], items:
             values = _kind_counts(items, DERIVED_KPIS[spec.id], times, step)
         else:
             values = _kpi_series(rng, spec, targets[spec.id], times, step, now_us, days)
-        parts.append(pd.DataFrame({"kpi_id": _const(spec.id, len(times)), "ts": times, "value": values}))
+        parts.append(pd.DataFrame({"kpi_id": const(spec.id, len(times)), "ts": times, "value": values}))
     df = pd.concat(parts, ignore_index=True)
     df["ts"] = _to_timestamps(df["ts"].to_numpy())
     return df

@@ -23,7 +23,7 @@ itself, times out of order, more conversions than leads) are imported and counte
 row numbers of each.
 
 Work items without a target (``target_unit`` empty or no such column) that come from the hub are routed by the
-ACTIVE routing rule set (:mod:`loaders.routing`): target, priority, rule, SLA and due time as the matching rule
+ACTIVE routing rule set (:mod:`dashboard.services.autoroute`): target, priority, rule, SLA and due time as the matching rule
 says, routed at their creation time (so importing the file again changes nothing). An item no rule matches,
 and every such item while no rule set is active, is kept **unrouted**: it waits at the hub (target = the hub,
 status new) for the hub to triage it or for a rule set to route it, and the report says how many
@@ -79,7 +79,7 @@ from dashboard.db import (
 )
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
-from loaders import routing
+from dashboard.services import autoroute as routing
 from loaders.contract import (
     KEYS,
     KINDS,

@@ -5,7 +5,7 @@ rollups move with the rows and a batch interrupted midway (even by SIGKILL) leav
 Routes, kinds, channels, texts and SLA hours follow the demo (:mod:`loaders.demo`); units and KPIs are read
 from the database, and KPI levels continue from each KPI's recent observations. Items the hub routes out (leads,
 mentions, complaints, notices, reports, insights) arrive without a target and are routed by the ACTIVE routing
-rule set (:mod:`loaders.routing`, re-read with one small query per batch), so a newly published rule set
+rule set (:mod:`dashboard.services.autoroute`, re-read with one small query per batch), so a newly published rule set
 changes the live flows at once; items no rule matches wait unrouted at the hub (the simulator leaves them to
 people), and each batch routes the waiting ones again with the active set. With no active set the demo's own
 routes are kept, so a database without rules still runs. SIGINT/SIGTERM finish the
@@ -34,8 +34,8 @@ from dashboard import errors, store
 from dashboard.db import kpi_hourly, kpis, units, work_items
 from dashboard.domain.kpi_ranges import is_share
 from dashboard.domain.vocabulary import Aggregation, ItemKind, Status
-from loaders import routing
-from loaders.demo import DATASET, DERIVED_KPIS, ROUTES, RouteSpec, route_attributes
+from dashboard.services import autoroute
+from loaders.spec import DATASET, DERIVED_KPIS, ROUTES, RouteSpec, route_attributes
 
 UTC = dt.UTC
 ACTOR = "simulator"
@@ -131,7 +131,7 @@ def load_model(conn: Connection, *, now: dt.datetime, force: bool = False) -> Si
     if not routes:
         raise NothingToSimulate("none of the demo's routes fit the units in this database: run `python -m loaders demo`")
     shares = np.array([r.share for r in routes])
-    hubs = routing.hub_ids(conn)
+    hubs = autoroute.hub_ids(conn)
     return SimModel(routes=routes, shares=shares / shares.sum(), feeds=_kpi_feeds(conn, now),
                     hub=hubs[0] if hubs else None, unit_ids=frozenset(unit_ids))
 
@@ -169,7 +169,7 @@ class IdSource:
 
 
 def _new_items(rng: np.random.Generator, model: SimModel, ids: IdSource, now: dt.datetime, seconds: float,
-               rate_per_min: float, rule_set: routing.RuleSet | None = None) -> pd.DataFrame:
+               rate_per_min: float, rule_set: autoroute.RuleSet | None = None) -> pd.DataFrame:
     """Poisson arrivals over the last ``seconds``, with the demo's route mix. With an active ``rule_set`` the
     hub's outgoing items arrive without a target and the rules route them (unmatched: unrouted at the hub);
     without one they keep the route's target and mentions wait for triage."""
@@ -194,7 +194,7 @@ def _new_items(rng: np.random.Generator, model: SimModel, ids: IdSource, now: dt
     return df
 
 
-def _route_new(df: pd.DataFrame, rule_set: routing.RuleSet, model: SimModel, now: dt.datetime) -> pd.DataFrame:
+def _route_new(df: pd.DataFrame, rule_set: autoroute.RuleSet, model: SimModel, now: dt.datetime) -> pd.DataFrame:
     """The hub's outgoing items routed by the active rules; a rule pointing at a unit this database does not
     have leaves the item unrouted rather than failing the batch."""
     hub = model.hub
@@ -202,7 +202,7 @@ def _route_new(df: pd.DataFrame, rule_set: routing.RuleSet, model: SimModel, now
     df = df.assign(target_unit=np.where(outgoing, None, df.target_unit.to_numpy()),
                    status=np.where(outgoing, Status.NEW.value, df.status.to_numpy()),
                    routed_at=[None if o else r for o, r in zip(outgoing, df.routed_at)])
-    routed = routing.apply(rule_set, df, hub, now)
+    routed = autoroute.apply(rule_set, df, hub, now)
     unknown = outgoing & ~routed.target_unit.isin(model.unit_ids).to_numpy()
     if unknown.any():
         routed.loc[unknown, ["target_unit", "status", "rule_id", "priority"]] = [hub, Status.NEW.value, None, None]
@@ -296,13 +296,13 @@ def _kpi_observations(rng: np.random.Generator, model: SimModel, now: dt.datetim
 
 def simulate_batch(conn: Connection, model: SimModel, rng: np.random.Generator, ids: IdSource, *,
                    now: dt.datetime, seconds: float, rate_per_min: float,
-                   pending_derived: dict[str, int], rules: routing.ActiveRules | None = None) -> BatchStats:
+                   pending_derived: dict[str, int], rules: autoroute.ActiveRules | None = None) -> BatchStats:
     """Write one batch (waiting items routed, new items, moves, KPI observations) on ``conn``; the caller owns
     the transaction. ``rules`` keeps the active rule set between batches (a fresh one reads it now)."""
     stats = BatchStats()
-    rule_set = (rules or routing.ActiveRules()).get(conn)
+    rule_set = (rules or autoroute.ActiveRules()).get(conn)
     if rule_set is not None:  # first: its item locks come before any rollup row this batch touches
-        stats.rerouted = routing.route_waiting(conn, now, rule_set, by=ACTOR)
+        stats.rerouted = autoroute.route_waiting(conn, now, rule_set, by=ACTOR)
     items = _new_items(rng, model, ids, now, seconds, rate_per_min, rule_set)
     if not items.empty:
         if rule_set is not None and model.hub is not None:
@@ -366,7 +366,7 @@ def run(engine: Engine, *, rate_per_min: float = 120.0, duration: float | None =
     stop = stop or threading.Event()
     rng = np.random.default_rng(seed)
     ids = IdSource()
-    rules = routing.ActiveRules()
+    rules = autoroute.ActiveRules()
     with engine.connect() as conn:
         model = load_model(conn, now=clock(), force=force)
     totals, window = RunTotals(), BatchStats()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import errors
-from loaders.__main__ import EXIT_REFUSED, CliError, _engine, _settings, guarded
+from loaders.__main__ import EXIT_REFUSED, CliError, guarded, open_engine, settings_from_args
 
 PRESET_NAMES = ("as_is", "centralised", "decentralised", "hybrid")
 
@@ -47,8 +47,8 @@ def _as_is(args: argparse.Namespace):
     from dashboard.queries.observed import calibrated_as_is
     from dashboard.whatif.calibration import CalibrationError
 
-    settings = _settings(args)
-    engine = _engine(settings)
+    settings = settings_from_args(args)
+    engine = open_engine(settings)
     try:
         with engine.connect() as conn:
             return calibrated_as_is(conn, _operator(), days=args.days, default_timezone=settings.timezone)

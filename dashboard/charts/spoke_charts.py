@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 from dashboard.charts.cycle_charts import add_annotations
 from dashboard.charts.labels import literal
 from dashboard.charts.palette import AMBER, BAND_COLOURS, GREY, PRIMARY, RED, SERIES
-from dashboard.db import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 from dashboard.domain import format as fmt
+from dashboard.domain.stats import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 
 DIRECTION_LABEL = {"in": "Hub → spoke", "out": "Spoke → hub"}
 # dates on one line ("7 Dec", or "14:00" within a day): no second line with the year under the first tick for a

@@ -21,7 +21,7 @@ Estimates (per metric):
   and said to be one;
 - fewer than :data:`MIN_DAYS_AFTER` days after the change: no estimate, and the number of days is said.
 
-The model's prediction (``planned_changes.predicted``, see dashboard.domain.cycle) is per *function*, the
+The model's prediction (``planned_changes.predicted``, see dashboard.whatif.changes) is per *function*, the
 observed figures are per *spoke*: their levels differ, so lead times are compared as relative changes (−27 %
 predicted vs −18 % observed) and the SLA share in percentage points. Handoffs and cost have a prediction but no
 observed counterpart in the flow data (handoffs per item and yearly cost are not recorded day by day): they are

@@ -7,8 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dashboard.db import CYCLE_BIN_EDGES_H
 from dashboard.domain.vocabulary import Direction
+
+# Cycle-time histogram bin edges in hours (geometric, 0.05 h = 3 min ... 1,000 h ~ 6 weeks), shared by
+# the rollups (which count items per bin) and the queries (which interpolate percentiles from them).
+CYCLE_BIN_EDGES_H: tuple[float, ...] = tuple(round(0.05 * (20000 ** (i / 22)), 6) for i in range(23))
+N_CYCLE_BINS = len(CYCLE_BIN_EDGES_H) + 1  # one bin below the first edge, one above the last
+CYCLE_BIN_COLUMNS = tuple(f"b{i:02d}" for i in range(N_CYCLE_BINS))
 
 
 def cycle_bin_index(hours: np.ndarray | float) -> np.ndarray:

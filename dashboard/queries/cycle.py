@@ -194,13 +194,13 @@ def preview_promotion(conn: Connection, viewer, scenario_id: int, *, baseline: M
     """The planned changes promoting this scenario would create (with their predicted effect), without writing
     anything; None when the scenario no longer exists."""
     v = require_viewer(viewer)
-    from dashboard.domain import cycle
+    from dashboard.whatif.changes import planned_changes_from
 
     loaded = _scenario_inputs(conn, v, scenario_id)
     if loaded is None:
         return None
     current, _previous, _open = _starting_point(conn, v, baseline, _now(now))
-    return cycle.planned_changes_from(current, loaded[1])
+    return planned_changes_from(current, loaded[1])
 
 
 def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Mapping | ScenarioInputs | None = None,
@@ -210,7 +210,7 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
     Returns the new target model's id, or None when the scenario no longer exists (nothing is written).
     See the module docstring for what the scenario is compared with."""
     v = require(viewer, "can_edit_operating_model", "promote a scenario to the target operating model")
-    from dashboard.domain import cycle
+    from dashboard.whatif.changes import planned_changes_from
     from dashboard.whatif.inputs import dump_inputs
     from dashboard.whatif.model import evaluate
 
@@ -235,7 +235,7 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
         results=evaluate(target).as_record(), status="current", note=(note or "").strip() or None,
         promoted_by=v.user[:320], promoted_at=now,
     )).inserted_primary_key[0])
-    changes = cycle.planned_changes_from(current, target)
+    changes = planned_changes_from(current, target)
     for change in changes:
         owner, due_on = carried.get((change["function"], round(change["to_share"], 4)), (None, None))
         conn.execute(insert(planned_changes).values(

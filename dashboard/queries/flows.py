@@ -15,8 +15,6 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, case, func, select, text
 
 from dashboard.db import (
-    CYCLE_BIN_COLUMNS,
-    N_CYCLE_BINS,
     UTCDateTime,
     flow_hourly,
     hour_start,
@@ -25,7 +23,7 @@ from dashboard.db import (
     work_items,
 )
 from dashboard.domain.access import require_viewer
-from dashboard.domain.stats import cycle_bin_index, percentile_from_hist
+from dashboard.domain.stats import CYCLE_BIN_COLUMNS, N_CYCLE_BINS, cycle_bin_index, percentile_from_hist
 
 KEY = ["source_unit", "target_unit"]
 SUMS = ["created", "created_value", "resolved", "resolved_in_sla", "cycle_sum_h", *CYCLE_BIN_COLUMNS]

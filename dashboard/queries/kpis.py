@@ -187,6 +187,16 @@ def kpis_with_change(conn: Connection, viewer, start: dt.datetime, end: dt.datet
     return scope_kpis(v, _kpis_with_change(conn, v, start, end, previous))
 
 
+def kpis_and_unit_health(conn: Connection, viewer, start: dt.datetime, end: dt.datetime,
+                         previous: tuple[dt.datetime, dt.datetime] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The viewer's KPIs with their change (:func:`kpis_with_change`) and every unit's KPI health
+    (:func:`unit_kpi_health`), read in one pass: the health is an aggregate over all KPIs, so the map can colour
+    a unit whose KPIs this viewer does not see one by one."""
+    v = require_viewer(viewer)
+    every = _kpis_with_change(conn, v, start, end, previous)
+    return scope_kpis(v, every), unit_kpi_health(every)
+
+
 def _kpis_with_change(conn: Connection, viewer: Viewer, start: dt.datetime, end: dt.datetime,
                       previous: tuple[dt.datetime, dt.datetime] | None = None) -> pd.DataFrame:
     """Every KPI's figures, unscoped: only for aggregates (unit health) computed before anything is shown."""

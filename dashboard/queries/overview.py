@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from dashboard.domain.access import require_viewer
 from dashboard.domain.vocabulary import previous_bounds, window_bounds
 from dashboard.queries.flows import edge_flows, unrouted_count
-from dashboard.queries.kpis import _kpis_with_change, goals, kpi_trend, list_units, scope_kpis, unit_kpi_health
+from dashboard.queries.kpis import goals, kpi_trend, kpis_and_unit_health, list_units
 
 # trend granularity per window: hours per bucket
 TREND_BUCKET_HOURS = {"1h": 1, "today": 1, "7d": 6, "30d": 24}
@@ -46,13 +46,12 @@ def load_overview(engine: Engine, viewer, window: str, now: dt.datetime, tz: dt.
     with engine.connect() as conn:
         units = list_units(conn, viewer)
         flows = edge_flows(conn, viewer, start, end, now)
-        # one pass serves node health (aggregate) ... (each tile's change against the window's like-for-like period)
-        every = _kpis_with_change(conn, viewer, start, end, previous_bounds(window, start, end))
-        kpis = scope_kpis(viewer, every)  # ... and the per-KPI figures this viewer may see
+        # each tile's change against the window's like-for-like period; node health over every KPI
+        kpis, health = kpis_and_unit_health(conn, viewer, start, end, previous_bounds(window, start, end))
         heads = goals(kpis)
         span = TREND_SPAN.get(window, end - start)
         trends = kpi_trend(conn, viewer, heads.id.tolist(), end - span, end, TREND_BUCKET_HOURS[window])
     return OverviewData(
         window=window, start=start, end=end, units=units, flows=flows, kpis=kpis,
-        health=unit_kpi_health(every), headline=heads, trends=trends,
+        health=health, headline=heads, trends=trends,
     )

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, func, or_, select
 
-from dashboard.db import CYCLE_BIN_COLUMNS, flow_hourly, hour_start, to_hour, work_items
+from dashboard.db import flow_hourly, hour_start, to_hour, work_items
 from dashboard.domain.access import require_unit
+from dashboard.domain.stats import CYCLE_BIN_COLUMNS
 
 INBOX_COLUMNS = ["id", "kind", "source_unit", "channel", "topic", "text", "status", "created_at", "due_at",
                  "accepted_at", "resolved_at", "sla_hours", "value", "version", "updated_by", "updated_at", "note"]

@@ -14,6 +14,7 @@ from dashboard.domain import format as fmt
 from dashboard.domain.access import ROLE_LABELS, ROLE_PRECEDENCE, Role, Viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.queries import routing, users
+from dashboard.services import routing as routing_service
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.text import md
@@ -178,8 +179,8 @@ def units_section(viewer: Viewer) -> None:
     st.session_state.pop("unit_delete_confirm", None)
     try:
         with data.engine().begin() as conn:
-            deleted = routing.delete_unit(conn, viewer, unit)
-    except routing.UnitInUse as exc:
+            deleted = routing_service.delete_unit(conn, viewer, unit)
+    except routing_service.UnitInUse as exc:
         st.error(f"{md(exc.unit)} cannot be deleted yet:\n" + "\n".join(f"- {md(r)}" for r in exc.reasons),
                  icon=":material/block:")
         return

@@ -27,6 +27,7 @@ from dashboard.domain.routing import PRIORITIES, RuleError, RuleSet, diff, expla
 from dashboard.domain.vocabulary import ItemKind
 from dashboard.queries import routing as q
 from dashboard.queries.kpis import list_units
+from dashboard.services import routing as routing_service
 from dashboard.settings import get_settings
 from dashboard.ui import data, faq_view
 from dashboard.ui.text import md
@@ -255,7 +256,7 @@ def _write(viewer: Viewer, fn, *args, **kwargs):
     except RuleError as exc:
         st.error("Not saved — fix these problems (your edits are still in the table):\n"
                  + "\n".join(f"- {md(p)}" for p in exc.problems), icon=":material/error:")
-    except (q.StaleDraft, q.DraftExists, NotPermitted, ValueError) as exc:
+    except (routing_service.StaleDraft, routing_service.DraftExists, NotPermitted, ValueError) as exc:
         st.error(md(exc), icon=":material/error:")
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was saved; your edits are still in the table, so you can try again.")
@@ -284,7 +285,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
         label = "Start a draft from the active set" if active else "Start the first draft"
         if st.button(label, icon=":material/edit_note:", key="rt_start"):
             base = active.rule_set if active else RuleSet()
-            stored = _write(viewer, q.save_draft, base, based_on=active.id if active else None,
+            stored = _write(viewer, routing_service.save_draft, base, based_on=active.id if active else None,
                             name=f"Changes to {active.name}" if active else "First rules")
             if stored is not None:
                 clear_caches()
@@ -328,7 +329,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
                                                                sla_hours=sla or None))
     buttons = st.container(horizontal=True)  # buttons as wide as their labels, wrapping on a phone
     if buttons.button("Save draft", type="primary", icon=":material/save:", key="rt_save"):
-        stored = _write(viewer, q.save_draft, rule_set, draft_id=draft.id, version=edit["version"], name=name)
+        stored = _write(viewer, routing_service.save_draft, rule_set, draft_id=draft.id, version=edit["version"], name=name)
         if stored is not None:
             clear_caches()
             _reset_edit(stored)
@@ -342,7 +343,7 @@ def rules_section(viewer: Viewer, state: dict) -> dict | None:
         confirm = st.container(horizontal=True)
         if confirm.button("Yes, discard", key="rt_discard_yes"):
             st.session_state.pop("rt_confirm_discard", None)
-            done = _write(viewer, q.discard_draft, draft.id, edit["version"])
+            done = _write(viewer, routing_service.discard_draft, draft.id, edit["version"])
             if done is not None:
                 clear_caches()
                 st.session_state.pop(EDIT, None)
@@ -552,8 +553,8 @@ def _flash_publish() -> None:
 
 def _publish_and_route(conn, viewer: Viewer, draft_id: int, version: int, note: str, route: bool):
     """Publish, and with ``route`` send the items waiting at the hub through the new rules: one transaction."""
-    stored = q.publish(conn, viewer, draft_id, version, note)
-    return stored, (q.route_waiting(conn, viewer) if route else 0)
+    stored = routing_service.publish(conn, viewer, draft_id, version, note)
+    return stored, (routing_service.route_waiting(conn, viewer) if route else 0)
 
 
 def _publish_form(viewer: Viewer, draft, replayed: bool, waiting: int = 0) -> None:

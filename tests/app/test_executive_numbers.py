@@ -16,7 +16,7 @@ import statistics
 import pytest
 
 from dashboard.charts.palette import BAND_COLOURS
-from dashboard.db import CYCLE_BIN_EDGES_H
+from dashboard.domain.stats import CYCLE_BIN_EDGES_H
 from tests import known_org as ko
 from tests.app.page_text import chart_texts, hours, metrics, number, numbers, plain, table, values
 

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import store
 from dashboard.db import make_engine
 from dashboard.ui import faq_view
-from loaders.demo import PRODUCTS
+from loaders.spec import PRODUCTS
 from tests.factories import item, sample_database
 
 BUY = "Does anyone know where to buy the {p}?"

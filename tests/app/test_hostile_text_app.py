@@ -15,7 +15,8 @@ from dashboard import store
 from dashboard.db import make_engine
 from dashboard.domain.access import LOCAL_ADMIN
 from dashboard.domain.routing import Rule, RuleSet
-from dashboard.queries import routing, scenarios
+from dashboard.queries import scenarios
+from dashboard.services import routing as routing_service
 from dashboard.whatif.inputs import CURRENT_INPUTS_VERSION, default_inputs, dump_inputs
 
 LINK = "[Session expired - sign in again](https://evil.example/login)"
@@ -46,7 +47,7 @@ def hostile_db(app_db):
         scenarios.save_scenario(conn, LOCAL_ADMIN, name=HOSTILE_SCENARIO, description=LINK,
                                 inputs=dump_inputs(default_inputs(["sales", "finance"])),
                                 inputs_version=CURRENT_INPUTS_VERSION, results=None, now=now)
-        routing.save_draft(conn, LOCAL_ADMIN, RuleSet(rules=[Rule(id="r1", name=HOSTILE_RULE, keywords=["price"],
+        routing_service.save_draft(conn, LOCAL_ADMIN, RuleSet(rules=[Rule(id="r1", name=HOSTILE_RULE, keywords=["price"],
                                                                   target_unit="sales")]), name=HOSTILE_RULE, now=now)
     engine.dispose()
     return app_db

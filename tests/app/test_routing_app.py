@@ -15,6 +15,7 @@ from sqlalchemy import select
 from dashboard.db import audit_log, make_engine
 from dashboard.domain.access import Role, Viewer
 from dashboard.queries import routing
+from dashboard.services import routing as routing_service
 from tests.app.numbers import raw_numbers_on_page, unformatted_columns
 from tests.app.shown import shown
 
@@ -35,8 +36,8 @@ RULES = {"rules": [{"id": "leads", "name": "Leads to sales", "kinds": ["lead"], 
 def published(app_db):
     """The sample organisation with an active rule set (leads -> sales, reports -> finance)."""
     with make_engine(app_db).begin() as conn:
-        draft = routing.save_draft(conn, HUB, RULES, name="First rules")
-        routing.publish(conn, HUB, draft.id, draft.version, "first rules")
+        draft = routing_service.save_draft(conn, HUB, RULES, name="First rules")
+        routing_service.publish(conn, HUB, draft.id, draft.version, "first rules")
     return app_db
 
 
@@ -123,7 +124,7 @@ def test_a_save_over_someone_elses_newer_save_is_refused(app, published, sign_in
     button(at, "rt_start").click().run()
     with make_engine(published).begin() as conn:  # a colleague saves the draft meanwhile
         draft = routing.current_draft(conn, HUB)
-        routing.save_draft(conn, Viewer("hilde@example.com", Role.HUB_LEAD), RULES, draft_id=draft.id, version=1)
+        routing_service.save_draft(conn, Viewer("hilde@example.com", Role.HUB_LEAD), RULES, draft_id=draft.id, version=1)
     button(at, "rt_save").click().run()
     assert "someone else (hilde@example.com" in errors_text(at)
 
@@ -197,7 +198,7 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
 def test_an_executive_sees_everything_read_only(app, published, sign_in):
     with make_engine(published).begin() as conn:
         active = routing.active_rule_set(conn, HUB)
-        routing.save_draft(conn, HUB, active.rule_set, based_on=active.id)
+        routing_service.save_draft(conn, HUB, active.rule_set, based_on=active.id)
     at = open_page(app, EVE, sign_in)
     assert not [b for b in at.button if b.key in ("rt_start", "rt_save", "rt_discard")]
     [_active, draft] = frames(at, "position")
@@ -218,7 +219,7 @@ def test_the_admin_cannot_delete_a_spoke_that_rules_point_to_and_sees_why(app, p
         active = routing.active_rule_set(conn, HUB)
         data = active.rule_set.model_dump()
         data["rules"].append({"id": "contracts", "name": "Contracts", "keywords": ["contract"], "target_unit": "legal"})
-        draft = routing.save_draft(conn, HUB, data, based_on=active.id)
+        draft = routing_service.save_draft(conn, HUB, data, based_on=active.id)
     sign_in(ADA)
     at = app("pages/admin_page.py").run()
     assert not at.exception, at.exception
@@ -230,7 +231,7 @@ def test_the_admin_cannot_delete_a_spoke_that_rules_point_to_and_sees_why(app, p
     assert "Legal cannot be deleted yet" in errors_text(at) and "“Contracts”" in errors_text(at)
     assert "draft rule set" in errors_text(at)
     with make_engine(published).begin() as conn:  # the rule goes: now it can be deleted
-        routing.discard_draft(conn, HUB, draft.id, draft.version)
+        routing_service.discard_draft(conn, HUB, draft.id, draft.version)
     at.selectbox(key="unit_delete_pick").set_value("legal").run()
     button(at, "unit_delete").click().run()
     button(at, "unit_delete_yes").click().run()

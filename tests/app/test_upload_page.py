@@ -137,15 +137,15 @@ def test_items_routed_by_the_rules_are_good_news_not_a_warning(app, app_db):
     """Four hub items without a target: the active rules route three (leads to sales, a report to finance), one
     mention matches no rule. The page says so as news, with the counts taken from the file's rows."""
     from dashboard.domain.access import Role, Viewer
-    from dashboard.queries import routing
+    from dashboard.services import routing as routing_service
 
     with make_engine(app_db).begin() as conn:
         hub = Viewer("hal@example.com", Role.HUB_LEAD)
         rules = {"rules": [{"id": "leads", "name": "Leads", "kinds": ["lead"], "target_unit": "sales"},
                            {"id": "reports", "name": "Reports", "kinds": ["report"], "target_unit": "finance"}],
                  "default": {"target_unit": None}}
-        draft = routing.save_draft(conn, hub, rules, name="Rules")
-        routing.publish(conn, hub, draft.id, draft.version, "rules")
+        draft = routing_service.save_draft(conn, hub, rules, name="Rules")
+        routing_service.publish(conn, hub, draft.id, draft.version, "rules")
     rows = [("RT-1", "lead"), ("RT-2", "lead"), ("RT-3", "report"), ("RT-4", "mention")]
     content = HEADER + "".join(f"{i},{k},hub,,web,hello,2026-11-20 10:00,new,24,\n" for i, k in rows)
     at = upload(open_upload(app), "to_route.csv", content.encode())

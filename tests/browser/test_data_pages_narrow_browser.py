@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from dashboard import audit
 from dashboard.db import imports, make_engine, quarantine
 from dashboard.domain.access import Role, Viewer
-from dashboard.queries import routing
+from dashboard.services import routing as routing_service
 from tests.browser.conftest import start_server
 from tests.factories import sample_database
 
@@ -51,9 +51,9 @@ def server(tmp_path_factory):
     url = sample_database(tmp / "narrow.db")
     now = dt.datetime.now(dt.UTC)
     with make_engine(url).begin() as conn:
-        draft = routing.save_draft(conn, HUB, RULES, name="Standard routing")
-        routing.publish(conn, HUB, draft.id, draft.version, "first rules")
-        routing.save_draft(conn, HUB, dict(RULES, default={"target_unit": "finance"}), name="Send the rest to Finance")
+        draft = routing_service.save_draft(conn, HUB, RULES, name="Standard routing")
+        routing_service.publish(conn, HUB, draft.id, draft.version, "first rules")
+        routing_service.save_draft(conn, HUB, dict(RULES, default={"target_unit": "finance"}), name="Send the rest to Finance")
         import_id = conn.execute(insert(imports).values(
             source="crm", file_name="leads-from-the-crm-export.csv", kind="work_items", content_hash="x",
             size_bytes=120, started_at=now - dt.timedelta(hours=1), finished_at=now, status="quarantined",

@@ -1,7 +1,7 @@
 """A published routing change visibly alters the live map: in Chromium, a hub lead (the local admin here) changes
 the default rule so that items no rule matches go to Finance, saves, replays and publishes it through the real
 page; the system then routes new arrivals with the active rules (as the simulator and the import do,
-:mod:`loaders.routing`), and the overview's map shows the hub → Finance volume grow
+:mod:`dashboard.services.autoroute`), and the overview's map shows the hub → Finance volume grow
 and the "unrouted" label go. Publishing also routes the items already waiting at the hub (a box on the page)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dashboard import store
 from dashboard.charts.hub_map import EDGE_TRACE, UNROUTED_TRACE
 from dashboard.db import make_engine, work_items
 from dashboard.domain.access import Role, Viewer
-from dashboard.queries import routing
-from loaders import routing as system_routing
+from dashboard.services import autoroute
+from dashboard.services import routing as routing_service
 from tests.browser.conftest import start_server
 from tests.browser.plotly_helpers import wait_for_map
 from tests.factories import item, sample_database
@@ -59,8 +59,8 @@ def test_publishing_a_rule_in_the_browser_changes_the_routed_volume_on_the_map(p
     engine = make_engine(url)
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        draft = routing.save_draft(conn, HUB, RULES, name="Standard routing")
-        routing.publish(conn, HUB, draft.id, draft.version, "first rules", now=now - dt.timedelta(days=1))
+        draft = routing_service.save_draft(conn, HUB, RULES, name="Standard routing")
+        routing_service.publish(conn, HUB, draft.id, draft.version, "first rules", now=now - dt.timedelta(days=1))
         waiting = [item(f"m{i}", "hub", "hub", now - dt.timedelta(hours=3 + i), kind="mention", status="new")
                    | dict(routed_at=None, text="Do you ship to Norway?") for i in range(5)]
         store.insert_work_items(conn, waiting)
@@ -89,13 +89,13 @@ def test_publishing_a_rule_in_the_browser_changes_the_routed_volume_on_the_map(p
 
         # the system side: the simulator and the import route new arrivals with the active rules
         with engine.begin() as conn:
-            rules = system_routing.active_rule_set(conn)
+            rules = autoroute.active_rule_set(conn)
             arrivals = pd.DataFrame([item(f"n{i}", "hub", None, now - dt.timedelta(minutes=5 + i), kind="mention",
                                           status=None) | dict(routed_at=None, text="Is the shop open on Sunday?")
                                      for i in range(3)])
-            routed = system_routing.apply(rules, arrivals, "hub", now)
+            routed = autoroute.apply(rules, arrivals, "hub", now)
             store.insert_work_items(conn, routed)
-            assert system_routing.route_waiting(conn, now) == 0  # nothing left waiting
+            assert autoroute.route_waiting(conn, now) == 0  # nothing left waiting
         with engine.connect() as conn:
             targets = dict(conn.execute(select(work_items.c.id, work_items.c.target_unit)
                                         .where(work_items.c.kind == "mention")).all())

@@ -96,6 +96,7 @@ CALLS = {
     "kpis.kpi_values": lambda c: dict(conn=c.conn, start=START, end=END),
     "kpis.kpi_trend": lambda c: dict(conn=c.conn, kpi_ids=["revenue"], start=START, end=END, bucket_hours=6),
     "kpis.kpis_with_change": lambda c: dict(conn=c.conn, start=START, end=END),
+    "kpis.kpis_and_unit_health": lambda c: dict(conn=c.conn, start=START, end=END),
     "kpis.headline": lambda c: dict(conn=c.conn, start=START, end=END),
     "kpis.visible_kpis": lambda c: dict(frame=pd.DataFrame({"unit_id": ["sales"], "is_goal": [False]})),
     "kpis.scope_kpis": lambda c: dict(frame=pd.DataFrame({"unit_id": ["sales"], "is_goal": [False], "value": [1.0]})),

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from dashboard.domain import cycle
+from dashboard.whatif import changes as cycle
 from dashboard.whatif.inputs import InputError, default_inputs
 
 SPOKES = ["sales", "finance", "product"]

@@ -18,7 +18,7 @@ from dashboard.db import kpis, make_engine, migrate, units, work_items
 from dashboard.domain.access import LOCAL_ADMIN
 from dashboard.queries.flows import edge_flows
 from dashboard.queries.kpis import kpi_values
-from loaders import demo
+from loaders import demo, spec
 from loaders.__main__ import main
 from tests.conftest import new_pg_database
 from tests.factories import tiny_org
@@ -72,7 +72,7 @@ def test_generated_items_are_consistent_and_recent():
     unrouted = (items.source_unit == "hub") & (items.target_unit == "hub")
     assert unrouted.sum() == demo.UNROUTED_WAITING and (items.status[unrouted] == "new").all()
     mentions = items[(items.kind == "mention") & ~unrouted]
-    assert mentions.text.notna().all() and mentions.text.nunique() <= 3 * 4 * len(demo.PRODUCTS)
+    assert mentions.text.notna().all() and mentions.text.nunique() <= 3 * 4 * len(spec.PRODUCTS)
     assert set(mentions.topic) == {"purchase_intent", "complaint", "jobs"}
     by_topic = mentions.groupby("topic").target_unit.unique().to_dict()
     assert {k: list(v) for k, v in by_topic.items()} == {
@@ -326,7 +326,7 @@ def test_attribution_credits_the_hub_with_a_clear_but_smaller_removal_effect_tha
 
 def test_the_done_change_shortened_the_touched_spokes_cycle_times_as_the_model_predicted():
     from dashboard.domain import evaluation as ev
-    from dashboard.domain.cycle import predict_change
+    from dashboard.whatif.changes import predict_change
 
     as_is, _target = demo.operating_model_inputs()
     predicted = predict_change(as_is, demo.CHANGE_FUNCTION, 1.0)["lead_time_h"]
@@ -368,8 +368,8 @@ def test_the_done_change_shortened_the_touched_spokes_cycle_times_as_the_model_p
 
 def test_the_demo_loads_rule_sets_assessments_and_a_target_model_with_its_changes(loaded):
     from dashboard.db import journeys, maturity_assessments, planned_changes, routing_rule_sets, target_models
-    from dashboard.domain.cycle import predict_change
     from dashboard.domain.routing import diff, parse_rule_set
+    from dashboard.whatif.changes import predict_change
     from dashboard.whatif.inputs import FUNCTIONS, load_inputs
 
     with loaded.connect() as conn:

@@ -11,9 +11,16 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from dashboard.db import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
 from dashboard.domain import format as fmt
-from dashboard.domain.stats import band, cycle_bin_index, on_target, pct_change, percentile_from_hist
+from dashboard.domain.stats import (
+    CYCLE_BIN_COLUMNS,
+    CYCLE_BIN_EDGES_H,
+    band,
+    cycle_bin_index,
+    on_target,
+    pct_change,
+    percentile_from_hist,
+)
 from dashboard.domain.vocabulary import window_bounds
 from dashboard.settings import SettingsError, load_settings
 

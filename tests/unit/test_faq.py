@@ -11,7 +11,7 @@ from dashboard import store
 from dashboard.domain import faq
 from dashboard.domain.access import NotPermitted, Role, Viewer
 from dashboard.queries import faq as q
-from loaders.demo import MENTION_TEMPLATES, PRODUCTS
+from loaders.spec import MENTION_TEMPLATES, PRODUCTS
 from tests.factories import NOW, at, item, tiny_org
 
 ADMIN = Viewer("ada@example.com", Role.ADMIN)

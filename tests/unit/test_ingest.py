@@ -1202,11 +1202,11 @@ def test_without_an_active_rule_set_items_without_a_target_wait_unrouted_at_the_
     assert items["R-1"]["status"] == "new" and items["R-4"]["status"] == "resolved"
     assert_rollups_equal_a_rebuild(org)
     # once a rule set is published, the waiting ones are routed (the simulator does this every batch)
-    from loaders import routing
+    from dashboard.services import autoroute
 
     _publish(org)
     with org.begin() as conn:
-        assert routing.route_waiting(conn, NOW) == 2  # R-1 (jobs) and R-2 (lead); R-3 matches nothing
+        assert autoroute.route_waiting(conn, NOW) == 2  # R-1 (jobs) and R-2 (lead); R-3 matches nothing
     items = stored_items(org)
     assert (items["R-1"]["target_unit"], items["R-2"]["target_unit"], items["R-3"]["target_unit"]) == (
         "finance", "sales", "hub")

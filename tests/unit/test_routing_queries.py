@@ -14,6 +14,7 @@ from dashboard.domain.access import NotPermitted, Role, Viewer
 from dashboard.domain.routing import RuleError, diff, parse_rule_set
 from dashboard.queries import routing
 from dashboard.queries.overview import load_overview
+from dashboard.services import routing as routing_service
 from tests.factories import NOW, at, item, tiny_org
 
 UTC = dt.UTC
@@ -55,17 +56,17 @@ def audit_actions(engine) -> list[tuple[str, str]]:
 
 def test_a_draft_is_saved_versioned_and_a_stale_save_is_refused(org):
     with org.begin() as conn:
-        draft = routing.save_draft(conn, HUB, rules(LEADS), name="Leads first", now=at(3))
+        draft = routing_service.save_draft(conn, HUB, rules(LEADS), name="Leads first", now=at(3))
     assert (draft.status, draft.version, draft.name, draft.created_by) == ("draft", 1, "Leads first", HUB.user)
     assert [r.id for r in draft.rule_set.rules] == ["leads"]
-    with org.begin() as conn, pytest.raises(routing.DraftExists, match="hal@example.com is already editing"):
-        routing.save_draft(conn, HUB2, rules(REPORTS))
+    with org.begin() as conn, pytest.raises(routing_service.DraftExists, match="hal@example.com is already editing"):
+        routing_service.save_draft(conn, HUB2, rules(REPORTS))
     with org.begin() as conn:  # hal saves on top of version 1
-        second = routing.save_draft(conn, HUB, rules(LEADS, REPORTS), draft_id=draft.id, version=1, now=at(2))
+        second = routing_service.save_draft(conn, HUB, rules(LEADS, REPORTS), draft_id=draft.id, version=1, now=at(2))
     assert second.version == 2 and len(second.rule_set.rules) == 2 and second.updated_at == at(2)
     # hilde opened version 1 before hal's save: refused, naming who changed it, nothing written
-    with org.begin() as conn, pytest.raises(routing.StaleDraft, match="someone else \\(hal@example.com"):
-        routing.save_draft(conn, HUB2, rules(REPORTS), draft_id=draft.id, version=1)
+    with org.begin() as conn, pytest.raises(routing_service.StaleDraft, match="someone else \\(hal@example.com"):
+        routing_service.save_draft(conn, HUB2, rules(REPORTS), draft_id=draft.id, version=1)
     with org.connect() as conn:
         kept = routing.current_draft(conn, HUB)
     assert kept.version == 2 and [r.id for r in kept.rule_set.rules] == ["leads", "reports"]
@@ -76,10 +77,10 @@ def test_an_invalid_rule_set_is_refused_with_every_problem_and_nothing_is_writte
     bad = rules({"id": "jobs", "name": "Jobs", "pattern": "(hiring", "target_unit": "hr"},
                 {"id": "x", "name": "Nowhere", "kinds": ["lead"], "target_unit": "atlantis"})
     with org.begin() as conn, pytest.raises(RuleError) as refused:
-        routing.save_draft(conn, HUB, bad)
+        routing_service.save_draft(conn, HUB, bad)
     assert any("(hiring" in p for p in refused.value.problems)
     with org.begin() as conn, pytest.raises(RuleError) as refused:  # a valid rule sending items to no spoke
-        routing.save_draft(conn, HUB, rules(LEADS | {"target_unit": "atlantis"}, default="hub"))
+        routing_service.save_draft(conn, HUB, rules(LEADS | {"target_unit": "atlantis"}, default="hub"))
     text = " ".join(refused.value.problems)
     assert "atlantis" in text and "hub" in text  # the hub is no spoke either
     with org.connect() as conn:
@@ -89,20 +90,20 @@ def test_an_invalid_rule_set_is_refused_with_every_problem_and_nothing_is_writte
 
 def test_publish_archives_the_active_set_keeps_the_history_and_needs_a_note(org):
     with org.begin() as conn:
-        d1 = routing.save_draft(conn, HUB, rules(LEADS), now=at(10))
+        d1 = routing_service.save_draft(conn, HUB, rules(LEADS), now=at(10))
     with org.begin() as conn, pytest.raises(ValueError, match="note"):
-        routing.publish(conn, HUB, d1.id, 1, "  ")
+        routing_service.publish(conn, HUB, d1.id, 1, "  ")
     with org.begin() as conn:
-        v1 = routing.publish(conn, HUB, d1.id, 1, "first rules", now=at(9))
+        v1 = routing_service.publish(conn, HUB, d1.id, 1, "first rules", now=at(9))
     assert (v1.status, v1.published_by, v1.published_at, v1.note) == ("active", HUB.user, at(9), "first rules")
     with org.begin() as conn:
-        d2 = routing.save_draft(conn, HUB2, v1.rule_set.model_dump(), based_on=v1.id, now=at(8))
-        d2 = routing.save_draft(conn, HUB2, rules(REPORTS, LEADS, default="sales"), draft_id=d2.id, version=1,
+        d2 = routing_service.save_draft(conn, HUB2, v1.rule_set.model_dump(), based_on=v1.id, now=at(8))
+        d2 = routing_service.save_draft(conn, HUB2, rules(REPORTS, LEADS, default="sales"), draft_id=d2.id, version=1,
                                 now=at(7))
-    with org.begin() as conn, pytest.raises(routing.StaleDraft):  # published from an out-of-date view
-        routing.publish(conn, HUB2, d2.id, 1, "reports first")
+    with org.begin() as conn, pytest.raises(routing_service.StaleDraft):  # published from an out-of-date view
+        routing_service.publish(conn, HUB2, d2.id, 1, "reports first")
     with org.begin() as conn:
-        v2 = routing.publish(conn, HUB2, d2.id, 2, "reports first", now=at(6))
+        v2 = routing_service.publish(conn, HUB2, d2.id, 2, "reports first", now=at(6))
     with org.connect() as conn:
         active = routing.active_rule_set(conn, EXEC)
         history = routing.list_rule_sets(conn, EXEC, with_rules=True)
@@ -125,20 +126,20 @@ def test_publish_archives_the_active_set_keeps_the_history_and_needs_a_note(org)
 
 def test_discarding_the_draft(org):
     with org.begin() as conn:
-        d = routing.save_draft(conn, HUB, rules(LEADS))
-        routing.save_draft(conn, HUB, rules(REPORTS), draft_id=d.id, version=1)
-    with org.begin() as conn, pytest.raises(routing.StaleDraft):
-        routing.discard_draft(conn, HUB2, d.id, 1)
+        d = routing_service.save_draft(conn, HUB, rules(LEADS))
+        routing_service.save_draft(conn, HUB, rules(REPORTS), draft_id=d.id, version=1)
+    with org.begin() as conn, pytest.raises(routing_service.StaleDraft):
+        routing_service.discard_draft(conn, HUB2, d.id, 1)
     with org.begin() as conn:
-        assert routing.discard_draft(conn, HUB2, d.id, 2) is True
+        assert routing_service.discard_draft(conn, HUB2, d.id, 2) is True
     with org.begin() as conn:
-        assert routing.discard_draft(conn, HUB2, d.id, 2) is False  # gone already: nothing to do
+        assert routing_service.discard_draft(conn, HUB2, d.id, 2) is False  # gone already: nothing to do
         assert routing.current_draft(conn, HUB) is None
 
 
 def test_who_may_read_and_write_rule_sets(org):
     with org.begin() as conn:
-        routing.save_draft(conn, ADMIN, rules(LEADS))
+        routing_service.save_draft(conn, ADMIN, rules(LEADS))
     with org.connect() as conn:
         for fn in (routing.active_rule_set, routing.current_draft, routing.list_rule_sets):
             with pytest.raises(NotPermitted, match="see the routing rules"):
@@ -149,9 +150,9 @@ def test_who_may_read_and_write_rule_sets(org):
             routing.find_item(conn, SALES, "l0")
         assert routing.current_draft(conn, EXEC) is not None  # executives read
     with org.begin() as conn, pytest.raises(NotPermitted, match="executive\\) may not edit routing rules"):
-        routing.save_draft(conn, EXEC, rules(REPORTS))
+        routing_service.save_draft(conn, EXEC, rules(REPORTS))
     with org.begin() as conn, pytest.raises(NotPermitted, match="delete units"):
-        routing.delete_unit(conn, HUB, "legal")
+        routing_service.delete_unit(conn, HUB, "legal")
 
 
 def test_a_stored_set_that_no_longer_parses_says_which_one(org):
@@ -166,38 +167,38 @@ def test_a_stored_set_that_no_longer_parses_says_which_one(org):
 def test_a_spoke_that_rules_point_to_cannot_be_deleted_until_the_rules_change(org):
     legal = {"id": "contracts", "name": "Contracts", "keywords": ["contract"], "target_unit": "legal"}
     with org.begin() as conn:
-        d = routing.save_draft(conn, HUB, rules(legal, default="legal"))
-        routing.publish(conn, HUB, d.id, 1, "legal gets contracts")
-        routing.save_draft(conn, HUB, rules(LEADS, legal | {"enabled": False}))
-    with org.begin() as conn, pytest.raises(routing.UnitInUse) as refused:
-        routing.delete_unit(conn, ADMIN, "legal")
+        d = routing_service.save_draft(conn, HUB, rules(legal, default="legal"))
+        routing_service.publish(conn, HUB, d.id, 1, "legal gets contracts")
+        routing_service.save_draft(conn, HUB, rules(LEADS, legal | {"enabled": False}))
+    with org.begin() as conn, pytest.raises(routing_service.UnitInUse) as refused:
+        routing_service.delete_unit(conn, ADMIN, "legal")
     reasons = refused.value.reasons
     assert len(reasons) == 2
     assert "active rule set" in reasons[0] and "“Contracts”" in reasons[0] and "“the default rule”" in reasons[0]
     assert "draft rule set" in reasons[1] and "“Contracts”" in reasons[1]  # a disabled rule still points there
     with org.begin() as conn:  # change the rules: publish a set without legal
         draft = routing.current_draft(conn, HUB)
-        draft = routing.save_draft(conn, HUB, rules(LEADS), draft_id=draft.id, version=draft.version)
-        routing.publish(conn, HUB, draft.id, draft.version, "legal is closing")
+        draft = routing_service.save_draft(conn, HUB, rules(LEADS), draft_id=draft.id, version=draft.version)
+        routing_service.publish(conn, HUB, draft.id, draft.version, "legal is closing")
     with org.begin() as conn:
-        assert routing.delete_unit(conn, ADMIN, "legal", now=at(1)) is True
+        assert routing_service.delete_unit(conn, ADMIN, "legal", now=at(1)) is True
     with org.connect() as conn:
         assert conn.execute(select(units.c.id).where(units.c.id == "legal")).first() is None
     assert ("unit_delete", "legal") in audit_actions(org)
     with org.begin() as conn:
-        assert routing.delete_unit(conn, ADMIN, "legal") is False  # gone already
+        assert routing_service.delete_unit(conn, ADMIN, "legal") is False  # gone already
 
 
 def test_a_spoke_with_items_kpis_or_people_cannot_be_deleted(org):
     with org.begin() as conn:
         conn.execute(users.insert().values(user="fay@example.com", role="spoke_lead", unit="finance", active=True,
                                            updated_at=NOW, updated_by="ada"))
-    with org.begin() as conn, pytest.raises(routing.UnitInUse) as refused:
-        routing.delete_unit(conn, ADMIN, "finance")
+    with org.begin() as conn, pytest.raises(routing_service.UnitInUse) as refused:
+        routing_service.delete_unit(conn, ADMIN, "finance")
     assert refused.value.reasons == ["1 work item came from or went to it", "it owns 1 KPI",
                                      "it is the spoke of fay@example.com"]
-    with org.begin() as conn, pytest.raises(routing.UnitInUse, match="it is the hub"):
-        routing.delete_unit(conn, ADMIN, "hub")
+    with org.begin() as conn, pytest.raises(routing_service.UnitInUse, match="it is the hub"):
+        routing_service.delete_unit(conn, ADMIN, "hub")
     assert audit_actions(org) == []
     with org.connect() as conn:
         listed = routing.list_units_for_admin(conn, ADMIN).set_index("id")
@@ -249,7 +250,7 @@ def test_the_overview_counts_unrouted_items_without_a_hub_to_hub_edge(org):
 def test_a_rule_set_round_trips_through_json(org):
     original = parse_rule_set(rules(LEADS, REPORTS, default="sales"))
     with org.begin() as conn:
-        d = routing.save_draft(conn, HUB, original)
+        d = routing_service.save_draft(conn, HUB, original)
     assert d.rule_set == original
 
 
@@ -258,13 +259,13 @@ def test_routing_the_waiting_items_after_a_publish(org):
     with org.connect() as conn:
         assert routing.waiting_count(conn, EXEC) == 1
     with org.begin() as conn:
-        assert routing.route_waiting(conn, HUB, NOW) == 0  # no active set: nothing to route with
-        d = routing.save_draft(conn, HUB, rules(LEADS))
-        routing.publish(conn, HUB, d.id, 1, "leads only")
-        assert routing.route_waiting(conn, HUB, NOW) == 0  # no rule matches the mention: it keeps waiting
-        d = routing.save_draft(conn, HUB, rules(LEADS, mentions))
-        routing.publish(conn, HUB, d.id, 1, "mentions to legal")
-        assert routing.route_waiting(conn, HUB, NOW) == 1
+        assert routing_service.route_waiting(conn, HUB, NOW) == 0  # no active set: nothing to route with
+        d = routing_service.save_draft(conn, HUB, rules(LEADS))
+        routing_service.publish(conn, HUB, d.id, 1, "leads only")
+        assert routing_service.route_waiting(conn, HUB, NOW) == 0  # no rule matches the mention: it keeps waiting
+        d = routing_service.save_draft(conn, HUB, rules(LEADS, mentions))
+        routing_service.publish(conn, HUB, d.id, 1, "mentions to legal")
+        assert routing_service.route_waiting(conn, HUB, NOW) == 1
     with org.connect() as conn:
         assert routing.waiting_count(conn, HUB) == 0
         moved = routing.find_item(conn, HUB, "u0")
@@ -273,7 +274,7 @@ def test_routing_the_waiting_items_after_a_publish(org):
     ov = load_overview(org, ADMIN, "7d", NOW, UTC)
     assert ov.unrouted == 0 and ("hub", "legal") in set(zip(ov.flows.source_unit, ov.flows.target_unit))
     with org.begin() as conn, pytest.raises(NotPermitted):
-        routing.route_waiting(conn, EXEC, NOW)
+        routing_service.route_waiting(conn, EXEC, NOW)
 
 
 def test_an_unreadable_rule_set_blocks_deleting_a_spoke_rather_than_crashing(org):
@@ -281,6 +282,6 @@ def test_an_unreadable_rule_set_blocks_deleting_a_spoke_rather_than_crashing(org
         conn.execute(routing_rule_sets.insert().values(
             status="active", name="Hand-edited", rules={"rules": [{"id": "Bad Id", "name": "x"}]}, version=1,
             created_by="x", created_at=NOW, updated_by="x", updated_at=NOW))
-    with org.begin() as conn, pytest.raises(routing.UnitInUse) as refused:
-        routing.delete_unit(conn, ADMIN, "legal")
+    with org.begin() as conn, pytest.raises(routing_service.UnitInUse) as refused:
+        routing_service.delete_unit(conn, ADMIN, "legal")
     assert refused.value.reasons == ["the active rule set cannot be read, so it may route items to it — fix it first"]

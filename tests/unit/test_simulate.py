@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from dashboard import store
 from dashboard.db import kpi_observations, work_items
-from loaders import demo, routing, simulate
+from dashboard.services import autoroute
+from loaders import demo, simulate
 from tests.factories import tiny_org
 from tests.unit.test_demo import ROOT
 from tests.unit.test_store import assert_rollups_match_rebuild
@@ -178,7 +179,7 @@ def test_new_hub_items_are_routed_by_the_active_rules_and_a_published_change_sho
 
     with demo_db.connect() as conn:
         model = simulate.load_model(conn, now=dt.datetime.now(UTC))
-    rules = routing.ActiveRules()
+    rules = autoroute.ActiveRules()
     stats = _batch(demo_db, model, rules)
     items = _new_hub_items(demo_db)
     assert stats.routed_by_rules == len(items) > 0 and stats.unrouted == 0

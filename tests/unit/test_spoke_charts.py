@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.charts import spoke_charts
-from dashboard.db import CYCLE_BIN_COLUMNS
+from dashboard.domain.stats import CYCLE_BIN_COLUMNS
 
 
 def test_roi_axis_ticks_on_round_percentages_and_the_legend_sits_under_the_plot():

@@ -17,7 +17,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard import store
-from dashboard.db import CYCLE_BIN_EDGES_H, flow_hourly, kpi_hourly, kpi_observations, to_hour, work_items
+from dashboard.db import flow_hourly, kpi_hourly, kpi_observations, to_hour, work_items
+from dashboard.domain.stats import CYCLE_BIN_EDGES_H
 from tests.factories import NOW, at, item, tiny_org
 
 UTC = dt.UTC

@@ -1,8 +1,9 @@
 """The routing rules on the system side: the simulator and the file import route new items with the ACTIVE set.
 
 No viewer here: these run as the system (the simulator, an import already authorised by its caller). People
-edit, replay and publish rule sets through :mod:`dashboard.queries.routing`; the rules themselves and their
-evaluation are pure (:mod:`dashboard.domain.routing`).
+read and replay rule sets through :mod:`dashboard.queries.routing` and edit and publish them through
+:mod:`dashboard.services.routing`; the rules themselves and their evaluation are pure
+(:mod:`dashboard.domain.routing`).
 
 - :func:`active_rule_set` reads the published set (``None`` when none is active).
 - :func:`apply` fills target, priority, rule, SLA, due time and status for new items that arrive without a
@@ -25,9 +26,10 @@ import pandas as pd
 from sqlalchemy import Connection, and_, select
 
 from dashboard import store
-from dashboard.db import routing_rule_sets, units, work_items
+from dashboard.db import routing_rule_sets, work_items
 from dashboard.domain.routing import RuleError, RuleSet, parse_rule_set, route_frame
-from dashboard.domain.vocabulary import Status, UnitKind
+from dashboard.domain.vocabulary import Status
+from dashboard.queries.routing import hub_ids
 
 UTC = dt.UTC
 ACTOR = "routing rules"
@@ -64,10 +66,6 @@ def _parse(row) -> RuleSet:
         return parse_rule_set(row["rules"])
     except RuleError as exc:
         raise InvalidActiveRules([f"active rule set {row['name']!r} (#{row['id']}): {p}" for p in exc.problems]) from None
-
-
-def hub_ids(conn: Connection) -> list[str]:
-    return list(conn.execute(select(units.c.id).where(units.c.kind == UnitKind.HUB.value).order_by(units.c.id)).scalars())
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""System-side routing (loaders.routing): the active set, routing new items, routing the ones already waiting,
+"""System-side routing (dashboard.services.autoroute): the active set, routing new items, routing the ones already waiting,
 and store.reroute_work_items keeping the rollups equal to a rebuild. Both engines where SQL is involved."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from dashboard import store
 from dashboard.db import routing_rule_sets, work_items
 from dashboard.domain.routing import parse_rule_set
-from loaders import routing
+from dashboard.services import autoroute
 from tests.factories import NOW, at, item, tiny_org
 from tests.unit.test_store import assert_rollups_match_rebuild
 
@@ -56,7 +56,7 @@ def test_apply_routes_items_without_a_target_and_leaves_the_rest_alone():
         new_item("f", text="hiring", segment="vip"),  # the vip rule is disabled: jobs wins
     ])
     now = NOW
-    out = routing.apply(rs, frame, "hub", now).set_index("id")
+    out = autoroute.apply(rs, frame, "hub", now).set_index("id")
     assert out.loc["a", ["target_unit", "priority", "rule_id", "status"]].tolist() == ["finance", "low", "jobs", "routed"]
     assert out.loc["a", "sla_hours"] == 24 and out.loc["a", "due_at"] == frame.created_at[0] + dt.timedelta(hours=24)
     assert out.loc["a", "routed_at"] == now
@@ -74,10 +74,10 @@ def test_apply_without_a_rule_set_leaves_everything_unrouted_and_keeps_history()
         new_item("a", text="hiring"),
         new_item("b", kind="lead", status="resolved", resolved_at=at(0.5), created=at(2)),
     ])
-    out = routing.apply(None, frame, "hub", NOW).set_index("id")
+    out = autoroute.apply(None, frame, "hub", NOW).set_index("id")
     assert out.target_unit.tolist() == ["hub", "hub"]
     assert out.status.tolist() == ["new", "resolved"]  # history being imported keeps its status
-    assert routing.outcome(frame, out.reset_index(), ["hub"]) == routing.Outcome(routed=0, unrouted=2)
+    assert autoroute.outcome(frame, out.reset_index(), ["hub"]) == autoroute.Outcome(routed=0, unrouted=2)
 
 
 def test_apply_at_creation_and_a_given_priority_wins():
@@ -85,10 +85,10 @@ def test_apply_at_creation_and_a_given_priority_wins():
     frame = pd.DataFrame([new_item("a", kind="lead", priority="low", created=at(30)),
                           new_item("b", kind="lead", status="resolved", created=at(30), resolved_at=at(29),
                                    accepted_at=at(29.5))])
-    out = routing.apply(rs, frame, "hub", None).set_index("id")
+    out = autoroute.apply(rs, frame, "hub", None).set_index("id")
     assert out.loc["a", "priority"] == "low" and out.loc["a", "routed_at"] == at(30)
     assert out.loc["b", "status"] == "resolved" and out.loc["b", "routed_at"] == at(30)
-    late = routing.apply(rs, frame, "hub", NOW).set_index("id")
+    late = autoroute.apply(rs, frame, "hub", NOW).set_index("id")
     assert late.loc["b", "routed_at"] == at(29.5)  # never after it was accepted
 
 
@@ -104,29 +104,29 @@ def org(engine):
 
 def test_active_rule_set_reads_the_published_one_only(org):
     with org.begin() as conn:
-        assert routing.active_rule_set(conn) is None
+        assert autoroute.active_rule_set(conn) is None
         publish(conn, {"rules": [], "default": {"target_unit": "sales"}}, status="draft", name="draft")
         publish(conn, {"rules": [], "default": {"target_unit": "finance"}}, status="archived", name="old")
-        assert routing.active_rule_set(conn) is None
+        assert autoroute.active_rule_set(conn) is None
         publish(conn)
-        rs = routing.active_rule_set(conn)
+        rs = autoroute.active_rule_set(conn)
     assert [r.id for r in rs.rules] == ["jobs", "leads", "vip"]
 
 
 def test_an_invalid_stored_set_is_refused_with_its_problems_and_the_cache_carries_on(org):
-    cache = routing.ActiveRules()
+    cache = autoroute.ActiveRules()
     with org.begin() as conn:
         assert cache.get(conn) is None and cache.changed
         publish(conn, {"rules": [{"id": "x", "name": "x", "pattern": "(hiring", "target_unit": "sales"}]})
-        with pytest.raises(routing.InvalidActiveRules) as info:
-            routing.active_rule_set(conn)
+        with pytest.raises(autoroute.InvalidActiveRules) as info:
+            autoroute.active_rule_set(conn)
         assert "pattern" in str(info.value)
         assert cache.get(conn) is None and cache.changed and cache.problems
         assert cache.get(conn) is None and not cache.changed
 
 
 def test_the_cache_sees_a_newly_published_set(org):
-    cache = routing.ActiveRules()
+    cache = autoroute.ActiveRules()
     with org.begin() as conn:
         first = publish(conn)
         assert cache.get(conn).rules[0].id == "jobs"
@@ -145,20 +145,20 @@ def test_route_waiting_moves_unrouted_items_and_their_rollups(org):
             item("r1", "hub", "sales", at(2), resolved=at(1)),  # routed already: not touched
             item("x1", "hub", "hub", at(2), kind="mention", status="resolved", resolved=at(1)),  # closed: stays
         ])
-        assert routing.route_waiting(conn, NOW) == 0  # no active set: nothing moves
+        assert autoroute.route_waiting(conn, NOW) == 0  # no active set: nothing moves
         publish(conn)
-        moved = routing.route_waiting(conn, NOW)
+        moved = autoroute.route_waiting(conn, NOW)
         assert moved == 2
         rows = {r.id: r for r in conn.execute(select(work_items)).all()}
         assert (rows["m1"].target_unit, rows["m1"].status, rows["m1"].rule_id, rows["m1"].priority) == (
             "finance", "routed", "jobs", "low")
         assert rows["m1"].sla_hours == 24 and rows["m1"].due_at == at(5) + dt.timedelta(hours=24)
-        assert rows["m1"].routed_at == NOW and rows["m1"].version == 2 and rows["m1"].updated_by == routing.ACTOR
+        assert rows["m1"].routed_at == NOW and rows["m1"].version == 2 and rows["m1"].updated_by == autoroute.ACTOR
         assert rows["l1"].target_unit == "sales" and rows["l1"].sla_hours == 4.0
         assert (rows["m2"].target_unit, rows["m2"].status, rows["m2"].version) == ("hub", "new", 1)
         assert rows["x1"].target_unit == "hub"
         assert_rollups_match_rebuild(conn)
-        assert routing.route_waiting(conn, NOW) == 0  # m2 keeps waiting
+        assert autoroute.route_waiting(conn, NOW) == 0  # m2 keeps waiting
 
 
 def test_reroute_moves_a_resolved_items_resolution_and_skips_stale_versions(org):
@@ -185,12 +185,11 @@ def test_a_due_time_past_the_year_2262_is_kept_not_wrapped_round():
     """Times stay in microseconds: in nanoseconds 10000-01-01 would silently become 1972."""
     import pandas as pd
 
-    from loaders import routing as loader_routing
 
     frame = pd.DataFrame({
         "id": ["late", "given"], "source_unit": ["hub", "hub"], "target_unit": [None, "sales"], "kind": ["lead"] * 2,
         "created_at": [pd.Timestamp("9999-12-31 23:00", tz="UTC"), pd.Timestamp("2026-01-01", tz="UTC")],
         "sla_hours": [5.0, 4.0], "status": [None, "routed"],
         "due_at": [None, pd.Timestamp("2026-01-01 04:00", tz="UTC")]})
-    out = loader_routing.apply(None, frame, "hub", None)
+    out = autoroute.apply(None, frame, "hub", None)
     assert [(t.year, t.month, t.day, t.hour) for t in out.due_at] == [(10000, 1, 1, 4), (2026, 1, 1, 4)]
