@@ -266,7 +266,8 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     done = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if o.failed]  # the database failed: these were not changed
     if failed and not done:  # nothing changed: the form keeps the selection and the note for another try
-        st.error(not_done_message(action, failed), icon=":material/database_off:")
+        st.error(not_done_message(action, failed) + "\n\nYour selection and note are still here, so you can try again.",
+                 icon=":material/database_off:")
         return
     flash = []
     if done:
