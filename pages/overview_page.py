@@ -105,6 +105,6 @@ def live_view() -> None:
         flows_table(ov.flows, names, focus)
 
 
+st.html(MAP_WIDTH_CSS)  # before the map: its first drawing has its final width
 live_view()
 st.html(TAP_TO_SELECT, unsafe_allow_javascript=True)
-st.html(MAP_WIDTH_CSS)
