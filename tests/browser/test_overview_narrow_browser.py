@@ -118,7 +118,7 @@ def test_the_overview_fits_the_screen(browser, demo_server, tmp_path, device):  
         page.wait_for_timeout(1_500)  # fonts and the last layout pass
         page.screenshot(path=str(tmp_path / f"overview-{width}.png"))
 
-        # the menu: open beside the page at 820 px, collapsed on the phone; never over the page's content
+        # the menu: open beside the page at 820 and 1024 px, collapsed on the phone; never over the page's content
         sidebar = page.get_by_test_id("stSidebar")
         expanded = sidebar.get_attribute("data-collapsed") == "false"
         assert expanded is not phone, f"the menu is {'open' if expanded else 'collapsed'} at {width} px"
