@@ -18,7 +18,7 @@ Phases, each on the same server:
    fragment's auto-rerun); after 5 s the RSS is read again. Figure: (after - before) / N in MB.
 2. load: the simulator (``python -m loaders simulate --rate 3000 --tick 1``: 50 new items/s plus its moves
    on open items and KPI observations) and two spoke leads (sales, finance; one process and one engine each,
-   ``dashboard.actions.act`` "resolve" at ``--lead-rate`` per second on an open item of their inbox, sorted
+   ``dashboard.services.items.act`` "resolve" at ``--lead-rate`` per second on an open item of their inbox, sorted
    by due date, with the version they read; every 5th action replays a version they already used, which
    must come back as a conflict) run while ``--sessions`` tabs open the overview (starts spread over one
    refresh interval)
@@ -95,10 +95,10 @@ ERROR_WARNINGS = ("database stopped answering", "database is locked")
 def lead_worker(db_url: str, user: str, unit: str, rate: float, max_seconds: float, seed: int, stop, out) -> None:
     """One spoke lead in its own process with its own engine: resolve open items of ``unit`` at ``rate``
     per second until ``stop`` is set (or ``max_seconds`` pass); put a result dict on ``out``."""
-    from dashboard.actions import act
     from dashboard.db import make_engine
     from dashboard.domain.access import Role, Viewer
     from dashboard.queries.spoke import InboxFilter, inbox
+    from dashboard.services.items import act
 
     engine = make_engine(db_url)
     viewer = Viewer(user, Role.SPOKE_LEAD, unit)

@@ -311,21 +311,23 @@ def mark_change_done(engine, org: KnownOrg) -> None:
 
     from dashboard.db import planned_changes
     from dashboard.domain.access import LOCAL_ADMIN
-    from dashboard.queries import cycle, observed, scenarios
+    from dashboard.queries import observed
+    from dashboard.services import cycle as cycle_service
+    from dashboard.services import scenarios as scenario_service
     from dashboard.whatif.inputs import dump_inputs
     from dashboard.whatif.model import evaluate, presets
 
     with engine.begin() as conn:
         as_is = observed.calibrated_as_is(conn, LOCAL_ADMIN, now=org.now, default_timezone=org.timezone).inputs
         target = presets(as_is)["centralised"]
-        sid = scenarios.save_scenario(conn, LOCAL_ADMIN, name="Everything in the hub", description=None,
+        sid = scenario_service.save_scenario(conn, LOCAL_ADMIN, name="Everything in the hub", description=None,
                                       inputs=dump_inputs(target), inputs_version=target.inputs_version,
                                       results=evaluate(target).as_record())
-        cycle.promote_scenario(conn, LOCAL_ADMIN, sid, baseline=as_is)
+        cycle_service.promote_scenario(conn, LOCAL_ADMIN, sid, baseline=as_is)
         p = planned_changes.c
         change = conn.execute(select(p.id, p.version, p.label, p.units).order_by(p.id).limit(1)).first()
         today = org.now.astimezone(org.tz).date()
-        cycle.update_change(conn, LOCAL_ADMIN, change.id, version=change.version, status="done", done_on=today,
+        cycle_service.update_change(conn, LOCAL_ADMIN, change.id, version=change.version, status="done", done_on=today,
                             today=today)
     org.done_change = dict(label=change.label, units=change.units, done_on=today)
 

@@ -1,8 +1,8 @@
 """The maturity self-assessment of the operating-model cycle (Assess): per function of the operating model, four
 components — structure, processes, data management, technology — each scored 1 to 5 against guidance text.
 
-Pure: validation (:class:`Scores`), the overall score, and helpers for the radar and the trend; storage is in
-``dashboard.queries.cycle``.
+Pure: validation (:class:`Scores`), the overall score, and helpers for the radar and the trend; they are read by
+``dashboard.queries.cycle`` and saved by ``dashboard.services.cycle``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, and_, select
 from dashboard.db import work_items
 from dashboard.domain.access import NotPermitted, require_viewer
 from dashboard.queries.kpis import list_units
-from dashboard.whatif.calibration import DEFAULT_DAYS, CalibrationResult, calibrate
+from dashboard.whatif.calibration import CALIBRATION_DAYS, CalibrationResult, calibrate
 
 CALIBRATION_COLUMNS = ("id", "kind", "source_unit", "target_unit", "channel", "created_at", "routed_at",
                        "accepted_at", "resolved_at", "due_at", "status", "sla_hours")
@@ -41,7 +41,7 @@ def calibration_items(conn: Connection, viewer, start: dt.datetime, end: dt.date
     return frame
 
 
-def calibrated_as_is(conn: Connection, viewer, *, now: dt.datetime | None = None, days: float = DEFAULT_DAYS,
+def calibrated_as_is(conn: Connection, viewer, *, now: dt.datetime | None = None, days: float = CALIBRATION_DAYS,
                      default_timezone: str = "UTC") -> CalibrationResult:
     """The as-is organisation calibrated from the last ``days`` of work items and the units table.
 

@@ -15,6 +15,7 @@ from dashboard.domain.access import ROLE_LABELS, ROLE_PRECEDENCE, Role, Viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.queries import routing, users
 from dashboard.services import routing as routing_service
+from dashboard.services import users as user_service
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.text import md
@@ -65,7 +66,7 @@ def users_editor(viewer: Viewer, spokes: dict[str, str]) -> None:
     if st.button("Save users", type="primary", icon=":material/save:"):
         try:
             with data.engine().begin() as conn:
-                problems = users.save_users(conn, viewer, edited)
+                problems = user_service.save_users(conn, viewer, edited)
         except errors.DATABASE_ERRORS as exc:  # one transaction: nothing saved, the edits stay in the table
             data.write_failed(exc, "Nothing was saved; your edits are still in the table, so you can try again.")
             return

@@ -27,6 +27,7 @@ from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.vocabulary import FUNCTIONS, function_label
 from dashboard.queries import cycle as q
 from dashboard.queries import scenarios as saved
+from dashboard.services import cycle as cycle_service
 from dashboard.settings import get_settings
 from dashboard.ui import data, widgets
 from dashboard.ui.text import md
@@ -60,7 +61,7 @@ def _preview(url: str, viewer: Viewer, scenario_id: int, target_id: int | None,
     """What promoting a scenario would change: against the current target model, or (``baseline``) against the
     calibrated as-is when there is none. The as-is is part of the key, so a recalibrated one is never stale."""
     with data.engine().connect() as conn:
-        return q.preview_promotion(conn, viewer, scenario_id, baseline=baseline)
+        return cycle_service.preview_promotion(conn, viewer, scenario_id, baseline=baseline)
 
 
 def _baseline(url: str, viewer: Viewer) -> dict:
@@ -183,7 +184,7 @@ def _assessment_form(viewer: Viewer, function: str, latest) -> None:
             return
     try:
         with data.engine().begin() as conn:
-            q.save_assessment(conn, viewer, {"function": function, "note": note, **scores})
+            cycle_service.save_assessment(conn, viewer, {"function": function, "note": note, **scores})
     except maturity.AssessmentError as exc:
         st.warning("Not saved: " + "; ".join(exc.problems), icon=":material/block:")
         return
@@ -331,7 +332,7 @@ def design(url: str, viewer: Viewer) -> None:
         try:
             preview = _preview(url, viewer, int(chosen), target.id if target is not None else None,
                                None if target is not None else _baseline(url, viewer))
-        except q.CycleError as exc:
+        except cycle_service.CycleError as exc:
             st.warning(str(exc), icon=":material/block:")
             return
     if preview is None:
@@ -358,8 +359,8 @@ def _promote(url: str, viewer: Viewer, scenario_id: int, name: str, note: str, t
     try:
         with st.spinner("Promoting…"):
             with data.engine().begin() as conn:
-                new_id = q.promote_scenario(conn, viewer, scenario_id, baseline=baseline, note=note)
-    except (q.CycleError, NotPermitted) as exc:
+                new_id = cycle_service.promote_scenario(conn, viewer, scenario_id, baseline=baseline, note=note)
+    except (cycle_service.CycleError, NotPermitted) as exc:
         st.warning(str(exc), icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:
@@ -439,10 +440,10 @@ def _mark_done_form(viewer: Viewer, changes: pd.DataFrame) -> None:
             return
     try:
         with data.engine().begin() as conn:
-            result = q.update_change(conn, viewer, int(chosen), version=versions[int(chosen)], status="done",
+            result = cycle_service.update_change(conn, viewer, int(chosen), version=versions[int(chosen)], status="done",
                                      done_on=day, today=today)
-    except (q.StaleChange, q.CycleError, NotPermitted) as exc:
-        if isinstance(exc, q.StaleChange):
+    except (cycle_service.StaleChange, cycle_service.CycleError, NotPermitted) as exc:
+        if isinstance(exc, cycle_service.StaleChange):
             _written()  # the next run reads the colleague's version
         st.warning(str(exc), icon=":material/block:")
         return
@@ -465,7 +466,7 @@ def _cell(value):
 
 def edits(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[int, int, str, dict]]:
     """What the person changed in the Implement table: (change id, version read, label, fields for
-    queries.cycle.update_change) per edited row. A done date typed on a planned change marks it done."""
+    services.cycle.update_change) per edited row. A done date typed on a planned change marks it done."""
     updates = []
     for (_, old), (_, new) in zip(before.iterrows(), after.iterrows()):
         fields = {}
@@ -495,10 +496,10 @@ def _save_changes(viewer: Viewer, before: pd.DataFrame, after: pd.DataFrame) -> 
     for change_id, version, label, fields in updates:
         try:  # one transaction per change: a refused one does not undo the others
             with data.engine().begin() as conn:
-                result = q.update_change(conn, viewer, change_id, version=version, today=_today(), **fields)
-        except (q.StaleChange, q.CycleError, NotPermitted) as exc:
+                result = cycle_service.update_change(conn, viewer, change_id, version=version, today=_today(), **fields)
+        except (cycle_service.StaleChange, cycle_service.CycleError, NotPermitted) as exc:
             problems.append(f"{label}: {exc}")
-            if isinstance(exc, q.StaleChange):
+            if isinstance(exc, cycle_service.StaleChange):
                 _written()  # the next run reads the colleague's version
             continue
         except errors.DATABASE_ERRORS as exc:

@@ -10,6 +10,7 @@ from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import scenarios as saved
+from dashboard.services import scenarios as scenario_service
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui import scenario_view as sv
@@ -29,9 +30,9 @@ def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
             return
     try:
         with data.engine().begin() as conn:
-            sid = saved.save_scenario(conn, viewer, name=name, description=description, inputs=dump_inputs(inputs),
+            sid = scenario_service.save_scenario(conn, viewer, name=name, description=description, inputs=dump_inputs(inputs),
                                       inputs_version=inputs.inputs_version, results=result.as_record(), overwrite=overwrite)
-    except saved.ScenarioExists as exc:
+    except scenario_service.ScenarioExists as exc:
         st.warning(f"{md(exc)} Tick “Overwrite” to replace it.", icon=":material/content_copy:")
         return
     except (ValueError, NotPermitted) as exc:
@@ -98,7 +99,7 @@ def _delete_open(viewer: Viewer, sid: int, name: str) -> None:
     st.session_state.pop(CONFIRM, None)
     try:
         with data.engine().begin() as conn:
-            saved.delete_scenario(conn, viewer, sid)
+            scenario_service.delete_scenario(conn, viewer, sid)
     except NotPermitted as exc:
         st.warning(md(exc), icon=":material/block:")
         return
@@ -130,7 +131,7 @@ def saved_list(viewer: Viewer) -> None:
                                               help="Save a copy of it under a new name"):
         try:
             with data.engine().begin() as conn:
-                new_id = saved.duplicate_scenario(conn, viewer, chosen)
+                new_id = scenario_service.duplicate_scenario(conn, viewer, chosen)
             st.success(f"Copied as scenario {new_id}.")
         except errors.DATABASE_ERRORS as exc:
             data.write_failed(exc, "Nothing was copied.")

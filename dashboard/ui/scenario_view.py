@@ -22,20 +22,18 @@ import streamlit as st
 from dashboard.charts import scenario_charts
 from dashboard.charts.palette import GREEN, RED
 from dashboard.domain import format as fmt
-from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.access import Viewer
 from dashboard.domain.urlvalues import ROW_ID_MAX, UrlValueError, row_id
 from dashboard.queries import scenarios as saved
-from dashboard.queries.kpis import list_units
-from dashboard.queries.observed import calibrated_as_is
+from dashboard.services import cycle
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
 from dashboard.ui.text import bullets, md
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
-from dashboard.whatif.calibration import CalibrationError, CalibrationResult
+from dashboard.whatif.calibration import CalibrationResult
 from dashboard.whatif.inputs import (
     InputError,
     ScenarioInputs,
-    default_inputs,
     dump_inputs,
     function_label,
     load_inputs,
@@ -71,19 +69,11 @@ ORIGIN = "sc_origin"  # what the scenario on screen started from: the as-is, a p
 @st.cache_data(ttl=600, show_spinner="Calibrating the as-is model from observed work…", max_entries=8)
 def as_is(url: str, viewer: Viewer) -> tuple[dict, CalibrationResult | None, list[str]]:
     """The calibrated as-is inputs (dumped), the calibration with its evidence (``fit``, ``calendars``, ...;
-    None when not calibrated) and notes. Falls back to typed defaults, saying why."""
+    None when not calibrated) and notes (:func:`dashboard.services.cycle.as_is`: typed defaults, saying why, when
+    this viewer's role or the data cannot support a calibration)."""
     with data.engine().connect() as conn:
-        units = list_units(conn, viewer)
-        try:  # spoke leads see scenarios, but not the organisation-wide items the calibration reads
-            result = calibrated_as_is(conn, viewer, default_timezone=get_settings().timezone)
-            return dump_inputs(result.inputs), result, list(result.flags)
-        except NotPermitted:
-            reason = "your role does not see the organisation-wide work items it is calibrated from."
-        except CalibrationError as exc:
-            reason = str(exc).rstrip(".") + "."
-    spokes = units[units.kind == "spoke"]
-    fallback = default_inputs([(r.id, r.name) for r in spokes.itertuples()] or ["spoke"])
-    return dump_inputs(fallback), None, [f"Not calibrated: {reason} Starting from typed defaults instead."]
+        found = cycle.as_is(conn, viewer)
+    return dump_inputs(found.inputs), found.calibration, found.notes
 
 
 def recalibrate() -> None:

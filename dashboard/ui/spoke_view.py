@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import audit
-from dashboard.actions import ACTIONS, DONE, STATUS_LABELS, act
 from dashboard.charts import spoke_charts
 from dashboard.db import hour_start, to_hour
 from dashboard.domain import format as fmt
@@ -22,6 +21,7 @@ from dashboard.domain.vocabulary import OPEN_STATUSES, Status
 from dashboard.queries import spoke as q
 from dashboard.queries.kpis import kpi_trend, kpis_with_change
 from dashboard.queries.overview import TREND_BUCKET_HOURS
+from dashboard.services.items import ACTIONS, DONE, STATUS_LABELS, act
 from dashboard.settings import get_settings
 from dashboard.ui import data, urlstate
 from dashboard.ui.tables import kpi_table

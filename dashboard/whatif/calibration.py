@@ -79,7 +79,7 @@ ITEM_COLUMNS = ("id", "kind", "source_unit", "target_unit", "created_at", "route
 UNIT_COLUMNS = ("id", "name", "kind", "headcount", "cost_per_fte")
 TIME_COLUMNS = ("created_at", "routed_at", "accepted_at", "resolved_at")
 
-DEFAULT_DAYS = 30
+CALIBRATION_DAYS = 30  # days of observed work the as-is is calibrated from (pages, promotions, command line)
 MIN_WINDOW_DAYS = 1.0  # less than a day of history says nothing about daily demand
 MIN_ITEMS = 3  # resolved items a stream needs at a worker before its own times are used
 PROFILE_PSEUDO_ITEMS = 8  # arrival rhythm: a stream's counts weigh against this many items of its kind's
@@ -419,7 +419,7 @@ class _Evidence:
 
 
 def calibrate(items: pd.DataFrame, units: pd.DataFrame, now: dt.datetime | None = None, *,
-              days: float = DEFAULT_DAYS, kind_to_function: Mapping[str, str] | None = None,
+              days: float = CALIBRATION_DAYS, kind_to_function: Mapping[str, str] | None = None,
               globals_: GlobalInputs | None = None, default_timezone: str = "UTC") -> CalibrationResult:
     """Estimate the as-is scenario from observed work items and units (see the module docstring).
 
@@ -760,7 +760,8 @@ def _average_workers(ev: _Evidence, seen: Mapping[tuple, Mapping[str, WorkerInpu
     out = {}
     for name, parts in sums.items():
         total = sum(w for _, w in parts)
-        mean = {attr: sum(getattr(f, attr) * w for f, w in parts) / total
+        # a weighted mean lies within its parts; capped so float rounding cannot carry it past a bound (cv <= 20)
+        mean = {attr: min(sum(getattr(f, attr) * w for f, w in parts) / total, max(getattr(f, attr) for f, _ in parts))
                 for attr in ("work_h", "in_progress_h", "response_h", "cv")}
         out[name] = WorkerInputs(work_h=min(mean["work_h"], mean["in_progress_h"]), in_progress_h=mean["in_progress_h"],
                                  response_h=mean["response_h"], cv=mean["cv"], transfer_h=0.0,

@@ -15,8 +15,8 @@ from dashboard import store
 from dashboard.db import make_engine
 from dashboard.domain.access import LOCAL_ADMIN
 from dashboard.domain.routing import Rule, RuleSet
-from dashboard.queries import scenarios
 from dashboard.services import routing as routing_service
+from dashboard.services import scenarios as scenario_service
 from dashboard.whatif.inputs import CURRENT_INPUTS_VERSION, default_inputs, dump_inputs
 
 LINK = "[Session expired - sign in again](https://evil.example/login)"
@@ -44,7 +44,7 @@ def hostile_db(app_db):
     with engine.begin() as conn:
         store.upsert_units(conn, [dict(id="sales", name=HOSTILE_UNIT, kind="spoke", headcount=20, cost_per_fte=70000,
                                        sort_order=1)])
-        scenarios.save_scenario(conn, LOCAL_ADMIN, name=HOSTILE_SCENARIO, description=LINK,
+        scenario_service.save_scenario(conn, LOCAL_ADMIN, name=HOSTILE_SCENARIO, description=LINK,
                                 inputs=dump_inputs(default_inputs(["sales", "finance"])),
                                 inputs_version=CURRENT_INPUTS_VERSION, results=None, now=now)
         routing_service.save_draft(conn, LOCAL_ADMIN, RuleSet(rules=[Rule(id="r1", name=HOSTILE_RULE, keywords=["price"],

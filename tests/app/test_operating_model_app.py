@@ -14,7 +14,8 @@ import pytest
 from dashboard.db import make_engine
 from dashboard.domain.access import Role, Viewer
 from dashboard.queries import cycle as q
-from dashboard.queries import scenarios as saved
+from dashboard.services import cycle as cycle_service
+from dashboard.services import scenarios as scenario_service
 from dashboard.whatif.inputs import dump_inputs, load_inputs
 
 PAGE = "pages/operating_model_page.py"
@@ -44,7 +45,7 @@ def _scenario(url, name="Flip content production"):
     target = base.with_shares({"content_production": to_share})
     engine = _engine(url)
     with engine.begin() as conn:
-        sid = saved.save_scenario(conn, HUB, name=name, description=None, inputs=dump_inputs(target),
+        sid = scenario_service.save_scenario(conn, HUB, name=name, description=None, inputs=dump_inputs(target),
                                   inputs_version=target.inputs_version, results=None)
     engine.dispose()
     return sid, "Content production " + ("decentralised" if to_share == 0.0 else "centralised")
@@ -85,7 +86,7 @@ def open_page(app, sign_in, claims, **query):
 def test_hub_lead_saves_an_assessment_and_sees_it_in_the_trend(app, app_db, sign_in):
     engine = _engine(app_db)
     with engine.begin() as conn:
-        q.save_assessment(conn, HUB, SCORES, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=30))
+        cycle_service.save_assessment(conn, HUB, SCORES, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=30))
     at = open_page(app, sign_in, HAL)
     assert [t.label for t in at.tabs] == ["Assess", "Design", "Implement", "Evaluate", "Attribution"]
     at.selectbox(key="om_function").set_value("content_production").run()
@@ -167,8 +168,8 @@ def test_executives_and_spoke_leads_read_without_editing(app, app_db, sign_in, c
     sid, label = _scenario(app_db)
     engine = _engine(app_db)
     with engine.begin() as conn:
-        q.save_assessment(conn, HUB, SCORES)
-        q.promote_scenario(conn, HUB, sid, baseline=_as_is(app_db))
+        cycle_service.save_assessment(conn, HUB, SCORES)
+        cycle_service.promote_scenario(conn, HUB, sid, baseline=_as_is(app_db))
     engine.dispose()
     at = open_page(app, sign_in, claims)
     at.selectbox(key="om_function").set_value("content_production").run()
@@ -188,11 +189,11 @@ def test_a_change_a_colleague_updated_meanwhile_is_not_overwritten(app, app_db, 
     sid, label = _scenario(app_db)
     engine = _engine(app_db)
     with engine.begin() as conn:
-        q.promote_scenario(conn, HUB, sid, baseline=_as_is(app_db))
+        cycle_service.promote_scenario(conn, HUB, sid, baseline=_as_is(app_db))
         change_id = int(q.target_model(conn, HUB).changes.set_index("label").loc[label, "id"])
     at = open_page(app, sign_in, HAL)
     with engine.begin() as conn:  # a colleague drops it while this page is open
-        q.update_change(conn, Viewer("kim@example.com", Role.ADMIN), change_id, version=1, status="dropped")
+        cycle_service.update_change(conn, Viewer("kim@example.com", Role.ADMIN), change_id, version=1, status="dropped")
     at.selectbox(key="om_done_pick").set_value(change_id)
     at.button(key="FormSubmitter:om_mark_done-Mark done").click().run()
     assert not at.exception, at.exception

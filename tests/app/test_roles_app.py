@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from dashboard.db import audit_log, make_engine
 from dashboard.domain.access import Role, Viewer
-from dashboard.queries import users
+from dashboard.services import users as user_service
 from dashboard.ui import identity
 from dashboard.ui.shell import PAGES
 from tests.app.shown import shown
@@ -236,7 +236,7 @@ def test_without_sign_in_development_runs_as_the_local_admin(app, app_db, monkey
 
 def test_a_token_without_a_role_takes_it_from_the_users_table(app, app_db, sign_in):
     with make_engine(app_db).begin() as conn:
-        assert users.save_users(conn, ADMIN, pd.DataFrame([
+        assert user_service.save_users(conn, ADMIN, pd.DataFrame([
             dict(user="pat@example.com", name="Pat", role="hub_lead", unit=None, active=True),
             dict(user="fay@example.com", name="Fay", role="spoke_lead", unit="finance", active=True),
         ])) == []
@@ -257,7 +257,7 @@ def test_a_token_without_a_role_takes_it_from_the_users_table(app, app_db, sign_
 
 def test_the_admin_page_lists_users_and_searches_the_audit_trail(app, app_db, sign_in):
     with make_engine(app_db).begin() as conn:
-        assert users.save_users(conn, ADMIN, pd.DataFrame([
+        assert user_service.save_users(conn, ADMIN, pd.DataFrame([
             dict(user="pat@example.com", name="Pat", role="executive", unit=None, active=True),
             dict(user="sam@example.com", name="Sam", role="spoke_lead", unit="sales", active=True),
         ])) == []

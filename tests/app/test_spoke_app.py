@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from dashboard import store
-from dashboard.actions import act
 from dashboard.db import make_engine, work_items
 from dashboard.domain.access import Role, Viewer
+from dashboard.services.items import act
 from tests.factories import item
 
 

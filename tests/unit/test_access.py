@@ -1,7 +1,7 @@
 """Access control in the data layer, on SQLite and PostgreSQL: every query refuses to run without a viewer,
 scopes what it returns to that viewer, and every change it makes is audited in the same transaction.
 
-The walk over ``dashboard.queries`` and ``dashboard.services`` (plus ``audit.search``, ``actions.act`` and
+The walk over ``dashboard.queries`` and ``dashboard.services`` (plus ``audit.search`` and
 ``loaders.ingest.ingest``) is exhaustive on purpose: a new public query function must either take a ``viewer``
 and be listed in ``CALLS`` (so it is called here without one), or be listed in ``NO_VIEWER`` with the reason it
 needs none.
@@ -21,7 +21,7 @@ from sqlalchemy import event, func, insert, select
 
 import dashboard.queries
 import dashboard.services
-from dashboard import actions, audit, store
+from dashboard import audit, store
 from dashboard.db import audit_log, imports, scenarios, work_items
 from dashboard.db import users as users_table
 from dashboard.domain.access import (
@@ -38,6 +38,9 @@ from dashboard.domain.access import (
 from dashboard.queries import checks, health, kpis, observed, overview, spoke, users
 from dashboard.queries import scenarios as saved
 from dashboard.queries.spoke import InboxFilter
+from dashboard.services import items
+from dashboard.services import scenarios as scenario_service
+from dashboard.services import users as user_service
 from loaders import ingest as ingest_module
 from tests.factories import NOW, at, item, tiny_org
 from tests.unit.access_calls import merged
@@ -104,9 +107,9 @@ CALLS = {
     "overview.load_overview": lambda c: dict(engine=c.engine, window="7d", now=NOW, tz=UTC),
     "scenarios.list_scenarios": lambda c: dict(conn=c.conn),
     "scenarios.get_scenario": lambda c: dict(conn=c.conn, scenario_id=c.scenario_id),
-    "scenarios.save_scenario": lambda c: dict(conn=c.conn, **(_scenario_inputs() | {"name": "Plan C"})),
-    "scenarios.duplicate_scenario": lambda c: dict(conn=c.conn, scenario_id=c.scenario_id),
-    "scenarios.delete_scenario": lambda c: dict(conn=c.conn, scenario_id=c.scenario_id),
+    "services.scenarios.save_scenario": lambda c: dict(conn=c.conn, **(_scenario_inputs() | {"name": "Plan C"})),
+    "services.scenarios.duplicate_scenario": lambda c: dict(conn=c.conn, scenario_id=c.scenario_id),
+    "services.scenarios.delete_scenario": lambda c: dict(conn=c.conn, scenario_id=c.scenario_id),
     "spoke.inbox_count": lambda c: dict(conn=c.conn, unit="sales", f=InboxFilter()),
     "spoke.inbox": lambda c: dict(conn=c.conn, unit="sales", f=InboxFilter(), now=NOW),
     "spoke.export_rows": lambda c: dict(conn=c.conn, unit="sales", f=InboxFilter(), now=NOW),
@@ -115,19 +118,19 @@ CALLS = {
     "spoke.flow_trend": lambda c: dict(conn=c.conn, unit="sales", start=START, end=END),
     "spoke.cycle_histogram": lambda c: dict(conn=c.conn, unit="sales", start=START, end=END),
     "users.list_users": lambda c: dict(conn=c.conn),
-    "users.save_users": lambda c: dict(conn=c.conn, edited=pd.DataFrame(
+    "services.users.save_users": lambda c: dict(conn=c.conn, edited=pd.DataFrame(
         [dict(user="new@example.com", name="New", role="executive", unit=None, active=True)])),
     "audit.search": lambda c: dict(conn=c.conn),
-    "actions.act": lambda c: dict(engine=c.engine, unit="sales", items=[("s0", 1)], action="acknowledge", now=NOW),
+    "services.items.act": lambda c: dict(engine=c.engine, unit="sales", items=[("s0", 1)], action="acknowledge", now=NOW),
     "ingest.ingest": lambda c: dict(engine=c.engine, path=c.units_csv, now=NOW),
 }
-WRITERS = {"scenarios.save_scenario", "scenarios.delete_scenario", "ingest.ingest", "actions.act",
-           "users.save_users", "scenarios.duplicate_scenario"}
+WRITERS = {"services.scenarios.save_scenario", "services.scenarios.delete_scenario", "ingest.ingest", "services.items.act",
+           "services.users.save_users", "services.scenarios.duplicate_scenario"}
 _more_calls, _more_writers, _more_no_viewer = merged()  # the features' own parts (tests/unit/access_calls/)
 CALLS |= _more_calls
 WRITERS |= _more_writers
 NO_VIEWER |= _more_no_viewer
-EXTRA = {"audit.search": audit.search, "actions.act": actions.act, "ingest.ingest": ingest_module.ingest}
+EXTRA = {"audit.search": audit.search, "ingest.ingest": ingest_module.ingest}
 
 
 def query_functions() -> dict[str, object]:
@@ -188,7 +191,7 @@ def ctx(org, tmp_path):
     units_csv = tmp_path / "units.csv"
     units_csv.write_text("id,name,kind,headcount,cost_per_fte\nsupport,Customer support,spoke,4,60000\n", encoding="utf-8")
     with org.begin() as conn:
-        sid = saved.save_scenario(conn, ADMIN, **_scenario_inputs(), now=at(10))
+        sid = scenario_service.save_scenario(conn, ADMIN, **_scenario_inputs(), now=at(10))
         conn.execute(audit_log.delete())  # start every test from an empty audit trail
     with org.connect() as conn:
         yield Ctx(org, conn, sid, units_csv)
@@ -276,7 +279,7 @@ def test_a_spoke_lead_is_refused_every_other_spokes_data(ctx):
         assert sql == [], f"{name} touched the database before refusing"
         fns[name](viewer=FINANCE, **kwargs)  # the same call for finance's own lead runs
     with pytest.raises(NotPermitted, match="may not open 'finance'"):
-        actions.act(ctx.engine, SALES, "finance", [("f0", 1)], "acknowledge")
+        items.act(ctx.engine, SALES, "finance", [("f0", 1)], "acknowledge")
     with pytest.raises(NotPermitted):
         require_unit(SALES, "hub")  # the hub's own page is not a spoke lead's either
 
@@ -297,7 +300,7 @@ def test_a_spoke_lead_gets_only_their_own_rows(ctx):
     trend = spoke.flow_trend(conn, SALES, "sales", START, END)
     assert trend.groupby("direction").created.sum().to_dict() == {"in": 3.0, "out": 1.0}
     # finance's items cannot be acted on through sales either: refused per item, nothing written
-    outcomes = actions.act(ctx.engine, SALES, "sales", [("f0", 1), ("s0", 1)], "acknowledge", now=NOW)
+    outcomes = items.act(ctx.engine, SALES, "sales", [("f0", 1), ("s0", 1)], "acknowledge", now=NOW)
     assert [(o.item_id, o.ok) for o in outcomes] == [("f0", False), ("s0", True)]
     assert "not an item of this spoke" in outcomes[0].message
     with ctx.engine.connect() as c2:
@@ -336,10 +339,10 @@ def test_organisation_wide_reads_are_refused_to_a_spoke_lead(ctx):
 
 def test_who_may_act_on_items(ctx):
     with pytest.raises(NotPermitted, match=r"executive\) may not act on sales's items"):
-        actions.act(ctx.engine, EXEC, "sales", [("s0", 1)], "acknowledge")
+        items.act(ctx.engine, EXEC, "sales", [("s0", 1)], "acknowledge")
     assert spoke.inbox(ctx.conn, EXEC, "sales", InboxFilter(), NOW).total == 3  # but reads the inbox
-    [hub] = actions.act(ctx.engine, HUB, "finance", [("f0", 1)], "acknowledge", now=NOW)
-    [own] = actions.act(ctx.engine, FINANCE, "finance", [("f1", 1)], "acknowledge", now=NOW)
+    [hub] = items.act(ctx.engine, HUB, "finance", [("f0", 1)], "acknowledge", now=NOW)
+    [own] = items.act(ctx.engine, FINANCE, "finance", [("f1", 1)], "acknowledge", now=NOW)
     assert hub.ok and own.ok
     assert [(r["user"], r["role"]) for r in audit_rows(ctx.engine)] == [(HUB.user, "hub_lead"), (FINANCE.user, "spoke_lead")]
 
@@ -348,11 +351,11 @@ def test_who_may_act_on_items(ctx):
 def test_executives_and_spoke_leads_cannot_change_scenarios(ctx, viewer):
     with ctx.engine.begin() as conn:
         with pytest.raises(NotPermitted, match="may not save scenarios"):
-            saved.save_scenario(conn, viewer, **(_scenario_inputs() | {"name": "Mine"}))
+            scenario_service.save_scenario(conn, viewer, **(_scenario_inputs() | {"name": "Mine"}))
         with pytest.raises(NotPermitted, match="may not save scenarios"):
-            saved.duplicate_scenario(conn, viewer, ctx.scenario_id)
+            scenario_service.duplicate_scenario(conn, viewer, ctx.scenario_id)
         with pytest.raises(NotPermitted, match="may not delete scenarios"):
-            saved.delete_scenario(conn, viewer, ctx.scenario_id)
+            scenario_service.delete_scenario(conn, viewer, ctx.scenario_id)
         assert saved.get_scenario(conn, viewer, ctx.scenario_id).name == "Plan B"  # they may look
         assert list(saved.list_scenarios(conn, viewer).name) == ["Plan B"]
     assert count_rows(ctx.engine, scenarios) == 1 and audit_rows(ctx.engine) == []
@@ -361,10 +364,10 @@ def test_executives_and_spoke_leads_cannot_change_scenarios(ctx, viewer):
 def test_a_hub_lead_changes_only_their_own_scenarios(ctx):
     with ctx.engine.begin() as conn:
         with pytest.raises(NotPermitted, match="belongs to"):
-            saved.delete_scenario(conn, HUB, ctx.scenario_id)
+            scenario_service.delete_scenario(conn, HUB, ctx.scenario_id)
         with pytest.raises(NotPermitted, match="belongs to"):
-            saved.save_scenario(conn, HUB, **_scenario_inputs(), overwrite=True)
-        saved.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Hal's"}))
+            scenario_service.save_scenario(conn, HUB, **_scenario_inputs(), overwrite=True)
+        scenario_service.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Hal's"}))
     assert [r["user"] for r in audit_rows(ctx.engine)] == [HUB.user]
 
 
@@ -375,7 +378,7 @@ def test_only_admins_read_the_audit_trail_and_manage_users(ctx, viewer):
     with pytest.raises(NotPermitted, match="manage users"):
         users.list_users(ctx.conn, viewer)
     with pytest.raises(NotPermitted, match="manage users"):
-        users.save_users(ctx.conn, viewer, pd.DataFrame(columns=users.COLUMNS))
+        user_service.save_users(ctx.conn, viewer, pd.DataFrame(columns=users.COLUMNS))
     rows, total = audit.search(ctx.conn, ADMIN)
     assert total == 0 and rows.empty
     assert users.list_users(ctx.conn, ADMIN).empty
@@ -392,8 +395,8 @@ def test_only_hub_leads_and_admins_import(ctx, viewer):
 
 
 def test_acting_audits_each_item_that_changed_and_none_that_did_not(ctx):
-    actions.act(ctx.engine, SALES, "sales", [("s1", 1)], "resolve", now=at(1))  # a colleague was first
-    outcomes = actions.act(ctx.engine, SALES, "sales", [("s0", 1), ("s1", 1), ("s2", 1)], "hand_back",
+    items.act(ctx.engine, SALES, "sales", [("s1", 1)], "resolve", now=at(1))  # a colleague was first
+    outcomes = items.act(ctx.engine, SALES, "sales", [("s0", 1), ("s1", 1), ("s2", 1)], "hand_back",
                            note="wrong team", now=NOW)
     assert [o.ok for o in outcomes] == [True, False, True]
     rows = audit_rows(ctx.engine, "item_action")
@@ -405,12 +408,12 @@ def test_acting_audits_each_item_that_changed_and_none_that_did_not(ctx):
 
 def test_scenario_saves_overwrites_and_deletes_are_audited(ctx):
     with ctx.engine.begin() as conn:
-        sid = saved.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Hub first"}))
-        saved.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Hub first"}), overwrite=True)
-        copy = saved.duplicate_scenario(conn, HUB, sid)
-        saved.delete_scenario(conn, HUB, sid)
-        saved.delete_scenario(conn, ADMIN, copy)  # an admin may delete anyone's
-        saved.delete_scenario(conn, HUB, 10**6)  # nothing to delete: nothing to audit
+        sid = scenario_service.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Hub first"}))
+        scenario_service.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Hub first"}), overwrite=True)
+        copy = scenario_service.duplicate_scenario(conn, HUB, sid)
+        scenario_service.delete_scenario(conn, HUB, sid)
+        scenario_service.delete_scenario(conn, ADMIN, copy)  # an admin may delete anyone's
+        scenario_service.delete_scenario(conn, HUB, 10**6)  # nothing to delete: nothing to audit
     assert [(r["user"], r["action"], r["target"], r["detail"]) for r in audit_rows(ctx.engine)] == [
         (HUB.user, "scenario_save", "Hub first", f"saved scenario #{sid}"),
         (HUB.user, "scenario_save", "Hub first", f"overwrote scenario #{sid}"),
@@ -423,9 +426,9 @@ def test_scenario_saves_overwrites_and_deletes_are_audited(ctx):
 def test_a_rolled_back_change_leaves_no_audit_entry(ctx):
     with ctx.engine.connect() as conn:
         tx = conn.begin()
-        saved.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Never"}))
-        saved.delete_scenario(conn, ADMIN, ctx.scenario_id)
-        users.save_users(conn, ADMIN, pd.DataFrame([dict(user="a@example.com", name=None, role="executive",
+        scenario_service.save_scenario(conn, HUB, **(_scenario_inputs() | {"name": "Never"}))
+        scenario_service.delete_scenario(conn, ADMIN, ctx.scenario_id)
+        user_service.save_users(conn, ADMIN, pd.DataFrame([dict(user="a@example.com", name=None, role="executive",
                                                          unit=None, active=True)]))
         assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 3  # written, uncommitted
         tx.rollback()
@@ -456,7 +459,7 @@ def test_a_failed_import_is_not_audited(ctx, tmp_path):
 def test_user_changes_are_audited_one_entry_per_change(ctx):
     def save(rows, when):
         with ctx.engine.begin() as conn:
-            return users.save_users(conn, ADMIN, pd.DataFrame(rows, columns=users.COLUMNS), now=when)
+            return user_service.save_users(conn, ADMIN, pd.DataFrame(rows, columns=users.COLUMNS), now=when)
 
     pat = dict(user="Pat@Example.com ", name="Pat", role="hub lead", unit=None, active=True)
     sam = dict(user="sam@example.com", name="Sam", role="spoke_lead", unit="sales", active=True)
@@ -485,7 +488,7 @@ def test_a_refused_user_table_writes_nothing(ctx):
             dict(user="C@example.com", name=None, role="admin", unit=None, active=True),
             dict(user="", name="No e-mail", role="admin", unit=None, active=True)]
     with ctx.engine.begin() as conn:
-        problems = users.save_users(conn, ADMIN, pd.DataFrame(rows, columns=users.COLUMNS))
+        problems = user_service.save_users(conn, ADMIN, pd.DataFrame(rows, columns=users.COLUMNS))
     assert [p.split(":")[0] for p in problems] == ["a@example.com", "b@example.com", "c@example.com", "row 5"]
     assert "listed twice" in problems[2]
     assert count_rows(ctx.engine, users_table) == 0 and audit_rows(ctx.engine) == []

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import event, select
 
 from dashboard import store
-from dashboard.actions import act
 from dashboard.db import WRITE_ATTEMPTS, audit_log, flow_hourly, work_items
 from dashboard.domain.access import LOCAL_ADMIN, NotPermitted, Role, Viewer
 from dashboard.queries.flows import edge_flows
+from dashboard.services.items import act
 from tests.factories import NOW, at, item, tiny_org
 
 ALICE = Viewer("alice", Role.SPOKE_LEAD, unit="sales")

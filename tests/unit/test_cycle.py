@@ -75,7 +75,8 @@ from dashboard.db import audit_log, planned_changes  # noqa: E402
 from dashboard.domain import maturity  # noqa: E402
 from dashboard.domain.access import NotPermitted, Role, Viewer  # noqa: E402
 from dashboard.queries import cycle as q  # noqa: E402
-from dashboard.queries import scenarios as saved  # noqa: E402
+from dashboard.services import cycle as cycle_service  # noqa: E402
+from dashboard.services import scenarios as scenario_service  # noqa: E402
 from dashboard.whatif.inputs import dump_inputs  # noqa: E402
 from tests.factories import NOW, tiny_org  # noqa: E402
 
@@ -87,7 +88,7 @@ BASE = default_inputs([("sales", "Sales"), ("finance", "Finance")], central_shar
 
 
 def _scenario(conn, name, inputs):
-    return saved.save_scenario(conn, HUB, name=name, description=None, inputs=dump_inputs(inputs),
+    return scenario_service.save_scenario(conn, HUB, name=name, description=None, inputs=dump_inputs(inputs),
                                inputs_version=inputs.inputs_version, results=None, now=NOW)
 
 
@@ -105,9 +106,9 @@ def org(engine):
 def test_assessments_saved_listed_and_audited(org):
     scores = dict(function="content_production", structure=2, processes=3, data_management=1, technology=4)
     with org.begin() as conn:
-        first = q.save_assessment(conn, HUB, scores, now=NOW - dt.timedelta(days=30))
-        q.save_assessment(conn, HUB, {**scores, "structure": 4, "note": "new owner"}, now=NOW)
-        q.save_assessment(conn, HUB, {**scores, "function": "analytics_reporting"}, now=NOW)
+        first = cycle_service.save_assessment(conn, HUB, scores, now=NOW - dt.timedelta(days=30))
+        cycle_service.save_assessment(conn, HUB, {**scores, "structure": 4, "note": "new owner"}, now=NOW)
+        cycle_service.save_assessment(conn, HUB, {**scores, "function": "analytics_reporting"}, now=NOW)
     with org.connect() as conn:
         history = q.assessments(conn, SALES, "content_production")
         assert history.id.tolist()[0] == first and len(history) == 2
@@ -118,11 +119,11 @@ def test_assessments_saved_listed_and_audited(org):
         assert _actions(conn) == ["cycle_assessment"] * 3
     with pytest.raises(maturity.AssessmentError, match="Technology: a whole number from 1 to 5"):
         with org.begin() as conn:
-            q.save_assessment(conn, HUB, {**scores, "technology": 9})
+            cycle_service.save_assessment(conn, HUB, {**scores, "technology": 9})
     for viewer in (SALES, EXEC):
         with pytest.raises(NotPermitted):
             with org.begin() as conn:
-                q.save_assessment(conn, viewer, scores)
+                cycle_service.save_assessment(conn, viewer, scores)
     with org.connect() as conn:
         assert len(q.assessments(conn, HUB)) == 3
 
@@ -137,11 +138,11 @@ def test_promote_creates_changes_then_supersedes(org):
     with org.connect() as conn:
         assert q.target_model(conn, HUB) is None
     with org.connect() as conn:  # the preview writes nothing, and any role may look
-        preview = q.preview_promotion(conn, SALES, one, baseline=dump_inputs(BASE), now=NOW)
+        preview = cycle_service.preview_promotion(conn, SALES, one, baseline=dump_inputs(BASE), now=NOW)
         assert [c["label"] for c in preview] == ["Content production centralised"]
-        assert q.target_model(conn, HUB) is None and q.preview_promotion(conn, HUB, 99999) is None
+        assert q.target_model(conn, HUB) is None and cycle_service.preview_promotion(conn, HUB, 99999) is None
     with org.begin() as conn:
-        first = q.promote_scenario(conn, HUB, one, baseline=dump_inputs(BASE), note="Q1 plan", now=NOW)
+        first = cycle_service.promote_scenario(conn, HUB, one, baseline=dump_inputs(BASE), note="Q1 plan", now=NOW)
     with org.connect() as conn:
         model = q.target_model(conn, SALES)
         assert (model.id, model.scenario_name, model.status, model.promoted_by) == (first, "Central content", "current", HUB.user)
@@ -153,10 +154,10 @@ def test_promote_creates_changes_then_supersedes(org):
         assert change.units == ""  # both spokes have content demand
         assert change.predicted == cycle.predict_change(BASE, "content_production", 1.0)
     with org.begin() as conn:  # give the open change an owner: it is carried into the next model
-        q.update_change(conn, HUB, int(change.id), version=1, owner="Olga", due_on=dt.date(2026, 12, 1), now=NOW)
-        assert [c["label"] for c in q.preview_promotion(conn, HUB, two)] == [
+        cycle_service.update_change(conn, HUB, int(change.id), version=1, owner="Olga", due_on=dt.date(2026, 12, 1), now=NOW)
+        assert [c["label"] for c in cycle_service.preview_promotion(conn, HUB, two)] == [
             "Content production centralised", "Analytics & reporting centralised"]
-        second = q.promote_scenario(conn, HUB, two, now=NOW + dt.timedelta(hours=1))
+        second = cycle_service.promote_scenario(conn, HUB, two, now=NOW + dt.timedelta(hours=1))
     with org.connect() as conn:
         model = q.target_model(conn, HUB)
         assert model.id == second
@@ -169,20 +170,20 @@ def test_promote_creates_changes_then_supersedes(org):
         old = conn.execute(select(planned_changes.c.status).where(planned_changes.c.target_model_id == first)).scalars().all()
         assert old == ["dropped"]
         assert _actions(conn).count("cycle_promote") == 2
-        assert q.promote_scenario(conn, HUB, 99999) is None  # deleted meanwhile: nothing written
+        assert cycle_service.promote_scenario(conn, HUB, 99999) is None  # deleted meanwhile: nothing written
     with pytest.raises(NotPermitted):
         with org.begin() as conn:
-            q.promote_scenario(conn, EXEC, one)
+            cycle_service.promote_scenario(conn, EXEC, one)
 
 
 def test_done_changes_are_not_planned_again(org):
     target = BASE.with_shares({"content_production": 1.0})
     with org.begin() as conn:
         sid = _scenario(conn, "Central content", target)
-        q.promote_scenario(conn, HUB, sid, baseline=BASE, now=NOW)
+        cycle_service.promote_scenario(conn, HUB, sid, baseline=BASE, now=NOW)
         change = q.target_model(conn, HUB).changes.iloc[0]
-        q.update_change(conn, HUB, int(change.id), version=1, status="done", now=NOW)
-        again = q.promote_scenario(conn, HUB, sid, now=NOW)
+        cycle_service.update_change(conn, HUB, int(change.id), version=1, status="done", now=NOW)
+        again = cycle_service.promote_scenario(conn, HUB, sid, now=NOW)
         assert q.target_model(conn, HUB).id == again
         assert q.target_model(conn, HUB).changes.empty  # done already: the organisation is there
 
@@ -190,35 +191,35 @@ def test_done_changes_are_not_planned_again(org):
 def test_update_change_versions_and_validation(org):
     with org.begin() as conn:
         sid = _scenario(conn, "Central content", BASE.with_shares({"content_production": 1.0}))
-        q.promote_scenario(conn, HUB, sid, baseline=BASE, now=NOW)
+        cycle_service.promote_scenario(conn, HUB, sid, baseline=BASE, now=NOW)
         cid = int(q.target_model(conn, HUB).changes.id.iloc[0])
     today = NOW.date()
     with org.begin() as conn:
-        v2 = q.update_change(conn, HUB, cid, version=1, owner=" Olga ", now=NOW)
+        v2 = cycle_service.update_change(conn, HUB, cid, version=1, owner=" Olga ", now=NOW)
         assert v2 == 2
-        assert q.update_change(conn, HUB, cid, version=2, owner="Olga", now=NOW) == 2  # nothing changed
-    with pytest.raises(q.StaleChange, match="was changed by hal@example.com"):
+        assert cycle_service.update_change(conn, HUB, cid, version=2, owner="Olga", now=NOW) == 2  # nothing changed
+    with pytest.raises(cycle_service.StaleChange, match="was changed by hal@example.com"):
         with org.begin() as conn:
-            q.update_change(conn, HUB, cid, version=1, status="done", now=NOW)
-    with pytest.raises(q.CycleError, match="cannot be done in the future"):
+            cycle_service.update_change(conn, HUB, cid, version=1, status="done", now=NOW)
+    with pytest.raises(cycle_service.CycleError, match="cannot be done in the future"):
         with org.begin() as conn:
-            q.update_change(conn, HUB, cid, version=2, status="done", done_on=today + dt.timedelta(days=1), now=NOW)
-    with pytest.raises(q.CycleError, match="Status must be one of"):
+            cycle_service.update_change(conn, HUB, cid, version=2, status="done", done_on=today + dt.timedelta(days=1), now=NOW)
+    with pytest.raises(cycle_service.CycleError, match="Status must be one of"):
         with org.begin() as conn:
-            q.update_change(conn, HUB, cid, version=2, status="finished", now=NOW)
-    with pytest.raises(q.CycleError, match="not a date"):
+            cycle_service.update_change(conn, HUB, cid, version=2, status="finished", now=NOW)
+    with pytest.raises(cycle_service.CycleError, match="not a date"):
         with org.begin() as conn:
-            q.update_change(conn, HUB, cid, version=2, due_on="next week", now=NOW)
+            cycle_service.update_change(conn, HUB, cid, version=2, due_on="next week", now=NOW)
     with pytest.raises(NotPermitted):
         with org.begin() as conn:
-            q.update_change(conn, SALES, cid, version=2, status="done", now=NOW)
+            cycle_service.update_change(conn, SALES, cid, version=2, status="done", now=NOW)
     with org.begin() as conn:
-        assert q.update_change(conn, HUB, cid, version=2, status="done", now=NOW) == 3
+        assert cycle_service.update_change(conn, HUB, cid, version=2, status="done", now=NOW) == 3
         row = q.target_model(conn, HUB).changes.iloc[0]
         assert (row.status, row.done_on, row.owner, row.version) == ("done", today, "Olga", 3)
-        assert q.update_change(conn, HUB, cid, version=3, status="planned", now=NOW) == 4
+        assert cycle_service.update_change(conn, HUB, cid, version=3, status="planned", now=NOW) == 4
         assert q.target_model(conn, HUB).changes.iloc[0].done_on is None
-        assert q.update_change(conn, HUB, -5, version=1, status="done") is None
+        assert cycle_service.update_change(conn, HUB, -5, version=1, status="done") is None
         assert _actions(conn).count("cycle_change") == 3
 
 
@@ -228,12 +229,12 @@ def test_annotations_window_and_spoke_scoping(org):
     target = inputs.with_shares({"content_production": 1.0, "analytics_reporting": 1.0, "social_listening": 1.0})
     with org.begin() as conn:
         sid = _scenario(conn, "Centralise", target)
-        q.promote_scenario(conn, HUB, sid, baseline=inputs, now=NOW)
+        cycle_service.promote_scenario(conn, HUB, sid, baseline=inputs, now=NOW)
         changes = q.target_model(conn, HUB).changes.set_index("function")
         assert changes.loc["analytics_reporting", "units"] == "finance"
         days = {"content_production": 20, "analytics_reporting": 10}  # social listening stays planned
         for function, ago in days.items():
-            q.update_change(conn, HUB, int(changes.loc[function, "id"]), version=1, status="done",
+            cycle_service.update_change(conn, HUB, int(changes.loc[function, "id"]), version=1, status="done",
                             done_on=NOW.date() - dt.timedelta(days=ago), now=NOW)
     start, end = NOW - dt.timedelta(days=30), NOW
     with org.connect() as conn:

@@ -25,9 +25,9 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.pool import QueuePool
 
 from dashboard import errors
-from dashboard.actions import act
 from dashboard.db import audit_log, imports, make_engine, migrate, work_items
 from dashboard.domain.access import Role, Viewer
+from dashboard.services.items import act
 from loaders import __main__ as cli
 from loaders import demo, simulate
 from tests.factories import sample_database

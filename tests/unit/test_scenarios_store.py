@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard.domain.access import LOCAL_ADMIN, NotPermitted, Role, Viewer
-from dashboard.queries.scenarios import (
-    ScenarioExists,
-    delete_scenario,
-    duplicate_scenario,
-    get_scenario,
-    list_scenarios,
-    save_scenario,
-)
+from dashboard.queries.scenarios import get_scenario, list_scenarios
+from dashboard.services.scenarios import ScenarioExists, delete_scenario, duplicate_scenario, save_scenario
 
 HUB_LEAD = Viewer("hana", Role.HUB_LEAD)
 OTHER = Viewer("otto", Role.HUB_LEAD)
