@@ -6,31 +6,11 @@ from __future__ import annotations
 import codecs
 
 from tests.app.shown import shown
+from tests.app.test_upload_page import click, open_upload, upload
 
 HEADER = "id,kind,source_unit,target_unit,channel,text,created_at,status,sla_hours,value\n"
 ROWS = ("UP-1,lead,hub,sales,web,Café for 10 seats,2026-11-20 10:00,routed,24,500\n"
         "UP-2,lead,hub,sales,web,Grüße,2026-11-20 11:00,routed,24,\n")
-
-
-def open_upload(app):
-    at = app("pages/upload_page.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def upload(at, name: str, content: bytes):
-    at.file_uploader[0].set_value((name, content, "text/csv"))
-    at.run()
-    assert not at.exception
-    return at
-
-
-def click(at, prefix: str):
-    button = next(b for b in at.button if b.label.startswith(prefix))
-    button.click().run()
-    assert not at.exception
-    return at
 
 
 def texts(elements) -> list[str]:
