@@ -352,11 +352,26 @@ def _rollup_differences(got, want) -> list[str]:
     return bad
 
 
+def rollup_drift(conn) -> list[tuple[str, list[str]]]:
+    """(rollup table, columns that differ) for each of flow_hourly and kpi_hourly that differs from what
+    ``store.rebuild_rollups`` computes from the rows; the rebuild is rolled back, nothing is changed."""
+    from dashboard import store
+
+    trans = conn.begin()
+    try:
+        flows, kpi = _rollup_frames(conn)
+        store.rebuild_rollups(conn)
+        want_flows, want_kpi = _rollup_frames(conn)
+    finally:
+        trans.rollback()
+    return [(label, diff) for label, got, want in (("flow_hourly", flows, want_flows), ("kpi_hourly", kpi, want_kpi))
+            if (diff := _rollup_differences(got, want))]
+
+
 def check_integrity(db_url: str, leads: list[dict]) -> list[str]:
     """What went wrong, as sentences; empty when no update was lost or overwritten and the rollups hold."""
     from sqlalchemy import func, select
 
-    from dashboard import store
     from dashboard.db import audit_log, make_engine, work_items
 
     problems = []
@@ -389,17 +404,7 @@ def check_integrity(db_url: str, leads: list[dict]) -> list[str]:
                 if audited != len(r["ok"]):
                     problems.append(f"{user}: {audited} audit entries for {len(r['ok'])} resolves done")
         with engine.connect() as conn:
-            trans = conn.begin()
-            try:
-                flows, kpi = _rollup_frames(conn)
-                store.rebuild_rollups(conn)
-                want_flows, want_kpi = _rollup_frames(conn)
-            finally:
-                trans.rollback()
-        for label, got, want in (("flow_hourly", flows, want_flows), ("kpi_hourly", kpi, want_kpi)):
-            diff = _rollup_differences(got, want)
-            if diff:
-                problems.append(f"{label} differs from a rebuild in {', '.join(diff)}")
+            problems += [f"{label} differs from a rebuild in {', '.join(cols)}" for label, cols in rollup_drift(conn)]
     finally:
         engine.dispose()
     return problems

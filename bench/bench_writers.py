@@ -179,25 +179,15 @@ def lost_updates(db_url: str, leads: list[dict]) -> list[str]:
 
 
 def rollup_drift(db_url: str) -> list[str]:
-    from bench.bench_load import _rollup_differences, _rollup_frames
-    from dashboard import store
+    from bench.bench_load import rollup_drift as drift_on
     from dashboard.db import make_engine
 
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            trans = conn.begin()
-            try:
-                flows, kpi = _rollup_frames(conn)
-                store.rebuild_rollups(conn)
-                want_flows, want_kpi = _rollup_frames(conn)
-            finally:
-                trans.rollback()
+            return [f"{label}: {', '.join(cols)}" for label, cols in drift_on(conn)]
     finally:
         engine.dispose()
-    return [f"{label}: {', '.join(diff)}" for label, got, want in
-            (("flow_hourly", flows, want_flows), ("kpi_hourly", kpi, want_kpi))
-            if (diff := _rollup_differences(got, want))]
 
 
 def deadlocks(db_url: str) -> int | None:
