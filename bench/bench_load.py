@@ -368,26 +368,35 @@ def rollup_drift(conn) -> list[tuple[str, list[str]]]:
             if (diff := _rollup_differences(got, want))]
 
 
+def item_rows(conn, ids: list[str]) -> dict:
+    """id -> (id, status, version, updated_by) of the stored work items among ``ids``, read 500 ids at a time."""
+    from sqlalchemy import select
+
+    from dashboard.db import work_items
+
+    wi = work_items.c
+    rows = {}
+    for k in range(0, len(ids), 500):
+        for row in conn.execute(select(wi.id, wi.status, wi.version, wi.updated_by)
+                                .where(wi.id.in_(ids[k:k + 500]))).mappings():
+            rows[row["id"]] = row
+    return rows
+
+
 def check_integrity(db_url: str, leads: list[dict]) -> list[str]:
     """What went wrong, as sentences; empty when no update was lost or overwritten and the rollups hold."""
     from sqlalchemy import func, select
 
-    from dashboard.db import audit_log, make_engine, work_items
+    from dashboard.db import audit_log, make_engine
 
     problems = []
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            wi = work_items.c
             for r in leads:
                 user = r["user"]
                 ok_ids = {i for i, _, _ in r["ok"]}
-                ids = list(ok_ids | {i for i, _, _ in r["conflicts"]})
-                rows = {}
-                for k in range(0, len(ids), 500):
-                    for row in conn.execute(select(wi.id, wi.status, wi.version, wi.updated_by)
-                                            .where(wi.id.in_(ids[k:k + 500]))).mappings():
-                        rows[row["id"]] = row
+                rows = item_rows(conn, list(ok_ids | {i for i, _, _ in r["conflicts"]}))
                 for item_id, _, version in r["ok"]:
                     row = rows.get(item_id)
                     if row is None or (row["status"], row["version"], row["updated_by"]) != ("resolved", version, user):

@@ -148,21 +148,16 @@ def lost_updates(db_url: str, leads: list[dict]) -> list[str]:
     audit entries that do not match the resolves."""
     from sqlalchemy import func, select
 
-    from dashboard.db import audit_log, make_engine, work_items
+    from bench.bench_load import item_rows
+    from dashboard.db import audit_log, make_engine
 
     problems = []
     engine = make_engine(db_url)
-    wi = work_items.c
     try:
         with engine.connect() as conn:
             for r in leads:
                 user = r["user"]
-                ids = sorted({i for i, _, _ in r["ok"]})
-                rows = {}
-                for k in range(0, len(ids), 500):
-                    for row in conn.execute(select(wi.id, wi.status, wi.version, wi.updated_by)
-                                            .where(wi.id.in_(ids[k:k + 500]))).mappings():
-                        rows[row["id"]] = row
+                rows = item_rows(conn, sorted({i for i, _, _ in r["ok"]}))
                 for item_id, _, version in r["ok"]:
                     row = rows.get(item_id)
                     if row is None or row["version"] < version or (
