@@ -36,7 +36,21 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, Table, and_, case, cast, delete, extract, func, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    extract,
+    false,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -783,7 +797,8 @@ def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datet
     ``changes`` holds ``id``, ``version`` (the version the caller read: an item changed since then is left
     alone and not counted, as in :func:`transition_item`) and ``target_unit``; the other columns of
     :data:`REROUTE_COLUMNS` are optional (not given = kept). ``due_at`` follows a changed ``sla_hours`` unless
-    given. On PostgreSQL the rows are locked in id order first (several writers lock in the same order).
+    given. On PostgreSQL the rows are locked in id order first (several writers lock in the same order); on
+    SQLite the file's write lock is taken before they are read.
     """
     df = changes if isinstance(changes, pd.DataFrame) else pd.DataFrame(list(changes))
     if df.empty:
@@ -802,6 +817,8 @@ def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datet
             .where(where_key_in(conn, work_items.c.id, ids)).order_by(work_items.c.id))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
+    else:
+        _hold_write_lock(conn)
     stored = pd.DataFrame(conn.execute(stmt).mappings().all())
     if stored.empty:
         return 0
@@ -828,6 +845,12 @@ def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datet
     _reroute_update(conn, new, stored["version"].to_numpy())
     _upsert_flow_rows(conn, list(_net_flow_deltas(new, old).itertuples(index=False, name=None)), cleanup=True)
     return len(new)
+
+
+def _hold_write_lock(conn: Connection) -> None:
+    """SQLite: take the file's write lock before reading (a statement that writes nothing), so no other writer
+    can change the rows between this transaction's read and its update; PostgreSQL locks the rows read instead."""
+    conn.execute(update(work_items).where(false()).values(version=work_items.c.version))
 
 
 def _reroute_update(conn: Connection, frame: _ItemFrame, versions: np.ndarray) -> None:
