@@ -41,6 +41,9 @@ _LOOP_MAX_SERVERS = 600
 MAX_SERVERS = 1_000_000
 # Allen–Cunneen variability factors below this are treated as this (deterministic queues hardly wait).
 MIN_VARIABILITY = 1e-9
+# A service level within this of its target meets it: the same staffing problem in other time units (hours or
+# minutes) rounds differently in the last bits, and a level exactly at the target must not flip the answer.
+LEVEL_TOLERANCE = 1e-12
 
 
 # --- argument checks ---------------------------------------------------------------------------------------
@@ -257,7 +260,7 @@ def min_servers_for_sla(arrival_rate: float, service_rate: float, target_wait: f
             rho = traffic / k
             p_wait = 1.0 / ((1.0 - rho) * inv_b + rho)
             level = 1.0 - p_wait * math.exp(-headroom * target_wait / factor)
-            if level >= target_level:
+            if level >= target_level - LEVEL_TOLERANCE:
                 return k
     raise ValueError(f"no staffing up to {max_servers} servers reaches a service level of {target_level}")
 
@@ -420,7 +423,7 @@ def staff_for_sla(arrival_rate: np.ndarray, service_rate: np.ndarray, target_wai
             rho = a / k
             c_k = np.where(stable, 1.0 / ((1.0 - rho) * inv + rho), 1.0)
             level = 1.0 - c_k * np.exp(-headroom * tw / f)
-            hit = np.where(np.isnan(fx), stable & (level >= tg), fx == k)
+            hit = np.where(np.isnan(fx), stable & (level >= tg - LEVEL_TOLERANCE), fx == k)
             if hit.any():
                 servers[todo[hit]] = k
                 p_wait[todo[hit]] = c_k[hit]

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from dashboard.whatif.queueing import (
@@ -180,6 +180,7 @@ def test_wait_grows_without_bound_as_utilisation_approaches_one(mu, c):
 
 @given(lam=rates, mu=service_rates, c=servers, k=st.floats(min_value=1e-3, max_value=1e3),
        t=st.floats(min_value=0.0, max_value=10.0))
+@example(lam=0.010000000000000002, mu=0.05, c=1, k=1.5, t=0.0)  # one server at exactly the 80 % target
 @settings(max_examples=80, deadline=None)
 def test_changing_the_time_unit_changes_nothing(lam, mu, c, k, t):
     # rates per hour → per (hour/k): every rate times k, every time divided by k, probabilities unchanged
