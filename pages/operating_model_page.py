@@ -16,8 +16,6 @@ st.caption("Assess where each function stands, design the target model from a sc
            "then evaluate what they did.")
 data.require_database()
 if data.units(get_settings().database_url, viewer).empty:
-    st.info("No organisation loaded yet. Load the demo with `python -m loaders demo` (or `make run`).",
-            icon=":material/inbox:")
-    st.stop()
+    data.no_organisation()
 cycle_view.flash()
 cycle_view.render(viewer)

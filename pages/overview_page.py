@@ -30,11 +30,7 @@ data.require_database()
 
 units = data.units(settings.database_url, viewer)
 if units.empty:
-    st.info(
-        "No organisation loaded yet. Load the demo with `python -m loaders demo` (or `make run`), "
-        "or import your own units, KPIs and work items.", icon=":material/inbox:",
-    )
-    st.stop()
+    data.no_organisation()
 
 spokes = units[units.kind == "spoke"]
 names = dict(zip(units.id, units.name))

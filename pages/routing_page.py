@@ -19,9 +19,7 @@ state = routing_view.load(viewer)
 if state is None:
     st.stop()
 if state["units"].empty:
-    st.info("No organisation loaded yet: load the demo (`python -m loaders demo`) or import units first.",
-            icon=":material/inbox:")
-    st.stop()
+    data.no_organisation()
 if not viewer.can_edit_routing:
     st.caption("Read-only: " + routing_view.NOT_EDITOR)
 

@@ -20,8 +20,7 @@ st.caption("Centralised, decentralised or hybrid: handoffs, queueing, lead time,
 data.require_database()
 units = data.units(get_settings().database_url, viewer)
 if units.empty or not (units.kind == "spoke").any():
-    st.info("Load an organisation first (`python -m loaders demo` or `make run`): the model needs units.", icon=":material/inbox:")
-    st.stop()
+    data.no_organisation()
 
 as_is, calibration, notes = sv.start(viewer, st.query_params.get("scenario"))
 trust.notice()

@@ -38,8 +38,7 @@ except UrlValueError as exc:  # checked before anything is looked up
     st.stop()
 if spokes.empty:
     st.title("Spokes")
-    st.info("No spokes loaded yet. Load the demo with `python -m loaders demo` (or `make run`).", icon=":material/inbox:")
-    st.stop()
+    data.no_organisation()
 if not unit:
     st.title("Spokes")
     st.write("Choose a spoke:")

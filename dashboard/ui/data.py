@@ -72,6 +72,16 @@ def require_database() -> None:
         st.stop()
 
 
+NO_ORGANISATION = ("No organisation loaded yet. Load the demo organisation with `make run` (or "
+                   "`python -m loaders demo`), or import your own units, KPIs and work items.")
+
+
+def no_organisation() -> NoReturn:
+    """The one empty state of every page that needs units, then stop the page."""
+    st.info(NO_ORGANISATION, icon=":material/inbox:")
+    st.stop()
+
+
 def database_unavailable(exc: BaseException, where=None) -> NoReturn:
     """The banner for a database that failed while the page read it (never a traceback), then stop the page.
 
