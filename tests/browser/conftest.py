@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,22 @@ def live_server(tmp_path_factory):
     server = start_server(sample_database(tmp / "browser.db"), tmp, refresh_seconds=2, cache_ttl_seconds=1)
     yield server
     server.stop()
+
+
+@contextmanager
+def sized_page(browser, width: int, height: int, *, touch: bool = False) -> Iterator:
+    """A page in a browser context of its own at ``width`` × ``height`` (``touch``: a mobile phone with a touch
+    screen), with the suite's generous timeout; the context is closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=touch, has_touch=touch)
+    page = context.new_page()
+    page.set_default_timeout(60_000)  # generous: CI machines are shared and slow
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def sideways(page) -> int:
+    """How many pixels the page is wider than the window (0: nothing scrolls sideways)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+

@@ -14,7 +14,7 @@ from dashboard import audit
 from dashboard.db import imports, make_engine, quarantine
 from dashboard.domain.access import Role, Viewer
 from dashboard.services import routing as routing_service
-from tests.browser.conftest import start_server
+from tests.browser.conftest import sized_page, start_server
 from tests.factories import sample_database
 
 HUB = Viewer("hal@example.com", Role.HUB_LEAD)
@@ -112,10 +112,7 @@ def admin(page, url):
 @pytest.mark.parametrize("device", list(WIDTHS))
 @pytest.mark.parametrize("name", ["routing-rules", "routing-replay", "data-health", "upload", "admin"])
 def test_the_page_fits_and_nothing_is_cut_off(browser, server, tmp_path, device, name):
-    context = browser.new_context(viewport=WIDTHS[device], is_mobile=device == "phone", has_touch=device == "phone")
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with sized_page(browser, WIDTHS[device]["width"], WIDTHS[device]["height"], touch=device == "phone") as page:
         if name == "routing-rules":
             rules(page, server.url)
         elif name == "routing-replay":
@@ -131,5 +128,3 @@ def test_the_page_fits_and_nothing_is_cut_off(browser, server, tmp_path, device,
         assert page.locator(EXCEPTION).count() == 0
         problems = page.evaluate(CUT_OFF)
         assert not problems, f"{name} at {WIDTHS[device]['width']} px: " + "; ".join(problems)
-    finally:
-        context.close()

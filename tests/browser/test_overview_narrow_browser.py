@@ -22,6 +22,7 @@ import pytest
 from dashboard.charts.hub_map import NODE_TRACE
 from dashboard.domain.vocabulary import WINDOWS
 from dashboard.ui.shell import SIDEBAR_WIDTH
+from tests.browser.conftest import sideways, sized_page
 from tests.browser.plotly_helpers import MAP, wait_for_map
 from tests.browser.test_spoke_narrow_browser import (  # noqa: F401 (demo_server: the fixture)
     CHART_TEXT_JS,
@@ -99,18 +100,11 @@ def settled(page, script: str, arg=None, seconds: float = 5.0):
         page.wait_for_timeout(250)
 
 
-def sideways(page) -> int:
-    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-
-
 @pytest.mark.parametrize("device", list(DEVICES))
 def test_the_overview_fits_the_screen(browser, demo_server, tmp_path, device):  # noqa: F811 (fixture)
     width, height = DEVICES[device]
     phone = device == "phone"
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with sized_page(browser, width, height, touch=phone) as page:
         page.goto(demo_server.url)
         page.get_by_role("heading", name="Overview").wait_for()
         wait_for_map(page)
@@ -163,8 +157,6 @@ def test_the_overview_fits_the_screen(browser, demo_server, tmp_path, device):  
         page.set_viewport_size({"width": width, "height": min(int(tall), 12_000)})
         page.wait_for_timeout(500)
         page.screenshot(path=str(tmp_path / f"overview-{width}-whole.png"))
-    finally:
-        context.close()
 
 
 # A page opened by its own address (/spoke?unit=…) makes Streamlit's frontend look for its server at two base

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests import known_org as ko
-from tests.browser.conftest import start_server
+from tests.browser.conftest import sideways, sized_page, start_server
 
 EXCEPTION = '[data-testid="stException"]'
 
@@ -38,21 +38,16 @@ def test_check_the_as_is_try_a_preset_and_check_it_with_the_simulation(page, liv
 
 
 def test_the_page_fits_a_phone(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with sized_page(browser, 390, 844, touch=True) as page:
         open_scenarios(page, live_server)
         page.get_by_text(re.compile(r"^As-is check: ")).first.wait_for()
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        overflow = sideways(page)
         assert overflow <= 1, f"the page is {overflow}px wider than the phone"
         tiles = page.locator('[data-testid="stMetric"]')
         for i in range(tiles.count()):  # every headline tile fits the screen's width
             box = tiles.nth(i).bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 391
         assert page.locator(EXCEPTION).count() == 0
-    finally:
-        context.close()
 
 
 # --- a preset after a save, and both pages at narrow widths ------------------------------------------------------
@@ -72,10 +67,6 @@ OFF_SCREEN = """(selector) => [...document.querySelectorAll(selector)]
 def cut_off(page, selector: str) -> list[str]:
     """Texts inside the elements matching ``selector`` that are cut off (an ellipsis) or stick out of the window."""
     return page.evaluate(CUT, selector) + page.evaluate(OFF_SCREEN, selector)
-
-
-def sideways(page) -> int:
-    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_a_preset_after_saving_changes_the_placements_in_the_browser(page, live_server):
@@ -99,11 +90,7 @@ def test_a_preset_after_saving_changes_the_placements_in_the_browser(page, live_
 @pytest.mark.parametrize("device", list(NARROW))
 def test_scenarios_is_usable_on_a_laptop_and_a_phone(browser, live_server, device, tmp_path):
     width, height = NARROW[device]
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500,
-                                  has_touch=width < 500)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with sized_page(browser, width, height, touch=width < 500) as page:
         open_scenarios(page, live_server)
         page.get_by_role("button", name="Centralised", exact=True).click()
         page.locator('[data-testid="stMetricDelta"]').first.wait_for()
@@ -121,8 +108,6 @@ def test_scenarios_is_usable_on_a_laptop_and_a_phone(browser, live_server, devic
         page.screenshot(path=str(tmp_path / f"scenarios-tradeoffs-{width}.png"))
         assert sideways(page) <= 1
         assert page.locator(EXCEPTION).count() == 0
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +123,7 @@ def known_server(tmp_path_factory):
 @pytest.mark.parametrize("device", list(NARROW))
 def test_operating_model_is_usable_on_a_laptop_and_a_phone(browser, known_server, device, tmp_path):
     width, height = NARROW[device]
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500,
-                                  has_touch=width < 500)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with sized_page(browser, width, height, touch=width < 500) as page:
         page.goto(f"{known_server.url}/operating-model")
         page.get_by_role("heading", name="Operating model").wait_for()
         for tab in ("Assess", "Design", "Implement", "Evaluate", "Attribution"):
@@ -157,5 +138,3 @@ def test_operating_model_is_usable_on_a_laptop_and_a_phone(browser, known_server
             page.screenshot(path=str(tmp_path / f"operating-model-{tab.lower()}-{width}.png"))
             assert sideways(page) <= 1, f"{tab}: the page is {sideways(page)}px wider than the {device}"
         assert page.locator(EXCEPTION).count() == 0
-    finally:
-        context.close()

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ROOT, start_server
+from tests.browser.conftest import ROOT, sideways, sized_page, start_server
 
 EXCEPTION = '[data-testid="stException"]'
 
@@ -87,10 +87,7 @@ def demo_server(tmp_path_factory):
 @pytest.mark.parametrize("width, mobile", [(820, False), (390, True)], ids=["laptop-820", "phone-390"])
 @pytest.mark.parametrize("unit", ["sales", "finance", "customer_service"])
 def test_the_spoke_page_fits_the_screen(browser, demo_server, tmp_path, width, mobile, unit):
-    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=mobile, has_touch=mobile)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with sized_page(browser, width, 900, touch=mobile) as page:
         page.goto(f"{demo_server.url}/spoke?unit={unit}")
         page.get_by_text("Inbox: work routed to this team").wait_for()
         page.get_by_text(re.compile(r"\d items? · page ")).first.wait_for()
@@ -99,7 +96,7 @@ def test_the_spoke_page_fits_the_screen(browser, demo_server, tmp_path, width, m
             page.get_by_text("Sales capacity a day").wait_for()
         page.wait_for_timeout(1_500)  # fonts and the last layout pass
 
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        overflow = sideways(page)
         assert overflow <= 1, f"the page is {overflow}px wider than the screen"
         assert page.evaluate(CLIPPED_JS, READ_WHOLE) == []
         assert page.evaluate(CHART_TEXT_JS) == []
@@ -118,5 +115,3 @@ def test_the_spoke_page_fits_the_screen(browser, demo_server, tmp_path, width, m
         page.set_viewport_size({"width": width, "height": min(int(tall), 12_000)})
         page.wait_for_timeout(500)
         page.screenshot(path=str(tmp_path / f"{unit}-{width}.png"))
-    finally:
-        context.close()
