@@ -77,7 +77,7 @@ def test_spoke_lead_signs_in_is_limited_to_their_spoke_and_signs_out(page, signe
     page.get_by_role("heading", name="Sales").wait_for()
     page.wait_for_url(f"{app}/spoke?unit=sales&window=30d")
     page.get_by_text(f"Signed in as {SAM} (Spoke lead · sales)").wait_for()
-    assert page.get_by_text("Inbox: work routed to this team").is_visible()
+    page.get_by_text("Inbox: work routed to this team").wait_for()  # drawn after the header: wait, do not sample
 
     # another spoke by a hand-edited link: refused, and no inbox
     page.goto(f"{app}/spoke?unit=finance")

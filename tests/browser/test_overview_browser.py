@@ -179,9 +179,9 @@ def test_a_deep_link_as_the_first_request_of_a_fresh_server_gets_the_whole_app(p
         page.get_by_role("heading", name="Sales").wait_for()
         nav = page.get_by_test_id("stSidebarNav")
         nav.get_by_text("Scenarios").wait_for()
-        assert nav.get_by_text("Overview").is_visible()
+        nav.get_by_text("Overview").wait_for()
         assert page.get_by_text("streamlit app").count() == 0  # not the legacy file-based navigation
-        assert page.get_by_text("Local mode — no sign-in").is_visible()
+        page.get_by_text("Local mode — no sign-in").wait_for()
         assert page.get_by_text("Page not found").count() == 0
     finally:
         fresh.stop()
