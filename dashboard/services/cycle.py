@@ -37,6 +37,7 @@ from dashboard.queries import scenarios as saved
 from dashboard.queries.cycle import STATUSES, target_model
 from dashboard.queries.kpis import list_units
 from dashboard.queries.observed import calibrated_as_is
+from dashboard.services.changes import writes
 from dashboard.settings import get_settings
 from dashboard.whatif.calibration import CALIBRATION_DAYS, CalibrationError, CalibrationResult
 from dashboard.whatif.changes import planned_changes_from
@@ -84,6 +85,7 @@ def as_is(conn: Connection, viewer, now: dt.datetime | None = None) -> AsIs:
 # --- Assess ---------------------------------------------------------------------------------------------------
 
 
+@writes("cycle")
 def save_assessment(conn: Connection, viewer, scores: Mapping | Scores, *,
                     now: dt.datetime | None = None) -> int:
     """Store one assessment (function, the four components 1..5, note) dated now, authored by the viewer.
@@ -146,6 +148,7 @@ def preview_promotion(conn: Connection, viewer, scenario_id: int, *, baseline: M
     return planned_changes_from(current, loaded[1])
 
 
+@writes("cycle")
 def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Mapping | ScenarioInputs | None = None,
                      note: str | None = None, now: dt.datetime | None = None) -> int | None:
     """Make a saved scenario the current target operating model (a snapshot of its inputs and results); the
@@ -193,6 +196,7 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
 _UNSET = object()
 
 
+@writes("cycle")
 def update_change(conn: Connection, viewer, change_id: int, *, version: int, owner=_UNSET, due_on=_UNSET,
                   status: str | None = None, done_on=_UNSET, now: dt.datetime | None = None,
                   today: dt.date | None = None) -> int | None:

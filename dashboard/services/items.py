@@ -25,6 +25,7 @@ from dashboard.db import work_items, write_transaction
 from dashboard.domain import format as fmt
 from dashboard.domain.access import require, require_unit
 from dashboard.domain.vocabulary import Status
+from dashboard.services.changes import writes
 from dashboard.settings import get_settings
 
 ACTIONS: dict[str, tuple[str, Status]] = {
@@ -47,6 +48,7 @@ class Outcome:
     failed: bool = False  # not done because the database failed (on this item, or on an earlier one: not tried)
 
 
+@writes("items")
 def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action: str, *,
         note: str | None = None, now: dt.datetime | None = None) -> list[Outcome]:
     """Apply ``action`` to ``items`` (id, version the user saw). Returns one outcome per item."""

@@ -19,6 +19,7 @@ from dashboard.domain.access import Viewer, require
 from dashboard.domain.routing import RuleError, RuleSet, check_targets, parse_rule_set, rules_pointing_to
 from dashboard.queries.routing import StoredRuleSet, active_rule_set, current_draft, get_rule_set
 from dashboard.services import autoroute
+from dashboard.services.changes import writes
 
 
 class StaleDraft(ValueError):
@@ -51,6 +52,7 @@ def _validate(conn: Connection, data) -> RuleSet:
     return rule_set
 
 
+@writes("routing")
 def save_draft(conn: Connection, viewer, rule_set, *, draft_id: int | None = None, version: int | None = None,
                name: str | None = None, based_on: int | None = None, now: dt.datetime | None = None) -> StoredRuleSet:
     """Create the draft (``draft_id`` None) or update it (``draft_id`` and the ``version`` the editor read).
@@ -100,6 +102,7 @@ def _explain_stale(conn: Connection, draft_id: int, what: str):
                      "changed this draft since you opened it. Your edits are kept: reload the draft to see theirs.")
 
 
+@writes("routing")
 def discard_draft(conn: Connection, viewer, draft_id: int, version: int, now: dt.datetime | None = None) -> bool:
     """Delete the draft (audited). False when it is gone already (someone discarded it: nothing to do);
     :class:`StaleDraft` when it was published or changed since ``version``."""
@@ -116,6 +119,7 @@ def discard_draft(conn: Connection, viewer, draft_id: int, version: int, now: dt
     return True
 
 
+@writes("routing")
 def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, now: dt.datetime | None = None
             ) -> StoredRuleSet:
     """The draft becomes the active set and the active one is archived, in the caller's transaction.
@@ -146,6 +150,7 @@ def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, no
     return get_rule_set(conn, v, draft_id)
 
 
+@writes("items")
 def route_waiting(conn: Connection, viewer, now: dt.datetime | None = None) -> int:
     """Route the items waiting unrouted at the hub with the ACTIVE rules now (after a publish), in the caller's
     transaction; returns how many left the hub (items no rule matches keep waiting). Audited."""
@@ -161,6 +166,7 @@ def route_waiting(conn: Connection, viewer, now: dt.datetime | None = None) -> i
     return moved
 
 
+@writes("units")
 def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None = None) -> bool:
     """Delete a spoke nothing refers to any more (admins; audited). Refused with :class:`UnitInUse` naming every
     reason: the active or draft routing rules that send items to it, its work items, KPIs and users. False when

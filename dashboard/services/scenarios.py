@@ -16,6 +16,7 @@ from dashboard import audit
 from dashboard.db import scenarios
 from dashboard.domain.access import NotPermitted, Role, require
 from dashboard.queries.scenarios import get_scenario
+from dashboard.services.changes import writes
 
 
 class ScenarioExists(ValueError):
@@ -26,6 +27,7 @@ def _may_change(viewer, owner: str) -> bool:
     return viewer.role is Role.ADMIN or viewer.user == owner
 
 
+@writes("scenarios")
 def save_scenario(conn: Connection, viewer, *, name: str, description: str | None, inputs: dict, inputs_version: int,
                   results: dict | None, overwrite: bool = False, now: dt.datetime | None = None) -> int:
     """Insert, or with ``overwrite`` replace, the scenario called ``name``; returns its id (audited)."""
@@ -56,6 +58,7 @@ def save_scenario(conn: Connection, viewer, *, name: str, description: str | Non
     return new_id
 
 
+@writes("scenarios")
 def duplicate_scenario(conn: Connection, viewer, scenario_id: int, now: dt.datetime | None = None) -> int:
     original = get_scenario(conn, viewer, scenario_id)
     if original is None:
@@ -68,6 +71,7 @@ def duplicate_scenario(conn: Connection, viewer, scenario_id: int, now: dt.datet
                          inputs_version=original.inputs_version, results=original.results, now=now)
 
 
+@writes("scenarios")
 def delete_scenario(conn: Connection, viewer, scenario_id: int) -> None:
     v = require(viewer, "can_edit_scenarios", "delete scenarios")
     found = get_scenario(conn, v, scenario_id)

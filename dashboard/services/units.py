@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 from dashboard import audit, store
 from dashboard.db import units
 from dashboard.domain.access import require
+from dashboard.services.changes import writes
 from dashboard.whatif.calendar import check_timezone, format_hours, parse_hours
 
 NOT_STATED = "read from the data"
@@ -33,6 +34,7 @@ def _described(office_hours: str | None, timezone: str | None) -> str:
     return f"{hours} ({timezone})" if timezone else hours
 
 
+@writes("units")
 def set_office_hours(conn: Connection, viewer, unit_id: str, office_hours: str | None, timezone: str | None) -> None:
     """Set (or, with empty text, clear) a unit's office hours and time zone, and audit it as ``unit_hours``.
 

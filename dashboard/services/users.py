@@ -11,8 +11,10 @@ from dashboard import audit
 from dashboard.db import units, users
 from dashboard.domain.access import ROLE_PRECEDENCE, Role, Viewer, parse_role, require
 from dashboard.queries.users import COLUMNS
+from dashboard.services.changes import writes
 
 
+@writes("users")
 def save_users(conn: Connection, viewer: Viewer, edited: pd.DataFrame, now: dt.datetime | None = None) -> list[str]:
     """Replace the users table with ``edited`` (the admin's table). Returns the problems; nothing is written
     when there are any. Every change is audited."""
