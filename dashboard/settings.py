@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     pool_size: int = Field(5, ge=1, le=200, description="connections kept per app process (PostgreSQL)")
     refresh_seconds: float = Field(10.0, ge=1, le=3600, description="live overview refresh interval")
     cache_ttl_seconds: float = Field(5.0, ge=0, le=3600, description="how long query results are cached")
+    # the other lifetimes of the UI's cache (dashboard.ui.cache.LIFETIMES); a write refreshes what it changes at once
+    cache_slow_seconds: float = Field(
+        60.0, ge=0, le=86400, description="cached lists that change rarely (inbox filter choices, demo marker)")
+    cache_checks_seconds: float = Field(
+        300.0, ge=0, le=86400, description="cached data-quality checks (they scan every work item)")
+    cache_calibration_seconds: float = Field(
+        600.0, ge=0, le=86400, description="cached as-is calibration of the what-if model")
+    cache_figure_seconds: float = Field(
+        600.0, ge=0, le=86400, description="cached chart figures, keyed by the data they draw (bounds memory only)")
     sla_green: float = Field(0.90, gt=0, le=1, description="SLA share at or above which an edge is green")
     sla_amber: float = Field(0.75, gt=0, le=1, description="SLA share at or above which an edge is amber")
     kpi_green: float = Field(0.75, gt=0, le=1, description="share of KPIs on target for a green unit")
