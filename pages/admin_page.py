@@ -14,7 +14,7 @@ if not viewer.is_admin:
     st.error("Only admins can manage users and read the audit trail.", icon=":material/block:")
     st.stop()
 data.require_database()
-units = data.units(data.get_settings().database_url, viewer)
+units = data.units(viewer)
 st.subheader("Users")
 spokes = units[units.kind == "spoke"].sort_values("name")
 admin_view.users_editor(viewer, dict(zip(spokes.id, spokes.name)))

@@ -28,7 +28,7 @@ viewer = current_viewer()
 st.title("Overview")
 data.require_database()
 
-units = data.units(settings.database_url, viewer)
+units = data.units(viewer)
 if units.empty:
     data.no_organisation()
 
@@ -67,14 +67,14 @@ def live_view() -> None:
                        "not these goals.")
     try:
         with st.spinner("Loading flows…"):
-            ov = data.overview(settings.database_url, viewer, window)
+            ov = data.overview(viewer, window)
     except errors.DATABASE_ERRORS as exc:  # the database went away between two refreshes
         if first_paint:
             slot.empty()
         st.warning(errors.explain(exc, url=settings.database_url) + " Retrying on the next refresh.",
                    icon=":material/sync_problem:")
         return
-    changes = recent_changes(settings.database_url, viewer)  # done operating-model changes (cached)
+    changes = recent_changes(viewer)  # done operating-model changes (cached)
     with tiles_box:  # sent before the map: the sparklines need plotly's code too
         with st.container(horizontal=True, gap="small", key="goal_tile_grid"):
             for row in ov.headline.itertuples():
@@ -85,7 +85,7 @@ def live_view() -> None:
             st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
         changes_caption(changes)
     with map_box:
-        fig = data.overview_map(settings.database_url, viewer, window, tuple(focus))
+        fig = data.overview_map(viewer, window, tuple(focus))
         event = draw_map(slot, fig)
         st.session_state[MAP_DRAWN] = True
         target = clicked_spoke(event)

@@ -3,7 +3,6 @@ Link to a saved scenario: /scenarios?scenario=<id>"""
 
 import streamlit as st
 
-from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui import scenario_saved as saving
 from dashboard.ui import scenario_trust as trust
@@ -18,7 +17,7 @@ st.title("Scenarios")
 st.caption("Centralised, decentralised or hybrid: handoffs, queueing, lead time, people and platform cost, "
            "compliance risk — per function and per spoke, against the as-is organisation.")
 data.require_database()
-units = data.units(get_settings().database_url, viewer)
+units = data.units(viewer)
 if units.empty or not (units.kind == "spoke").any():
     data.no_organisation()
 

@@ -17,7 +17,7 @@ require_shell()
 settings = get_settings()
 viewer = current_viewer()
 data.require_database()
-units = data.units(settings.database_url, viewer)
+units = data.units(viewer)
 spokes = units[units.kind == "spoke"]
 names = dict(zip(units.id, units.name))
 

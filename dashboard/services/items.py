@@ -37,6 +37,10 @@ STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in Status}  # how peop
 DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "hand_back": "handed back"}  # after the action
 
 
+class ActionRefused(ValueError):
+    """The action cannot be done as asked (a hand-back without a note, nothing selected): nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     item_id: str
@@ -58,9 +62,9 @@ def act(engine: Engine, viewer, unit: str, items: list[tuple[str, int]], action:
         raise ValueError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
     note = (note or "").strip() or None
     if action == "hand_back" and not note:
-        raise ValueError("Say why you hand the item back: the note goes to the hub with it.")
+        raise ActionRefused("Say why you hand the item back: the note goes to the hub with it.")
     if not items:
-        raise ValueError("Select at least one item first.")
+        raise ActionRefused("Select at least one item first.")
     now = now or dt.datetime.now(dt.UTC)
     outcomes: list[Outcome] = []
     for index, (item_id, version) in enumerate(items):

@@ -2,7 +2,7 @@
 
 Journeys started in the chosen window, with the units that handled their work items as touchpoints, are credited
 by four methods (dashboard.domain.attribution); the chosen one is drawn on the KPI tree, all four side by side.
-The journeys are read and attributed once per window (cached, short ttl), scoped to the viewer in the query
+The journeys are read and attributed once per window (cached: :mod:`dashboard.ui.cache`), scoped to the viewer in the query
 layer (a spoke lead gets their own team's credit and the others summed); widgets only reshape the result.
 Labels say what the figures are: journey revenue and journey conversion, never the shared goal's KPI names,
 whose figures (as the overview computes them) are quoted beside them for comparison.
@@ -23,8 +23,7 @@ from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries.attribution import TeamCredit, team_credit
 from dashboard.queries.kpis import kpi_catalogue, kpi_values, list_units
-from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data
 from dashboard.ui.text import md
 
 WINDOWS = {30: "Last 30 days", 90: "Last 90 days", 365: "Last 12 months"}
@@ -54,8 +53,8 @@ class Attribution:
     names: dict[str, str]
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=16)
-def _attribution(url: str, viewer: Viewer, days: int) -> Attribution:
+@cache.reads("items", "kpis", "units", max_entries=16)  # journeys are "items"
+def _attribution(viewer: Viewer, days: int) -> Attribution:
     now = dt.datetime.now(dt.UTC)
     start = now - dt.timedelta(days=days)
     with data.engine().connect() as conn:
@@ -70,7 +69,6 @@ def _attribution(url: str, viewer: Viewer, days: int) -> Attribution:
 
 
 def render(viewer: Viewer) -> None:
-    url = get_settings().database_url
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):  # wraps on a narrow screen
         days = st.selectbox("Journeys started", list(WINDOWS), index=0, format_func=WINDOWS.get, key="at_window")
         method = st.selectbox("Method on the KPI tree", list(at_.METHODS), index=list(at_.METHODS).index("markov"),
@@ -79,7 +77,7 @@ def render(viewer: Viewer) -> None:
                                        format_func=attribution_charts.MEASURES.get, key="at_measure") or "revenue"
     try:
         with st.spinner("Reading the customer journeys…"):
-            result = _attribution(url, viewer, int(days))
+            result = _attribution(viewer, int(days))
     except NotPermitted as exc:
         st.warning(f"Not available to you: {exc}.", icon=":material/lock:")
         return

@@ -1,7 +1,8 @@
 """Cached accessors and the database guard: the only place pages get data from.
 
-The engine is a cached resource per database URL; query results are cached with a short ttl
-(``DASHBOARD_CACHE_TTL_SECONDS``) so reruns from widget clicks cost nothing while live data stays fresh.
+The engine is a cached resource per database URL; query results are cached through :mod:`dashboard.ui.cache`
+(named by what they read, refreshed at once by a write of it, else after their lifetime) so reruns from widget
+clicks cost nothing while live data stays fresh.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from dashboard.queries.kpis import list_units
 from dashboard.queries.meta import DEMO, dataset
 from dashboard.queries.overview import OverviewData, load_overview
 from dashboard.settings import get_settings
+from dashboard.ui import cache
 
 
+# Not data, so not in dashboard.ui.cache: the connection pool, one per URL and pool size for the process's life
+# (no write makes it stale, and clearing it would drop connections other sessions are using).
 @st.cache_resource(show_spinner=False)
 def engine_for(url: str, pool_size: int) -> Engine:
     return make_engine(url, pool_size=pool_size)
@@ -120,37 +124,37 @@ def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
 
 
 def ttl() -> float:
-    """Seconds a cached page query stays fresh (DASHBOARD_CACHE_TTL_SECONDS): every view's st.cache_data uses it."""
+    """Seconds a live cached read stays fresh (DASHBOARD_CACHE_TTL_SECONDS; :data:`cache.LIFETIMES` "live")."""
     return get_settings().cache_ttl_seconds
 
 
-@st.cache_data(ttl=ttl(), show_spinner=False, max_entries=64)
-def overview(url: str, viewer: Viewer, window: str) -> OverviewData:
+@cache.reads("items", "units", "kpis", max_entries=64)
+def overview(viewer: Viewer, window: str) -> OverviewData:
     s = get_settings()
     return load_overview(engine(), viewer, window, dt.datetime.now(dt.UTC), s.tz)
 
 
-@st.cache_resource(ttl=ttl(), show_spinner=False, max_entries=64)
-def overview_map(url: str, viewer: Viewer, window: str, focus: tuple[str, ...]):
+@cache.reads("items", "units", "kpis", shared=True, max_entries=64)
+def overview_map(viewer: Viewer, window: str, focus: tuple[str, ...]):
     """The map figure for a window and spoke filter (building a plotly figure costs more than reading the
     rollups, so it is cached with the data it shows). A shared resource, not a per-call copy: unpickling a
     plotly Figure re-validates it (~30 ms a run, for every live tab); st.plotly_chart only reads it."""
     s = get_settings()
-    ov = overview(url, viewer, window)
+    ov = overview(viewer, window)
     return hub_spoke_map(ov.units, ov.flows, ov.health, sla_green=s.sla_green, sla_amber=s.sla_amber,
                          kpi_green=s.kpi_green, kpi_amber=s.kpi_amber, focus=list(focus) or None)
 
 
-@st.cache_data(ttl=ttl(), show_spinner=False, max_entries=16)
-def units(url: str, viewer: Viewer):
+@cache.reads("units", max_entries=16)
+def units(viewer: Viewer):
     with engine().connect() as conn:
         return list_units(conn, viewer)
 
 
-@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
-def is_demo(url: str, viewer: Viewer) -> bool:
-    """Whether the generated demo organisation is loaded (its marker in ``app_meta``). A database that cannot
-    answer is not called a demo: the page's own guard reports the fault."""
+@cache.reads("units", lifetime="slow", max_entries=16)
+def is_demo(viewer: Viewer) -> bool:
+    """Whether the generated demo organisation is loaded (its marker in ``app_meta``, written with the demo's
+    units). A database that cannot answer is not called a demo: the page's own guard reports the fault."""
     try:
         with engine().connect() as conn:
             return dataset(conn, viewer) == DEMO

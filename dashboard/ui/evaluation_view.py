@@ -2,8 +2,8 @@
 
 Pick a change marked done; the tab compares the touched spokes' flow before and after it with the spokes it did
 not touch (difference-in-differences), puts the what-if model's prediction beside it, and shows the touched
-spokes' KPIs before and after. Reads go through cached accessors (short ttl) keyed by the change and the window
-length, never by the clock.
+spokes' KPIs before and after. Reads go through cached accessors (:mod:`dashboard.ui.cache`) keyed by the change
+and the window length, never by the clock.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from dashboard.domain import evaluation as ev
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries.evaluation import EvaluationData, done_changes, evaluation_data
-from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data
 
 WINDOWS = {14: "2 weeks", 28: "4 weeks", 56: "8 weeks"}
 SERIES_METRICS = {"lead_time_h": "Lead time", "sla_share": "Within SLA", "items_per_day": "Items per day"}
@@ -42,14 +41,14 @@ HOW = f"""
 """
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
-def _changes(url: str, viewer: Viewer) -> pd.DataFrame:
+@cache.reads("cycle", max_entries=32)
+def _changes(viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return done_changes(conn, viewer)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
-def _evaluation(url: str, viewer: Viewer, change_id: int, days: int) -> EvaluationData | None:
+@cache.reads("cycle", "items", "kpis", "units", max_entries=32)
+def _evaluation(viewer: Viewer, change_id: int, days: int) -> EvaluationData | None:
     with data.engine().connect() as conn:
         return evaluation_data(conn, viewer, change_id, dt.datetime.now(dt.UTC), days)
 
@@ -60,10 +59,9 @@ def _change_label(row, names: dict[str, str] | None = None) -> str:
 
 
 def render(viewer: Viewer) -> None:
-    url = get_settings().database_url
     try:
-        changes = _changes(url, viewer)
-        units = data.units(url, viewer)
+        changes = _changes(viewer)
+        units = data.units(viewer)
     except NotPermitted as exc:
         st.warning(f"Not available to you: {exc}.", icon=":material/lock:")
         return
@@ -84,7 +82,7 @@ def render(viewer: Viewer) -> None:
                            help="How many days before the change to compare with, and at most how many after it")
     try:
         with st.spinner("Reading the flows around the change…"):
-            found = _evaluation(url, viewer, int(change_id), int(days))
+            found = _evaluation(viewer, int(change_id), int(days))
     except NotPermitted as exc:
         st.warning(f"Not available to you: {exc}.", icon=":material/lock:")
         return

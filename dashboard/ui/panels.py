@@ -10,44 +10,44 @@ import streamlit as st
 from dashboard.domain import format as fmt
 from dashboard.domain.capacity import MIN_DAYS_FOR_TREND, RECENT_DAYS, capacity_outlook
 from dashboard.domain.checks import channel_returns, suggest_shift
-from dashboard.queries import checks as q
+from dashboard.queries import checks
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data
 from dashboard.ui.spoke_view import chart
 from dashboard.ui.text import md
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
-def _topics(url: str, viewer, unit: str, window: str):
+@cache.reads("items", max_entries=32)
+def _topics(viewer, unit: str, window: str):
     with data.engine().connect() as conn:
-        return q.routed_topics(conn, viewer, unit, *data.current_bounds(window))
+        return checks.routed_topics(conn, viewer, unit, *data.current_bounds(window))
 
 
 LOOK_BACK_DAYS = 28
 FIGURE_WIDTH = 230  # px per headline figure: they wrap onto more rows rather than cut their labels
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=32)
-def _arrivals(url: str, viewer, unit: str, today: dt.date):
+@cache.reads("units", "items", max_entries=32)
+def _arrivals(viewer, unit: str, today: dt.date):
     """The unit's row and its leads per complete day of the last LOOK_BACK_DAYS days (keyed by the local date:
     complete days change only when a day ends)."""
     now = dt.datetime.now(dt.UTC)
     with data.engine().connect() as conn:
-        return q.unit_row(conn, viewer, unit), q.daily_arrivals(
+        return checks.unit_row(conn, viewer, unit), checks.daily_arrivals(
             conn, viewer, unit, ["lead"], now - dt.timedelta(days=LOOK_BACK_DAYS), now, get_settings().tz)
 
 
 def render_panels(ctx) -> None:
     with data.engine().connect() as conn:
-        panels = q.unit_panels(conn, ctx.viewer, ctx.unit)
+        panels = checks.unit_panels(conn, ctx.viewer, ctx.unit)
     for panel in panels:
-        st.subheader(q.PANELS[panel])
+        st.subheader(checks.PANELS[panel])
         RENDERERS[panel](ctx)
 
 
 def lead_capacity(ctx) -> None:
     s = get_settings()
-    unit, days = _arrivals(s.database_url, ctx.viewer, ctx.unit, dt.datetime.now(s.tz).date())
+    unit, days = _arrivals(ctx.viewer, ctx.unit, dt.datetime.now(s.tz).date())
     per_fte = unit.get("capacity_per_fte_day")
     if not per_fte or not unit.get("headcount"):
         st.info("Set this unit's headcount and leads per rep per day (`capacity_per_fte_day`) to compare.")
@@ -84,9 +84,9 @@ def lead_capacity(ctx) -> None:
 
 def promotions(ctx) -> None:
     with data.engine().connect() as conn:
-        promos = q.promotions_with_volume(conn, ctx.viewer, ctx.unit, dt.datetime.now(dt.UTC))
+        promos = checks.promotions_with_volume(conn, ctx.viewer, ctx.unit, dt.datetime.now(dt.UTC))
     if promos.empty:
-        st.info(f"No promotion is running, coming up or ended in the last {q.PROMOTIONS_ENDED_DAYS} days.")
+        st.info(f"No promotion is running, coming up or ended in the last {checks.PROMOTIONS_ENDED_DAYS} days.")
         return
     tz = get_settings().tz
     order = {"active": 0, "upcoming": 1, "ended": 2}
@@ -104,12 +104,12 @@ def promotions(ctx) -> None:
                                    "starts to two days after it ends (so far)"),
     })
     st.caption(f"Times in {get_settings().timezone}. Ended promotions stay listed for "
-               f"{q.PROMOTIONS_ENDED_DAYS} days: their complaints often arrive afterwards.")
+               f"{checks.PROMOTIONS_ENDED_DAYS} days: their complaints often arrive afterwards.")
 
 
 def channel_roi(ctx) -> None:
     with data.engine().connect() as conn:
-        camp = q.campaign_frame(conn, ctx.viewer, (ctx.end - dt.timedelta(days=90)).date(), ctx.end.date())
+        camp = checks.campaign_frame(conn, ctx.viewer, (ctx.end - dt.timedelta(days=90)).date(), ctx.end.date())
     if camp.empty:
         st.info("No campaign data for the last 90 days.")
         return
@@ -143,7 +143,7 @@ def channel_roi(ctx) -> None:
 
 
 def routed_topics(ctx) -> None:
-    by_topic, faq = _topics(get_settings().database_url, ctx.viewer, ctx.unit, ctx.window)
+    by_topic, faq = _topics(ctx.viewer, ctx.unit, ctx.window)
     if by_topic.empty:
         st.info("Nothing routed to this team in this window.")
         return

@@ -29,7 +29,7 @@ from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.vocabulary import FUNCTIONS
 from dashboard.services.units import set_office_hours
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data
 from dashboard.ui import scenario_view as sv
 from dashboard.ui.text import bullets, md
 from dashboard.whatif.calendar import (
@@ -220,6 +220,7 @@ def _save_hours(viewer: Viewer, unit: str, name: str, hours: str, zone: str) -> 
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc)
         return
+    cache.changed(set_office_hours)  # the as-is and the units lists read "units"
     stated = format_hours(parse_hours(hours)) if hours.strip() else "read from the data again"
     where = f" ({zone.strip() or get_settings().timezone})" if hours.strip() else ""
     sv.recalibrate()
@@ -282,7 +283,7 @@ def _order(labels: list[str]):
 # --- 5. staffing per interval and for the SLA -------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache.computed(max_entries=32)
 def _sla_staffing(key: str) -> pd.DataFrame:
     return sla_staffing(load_inputs(json.loads(key)))
 

@@ -26,8 +26,7 @@ from dashboard.domain.access import Viewer
 from dashboard.domain.urlvalues import ROW_ID_MAX, UrlValueError, row_id
 from dashboard.queries import scenarios as saved
 from dashboard.services import cycle
-from dashboard.settings import get_settings
-from dashboard.ui import data, urlstate
+from dashboard.ui import cache, data, urlstate
 from dashboard.ui.text import bullets, md
 from dashboard.whatif.analysis import sensitivity, tradeoff_curve
 from dashboard.whatif.calibration import CalibrationResult
@@ -66,8 +65,9 @@ ADDED = "sc_added"
 ORIGIN = "sc_origin"  # what the scenario on screen started from: the as-is, a preset, a saved scenario
 
 
-@st.cache_data(ttl=600, show_spinner="Calibrating the as-is model from observed work…", max_entries=8)
-def as_is(url: str, viewer: Viewer) -> tuple[dict, CalibrationResult | None, list[str]]:
+@cache.reads("items", "units", lifetime="calibration", spinner="Calibrating the as-is model from observed work…",
+             max_entries=8)
+def as_is(viewer: Viewer) -> tuple[dict, CalibrationResult | None, list[str]]:
     """The calibrated as-is inputs (dumped), the calibration with its evidence (``fit``, ``calendars``, ...;
     None when not calibrated) and notes (:func:`dashboard.services.cycle.as_is`: typed defaults, saying why, when
     this viewer's role or the data cannot support a calibration)."""
@@ -77,9 +77,8 @@ def as_is(url: str, viewer: Viewer) -> tuple[dict, CalibrationResult | None, lis
 
 
 def recalibrate() -> None:
-    """After office hours changed: calibrate again, and let the page start again from the new as-is."""
-    as_is.clear()
-    data.units.clear()
+    """After office hours changed (the write cleared the as-is, a reader of "units"): let the page start again
+    from the new as-is."""
     st.session_state[RECALIBRATE] = True
 
 
@@ -100,18 +99,18 @@ def inputs_key(inputs: ScenarioInputs) -> str:
     return json.dumps(dump_inputs(inputs), sort_keys=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.computed(max_entries=64)
 def _evaluate(key: str):
     return evaluate(load_inputs(json.loads(key)))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache.computed(max_entries=32)
 def _analysis(key: str, sweep: str | None):
     inputs = load_inputs(json.loads(key))
     return tradeoff_curve(inputs, function=sweep, points=101), sensitivity(inputs, rel_change=0.2)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache.computed(max_entries=32)
 def _models(key: str, as_is_key: str):
     return compare_models(load_inputs(json.loads(key)), as_is=load_inputs(json.loads(as_is_key)))
 
@@ -142,8 +141,7 @@ def set_controls(inputs: ScenarioInputs) -> None:
 def start(viewer: Viewer, scenario_id: str | None) -> tuple[ScenarioInputs, CalibrationResult | None, list[str]]:
     """Initialise the session from the as-is model, or from ``?scenario=<id>`` once; after a recalibration
     start again from the new as-is (a loaded scenario stays as it was saved; the controls keep their values)."""
-    url = get_settings().database_url
-    base, calibration, notes = as_is(url, viewer)
+    base, calibration, notes = as_is(viewer)
     if st.session_state.pop(RECALIBRATE, False) or "sc_asis" not in st.session_state:
         fresh = dump_inputs(with_functions(load_inputs(base), calibration, st.session_state.get(ADDED, [])))
         st.session_state["sc_asis"] = fresh

@@ -172,7 +172,7 @@ def demo_badge(viewer: Viewer) -> None:
     """A badge on every page while the generated demo organisation is loaded, so nobody takes it for real data."""
     from dashboard.ui import data
 
-    if data.is_demo(get_settings().database_url, viewer):
+    if data.is_demo(viewer):
         st.badge("Demo data", icon=":material/science:", color="violet",
                  help="A generated demo organisation (`python -m loaders demo`): its people, items and figures are "
                       "made up. Importing your own units, KPIs and work items replaces it.")

@@ -16,7 +16,7 @@ from dashboard.domain.access import Viewer
 from dashboard.domain.urlvalues import UrlValueError, one_of
 from dashboard.domain.vocabulary import DEFAULT_WINDOW, WINDOWS, comparison_label
 from dashboard.settings import get_settings
-from dashboard.ui import urlstate
+from dashboard.ui import cache, urlstate
 from dashboard.ui.text import md
 
 
@@ -99,7 +99,7 @@ def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
         st.caption(f"{icon} Target {target} · {status}{change}")
 
 
-@st.cache_resource(ttl=600, max_entries=64, show_spinner=False)
+@cache.computed(lifetime="figures", shared=True, max_entries=64)
 def _series(trend: pd.DataFrame) -> dict[str, tuple[tuple, tuple]]:
     """KPI id -> (times, values) in time order, split once per trend frame (hashed by value) rather than filtered
     and sorted once per tile on every rerun."""
@@ -109,7 +109,7 @@ def _series(trend: pd.DataFrame) -> dict[str, tuple[tuple, tuple]]:
     return out
 
 
-@st.cache_resource(ttl=600, max_entries=512, show_spinner=False)
+@cache.computed(lifetime="figures", shared=True, max_entries=512)
 def _sparkline(values: tuple[float, ...], colour: str, marks: tuple[float, ...] = ()):
     """Shared per (values, colour, marks): building a plotly figure costs ~10 ms, and a live tab redraws its tiles
     at every refresh; st.plotly_chart only reads the figure."""
@@ -119,8 +119,8 @@ def _sparkline(values: tuple[float, ...], colour: str, marks: tuple[float, ...] 
 CHANGES_DAYS = 90  # how far back the overview's "since" line and the tiles' marks look
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def recent_changes(url: str, viewer: Viewer, unit: str | None = None) -> tuple[tuple[dt.date, str, tuple[str, ...]], ...]:
+@cache.reads("cycle", max_entries=64)
+def recent_changes(viewer: Viewer, unit: str | None = None) -> tuple[tuple[dt.date, str, tuple[str, ...]], ...]:
     """Done operating-model changes of the last CHANGES_DAYS days, oldest first: (date, label, spokes touched —
     empty = all). Cached like every page query (tuples: cheap to copy out of the cache on every rerun); with a
     ``unit``, only the changes touching that spoke or every spoke. A database failure gives none (the page's

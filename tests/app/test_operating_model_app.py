@@ -35,7 +35,7 @@ def _as_is(url):
     """The baseline the page compares a first promotion with (the Scenarios page's as-is, same cache)."""
     from dashboard.ui.scenario_view import as_is
 
-    return load_inputs(as_is(url, HUB)[0])
+    return load_inputs(as_is(HUB)[0])
 
 
 def _scenario(url, name="Flip content production"):
