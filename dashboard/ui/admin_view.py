@@ -17,7 +17,7 @@ from dashboard.queries import routing, users
 from dashboard.services import routing as routing_service
 from dashboard.services import users as user_service
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data
 from dashboard.ui.text import md
 
 PAGE = 100
@@ -70,6 +70,7 @@ def users_editor(viewer: Viewer, spokes: dict[str, str]) -> None:
         except errors.DATABASE_ERRORS as exc:  # one transaction: nothing saved, the edits stay in the table
             data.write_failed(exc, "Nothing was saved; your edits are still in the table, so you can try again.")
             return
+        cache.changed(user_service.save_users)
         if problems:
             st.error("Nothing was saved: " + md("; ".join(problems)), icon=":material/error:")
         else:
@@ -188,7 +189,7 @@ def units_section(viewer: Viewer) -> None:
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was deleted.")
         return
-    data.units.clear()
+    cache.changed(routing_service.delete_unit)
     st.session_state["unit_delete_done"] = (f"Deleted {names[unit]}." if deleted
                                             else f"{names[unit]} was already deleted.")
     st.rerun()

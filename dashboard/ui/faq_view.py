@@ -1,7 +1,7 @@
 """The Routing page's FAQ candidates tab: recurring questions among the mentions the hub routed, grouped by
 similar wording (``dashboard.domain.faq``), with counts and examples, so the hub can publish answers.
 
-Reads go through cached accessors (short ttl) keyed by the database URL, the viewer and the window length,
+Reads go through cached accessors (:mod:`dashboard.ui.cache`) keyed by the viewer and the window length,
 never by the clock; the clustering is cached on its inputs too, so moving the slider back costs nothing.
 """
 
@@ -17,9 +17,8 @@ from dashboard.domain import faq
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.export import to_safe_csv
-from dashboard.queries import faq as q
-from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.queries import faq as faq_queries
+from dashboard.ui import cache, data
 from dashboard.ui.text import md
 
 WINDOWS = {7: "7 days", 30: "30 days", 90: "90 days"}
@@ -55,30 +54,29 @@ HOW = f"""
 """
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=32)
-def _mentions(url: str, viewer: Viewer, days: int) -> tuple[pd.DataFrame, int]:
+@cache.reads("items", max_entries=32)
+def _mentions(viewer: Viewer, days: int) -> tuple[pd.DataFrame, int]:
     end = dt.datetime.now(dt.UTC)
     start = end - dt.timedelta(days=days)
     with data.engine().connect() as conn:
-        return q.mention_texts(conn, viewer, start, end), q.mention_count(conn, viewer, start, end)
+        return faq_queries.mention_texts(conn, viewer, start, end), faq_queries.mention_count(conn, viewer, start, end)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=64)
-def _candidates(url: str, viewer: Viewer, days: int, threshold: float, min_items: int) -> faq.FaqResult:
-    texts, total = _mentions(url, viewer, days)
+@cache.reads("items", max_entries=64)  # the grouping of _mentions' result: cleared with it
+def _candidates(viewer: Viewer, days: int, threshold: float, min_items: int) -> faq.FaqResult:
+    texts, total = _mentions(viewer, days)
     return faq.candidates(texts, threshold=threshold, min_items=min_items, items_total=total)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
-def _names(url: str, viewer: Viewer) -> dict[str, str]:
-    units = data.units(url, viewer)
+@cache.reads("units", max_entries=16)
+def _names(viewer: Viewer) -> dict[str, str]:
+    units = data.units(viewer)
     names = dict(zip(units.id, units.name))
     names |= {u: UNROUTED for u in units.id[units.kind == "hub"]}
     return names
 
 
 def render(viewer: Viewer) -> None:
-    url = get_settings().database_url
     window_col, size_col = st.columns([3, 2], vertical_alignment="bottom")
     threshold_col = st.container()
     days = window_col.segmented_control("Mentions of the last", list(WINDOWS), format_func=WINDOWS.get, default=30,
@@ -89,8 +87,8 @@ def render(viewer: Viewer) -> None:
                                      step=0.05, key="faq_threshold", help=THRESHOLD_HELP)
     try:
         with st.spinner("Grouping the mentions by wording…"):
-            names = _names(url, viewer)
-            result = _candidates(url, viewer, int(days), round(float(threshold), 2), int(min_items))
+            names = _names(viewer)
+            result = _candidates(viewer, int(days), round(float(threshold), 2), int(min_items))
     except NotPermitted as exc:
         st.warning(f"Not available to you: {md(exc)}.", icon=":material/lock:")
         return

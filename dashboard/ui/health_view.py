@@ -1,7 +1,9 @@
 """The sections of the data-health page: freshness per table, file imports, quarantine, quality checks.
 
-Cached accessors are keyed by the database URL and the viewer (and the filter), like ``data.py``; the clock
-is read inside them, so a key never changes with time and the ttl decides how fresh "now" is.
+Cached accessors (:mod:`dashboard.ui.cache`) are keyed by the viewer (and the filter), like ``data.py``; the
+clock is read inside them, so a key never changes with time and the lifetime decides how fresh "now" is. The
+import log, quarantine and campaigns are written only by imports, with their audit record in the same
+transaction: their readers read "audit", which every write changes.
 """
 
 from __future__ import annotations
@@ -14,16 +16,15 @@ import streamlit as st
 from dashboard import audit
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
-from dashboard.queries import health as q
+from dashboard.queries import health
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data
 from dashboard.ui.text import md
 
 TABLE_LABELS = {"work_items": "Work items", "kpi_observations": "KPI observations", "kpis": "KPIs",
                 "units": "Units", "campaigns": "Campaigns", "journeys": "Customer journeys"}
 ROWS_SHOWN = 200
 RECENT_IMPORTS = 50
-CHECKS_TTL = 300.0  # the checks scan every work item (~1.5 s at 1M rows on SQLite): minutes old is fresh enough
 NO_IMPORTS = "No files imported yet. Hub leads and admins load files on the Import data page."
 NO_IMPORTS_CLI = ("Files can also be loaded from the server's command line (`python -m loaders ingest PATH`); they "
                   "show here the same way.")
@@ -33,48 +34,49 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
-def _freshness(url: str, viewer: Viewer, cadence: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+@cache.reads("items", "kpis", "units", "audit", max_entries=16)
+def _freshness(viewer: Viewer, cadence: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     with data.engine().connect() as conn:
-        return q.freshness(conn, viewer, _now(), dict(cadence))
+        return health.freshness(conn, viewer, _now(), dict(cadence))
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
-def _imports(url: str, viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame]:
+@cache.reads("audit", max_entries=16)
+def _imports(viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame]:
     with data.engine().connect() as conn:
-        return q.last_imports(conn, viewer), q.recent_imports(conn, viewer, RECENT_IMPORTS)
+        return health.last_imports(conn, viewer), health.recent_imports(conn, viewer, RECENT_IMPORTS)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=16)
-def _quarantine_counts(url: str, viewer: Viewer) -> pd.DataFrame:
+@cache.reads("audit", max_entries=16)
+def _quarantine_counts(viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
-        return q.quarantine_counts(conn, viewer)
+        return health.quarantine_counts(conn, viewer)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=64)
-def _open_imports(url: str, viewer: Viewer, kind: str | None) -> pd.DataFrame:
+@cache.reads("audit", max_entries=64)
+def _open_imports(viewer: Viewer, kind: str | None) -> pd.DataFrame:
     with data.engine().connect() as conn:
-        return q.imports_with_open_rows(conn, viewer, kind)
+        return health.imports_with_open_rows(conn, viewer, kind)
 
 
-@st.cache_data(ttl=data.ttl(), show_spinner=False, max_entries=64)
-def _quarantine(url: str, viewer: Viewer, kind: str | None, import_id: int | None):
+@cache.reads("audit", max_entries=64)
+def _quarantine(viewer: Viewer, kind: str | None, import_id: int | None):
     with data.engine().connect() as conn:
-        return (q.quarantine_reasons(conn, viewer, kind, import_id),
-                q.quarantined_rows(conn, viewer, kind, import_id, ROWS_SHOWN))
+        return (health.quarantine_reasons(conn, viewer, kind, import_id),
+                health.quarantined_rows(conn, viewer, kind, import_id, ROWS_SHOWN))
 
 
-@st.cache_data(ttl=max(data.ttl(), CHECKS_TTL), show_spinner="Running the quality checks…", max_entries=16)
-def _checks(url: str, viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame, dt.datetime]:
+# the checks scan every work item (~1.5 s at 1M rows on SQLite): minutes old is fresh enough ("checks" lifetime)
+@cache.reads("items", "kpis", "units", lifetime="checks", spinner="Running the quality checks…", max_entries=16)
+def _checks(viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame, dt.datetime]:
     now = _now()
     with data.engine().connect() as conn:
-        return q.quality_checks(conn, viewer, now), q.kpis_not_range_checked(conn, viewer), now
+        return health.quality_checks(conn, viewer, now), health.kpis_not_range_checked(conn, viewer), now
 
 
 def require_permission(viewer: Viewer) -> None:
     """Stop the page with a message for a viewer whose role may not see data health."""
     try:
-        q.require_health_viewer(viewer)
+        health.require_health_viewer(viewer)
     except NotPermitted:
         st.error("Not permitted: data health is for hub leads, admins and executives.", icon=":material/block:")
         st.stop()
@@ -101,14 +103,14 @@ def _freshness_view(fresh: pd.DataFrame, tz) -> pd.DataFrame:
                 else f"{fmt.hours(r.age_h)} ago" for r in rows],
         "Expected every": ["" if pd.isna(r.cadence_h) else fmt.hours(r.cadence_h) for r in rows],
         "Rows": [int(r.rows) for r in rows],
-        "Newest row": ["" if pd.isna(r.newest) else fmt.day(r.newest) if r.table in q.DATE_TABLES
+        "Newest row": ["" if pd.isna(r.newest) else fmt.day(r.newest) if r.table in health.DATE_TABLES
                        else _when(r.newest, tz) for r in rows],
     })
 
 
 def freshness_section(viewer: Viewer) -> None:
     s = get_settings()
-    fresh = _freshness(s.database_url, viewer, tuple(sorted(s.freshness_hours.items())))
+    fresh = _freshness(viewer, tuple(sorted(s.freshness_hours.items())))
     stale = fresh[fresh.stale.eq(True)]
     if stale.empty:
         st.success("No stale tables: every newest row is within its expected cadence.", icon=":material/check:")
@@ -144,7 +146,7 @@ def _import_view(frame: pd.DataFrame) -> pd.DataFrame:
 
 def imports_section(viewer: Viewer) -> None:
     s = get_settings()
-    last, recent = _imports(s.database_url, viewer)
+    last, recent = _imports(viewer)
     if last.empty:
         st.info(NO_IMPORTS, icon=":material/upload_file:")
         if viewer.is_admin:
@@ -171,7 +173,7 @@ def _import_label(row, tz) -> str:
 
 def quarantine_section(viewer: Viewer) -> None:
     s = get_settings()
-    counts = _quarantine_counts(s.database_url, viewer)
+    counts = _quarantine_counts(viewer)
     if counts.empty or counts.open.sum() == 0:
         fixed = int(counts.fixed.sum()) if not counts.empty else 0
         st.success("Nothing in quarantine: every imported row was loaded"
@@ -187,12 +189,12 @@ def quarantine_section(viewer: Viewer) -> None:
     with left:
         kind = st.selectbox("Table", [None, *open_kinds.kind], key="health_kind",
                             format_func=lambda k: "All tables" if k is None else TABLE_LABELS.get(k, k))
-    choices = _open_imports(s.database_url, viewer, kind)
+    choices = _open_imports(viewer, kind)
     labels = {int(r.id): _import_label(r, s.tz) for r in choices.itertuples()}
     with right:
         import_id = st.selectbox("Import", [None, *labels], key=f"health_import_{kind or 'all'}",
                                  format_func=lambda i: "All imports" if i is None else labels.get(i, f"#{i}"))
-    reasons, page = _quarantine(s.database_url, viewer, kind, import_id)
+    reasons, page = _quarantine(viewer, kind, import_id)
     st.markdown("**Why rows were refused** (a row can have several reasons)")
     st.dataframe(pd.DataFrame({"Table": reasons.kind.map(TABLE_LABELS).fillna(reasons.kind), "Column": reasons.column,
                                "Problem": reasons.problem, "Rows": reasons.rows}), hide_index=True,
@@ -222,7 +224,7 @@ def _download(viewer: Viewer, import_id: int | None, choices: pd.DataFrame) -> N
     def quarantine_csv() -> bytes:  # built only when the user clicks (deferred download)
         with data.engine().begin() as conn:
             audit.record(conn, viewer, "export", f"quarantine of import #{import_id}")
-            return q.quarantine_csv(conn, viewer, import_id)
+            return health.quarantine_csv(conn, viewer, import_id)
 
     st.download_button(f"Download open rows of {file_name} (CSV)", quarantine_csv,
                        file_name=f"{stem}-quarantined.csv", mime="text/csv", icon=":material/download:",
@@ -255,7 +257,7 @@ def _not_range_checked(lifted: pd.DataFrame) -> str:
 
 def quality_section(viewer: Viewer) -> None:
     s = get_settings()
-    checks, lifted, checked_at = _checks(s.database_url, viewer)
+    checks, lifted, checked_at = _checks(viewer)
     invalid = checks[checks.kind == "invalid"]
     failing = invalid[invalid.problems > 0]
     if failing.empty:
@@ -270,7 +272,7 @@ def quality_section(viewer: Viewer) -> None:
     st.markdown("**Missing optional values** (information, not errors)")
     _checks_table(checks[checks.kind == "missing"], "Missing")
     st.caption(f"Checked at {_when(checked_at, s.tz)} ({s.timezone}); the checks read every row, so their result "
-               f"is kept for {max(data.ttl(), CHECKS_TTL) / 60:g} min.")
+               f"is kept for {cache.lifetime('checks') / 60:g} min.")
     if st.button("Run the checks again", icon=":material/refresh:", key="health_recheck"):
-        _checks.clear()
+        _checks.clear()  # a person's "compute again", not a write
         st.rerun()

@@ -72,6 +72,8 @@ def _record_sign_in(viewer: Viewer, why: str | None) -> None:
 WANTED_FOR_SECONDS = 900.0  # a sign-in that takes longer than this starts on the start page
 
 
+# Not data, so not in dashboard.ui.cache: one mutable dict of process memory, shared by every session (the
+# database holds nothing of it, so no write can make it stale and no lifetime applies).
 @st.cache_resource(show_spinner=False)
 def _wanted_pages() -> dict[str, tuple[float, str, dict]]:
     """Per browser: the page (url path, query) someone asked for while signed out. Streamlit's sign-in

@@ -18,12 +18,12 @@ from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.domain.urlvalues import UrlValueError, page_number
 from dashboard.domain.vocabulary import OPEN_STATUSES, Status
-from dashboard.queries import spoke as q
+from dashboard.queries import spoke as spoke_queries
 from dashboard.queries.kpis import kpi_trend, kpis_with_change
 from dashboard.queries.overview import TREND_BUCKET_HOURS
-from dashboard.services.items import ACTIONS, DONE, STATUS_LABELS, act
+from dashboard.services.items import ACTIONS, DONE, STATUS_LABELS, ActionRefused, act
 from dashboard.settings import get_settings
-from dashboard.ui import data, urlstate
+from dashboard.ui import cache, data, urlstate
 from dashboard.ui.tables import kpi_table
 from dashboard.ui.text import bullets, md
 from dashboard.ui.widgets import kpi_tile, recent_changes
@@ -60,59 +60,58 @@ def context(viewer: Viewer, unit: str, names: dict[str, str], window: str) -> Sp
 
 
 # Cached accessors are keyed by the window's name, not its bounds: bounds move with the clock and would
-# make every key new. Within the ttl a rerun reuses the result; after it, the bounds are recomputed.
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _kpis(url: str, viewer: Viewer, window: str) -> pd.DataFrame:
+# make every key new. Within the lifetime a rerun reuses the result; after it, the bounds are recomputed.
+@cache.reads("kpis", "units", max_entries=64)
+def _kpis(viewer: Viewer, window: str) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return kpis_with_change(conn, viewer, *data.current_bounds(window))
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _kpi_trend(url: str, viewer: Viewer, ids: tuple[str, ...], window: str):
+@cache.reads("kpis", max_entries=64)
+def _kpi_trend(viewer: Viewer, ids: tuple[str, ...], window: str):
     with data.engine().connect() as conn:
         return kpi_trend(conn, viewer, list(ids), *data.current_bounds(window), 24 if window == "30d" else 6)
 
 
-def _bounded(f: q.InboxFilter, window: str) -> q.InboxFilter:
+def _bounded(f: spoke_queries.InboxFilter, window: str) -> spoke_queries.InboxFilter:
     start, end = data.current_bounds(window)
-    return q.InboxFilter(**{**f.__dict__, "start": start, "end": end})
+    return spoke_queries.InboxFilter(**{**f.__dict__, "start": start, "end": end})
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _inbox_total(url: str, viewer: Viewer, unit: str, window: str, f: q.InboxFilter) -> int:
+@cache.reads("items", max_entries=64)
+def _inbox_total(viewer: Viewer, unit: str, window: str, f: spoke_queries.InboxFilter) -> int:
     with data.engine().connect() as conn:
-        return q.inbox_count(conn, viewer, unit, _bounded(f, window))
+        return spoke_queries.inbox_count(conn, viewer, unit, _bounded(f, window))
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _inbox_page(url: str, viewer: Viewer, unit: str, window: str, f: q.InboxFilter) -> q.InboxPage:
+@cache.reads("items", max_entries=64)
+def _inbox_page(viewer: Viewer, unit: str, window: str, f: spoke_queries.InboxFilter) -> spoke_queries.InboxPage:
     with data.engine().connect() as conn:
-        return q.inbox(conn, viewer, unit, _bounded(f, window), dt.datetime.now(dt.UTC))
+        return spoke_queries.inbox(conn, viewer, unit, _bounded(f, window), dt.datetime.now(dt.UTC))
 
 
-@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
-def _options(url: str, viewer: Viewer, unit: str, since: dt.date) -> dict[str, list[str]]:
+@cache.reads("items", lifetime="slow", max_entries=64)
+def _options(viewer: Viewer, unit: str, since: dt.date) -> dict[str, list[str]]:
     with data.engine().connect() as conn:  # per day: the lists change rarely, and a day's drift is harmless
-        return q.inbox_options(conn, viewer, unit, dt.datetime.combine(since, dt.time(), dt.UTC))
+        return spoke_queries.inbox_options(conn, viewer, unit, dt.datetime.combine(since, dt.time(), dt.UTC))
 
 
-@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
-def _flow(url: str, viewer: Viewer, unit: str, window: str):
+@cache.reads("items", max_entries=64)
+def _flow(viewer: Viewer, unit: str, window: str):
     start, end = data.current_bounds(window)
     bucket = TREND_BUCKET_HOURS[window]
     with data.engine().connect() as conn:
-        return q.flow_trend(conn, viewer, unit, start, end, bucket), q.cycle_histogram(conn, viewer, unit, start, end)
+        return spoke_queries.flow_trend(conn, viewer, unit, start, end, bucket), spoke_queries.cycle_histogram(conn, viewer, unit, start, end)
 
 
 def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
-    url = get_settings().database_url
-    kpis = _kpis(url, ctx.viewer, ctx.window)
+    kpis = _kpis(ctx.viewer, ctx.window)
     own = kpis[kpis.unit_id == ctx.unit]
     if own.empty:
         st.info("This spoke has no KPIs yet. Add them to the `kpis` table (see docs/data-contract.md).")
         return own
-    trend = _kpi_trend(url, ctx.viewer, tuple(own.id), ctx.window)
-    changes = recent_changes(url, ctx.viewer, ctx.unit)
+    trend = _kpi_trend(ctx.viewer, tuple(own.id), ctx.window)
+    changes = recent_changes(ctx.viewer, ctx.unit)
     with st.container(horizontal=True, gap="small", key="kpi_tiles"):
         for row in own.itertuples():
             with st.container(width=TILE_WIDTH, key=f"kpi_tile_{row.id}"):
@@ -123,7 +122,7 @@ def kpi_section(ctx: SpokeContext) -> pd.DataFrame:
     return own
 
 
-def _inbox_filters(ctx: SpokeContext, options: dict[str, list[str]]) -> q.InboxFilter:
+def _inbox_filters(ctx: SpokeContext, options: dict[str, list[str]]) -> spoke_queries.InboxFilter:
     statuses = [s.value for s in Status]
     default_status = [s.value for s in OPEN_STATUSES]
     urlstate.seed_many("channel", options["channels"])
@@ -141,7 +140,7 @@ def _inbox_filters(ctx: SpokeContext, options: dict[str, list[str]]) -> q.InboxF
     for key, value, default in (("channel", channels, None), ("kind", kinds, None), ("status", chosen_status, default_status),
                                 ("sort", sort, DEFAULT_SORT)):
         urlstate.write(key, value, default)
-    return q.InboxFilter(start=ctx.start, end=ctx.end, channels=tuple(channels), kinds=tuple(kinds),
+    return spoke_queries.InboxFilter(start=ctx.start, end=ctx.end, channels=tuple(channels), kinds=tuple(kinds),
                          statuses=tuple(chosen_status), sort=sort.lstrip("-"), descending=sort.startswith("-"),
                          limit=PAGE_SIZE)
 
@@ -169,15 +168,14 @@ def _page_number(pages: int, view: tuple) -> int:
 
 
 def inbox_section(ctx: SpokeContext) -> None:
-    url = get_settings().database_url
     now = dt.datetime.now(dt.UTC)
-    options = _options(url, ctx.viewer, ctx.unit, ctx.start.date())
+    options = _options(ctx.viewer, ctx.unit, ctx.start.date())
     f = _inbox_filters(ctx, options)
-    unbounded = q.InboxFilter(**{**f.__dict__, "start": None, "end": None})  # cache key: no clock in it
-    total = _inbox_total(url, ctx.viewer, ctx.unit, ctx.window, unbounded)
+    unbounded = spoke_queries.InboxFilter(**{**f.__dict__, "start": None, "end": None})  # cache key: no clock in it
+    total = _inbox_total(ctx.viewer, ctx.unit, ctx.window, unbounded)
     pages = max(1, -(-total // PAGE_SIZE))
     page_no = _page_number(pages, (ctx.unit, ctx.window, f.channels, f.kinds, f.statuses, f.sort, f.descending))
-    page = _inbox_page(url, ctx.viewer, ctx.unit, ctx.window, q.InboxFilter(**{**unbounded.__dict__, "offset": (page_no - 1) * PAGE_SIZE}))
+    page = _inbox_page(ctx.viewer, ctx.unit, ctx.window, spoke_queries.InboxFilter(**{**unbounded.__dict__, "offset": (page_no - 1) * PAGE_SIZE}))
     _flash()
     if page.rows.empty:
         st.info("No items match these filters in this window.", icon=":material/inbox:")
@@ -256,8 +254,8 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     if not submitted:
         return
     try:
-        outcomes = act(data.engine(), ctx.viewer, ctx.unit, selected, action, note=note)
-    except ValueError as exc:
+        outcomes = cache.after(act, data.engine(), ctx.viewer, ctx.unit, selected, action, note=note)
+    except ActionRefused as exc:
         st.warning(str(exc), icon=":material/info:")
         return
     except NotPermitted as exc:
@@ -279,12 +277,6 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     st.session_state["inbox_flash"] = flash
     st.session_state["inbox_generation"] = st.session_state.get("inbox_generation", 0) + 1  # clears the ticks
     st.session_state.pop("inbox_seen", None)
-    _kpis.clear()
-    _flow.clear()
-    _inbox_total.clear()
-    _inbox_page.clear()
-    data.overview.clear()
-    data.overview_map.clear()
     st.rerun()
 
 
@@ -296,12 +288,12 @@ def not_done_message(action: str, failed: list) -> str:
     return md(head) + "\n\n" + bullets(o.message for o in failed)
 
 
-def _exports(ctx: SpokeContext, f: q.InboxFilter, now: dt.datetime) -> None:
+def _exports(ctx: SpokeContext, f: spoke_queries.InboxFilter, now: dt.datetime) -> None:
     s = get_settings()
 
     def inbox_csv() -> bytes:  # built only when the user clicks (deferred download)
         with data.engine().begin() as conn:
-            rows = q.export_rows(conn, ctx.viewer, ctx.unit, f, now, EXPORT_CAP)
+            rows = spoke_queries.export_rows(conn, ctx.viewer, ctx.unit, f, now, EXPORT_CAP)
             audit.record(conn, ctx.viewer, "export", f"{ctx.unit} inbox", f"{fmt.count(len(rows))} rows")
         return to_safe_csv(inbox_export(rows, ctx.names, s.tz, s.timezone))
 
@@ -371,7 +363,7 @@ def kpi_export(ctx: SpokeContext, own: pd.DataFrame) -> None:
 
 
 def flow_section(ctx: SpokeContext) -> None:
-    trend, hist = _flow(get_settings().database_url, ctx.viewer, ctx.unit, ctx.window)
+    trend, hist = _flow(ctx.viewer, ctx.unit, ctx.window)
     if trend.empty or trend.created.sum() == 0:
         st.info("No flow with the hub in this window.", icon=":material/swap_horiz:")
         return
@@ -391,7 +383,7 @@ def flow_section(ctx: SpokeContext) -> None:
                    + "; ".join(f"{md(label)} ({fmt.day(day)})" for day, label, _units in changes) + ".")
 
 
-@st.cache_resource(ttl=600, max_entries=128, show_spinner=False)
+@cache.computed(lifetime="figures", shared=True, max_entries=128)
 def chart(builder: str, *args):
     """``dashboard.charts.spoke_charts.<builder>(*args)``, shared per (builder, data): building a plotly figure
     costs 10–40 ms and the page reruns on every click, while the data behind it changes once per cache period
@@ -402,4 +394,4 @@ def chart(builder: str, *args):
 def window_changes(ctx: SpokeContext) -> tuple:
     """The done operating-model changes touching this spoke (or every spoke) dated inside the window."""
     first, last = ctx.start.date(), ctx.end.date()
-    return tuple(c for c in recent_changes(get_settings().database_url, ctx.viewer, ctx.unit) if first <= c[0] <= last)
+    return tuple(c for c in recent_changes(ctx.viewer, ctx.unit) if first <= c[0] <= last)
