@@ -3,8 +3,9 @@ last days' items, publish it; FAQ candidates among routed mentions; the history 
 
 import streamlit as st
 
-from dashboard.ui import data, routing_view
+from dashboard.ui import data, faq_view
 from dashboard.ui.identity import current_viewer
+from dashboard.ui.routing import history_tab, replay_tab, rules_tab, state, try_tab
 from dashboard.ui.shell import require_shell
 
 require_shell()
@@ -15,22 +16,22 @@ if not viewer.sees_everything:
     st.error("The routing rules are for admins, hub leads and executives.", icon=":material/block:")
     st.stop()
 data.require_database()
-state = routing_view.load(viewer)
-if state is None:
+current = state.load(viewer)
+if current is None:
     st.stop()
-if state["units"].empty:
+if current.units.empty:
     data.no_organisation()
 if not viewer.can_edit_routing:
-    st.caption("Read-only: " + routing_view.NOT_EDITOR)
+    st.caption("Read-only: " + state.NOT_EDITOR)
 
 rules, try_, replay, faq, history = st.tabs(["Rules", "Try a rule", "Replay & publish", "FAQ candidates", "History"])
 with rules:
-    unsaved = routing_view.rules_section(viewer, state)  # the editor's table, so "Try" can test it before saving
+    unsaved = rules_tab.render(viewer, current)  # the editor's table, so "Try" can test it before saving
 with try_:
-    routing_view.try_section(viewer, state, unsaved)
+    try_tab.render(viewer, current, unsaved)
 with replay:
-    routing_view.replay_section(viewer, state, unsaved)
+    replay_tab.render(viewer, current, unsaved)
 with faq:
-    routing_view.faq_section(viewer)
+    faq_view.render(viewer)
 with history:
-    routing_view.history_section(viewer, state)
+    history_tab.render(viewer, current)

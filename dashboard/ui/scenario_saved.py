@@ -9,10 +9,10 @@ import streamlit as st
 from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
-from dashboard.queries import scenarios as saved
+from dashboard.queries import scenarios
 from dashboard.services import scenarios as scenario_service
 from dashboard.settings import get_settings
-from dashboard.ui import data
+from dashboard.ui import cache, data, flash
 from dashboard.ui import scenario_view as sv
 from dashboard.ui.text import md
 from dashboard.whatif.inputs import InputError, ScenarioInputs, dump_inputs, load_inputs
@@ -41,15 +41,16 @@ def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
     except errors.DATABASE_ERRORS as exc:  # the form above keeps the name and description
         data.write_failed(exc)
         return
+    cache.changed(scenario_service.save_scenario)
     st.session_state.update(sc_name=name.strip(), sc_description=description, sc_loaded=str(sid),
                             sc_base=dump_inputs(inputs), saved_pick=sid)
     sv.mark_saved(sid, name.strip(), viewer.user, pd.Timestamp.now(tz="UTC"))
     st.query_params["scenario"] = str(sid)
-    st.session_state[SAVED_NOTE] = f"Saved “{name.strip()}”. Share this page's link to show it to others."
+    flash.later("ok", f"Saved “{md(name.strip())}”. Share this page's link to show it to others.", key=FLASH)
     st.rerun()  # the line naming the scenario on screen, above, says so at once
 
 
-SAVED_NOTE = "sc_saved_note"
+FLASH = "sc_saved"  # what the last save, delete or open did, shown once on the line naming the scenario on screen
 CONFIRM = "sc_confirm_delete"
 
 
@@ -57,9 +58,7 @@ def on_screen(viewer: Viewer, inputs: ScenarioInputs) -> None:
     """One line naming the scenario on screen — the as-is, a preset, or a saved scenario (owner, when saved) —
     and whether the controls changed it since; a saved one can be deleted here, and only here, so Delete always
     removes the scenario on screen."""
-    note = st.session_state.pop(SAVED_NOTE, None)
-    if note:
-        st.success(md(note), icon=":material/check:")
+    flash.show(FLASH)
     origin = st.session_state.get(sv.ORIGIN) or {"kind": "as_is"}
     changed = sv.inputs_key(inputs) != sv.inputs_key(sv.baseline())
     kind = origin.get("kind")
@@ -106,16 +105,17 @@ def _delete_open(viewer: Viewer, sid: int, name: str) -> None:
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was deleted.")
         return
+    cache.changed(scenario_service.delete_scenario)
     sv.forget_saved()
     st.session_state.pop("saved_pick", None)
     st.session_state[sv.ORIGIN] = {"kind": "deleted", "name": name}
-    st.session_state[SAVED_NOTE] = f"Deleted “{name}”. Its figures stay on screen until you change them."
+    flash.later("ok", f"Deleted “{md(name)}”. Its figures stay on screen until you change them.", key=FLASH)
     st.rerun()
 
 
 def saved_list(viewer: Viewer) -> None:
     with data.engine().connect() as conn:
-        listing = saved.list_scenarios(conn, viewer)
+        listing = scenarios.list_scenarios(conn, viewer)
     if listing.empty:
         st.caption("No saved scenarios yet.")
         return
@@ -132,6 +132,7 @@ def saved_list(viewer: Viewer) -> None:
         try:
             with data.engine().begin() as conn:
                 new_id = scenario_service.duplicate_scenario(conn, viewer, chosen)
+            cache.changed(scenario_service.duplicate_scenario)
             st.success(f"Copied as scenario {new_id}.")
         except errors.DATABASE_ERRORS as exc:
             data.write_failed(exc, "Nothing was copied.")
@@ -150,14 +151,14 @@ def _open(viewer: Viewer, sid: int) -> None:
     """Callback: the chosen saved scenario on screen (before any control renders, so they all take its values)."""
     st.session_state.pop(CONFIRM, None)
     if not sv.load_saved(viewer, sid):
-        st.session_state[SAVED_NOTE] = "That scenario no longer exists."
+        flash.later("warning", "That scenario no longer exists.", key=FLASH)
 
 
 def _compare_saved(viewer: Viewer, ids: list[int], labels: dict[int, str]) -> None:
     rows, refused = {}, []
     with data.engine().connect() as conn:
         for sid in ids:
-            found = saved.get_scenario(conn, viewer, sid)
+            found = scenarios.get_scenario(conn, viewer, sid)
             if found is None:
                 continue
             try:

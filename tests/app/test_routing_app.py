@@ -3,10 +3,13 @@ input, a stale save), trying a rule on a typed text and on an existing item, rep
 
 Identity is stubbed as in test_roles_app (``identity.auth_configured`` / ``signed_in_claims``). AppTest cannot
 type into a data editor's cells, so edits are made the way the editor's own state would hold them: in the
-page's editing state (``rt_edit``: the table the editor shows), then "Save draft" is clicked for real.
+page's editing state (``rt_edit``, a :class:`dashboard.ui.routing.state.DraftEdit`: the table the editor
+shows, replaced with ``dataclasses.replace``), then "Save draft" is clicked for real.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 import pytest
@@ -79,7 +82,7 @@ def test_the_admin_sees_the_active_rules_and_starts_a_draft_from_them(app, publi
     assert any("stay **unrouted**" in m.value for m in at.markdown)
     button(at, "rt_start").click().run()
     assert not at.exception, at.exception
-    editor = at.dataframe(key=f"rt_rules_{at.session_state['rt_edit']['token']}").value
+    editor = at.dataframe(key=f"rt_rules_{at.session_state['rt_edit'].token}").value
     assert editor.id.tolist() == ["leads", "reports"]
     with make_engine(published).connect() as conn:
         draft = routing.current_draft(conn, HUB)
@@ -90,18 +93,17 @@ def test_an_invalid_rule_is_refused_with_its_reason_and_the_input_is_kept(app, p
     at = open_page(app, HAL, sign_in)
     button(at, "rt_start").click().run()
     edit = at.session_state["rt_edit"]
-    rules = edit["rules"].copy()
+    rules = edit.rules.copy()
     rules.loc[len(rules)] = dict(position=3, enabled=True, name="Jobs", kinds="", channels="", topics="",
                                  segments="", keywords="", pattern="(hiring", target_unit="sales",
                                  priority="normal", sla_hours=None, id="")
-    edit["rules"] = rules
-    at.session_state["rt_edit"] = edit
+    at.session_state["rt_edit"] = dataclasses.replace(edit, rules=rules)
     at.run()
     button(at, "rt_save").click().run()
     assert not at.exception, at.exception
     shown = errors_text(at)
     assert "Not saved" in shown and "(hiring" in shown and "your edits are still in the table" in shown
-    kept = at.dataframe(key=f"rt_rules_{at.session_state['rt_edit']['token']}").value
+    kept = at.dataframe(key=f"rt_rules_{at.session_state['rt_edit'].token}").value
     assert kept.pattern.tolist()[-1] == "(hiring" and kept.name.tolist()[-1] == "Jobs"
     with make_engine(published).connect() as conn:
         assert routing.current_draft(conn, HUB).version == 1  # nothing written
@@ -109,8 +111,7 @@ def test_an_invalid_rule_is_refused_with_its_reason_and_the_input_is_kept(app, p
     # fixed: a valid pattern saves (the id is made from the name), and the table shows the saved version
     rules.loc[len(rules) - 1, "pattern"] = r"\bhir(e|ing)\b"
     edit = at.session_state["rt_edit"]
-    edit["rules"] = rules
-    at.session_state["rt_edit"] = edit
+    at.session_state["rt_edit"] = dataclasses.replace(edit, rules=rules)
     at.run()
     button(at, "rt_save").click().run()
     assert not at.exception and not at.error, errors_text(at)
@@ -158,10 +159,9 @@ def test_replay_then_publish_with_a_required_note(app, published, sign_in):
     at = open_page(app, HAL, sign_in)
     button(at, "rt_start").click().run()
     edit = at.session_state["rt_edit"]
-    rules = edit["rules"].copy()
+    rules = edit.rules.copy()
     rules.loc[rules.id == "reports", "target_unit"] = "sales"  # send reports to sales instead
-    edit["rules"] = rules
-    at.session_state["rt_edit"] = edit
+    at.session_state["rt_edit"] = dataclasses.replace(edit, rules=rules)
     at.run()
     button(at, "rt_save").click().run()
     assert not at.error, errors_text(at)
@@ -249,10 +249,9 @@ def test_try_the_unsaved_edits_before_saving(app, published, sign_in):
     button(at, "rt_start").click().run()
     assert at.radio(key="rt_try_set").options == ["Draft #2 (saved version 1)", "Active #1"]  # nothing edited yet
     edit = at.session_state["rt_edit"]
-    rules = edit["rules"].copy()
+    rules = edit.rules.copy()
     rules.loc[rules.id == "reports", "target_unit"] = "sales"
-    edit["rules"] = rules
-    at.session_state["rt_edit"] = edit
+    at.session_state["rt_edit"] = dataclasses.replace(edit, rules=rules)
     at.run()
     assert at.radio(key="rt_try_set").options[0] == "Your unsaved edits"
     at.radio(key="rt_try_set").set_value("unsaved").run()
@@ -260,8 +259,7 @@ def test_try_the_unsaved_edits_before_saving(app, published, sign_in):
     assert any("→ Sales" in s.value for s in at.success)
     assert any("unsaved edits in the Rules tab" in w.value for w in at.warning)  # replay uses the saved draft
     rules.loc[rules.id == "reports", "pattern"] = "(a+)+"
-    edit["rules"] = rules
-    at.session_state["rt_edit"] = edit
+    at.session_state["rt_edit"] = dataclasses.replace(edit, rules=rules)
     at.run()
     assert any("unsaved edits have problems" in w.value and "(a+)+" in w.value for w in at.warning)
 
@@ -296,10 +294,9 @@ def test_a_few_moves_among_many_items_never_read_0_percent(app, published, sign_
     at = open_page(app, HAL, sign_in)
     button(at, "rt_start").click().run()
     edit = at.session_state["rt_edit"]
-    rules = edit["rules"].copy()
+    rules = edit.rules.copy()
     rules.loc[rules.id == "reports", "target_unit"] = "sales"
-    edit["rules"] = rules
-    at.session_state["rt_edit"] = edit
+    at.session_state["rt_edit"] = dataclasses.replace(edit, rules=rules)
     at.run()
     button(at, "rt_save").click().run()
     button(at, "rt_run").click().run()

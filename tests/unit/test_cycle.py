@@ -300,7 +300,7 @@ def test_radar_and_trend():
 
 
 def test_implement_table_edits_become_update_calls():
-    from dashboard.ui.cycle_view import edits
+    from dashboard.ui.operating_model.implement import edits
 
     before = pd.DataFrame({"id": [1, 2, 3, 4], "version": [1, 2, 1, 5], "Change": ["a", "b", "c", "d"],
                            "Owner": ["", "Olga", "", ""], "Due": [None, dt.date(2026, 12, 1), None, None],
