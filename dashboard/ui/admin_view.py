@@ -17,7 +17,7 @@ from dashboard.queries import routing, users
 from dashboard.services import routing as routing_service
 from dashboard.services import users as user_service
 from dashboard.settings import get_settings
-from dashboard.ui import cache, data
+from dashboard.ui import cache, data, flash
 from dashboard.ui.text import md
 
 PAGE = 100
@@ -145,9 +145,7 @@ def _audit_download(viewer: Viewer, search: dict, total: int) -> None:
 def units_section(viewer: Viewer) -> None:
     """The units with what refers to each, and deleting a spoke: refused, with every reason, while routing rules
     (active or draft), work items, KPIs or users still refer to it."""
-    done = st.session_state.pop("unit_delete_done", None)
-    if done:
-        st.success(done, icon=":material/check:")
+    flash.show("unit_delete")
     with data.engine().connect() as conn:
         listed = routing.list_units_for_admin(conn, viewer)
     if listed.empty:
@@ -190,6 +188,6 @@ def units_section(viewer: Viewer) -> None:
         data.write_failed(exc, "Nothing was deleted.")
         return
     cache.changed(routing_service.delete_unit)
-    st.session_state["unit_delete_done"] = (f"Deleted {names[unit]}." if deleted
-                                            else f"{names[unit]} was already deleted.")
+    flash.later("ok", f"Deleted {md(names[unit])}." if deleted else f"{md(names[unit])} was already deleted.",
+                key="unit_delete")
     st.rerun()
