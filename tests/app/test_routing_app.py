@@ -324,3 +324,29 @@ def test_the_replay_compares_estimate_with_estimate_and_formats_every_number(app
     assert all(w.endswith((" min", " h", " d")) or w == "over capacity" for w in spokes["Wait now"].dropna())
     assert not unformatted_columns(at), unformatted_columns(at)
     assert not raw_numbers_on_page(at), raw_numbers_on_page(at)
+
+
+def test_publishing_with_the_waiting_items_shows_them_in_the_spoke_inbox_at_once(app, published, use_db, sign_in):
+    """The cache lives an hour here: only the publish's invalidation by name (routing, and items for the waiting
+    ones it routed) can show the routed item in an inbox read before it."""
+    import datetime as dt
+
+    from dashboard import store
+    from tests.factories import item
+
+    use_db(published, cache_ttl_seconds=3600)
+    sign_in(HAL)
+    spoke = app("pages/spoke_page.py", unit="sales").run()
+    assert not spoke.exception, spoke.exception
+    inbox = next(d for d in spoke.dataframe if "Item" in d.value.columns).value
+    with make_engine(published).begin() as conn:  # a lead waiting unrouted at the hub
+        store.insert_work_items(conn, [item("wait-1", "hub", "hub", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+                                            status="new") | dict(routed_at=None)])
+    at = app(PAGE).run()
+    button(at, "rt_start").click().run()
+    at.text_area(key="rt_note").input("same rules, route what waits").run()
+    button(at, "rt_publish").click().run()
+    assert not at.exception and not at.error, errors_text(at)
+    assert any("1 waiting item was routed" in s.value for s in at.success)
+    after = next(d for d in spoke.run().dataframe if "Item" in d.value.columns).value
+    assert "wait-1" not in set(inbox.Item) and "wait-1" in set(after.Item)
