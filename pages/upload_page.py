@@ -4,7 +4,7 @@ Nothing is written before the check; bad rows are quarantined with reasons, good
 import streamlit as st
 
 from dashboard.domain import format as fmt
-from dashboard.ui import data
+from dashboard.ui import cache, data
 from dashboard.ui import upload_view as uv
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
@@ -62,8 +62,7 @@ if report.dry_run:
         with st.spinner(f"Importing {md(uploaded.name)} …"):
             result = uv.run(viewer, path, uploaded.name, kind, mapping, dry_run=False, force=report.skipped)
         if result is not None:
-            st.cache_data.clear()  # every page shows the new data at once
-            data.overview_map.clear()
+            cache.invalidate("items", "units", "kpis", "audit")  # what an import writes: every page shows it at once
             st.session_state["upload_check"] = (attempt, result)
             st.rerun()
 else:

@@ -115,11 +115,7 @@ class Accessor(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.keyed:
-            url = get_settings().database_url
-            # TRANSITION: callers not yet converted still pass the URL first; dropped once none does
-            if args and isinstance(args[0], str) and args[0] == url:
-                args = args[1:]  # type: ignore[assignment]
-            kwargs[_DATABASE] = url
+            kwargs[_DATABASE] = get_settings().database_url
         return self._cached()(*args, **kwargs)
 
     def clear(self) -> None:

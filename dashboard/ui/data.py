@@ -123,11 +123,6 @@ def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
     return window_bounds(window, dt.datetime.now(dt.UTC), get_settings().tz)
 
 
-def ttl() -> float:
-    """Seconds a live cached read stays fresh (DASHBOARD_CACHE_TTL_SECONDS; :data:`cache.LIFETIMES` "live")."""
-    return get_settings().cache_ttl_seconds
-
-
 @cache.reads("items", "units", "kpis", max_entries=64)
 def overview(viewer: Viewer, window: str) -> OverviewData:
     s = get_settings()
