@@ -269,6 +269,8 @@ def test_a_change_marked_done_today_keeps_the_trend_charts_to_the_window(app, ap
             target_model_id=1, function="content_production", from_placement="spokes", to_placement="hub",
             label="Content production centralised", units="sales", status="done", done_on=now.date(),
             updated_by="hal", updated_at=now))
+        # sample_activity's newest item is an hour old: just after midnight "today" would be empty, without charts
+        store.insert_work_items(conn, [item("just-now", "hub", "sales", now)])
     at = app("pages/spoke_page.py", unit="sales").run()
     for window, bucket in (("7d", 6), ("30d", 24), ("today", 1)):
         at.segmented_control(key="window").set_value(window).run()
