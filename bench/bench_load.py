@@ -471,7 +471,8 @@ def write_floor_app(db_url: str, directory: Path, refresh: float) -> Path:
     s = load_settings(database_url=db_url)
     engine = make_engine(db_url)
     try:
-        ov = load_overview(engine, LOCAL_ADMIN, DEFAULT_WINDOW, dt.datetime.now(dt.UTC), s.tz)
+        with engine.connect() as conn:
+            ov = load_overview(conn, LOCAL_ADMIN, DEFAULT_WINDOW, dt.datetime.now(dt.UTC), s.tz)
     finally:
         engine.dispose()
     fig = hub_spoke_map(ov.units, ov.flows, ov.health, sla_green=s.sla_green, sla_amber=s.sla_amber,

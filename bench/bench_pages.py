@@ -49,10 +49,14 @@ def page_figures(url: str, label: str) -> list[Figure]:
     tz = dt.UTC
     figures = []
     sql_time = {}
+
+    def overview(window: str) -> None:
+        with engine.connect() as conn:
+            load_overview(conn, LOCAL_ADMIN, window, dt.datetime.now(tz), tz)
+
     try:
         for window in ("1h", "today", "7d", "30d"):
-            t = best_of(lambda window=window: load_overview(engine, LOCAL_ADMIN, window, dt.datetime.now(tz), tz),
-                        repeat=5)
+            t = best_of(lambda window=window: overview(window), repeat=5)
             sql_time[window] = t
             figures.append(Figure(f"overview queries {label} ({window})", t * 1000, "ms", None, "<= 250 ms", t <= 0.25))
         spoke_sql = best_of(lambda: _spoke_queries(engine, "sales"), repeat=5)

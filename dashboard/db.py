@@ -1,5 +1,8 @@
 """Engine factory and schema (SQLAlchemy Core).
 
+One module for one idea, the database as every layer above sees it: the tables, and the one way to open, migrate
+and retry a write against them.
+
 Conventions
 - Every timestamp is stored as UTC without a zone (``UTCDateTime``): aware datetimes are converted to UTC on
   the way in, and come back out aware (UTC). Naive datetimes handed in are taken to be UTC already.

@@ -128,7 +128,8 @@ def _segment(values: pd.Series) -> Segment:
 
 
 def _combine(*ses: float | None) -> float | None:
-    return None if any(s is None for s in ses) else math.sqrt(sum(s * s for s in ses))
+    known = [s for s in ses if s is not None]
+    return None if len(known) < len(ses) else math.sqrt(sum(s * s for s in known))
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _diff(a: Segment, b: Segment) -> float | None:
 def estimate(daily: pd.DataFrame, metric: str, change_at: dt.datetime, predicted: dict | None = None) -> Estimate:
     """One metric's before/after and DiD from a daily frame (day, group, metric columns; see daily_metrics)."""
     spec = METRICS[metric]
-    day = pd.to_datetime(daily["day"], utc=True) if len(daily) else pd.Series([], dtype="datetime64[ns, UTC]")
+    day: pd.Series = pd.to_datetime(daily["day"], utc=True) if len(daily) else pd.Series([], dtype="datetime64[ns, UTC]")
     after = day >= pd.Timestamp(change_at)
     seg = {}
     for group in GROUPS:
@@ -187,7 +188,7 @@ def estimate(daily: pd.DataFrame, metric: str, change_at: dt.datetime, predicted
     change = _diff(ta, tb)
     relative = change / tb.mean if change is not None and tb.mean else None
     did = did_se = None
-    if has_control:
+    if ca is not None and cb is not None:  # there is a control group
         control_change = _diff(ca, cb)
         if change is not None and control_change is not None:
             did = change - control_change
@@ -279,6 +280,9 @@ def _with_verdict(est: Estimate, spec: MetricSpec, *, has_prediction: bool) -> E
                  if pred_c is not None else f"{_show(spec, est.predicted_before)} → {_show(spec, est.predicted_after)}")
     if observed is None or obs_c is None:
         return _replace(est, f"the model predicted {pred_text}; not enough data to compare", "not enough data")
+    if pred_c is None:  # compared as relative changes, and the prediction starts from zero: it has no relative size
+        return _replace(est, f"the model predicted {pred_text}, observed {obs_text} ({how}): a prediction from zero "
+                             "has no relative size to compare with", "not comparable")
     band = 2 * abs(se_c) if se_c is not None else None
     if band is not None and abs(obs_c - pred_c) <= band:
         judgement = "in line with the prediction"
@@ -317,13 +321,13 @@ class Evaluation:
         rows = []
         for e in self.estimates:
             spec = METRICS[e.metric]
+            compared = _as_compared(spec, e.change, e.treated_before.mean)
             rows.append({
                 "Metric": e.label,
                 "Before": _show(spec, e.treated_before.mean),
                 "After": _show(spec, e.treated_after.mean),
                 "Change": (_show(spec, e.change, signed=True)
-                           + (f" ({_show_compared(spec, _as_compared(spec, e.change, e.treated_before.mean))})"
-                              if _as_compared(spec, e.change, e.treated_before.mean) is not None else "")),
+                           + (f" ({_show_compared(spec, compared)})" if compared is not None else "")),
                 "DiD": (_show(spec, e.did, signed=True) + (f" ± {_show_spread(spec, 2 * e.did_se)}" if e.did_se is not None else "")
                         if e.did is not None else ("no control" if not self.has_control else "no data")),
                 "Predicted": (f"{_show(spec, e.predicted_before)} → {_show(spec, e.predicted_after)}"
@@ -358,7 +362,7 @@ def _fmt_predicted(key: str, value: float | None) -> str:
 def evaluate(daily: pd.DataFrame, win: Window, predicted: dict | None) -> Evaluation:
     """Every metric's estimate for one change (``daily``: day, group and FLOW_COLUMNS)."""
     frame = daily_metrics(daily) if len(daily) else daily.assign(**{m: pd.Series(dtype=float) for m in METRICS})
-    has_control = bool(len(frame)) and (frame["group"] == "control").any()
+    has_control = bool(len(frame)) and bool((frame["group"] == "control").any())
     notes = []
     if not has_control:
         notes.append("Every spoke was touched by this change, so there is no untouched spoke to compare with: "

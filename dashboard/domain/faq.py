@@ -64,6 +64,7 @@ import numbers
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -199,9 +200,10 @@ def candidates(texts: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, min
     unclusterable = int(used["items"].to_numpy()[~keep].sum()) if len(used) else 0
     used = used[keep].reset_index(drop=True)
     term_lists = [t for t, k in zip(term_lists, keep) if k]
-    result = dict(texts_total=texts_total, texts_used=min(texts_total, int(max_texts)), items_total=total,
-                  items_used=int(per_text["items"].iloc[:max_texts].sum()), unclusterable_items=unclusterable,
-                  threshold=float(threshold), min_items=int(min_items))
+    result: dict[str, Any] = dict(
+        texts_total=texts_total, texts_used=min(texts_total, int(max_texts)), items_total=total,
+        items_used=int(per_text["items"].iloc[:max_texts].sum()), unclusterable_items=unclusterable,
+        threshold=float(threshold), min_items=int(min_items))
     if used.empty:
         return FaqResult(_empty(CLUSTER_COLUMNS), _empty(MEMBER_COLUMNS), **result)
 
@@ -269,9 +271,11 @@ def _per_text(texts: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, in
     spokes: dict[str, dict[str, int]] = defaultdict(dict)
     if "target_unit" in frame.columns:
         by_spoke = frame.dropna(subset=["target_unit"]).groupby(["text", "target_unit"])["items"].sum()
-        for (text, unit), n in by_spoke.items():
+        for key, n in by_spoke.items():
+            text, unit = cast(tuple[str, str], key)  # a two-level index: the stubs type its keys as Hashable
             spokes[text][str(unit)] = int(n)
-    per_text = frame.groupby("text", as_index=False)["items"].sum()
+    # as_index=False makes this a DataFrame (text, items); the stubs take it for a Series
+    per_text = cast(pd.DataFrame, frame.groupby("text", as_index=False)["items"].sum())
     per_text = per_text.sort_values(["items", "text"], ascending=[False, True], kind="stable").reset_index(drop=True)
     return per_text, dict(spokes)
 
@@ -302,7 +306,7 @@ def _vectors(term_lists: list[list[str]]):
             cols.append(vocab[t])
             weights.append(w[t] / norm)
     return (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(weights, dtype=np.float64),
-            sorted(vocab, key=vocab.get))
+            sorted(vocab, key=vocab.__getitem__))
 
 
 def _spread_weighted(rows, cols, weights, assign, n_terms: int):

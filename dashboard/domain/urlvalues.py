@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 
 UNIT_ID_LENGTH = 64  # characters units.id holds (dashboard.db)
-UNIT_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")  # the data contract's rule for unit ids (loaders.contract.UNIT_ID)
+UNIT_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")  # the data contract's rule for unit ids (dashboard.ingest.contract.UNIT_ID)
 ROW_ID_MAX = 2**31 - 1  # integer ids (scenarios, rule sets, target models ...) are signed 32-bit columns
 SHOWN_CHARACTERS = 40  # of a bad value, in the message
 

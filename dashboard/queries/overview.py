@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
 from dashboard.domain.access import require_viewer
 from dashboard.domain.vocabulary import previous_bounds, window_bounds
@@ -40,17 +40,16 @@ class OverviewData:
         return unrouted_count(self.flows)
 
 
-def load_overview(engine: Engine, viewer, window: str, now: dt.datetime, tz: dt.tzinfo) -> OverviewData:
+def load_overview(conn: Connection, viewer, window: str, now: dt.datetime, tz: dt.tzinfo) -> OverviewData:
     require_viewer(viewer)
     start, end = window_bounds(window, now, tz)
-    with engine.connect() as conn:
-        units = list_units(conn, viewer)
-        flows = edge_flows(conn, viewer, start, end, now)
-        # each tile's change against the window's like-for-like period; node health over every KPI
-        kpis, health = kpis_and_unit_health(conn, viewer, start, end, previous_bounds(window, start, end))
-        heads = goals(kpis)
-        span = TREND_SPAN.get(window, end - start)
-        trends = kpi_trend(conn, viewer, heads.id.tolist(), end - span, end, TREND_BUCKET_HOURS[window])
+    units = list_units(conn, viewer)
+    flows = edge_flows(conn, viewer, start, end, now)
+    # each tile's change against the window's like-for-like period; node health over every KPI
+    kpis, health = kpis_and_unit_health(conn, viewer, start, end, previous_bounds(window, start, end))
+    heads = goals(kpis)
+    span = TREND_SPAN.get(window, end - start)
+    trends = kpi_trend(conn, viewer, heads.id.tolist(), end - span, end, TREND_BUCKET_HOURS[window])
     return OverviewData(
         window=window, start=start, end=end, units=units, flows=flows, kpis=kpis,
         health=health, headline=heads, trends=trends,

@@ -126,7 +126,8 @@ def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
 @cache.reads("items", "units", "kpis", max_entries=64)
 def overview(viewer: Viewer, window: str) -> OverviewData:
     s = get_settings()
-    return load_overview(engine(), viewer, window, dt.datetime.now(dt.UTC), s.tz)
+    with engine().connect() as conn:
+        return load_overview(conn, viewer, window, dt.datetime.now(dt.UTC), s.tz)
 
 
 @cache.reads("items", "units", "kpis", shared=True, max_entries=64)

@@ -108,7 +108,7 @@ def tradeoff_curve(inputs: ScenarioInputs, function: str | None = None, points: 
     np.add.at(tgt.T, pair, (target * out.answered.sum(-1)).T)
     with np.errstate(invalid="ignore", divide="ignore"):
         short = (tot > 0) & (met / np.where(tot > 0, tot, 1.0) < tgt / np.where(tot > 0, tot, 1.0) - 1e-9)
-    breach = pd.DataFrame(short.reshape(len(shares), F, S).any(1), columns=spokes)
+    breach = pd.DataFrame(np.asarray(short.reshape(len(shares), F, S).any(1)), columns=spokes)
     lead = np.zeros((len(shares), S))
     weight = np.zeros((len(shares), S))
     np.add.at(lead.T, st.spoke_of, (out.lead_mean * out.answered).sum(-1).T)
@@ -215,6 +215,7 @@ def _base_value(inputs: ScenarioInputs, p: Params, st: Structure, key: str, f: i
         values = np.broadcast_to(p.patience, (1, st.J))[0][mine]
         finite = values[np.isfinite(values)]
         return float(finite.mean()) if finite.size else float("inf")
+    assert f is not None, key  # every key left is a function's
     fn = list(inputs.functions.values())[f]
     if key == "sla_target":
         return float(fn.sla_target)
@@ -295,8 +296,8 @@ def sensitivity(inputs: ScenarioInputs, rel_change: float = 0.2,
         "compliance_low": risk[low], "compliance_high": risk[high], "compliance_swing": swing(risk[low], risk[high]),
         "cost_base": cost[-1], "lead_base": lead[-1], "compliance_base": risk[-1],
     })
-    moves = (table[["cost_swing", "lead_swing", "compliance_swing"]].to_numpy() > 1e-9).any(1)
-    table = table[moves & np.isfinite(table["base_value"].to_numpy())]
+    moved = (table[["cost_swing", "lead_swing", "compliance_swing"]].to_numpy() > 1e-9).any(1)
+    table = table[moved & np.isfinite(table["base_value"].to_numpy())]
     column = {"cost": "cost_swing", "lead_time": "lead_swing", "compliance": "compliance_swing"}[sort_by]
     table = table.sort_values(column, ascending=False, kind="stable").reset_index(drop=True)
     table.attrs["base"] = {"total_cost": float(cost[-1]), "lead_time_mean_h": float(lead[-1]),

@@ -1,5 +1,8 @@
 """The vectorised core of the what-if model: numeric inputs as arrays in, every figure as arrays out.
 
+One module for one idea, the computation: its arrays (:class:`Structure`, :class:`Params`, :class:`Outcome`) and
+the steps of :func:`compute` below share private helpers that mean nothing apart.
+
 Axes: a leading *point* axis P (one scenario variant per point: the trade-off sweep varies the central share
 along it, the sensitivity analysis one input per point), then streams J (a spoke's items of one kind and
 origin for one function), workers W = 2 (0 = the hub's specialists, 1 = the spoke's own people), pools Q
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import Any, cast
 
 import numpy as np
 from scipy import special
@@ -172,7 +176,7 @@ class Params:
 
     def repeat(self, points: int) -> Params:
         """Materialised copies with ``points`` rows, ready to be varied row by row."""
-        changes = {}
+        changes: dict[str, Any] = {}
         for f in fields(self):
             if f.name == "all_to_all":
                 continue
@@ -181,7 +185,7 @@ class Params:
         return replace(self, **changes)
 
     def take(self, rows: slice) -> Params:
-        changes = {}
+        changes: dict[str, Any] = {}
         for f in fields(self):
             if f.name == "all_to_all":
                 continue
@@ -321,9 +325,10 @@ def compute(st: Structure, p: Params, *, medians: bool = False, spread: bool = F
     if P > _MAX_CHUNK:
         parts = [compute(st, p.take(slice(i, i + _MAX_CHUNK)), medians=medians, spread=spread)
                  for i in range(0, P, _MAX_CHUNK)]
-        return Outcome(**{f.name: (None if getattr(parts[0], f.name) is None else
-                                   np.concatenate([getattr(o, f.name) for o in parts], axis=0))
-                          for f in fields(Outcome)})
+        joined: dict[str, Any] = {f.name: (None if getattr(parts[0], f.name) is None else
+                                           np.concatenate([getattr(o, f.name) for o in parts], axis=0))
+                                  for f in fields(Outcome)}
+        return Outcome(**joined)
     J, F, S, Q = st.J, st.F, st.S, st.Q
 
     def full(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -437,7 +442,8 @@ def compute(st: Structure, p: Params, *, medians: bool = False, spread: bool = F
     cost_unit = full(p.cost_unit, (P, 1 + S))
     people_q = fte * cost_unit[:, st.pool_unit]
     local_f = np.zeros((P, F, S))
-    np.add.at(local_f, (slice(None), st.fn_of, st.spoke_of), per_week[:, :, 1])
+    # cast: numpy's stubs accept no slice in the index of ufunc.at (numpy itself does)
+    np.add.at(local_f, cast(Any, (slice(None), st.fn_of, st.spoke_of)), per_week[:, :, 1])
     hub_f = items_q[:, :F]
     instances = np.concatenate([(hub_f > 1e-12)[..., None], local_f > 1e-12], axis=-1)
     teams = instances.sum(-1).astype(np.float64)
@@ -454,13 +460,13 @@ def compute(st: Structure, p: Params, *, medians: bool = False, spread: bool = F
     hub_open = open_h[:, :F]
     total_week = per_week.sum(-1)  # (P, J)
     central_work = np.zeros((P, F))
-    np.add.at(central_work, (slice(None), st.fn_of), total_week * work[:, :, 0])
+    np.add.at(central_work, cast(Any, (slice(None), st.fn_of)), total_week * work[:, :, 0])
     central_fte = central_work / (hub_occ * np.minimum(productive, hub_open))
     extra = per_week[:, :, 1] * np.maximum(work[:, :, 1] - work[:, :, 0], 0.0)  # (P, J) extra hours in spokes
     spoke_pool = F + st.spoke_of
     extra_fte_j = extra / (occ[:, spoke_pool] * np.minimum(productive, open_h[:, spoke_pool]))
     slowdown = np.zeros((P, F))
-    np.add.at(slowdown, (slice(None), st.fn_of), extra_fte_j)
+    np.add.at(slowdown, cast(Any, (slice(None), st.fn_of)), extra_fte_j)
     err = full(p.err, (P, F, 2))[:, st.fn_of, :]  # (P, J, 2)
 
     return Outcome(

@@ -28,6 +28,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -162,7 +163,8 @@ def simulate(inputs: ScenarioInputs, *, days: float = DEFAULT_DAYS, warmup_days:
             if get not in result:
                 get.cancel()
                 continue
-            at, (j, w, created, draw, hands_on, patience) = get.value
+            # cast: simpy types an event's value as optional; a get that fired holds the item put
+            at, (j, w, created, draw, hands_on, patience) = cast(tuple, get.value)
             events[0] += 1
             if env.now - at > patience:
                 records.append((j, w, created, np.nan, np.nan))  # gave up before anyone picked it up
@@ -230,6 +232,7 @@ def compare(inputs: ScenarioInputs, simulated: SimulationResult | None = None, *
     sim = simulated or simulate(inputs, **kwargs)
     model = evaluate(inputs).spokes
     rows = []
+    spoke: Any  # a spoke id: the stubs type index labels as Hashable
     for spoke, row in sim.spokes.iterrows():
         m = model.loc[spoke]
         n = int(row["items"])

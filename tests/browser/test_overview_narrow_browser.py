@@ -1,5 +1,5 @@
 """The overview on a laptop's half screen (820 × 1180) and a phone (390 × 844) — and a small tablet held
-sideways (1024 × 768), where the goal tiles beside the map used to squeeze it to a sliver — on the demo
+sideways (1024 × 768), the width at which goal tiles beside the map could squeeze it to a sliver — on the demo
 organisation (a long hub name, five spokes, real figures), in Chromium: the title, every option of the window
 control, the live toggle's label, each goal tile's name and figure, and every unit's name on the map are read
 whole (no ellipsis, nothing past the screen's edge), the map fits the screen, is never narrower than on the phone

@@ -1,6 +1,6 @@
 """The docs hold together: every relative link in README.md and docs/*.md reaches a file, every ``#anchor`` a
-heading of that file (GitHub's slug rules), README.md stays a short front page, and nothing cites an issue number
-where the reader wants what is true (history belongs to git)."""
+heading of that file (GitHub's slug rules), and README.md stays a short front page. That no doc or code cites an
+issue is checked by test_no_history.py."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"
 INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # http:, https:, mailto: ...
-ISSUE_NUMBER = re.compile(r"\(issue \d|\bissue[- ]\d+\b", re.IGNORECASE)
-CODE_DIRS = ["dashboard", "pages", "loaders", "tests", "bench", "tools"]
 
 
 def prose_lines(text: str) -> list[tuple[int, str]]:
@@ -100,10 +98,3 @@ def test_every_relative_link_reaches_a_file_and_a_heading(doc):
 def test_the_readme_stays_a_short_front_page():
     lines = len((ROOT / "README.md").read_text().splitlines())
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move reference material to docs/"
-
-
-def test_no_doc_docstring_or_comment_cites_an_issue_number():
-    files = DOCS + [p for d in CODE_DIRS for p in sorted((ROOT / d).rglob("*.py"))]
-    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
-             for p in files for n, line in enumerate(p.read_text().splitlines(), 1) if ISSUE_NUMBER.search(line)]
-    assert not found, "state what is true instead of citing an issue:\n" + "\n".join(found)

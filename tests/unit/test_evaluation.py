@@ -148,6 +148,16 @@ def test_missing_prediction():
     assert result.table().loc[0, "Predicted"] == "—"
 
 
+def test_a_prediction_from_zero_has_no_relative_size_and_says_so():
+    from_zero = {"lead_time_h": {"before": 0.0, "after": 3.0}}  # compared as relative changes: +3 h from 0 has none
+    rows = [(d, "treated", 10 if d < 0 else 8, 1) for d in range(-8, 8)] + [(d, "control", 5, 1) for d in range(-8, 8)]
+    e = ev.estimate(ev.daily_metrics(frame(rows)), "lead_time_h", CHANGE, from_zero)
+    assert e.predicted_change == 3
+    assert e.verdict.startswith("the model predicted 0 min → 3.0 h, observed −2.0 h (−20 % ± 0 %)")
+    assert e.verdict.endswith("a prediction from zero has no relative size to compare with")
+    assert e.judgement == "not comparable"
+
+
 def test_empty_daily_frame():
     empty = pd.DataFrame(columns=["day", "group", *ev.FLOW_COLUMNS])
     result = ev.evaluate(empty, ev.Window(day(-2), CHANGE, day(9)), PREDICTED)

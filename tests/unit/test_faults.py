@@ -363,7 +363,8 @@ def test_the_simulator_waits_through_a_postgres_outage_and_carries_on(outage_pg)
             time.sleep(0.05)
         outage_pg.stop()
         down = time.monotonic()
-        # longer than the old limit of MAX_FAILED_BATCHES consecutive failures at this tick (10 x 0.2 s)
+        # three times as long as MAX_FAILED_BATCHES failed batches at this tick (10 x 0.2 s): a lost connection is
+        # waited through, never counted as a failed batch
         time.sleep(3 * simulate.MAX_FAILED_BATCHES * 0.2)
         unreachable = [line for line in lines if "database unreachable" in line]
         assert len(unreachable) >= 3 and not failure, lines[-5:]

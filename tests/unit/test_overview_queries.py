@@ -110,7 +110,8 @@ def test_headline_compares_with_the_previous_period(org):
 
 
 def test_overview_bundle_has_one_node_per_unit(org):
-    ov = load_overview(org, LOCAL_ADMIN, "7d", NOW, UTC)
+    with org.connect() as conn:
+        ov = load_overview(conn, LOCAL_ADMIN, "7d", NOW, UTC)
     assert sorted(ov.units.id) == ["finance", "hub", "sales"]
     assert not ov.empty
 
@@ -119,5 +120,5 @@ def test_overview_bundle_has_one_node_per_unit(org):
 def test_queries_refuse_to_run_without_a_valid_viewer(org, viewer):
     with org.connect() as conn, pytest.raises(NotPermitted):
         edge_flows(conn, viewer, at(1), NOW)
-    with pytest.raises(NotPermitted):
-        load_overview(org, viewer, "7d", NOW, UTC)
+    with org.connect() as conn, pytest.raises(NotPermitted):
+        load_overview(conn, viewer, "7d", NOW, UTC)

@@ -240,7 +240,8 @@ def test_find_item_for_try(org):
 
 
 def test_the_overview_counts_unrouted_items_without_a_hub_to_hub_edge(org):
-    ov = load_overview(org, ADMIN, "7d", NOW, UTC)
+    with org.connect() as conn:
+        ov = load_overview(conn, ADMIN, "7d", NOW, UTC)
     assert ov.unrouted == 1
     own = ov.flows[(ov.flows.source_unit == "hub") & (ov.flows.target_unit == "hub")]
     assert own.hub_side.tolist() == ["unrouted"]
@@ -271,7 +272,8 @@ def test_routing_the_waiting_items_after_a_publish(org):
         moved = routing.find_item(conn, HUB, "u0")
     assert (moved["target_unit"], moved["rule_id"], moved["status"]) == ("legal", "mentions", "routed")
     assert ("routing_route", f"rule set #{d.id}") in audit_actions(org)
-    ov = load_overview(org, ADMIN, "7d", NOW, UTC)
+    with org.connect() as conn:
+        ov = load_overview(conn, ADMIN, "7d", NOW, UTC)
     assert ov.unrouted == 0 and ("hub", "legal") in set(zip(ov.flows.source_unit, ov.flows.target_unit))
     with org.begin() as conn, pytest.raises(NotPermitted):
         routing_service.route_waiting(conn, EXEC, NOW)

@@ -1,33 +1,18 @@
-"""Typed, validated and versioned inputs of the what-if model (docs/whatif.md says what each number means).
-
-An organisation is a hub and its spokes, each with a headcount, a cost per FTE and office hours, and a set of
-*functions* (campaign planning, content production ...). A function's work arrives as *streams*: one per
-spoke, item kind and origin (the unit the items come from), each with its demand, weekly arrival rhythm, SLA
-and the times the hub and the spoke take over it (:class:`WorkerInputs`). The operating model says, per
-stream, which share of its items the hub works (the *central share*); a function's ``central_share`` set to a
-number applies to every stream of the function, ``None`` keeps each stream's own (the as-is as observed).
-
-Units: demand in items per calendar day; work, pick-up and in-progress times in *staffed* hours (hours the
-working unit is open); transfers and SLAs in calendar hours; costs per year in the organisation's currency;
-shares and rates in 0..1.
-
-Saved scenarios store ``dump_inputs(inputs)``; :func:`load_inputs` reads any earlier ``inputs_version`` by
-upgrading it step by step (``_UPGRADES``) and refuses newer ones with a message instead of guessing.
+"""The inputs as validated, frozen pydantic models (the organisation, its functions, streams and workers) and
+the readable lines a validation error becomes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dashboard.domain.vocabulary import FUNCTION_LABELS, FUNCTIONS, function_label
+from dashboard.domain.vocabulary import function_label
 from dashboard.whatif import calendar as cal
 
-__all__ = ["FUNCTIONS", "FUNCTION_LABELS", "function_label"]  # re-exported for the model's callers
-
-CURRENT_INPUTS_VERSION = 3
+CURRENT_INPUTS_VERSION: Final = 3
 
 Placement = Literal["hub", "spokes", "hybrid"]
 Worker = Literal["hub", "spoke"]
@@ -385,9 +370,6 @@ def _merge(base: dict, patch: Mapping[str, Any]) -> dict:
     return out
 
 
-# --- messages ------------------------------------------------------------------------------------------------
-
-
 def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(p) for p in error.get("loc", ()) if not str(p).startswith("function-after")]
     where = " › ".join(FIELD_LABELS.get(p, p) for p in loc)
@@ -411,202 +393,3 @@ def validate_inputs(data: Mapping[str, Any]) -> ScenarioInputs:
         return ScenarioInputs.model_validate(data)
     except ValidationError as err:
         raise InputError(explain(err)) from None
-
-
-# --- defaults ----------------------------------------------------------------------------------------------------
-
-# Typical profiles per function, for typed scenarios and for what calibration cannot observe. Every number is an
-# assumption (docs/whatif.md, "Defaults and assumptions"): demand per spoke per calendar day; work hours per item
-# of a specialist (hub) and a generalist (spoke); SLA in calendar hours; platform cost per instance per year; the
-# kind and origin of a typical item.
-FUNCTION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "campaign_planning": dict(demand=0.8, kind="promotion_notice", origin="hub", work_specialist=6.0,
-                              work_generalist=9.0, sla_hours=120, error_rate_specialist=0.02,
-                              error_rate_generalist=0.06, platform_cost=15_000),
-    "content_production": dict(demand=3.0, kind="request", origin="spoke", work_specialist=2.0, work_generalist=3.5,
-                               sla_hours=72, error_rate_specialist=0.02, error_rate_generalist=0.07,
-                               platform_cost=9_000),
-    "analytics_reporting": dict(demand=1.5, kind="report", origin="spoke", work_specialist=3.0, work_generalist=6.0,
-                                sla_hours=48, error_rate_specialist=0.01, error_rate_generalist=0.05,
-                                platform_cost=20_000),
-    "social_listening": dict(demand=12.0, kind="mention", origin="hub", work_specialist=0.2, work_generalist=0.35,
-                             sla_hours=12, error_rate_specialist=0.01, error_rate_generalist=0.04,
-                             platform_cost=24_000),
-    "crm_lead_management": dict(demand=8.0, kind="lead", origin="hub", work_specialist=0.4, work_generalist=0.6,
-                                sla_hours=24, error_rate_specialist=0.01, error_rate_generalist=0.03,
-                                platform_cost=30_000),
-    "martech_platforms": dict(demand=0.6, kind="request", origin="spoke", work_specialist=4.0, work_generalist=8.0,
-                              sla_hours=72, error_rate_specialist=0.02, error_rate_generalist=0.08,
-                              platform_cost=18_000),
-}
-DEFAULT_FLOW_EFFICIENCY = 0.4  # assumption: share of an item's in-progress time someone works on it
-DEFAULT_RESPONSE_H = 1.0  # assumption: staffed hours before a free person picks an item up
-DEFAULT_TRANSFER_H = 1.0  # assumption: calendar hours to hand an item across the hub-spoke boundary
-DEFAULT_PATIENCE_H = 24.0  # assumption: a social mention nobody answered within a day is rarely worth answering
-
-
-def specialist_ratio(function: str) -> float:
-    """Work of a hub specialist per item ÷ a spoke generalist's, from the typical profile (0.5 when unknown)."""
-    profile = FUNCTION_DEFAULTS.get(function)
-    if profile is None:
-        return 0.5
-    return float(profile["work_specialist"]) / float(profile["work_generalist"])
-
-
-def default_worker(work_h: float, *, transfer_h: float = DEFAULT_TRANSFER_H, source: str = "typical default",
-                   flow_efficiency: float = DEFAULT_FLOW_EFFICIENCY) -> WorkerInputs:
-    return WorkerInputs(work_h=work_h, in_progress_h=work_h / flow_efficiency, response_h=DEFAULT_RESPONSE_H,
-                        cv=1.0, transfer_h=transfer_h, source=source)
-
-
-def default_function(name: str, spokes: Sequence[str], *, central_share: float | None = 1.0,
-                     demand_scale: float | Mapping[str, float] = 1.0) -> FunctionInputs:
-    """A function with the typical profile of ``FUNCTION_DEFAULTS``: one stream per spoke (scaled demand)."""
-    if name not in FUNCTION_DEFAULTS:
-        raise InputError([f"no default profile for function {name!r}; known: {', '.join(FUNCTION_DEFAULTS)}"])
-    p = FUNCTION_DEFAULTS[name]
-    scale = demand_scale if isinstance(demand_scale, Mapping) else {s: demand_scale for s in spokes}
-    share = 1.0 if central_share is None else central_share
-    gives_up = p["kind"] in ABANDONING_KINDS
-    streams = tuple(
-        StreamInputs(spoke=s, kind=p["kind"], origin=p["origin"], demand_per_day=float(p["demand"]) * float(scale.get(s, 1.0)),
-                     central_share=share, sla_hours=float(p["sla_hours"]),
-                     patience_h=DEFAULT_PATIENCE_H if gives_up else None,
-                     patience_source=f"assumption ({DEFAULT_PATIENCE_H:g} h)" if gives_up else "",
-                     hub=default_worker(float(p["work_specialist"])), local=default_worker(float(p["work_generalist"])))
-        for s in spokes)
-    return FunctionInputs(central_share=central_share, streams=streams, platform_cost=float(p["platform_cost"]),
-                          error_rate_specialist=p["error_rate_specialist"],
-                          error_rate_generalist=p["error_rate_generalist"])
-
-
-def default_inputs(spokes: Sequence[str | tuple[str, str]], *, central_share: float | None = 1.0,
-                   demand_scale: float | Mapping[str, float] = 1.0, hours: str = cal.DEFAULT_HOURS_TEXT,
-                   **global_changes: Any) -> ScenarioInputs:
-    """Typed inputs for an organisation with these spokes (ids or (id, name) pairs) and the six functions."""
-    units = [UnitInputs(id=s, name="", hours=hours) if isinstance(s, str) else UnitInputs(id=s[0], name=s[1], hours=hours)
-             for s in spokes]
-    ids = [u.id for u in units]
-    return ScenarioInputs(
-        hub=UnitInputs(id=HUB_ID, name="Hub", hours=hours),
-        spokes=tuple(units),
-        globals=GlobalInputs(**global_changes),
-        functions={f: default_function(f, ids, central_share=central_share, demand_scale=demand_scale)
-                   for f in FUNCTIONS},
-    )
-
-
-# --- versions --------------------------------------------------------------------------------------------------
-
-
-def _v1_to_v2(data: dict) -> dict:
-    """Version 1 (the first draft of the schema) to 2.
-
-    v1 stored ``version`` instead of ``inputs_version``, spokes as plain ids, globals under ``global``, and per
-    function a ``placement`` ("hub" | "spokes" | "hybrid") with ``central_share`` read only for hybrids, plus
-    the short names ``hours_specialist``, ``hours_generalist`` and ``crossings``.
-    """
-    out = {k: v for k, v in data.items() if k not in ("version", "global", "spokes", "functions")}
-    out["inputs_version"] = 2
-    if "global" in data:
-        out["globals"] = dict(data["global"])
-    out["spokes"] = [s if isinstance(s, Mapping) else {"id": s, "name": ""} for s in data.get("spokes", [])]
-    functions = {}
-    for name, fn in (data.get("functions") or {}).items():
-        fn = dict(fn)
-        placement = fn.pop("placement", None)
-        share = fn.pop("central_share", None)
-        if placement == "hub":
-            share = 1.0
-        elif placement == "spokes":
-            share = 0.0
-        elif share is None:
-            share = 0.5
-        fn["central_share"] = share
-        for old, new in (("hours_specialist", "hours_per_item_specialist"),
-                         ("hours_generalist", "hours_per_item_generalist"),
-                         ("crossings", "boundary_crossings")):
-            if old in fn:
-                fn[new] = fn.pop(old)
-        functions[name] = fn
-    out["functions"] = functions
-    return out
-
-
-def _v2_to_v3(data: dict) -> dict:
-    """Version 2 (one queue per function and unit, round-the-clock capacity) to 3 (streams, office hours).
-
-    Version 2 had per function a demand per spoke, work hours of specialists and generalists, a flow
-    efficiency, handoffs per central item × a handoff delay, and an FTE's productive hours spread over the
-    whole week. It becomes one stream per spoke whose items come from the spoke, worked in the same hours with
-    the same in-progress times (work ÷ flow efficiency) and the handoffs' delay as the transfer time; units
-    are open round the clock (as version 2 computed), and the productive hours become the shrinkage of a
-    40-hour week.
-    """
-    g2 = dict(data.get("globals") or {})
-    productive = float(g2.get("productive_hours_per_day", 6.4)) * float(g2.get("working_days_per_year", 220.0)) / 52.0
-    g3 = {k: g2[k] for k in ("fte_cost", "platform_cost", "coordination_hours_per_channel_month") if k in g2}
-    g3["shrinkage"] = min(max(1.0 - productive / 40.0, 0.0), 0.9)
-    default_delay = float(g2.get("handoff_delay_hours", 4.0))
-    spokes = [dict(s, hours="24/7") for s in data.get("spokes", [])]
-    hub = dict(data.get("hub") or {"id": HUB_ID, "name": "Hub"}, hours="24/7")
-    functions = {}
-    for name, fn in (data.get("functions") or {}).items():
-        fn = dict(fn)
-        flow = float(fn.get("flow_efficiency") or 1.0)
-        cv = fn.get("cs")
-        delay = fn.get("handoff_delay_hours")
-        transfer = float(fn.get("boundary_crossings", 2.0)) * float(default_delay if delay is None else delay)
-        typical = FUNCTION_DEFAULTS.get(name, {})
-        streams = []
-        for spoke, demand in (fn.get("demand_per_day") or {}).items():
-            def worker(hours: float, flow: float = flow, cv: Any = cv, transfer: float = transfer) -> dict:
-                return {"work_h": hours, "in_progress_h": hours / flow, "response_h": 0.0,
-                        "cv": 1.0 if cv is None else float(cv), "transfer_h": transfer,
-                        "source": "saved scenario (version 2)"}
-            streams.append({"spoke": spoke, "kind": typical.get("kind", ""), "origin": "spoke",
-                            "demand_per_day": demand, "central_share": fn.get("central_share", 1.0),
-                            "sla_hours": fn.get("sla_hours", 24.0),
-                            "hub": worker(float(fn.get("hours_per_item_specialist", 1.0))),
-                            "local": worker(float(fn.get("hours_per_item_generalist", 1.0)))})
-        functions[name] = {
-            "central_share": fn.get("central_share", 1.0), "streams": streams,
-            **{k: fn[k] for k in ("sla_target", "platform_cost", "error_rate_specialist", "error_rate_generalist")
-               if k in fn and fn[k] is not None},
-        }
-    return {"inputs_version": 3, "hub": hub, "spokes": spokes, "globals": g3, "functions": functions}
-
-
-_UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
-
-
-def load_inputs(data: Mapping[str, Any]) -> ScenarioInputs:
-    """Inputs from a saved dict of any version up to the current one (upgraded step by step).
-
-    A dict without a version field is read as version 1. Raises :class:`InputError` for unreadable data,
-    a version newer than this code, or values the current model refuses.
-    """
-    if not isinstance(data, Mapping):
-        raise InputError([f"saved inputs must be a mapping, got {type(data).__name__}"])
-    version = data.get("inputs_version", data.get("version", 1))
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise InputError([f"inputs_version must be a whole number, got {version!r}"])
-    if version > CURRENT_INPUTS_VERSION:
-        raise InputError([f"these inputs were saved by a newer version (inputs_version {version}); "
-                          f"this app reads up to {CURRENT_INPUTS_VERSION}"])
-    if version < 1:
-        raise InputError([f"unknown inputs_version {version}"])
-    upgraded = dict(data)
-    try:
-        while version < CURRENT_INPUTS_VERSION:
-            upgraded = _UPGRADES[version](upgraded)
-            version += 1
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise InputError([f"these saved inputs (version {data.get('inputs_version', data.get('version', 1))}) "
-                          f"cannot be upgraded: {exc}"]) from None
-    return validate_inputs(upgraded)
-
-
-def dump_inputs(inputs: ScenarioInputs) -> dict[str, Any]:
-    """JSON-ready dict of the inputs (what a saved scenario stores); :func:`load_inputs` reads it back."""
-    return inputs.model_dump(mode="json")

@@ -1,52 +1,19 @@
-"""The what-if model: evaluate an operating model, build the presets, compare scenarios.
-
-    inputs = default_inputs(["sales", "finance", "customer_service", "product", "hr"])
-    result = evaluate(inputs)
-    result.totals.total_cost, result.functions, result.spokes, result.streams, result.pools, result.flags
-
-Formulas, units and sources are in ``docs/whatif.md``; the computation is in ``engine.py``.
-Tables are pandas DataFrames without NaN.
+"""One scenario evaluated: :func:`evaluate` runs the engine on the inputs and gathers its outcome into a
+:class:`ScenarioResult` (totals, and tables per function, spoke, stream and team, with flags).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dashboard.whatif.engine import (
-    WEEKS_PER_MONTH,
-    Outcome,
-    Params,
-    Structure,
-    compute,
-    median_of,
-)
-from dashboard.whatif.inputs import (  # noqa: F401 - re-exported: the page imports the model from here
-    CURRENT_INPUTS_VERSION,
-    FUNCTION_DEFAULTS,
-    FUNCTION_LABELS,
-    FUNCTIONS,
-    HYBRID_CENTRAL,
-    FunctionInputs,
-    GlobalInputs,
-    InputError,
-    ScenarioInputs,
-    UnitInputs,
-    default_inputs,
-    dump_inputs,
-    function_label,
-    load_inputs,
-    validate_inputs,
-)
+from dashboard.whatif.engine import WEEKS_PER_MONTH, Outcome, Params, Structure, compute, median_of
+from dashboard.whatif.inputs import ScenarioInputs, function_label
 
-PRESETS = ("as_is", "centralised", "decentralised", "hybrid")
-PRESET_LABELS = {"as_is": "As-is", "centralised": "Centralised", "decentralised": "Decentralised",
-                 "hybrid": "Hybrid (central content + analytics)", "scenario": "This scenario"}
 WORKERS = ("hub", "spoke")
 
 
@@ -80,29 +47,6 @@ class Totals:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# Which way is better, for deltas against a baseline (lower for nearly everything).
-HIGHER_IS_BETTER = {"sla_met_share"}
-TOTAL_LABELS: dict[str, str] = {
-    "total_cost": "Total cost / year",
-    "people_cost": "People cost / year",
-    "platform_cost": "Platform cost / year",
-    "coordination_cost": "Coordination cost / year",
-    "fte": "FTE",
-    "hub_fte": "Hub FTE",
-    "spoke_fte": "Spoke FTE",
-    "handoffs_per_month": "Handoffs / month",
-    "lead_time_median_h": "Median lead time",
-    "lead_time_mean_h": "Mean lead time",
-    "sla_met_share": "Items within SLA",
-    "unanswered_per_month": "Unanswered items / month",
-    "compliance_risk_per_month": "Items at compliance risk / month",
-    "duplication_fte": "Duplicated FTE",
-    "slowdown_fte": "Generalist slowdown FTE",
-    "duplication_platforms": "Duplicated platforms",
-    "coordination_channels": "Coordination channels",
-}
 
 
 @dataclass(frozen=True)
@@ -143,7 +87,7 @@ class ScenarioResult:
         ids = list(self.pools.index)
         if pool not in ids:
             raise KeyError(f"no pool {pool!r}; pools: {', '.join(ids)}")
-        q = _pool_ids(self.structure).index(pool)
+        q = pool_ids(self.structure).index(pool)
         return pd.DataFrame({
             "hour": np.arange(168),
             "arrivals": self.outcome.arrivals_h[0, q],
@@ -176,7 +120,7 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _pool_ids(st: Structure) -> list[str]:
+def pool_ids(st: Structure) -> list[str]:
     return [f"hub:{f}" for f in st.function_ids] + list(st.spoke_ids)
 
 
@@ -397,7 +341,7 @@ def _pool_table(inputs: ScenarioInputs, st: Structure, out: Outcome) -> pd.DataF
     i = 0
     units = inputs.units
     rows = []
-    for q, pid in enumerate(_pool_ids(st)):
+    for q, pid in enumerate(pool_ids(st)):
         unit = units[int(st.pool_unit[q])]
         rows.append({
             "pool": pid, "unit": unit.id, "function": st.function_ids[q] if q < st.F else "shared",
@@ -415,6 +359,7 @@ def _flags(inputs: ScenarioInputs, functions: pd.DataFrame, pools: pd.DataFrame,
            st: Structure) -> list[str]:
     flags = []
     names = {u.id: u.label for u in inputs.units}
+    row: Any  # a named tuple of the pools table's columns
     for row in pools.itertuples():
         if row.backlog_peak >= 1.0 and row.open_hours_per_week < 168:
             who = names[row.unit] + ("" if row.function == "shared" else f" ({function_label(row.function)})")
@@ -428,133 +373,3 @@ def _flags(inputs: ScenarioInputs, functions: pd.DataFrame, pools: pd.DataFrame,
         flags.append(f"{row.label}: about {row.unanswered_per_month:,.0f} items a month go unanswered "
                      "(nobody picks them up before the sender gives up)")
     return flags
-
-
-# --- staffing to meet the SLA targets ---------------------------------------------------------------------------
-
-_OCC_GRID = np.linspace(0.05, 0.95, 37)
-
-
-def sla_staffing(inputs: ScenarioInputs) -> pd.DataFrame:
-    """Per team: the FTE that meets the SLA targets of its items, beside the FTE it has in this scenario.
-
-    Each team's occupancy is lowered (more people for the same work) until the item-weighted share within SLA
-    reaches the item-weighted target. Where no staffing reaches it (office hours, pick-up or in-progress time
-    alone break the SLA) the team is staffed to within half a point of the best share staffing can give, and
-    ``reachable`` is False. The search steps occupancy by ``_OCC_GRID``: the fewest people that meet the target
-    lie between ``fte_for_sla_low`` (one step more occupancy, known to miss) and ``fte_for_sla``. Columns: fte,
-    fte_for_sla, fte_for_sla_low, sla_share, sla_share_at_sla_fte, sla_target, best_sla_share, reachable.
-    """
-    st = Structure.from_inputs(inputs)
-    base = Params.from_inputs(inputs)
-    grid = base.repeat(len(_OCC_GRID))
-    grid = _with(grid, occupancy=np.broadcast_to(_OCC_GRID[:, None], (len(_OCC_GRID), st.Q)).copy())
-    out = compute(st, grid)
-    now = compute(st, base)
-    onehot = np.zeros((st.J, 2, st.Q))
-    if st.J:
-        onehot[np.arange(st.J)[:, None], np.arange(2)[None, :], st.pool_of] = 1.0
-    target_j = np.broadcast_to(base.target, (1, st.F))[0][st.fn_of]
-    weights = out.answered  # (G, J, 2)
-    met = np.einsum("gjw,jwq->gq", weights * out.sla_met, onehot)
-    tot = np.einsum("gjw,jwq->gq", weights, onehot)
-    tgt = np.einsum("gjw,jwq->gq", weights * target_j[None, :, None], onehot)
-    share = np.where(tot > 0, met / np.where(tot > 0, tot, 1.0), 1.0)
-    target = np.where(tot > 0, tgt / np.where(tot > 0, tot, 1.0), 0.0)
-    best = share[0]
-    needed = np.minimum(target[0], best - 0.005)
-    ok = share >= needed[None, :]
-    # the largest occupancy (fewest people) that still meets the requirement
-    last = np.where(ok.any(0), len(_OCC_GRID) - 1 - np.argmax(ok[::-1], axis=0), 0)
-    occ = _OCC_GRID[last]
-    work = now.pool_work[0]
-    productive = float(np.broadcast_to(base.productive, (1,))[0])
-    hours = np.minimum(productive, st.open_hours)
-    fte_sla = np.where(work > 0, work / (occ * hours), 0.0)
-    occ_next = _OCC_GRID[np.minimum(last + 1, len(_OCC_GRID) - 1)]
-    fte_low = np.where(work > 0, work / (occ_next * hours), 0.0)
-    now_met = np.einsum("jw,jwq->q", now.answered[0] * now.sla_met[0], onehot)
-    now_tot = np.einsum("jw,jwq->q", now.answered[0], onehot)
-    table = pd.DataFrame({
-        "fte": now.fte[0], "fte_for_sla": fte_sla, "fte_for_sla_low": fte_low,
-        "sla_share": np.where(now_tot > 0, now_met / np.where(now_tot > 0, now_tot, 1.0), 1.0),
-        "sla_share_at_sla_fte": share[last, np.arange(st.Q)], "sla_target": target[0], "best_sla_share": best,
-        "reachable": best >= target[0],
-    }, index=pd.Index(_pool_ids(st), name="pool"))
-    return table[work > 0]
-
-
-def _with(p: Params, **arrays: np.ndarray) -> Params:
-    from dataclasses import replace
-
-    return replace(p, **arrays)
-
-
-# --- presets and comparisons ---------------------------------------------------------------------------------
-
-
-def presets(base_inputs: ScenarioInputs) -> dict[str, ScenarioInputs]:
-    """The starting points of the Scenarios page: 'as_is' (the inputs given, e.g. calibrated), and the pure
-    'centralised' (every function in the hub), 'decentralised' (every function in the spokes) and 'hybrid'
-    (content production and analytics & reporting in the hub, everything else delivered locally).
-
-    Every preset keeps the organisation's demand, times and office hours; its teams are staffed for the work
-    they get at the occupancy they run at today (docs/whatif.md, "Staffing follows the work").
-    """
-    hybrid = {f: (1.0 if f in HYBRID_CENTRAL else 0.0) for f in base_inputs.functions}
-    return {
-        "as_is": base_inputs,
-        "centralised": base_inputs.with_shares(1.0),
-        "decentralised": base_inputs.with_shares(0.0),
-        "hybrid": base_inputs.with_shares(hybrid),
-    }
-
-
-def compare(results: Mapping[str, ScenarioResult]) -> pd.DataFrame:
-    """Totals of several scenarios side by side: one row per scenario (index = the mapping's keys)."""
-    return pd.DataFrame([r.totals.as_dict() for r in results.values()], index=pd.Index(list(results), name="scenario"))
-
-
-def compare_models(inputs: ScenarioInputs, as_is: ScenarioInputs | None = None) -> pd.DataFrame:
-    """The three pure models, the hybrid preset and the user's scenario (and the as-is, if given) compared."""
-    models = presets(as_is if as_is is not None else inputs)
-    chosen = {k: v for k, v in models.items() if k != "as_is" or as_is is not None}
-    chosen["scenario"] = inputs
-    table = compare({k: evaluate(v) for k, v in chosen.items()})
-    table.insert(0, "label", [PRESET_LABELS[k] for k in table.index])
-    return table
-
-
-def totals_delta(result: ScenarioResult, baseline: ScenarioResult,
-                 metrics: tuple[str, ...] = ("total_cost", "fte", "handoffs_per_month", "lead_time_median_h",
-                                             "sla_met_share", "unanswered_per_month")) -> pd.DataFrame:
-    """Headline totals against a baseline (e.g. the as-is): value, baseline, delta, relative change and whether
-    the change is an improvement (``better``: True, False, or None when unchanged). Infinite values give an
-    infinite delta, never NaN."""
-    rows = []
-    for m in metrics:
-        value, base = float(getattr(result.totals, m)), float(getattr(baseline.totals, m))
-        if math.isinf(value) or math.isinf(base):
-            delta = 0.0 if value == base else (math.inf if value > base else -math.inf)
-        else:
-            delta = value - base
-        pct = delta / abs(base) if base not in (0, math.inf, -math.inf) and math.isfinite(delta) else 0.0
-        small = abs(delta) <= 1e-9 * max(1.0, abs(base))
-        better = None if small else (delta > 0 if m in HIGHER_IS_BETTER else delta < 0)
-        rows.append({"metric": m, "label": TOTAL_LABELS.get(m, m), "value": value, "baseline": base,
-                     "delta": 0.0 if small else delta, "pct_change": 0.0 if small else pct, "better": better,
-                     "improved": bool(better)})
-    return pd.DataFrame(rows).set_index("metric")
-
-
-def spoke_delta(result: ScenarioResult, baseline: ScenarioResult) -> pd.DataFrame:
-    """Per spoke: handoffs per month, lead times, cost and SLA share against a baseline (for the map's edges)."""
-    cols = ["handoffs_per_month", "lead_time_median_h", "lead_time_mean_h", "total_cost", "sla_met_share"]
-    now, before = result.spokes[cols], baseline.spokes.reindex(result.spokes.index)[cols]
-    out = now.join(before.add_suffix("_baseline"))
-    for c in cols:
-        a, b = out[c].to_numpy(dtype=float), out[f"{c}_baseline"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            d = np.where(a == b, 0.0, a - b)
-        out[f"{c}_delta"] = np.where(np.isnan(d), 0.0, d)
-    return out
