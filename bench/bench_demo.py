@@ -162,8 +162,8 @@ def _bare_executemany_seconds(directory: Path, work_items: int) -> float:
     engine = _fresh_engine(directory, "floor-schema.db")  # only to render rows as the SQLite driver gets them
     try:
         with engine.connect() as conn:
-            frame = store._item_frame(data.work_items)
-            rows = list(store._driver_rows(store._item_driver_columns(conn.dialect.name, frame)))
+            frame = store.items.item_frame(data.work_items)
+            rows = list(store.bulk.driver_rows(store.inserts.item_driver_columns(conn.dialect.name, frame)))
     finally:
         engine.dispose()
     path = directory / "floor.db"

@@ -26,10 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
-from dashboard import audit
-from dashboard.db import maturity_assessments, planned_changes, target_models
+from dashboard import audit, store
+from dashboard.db import planned_changes
 from dashboard.domain import maturity
 from dashboard.domain.access import NotPermitted, Viewer, require, require_viewer
 from dashboard.domain.maturity import Scores
@@ -93,9 +93,8 @@ def save_assessment(conn: Connection, viewer, scores: Mapping | Scores, *,
     v = require(viewer, "can_edit_operating_model", "save maturity assessments")
     valid = scores if isinstance(scores, maturity.Scores) else maturity.validate_scores(scores)
     now = _now(now)
-    new_id = int(conn.execute(insert(maturity_assessments).values(
-        function=valid.function, assessed_at=now, author=v.user[:320], note=valid.note, **valid.values,
-    )).inserted_primary_key[0])
+    new_id = store.insert_assessment(conn, function=valid.function, at=now, author=v.user[:320], note=valid.note,
+                                     scores=valid.values)
     scores_text = ", ".join(f"{maturity.COMPONENT_LABELS[c].lower()} {s}" for c, s in valid.values.items())
     audit.record(conn, v, "cycle_assessment", valid.function, f"assessment #{new_id}: {scores_text}", at=now)
     return new_id
@@ -167,24 +166,18 @@ def promote_scenario(conn: Connection, viewer, scenario_id: int, *, baseline: Ma
     if previous is not None:
         carried = {(r.function, round(float(r.to_share), 4)): (r.owner, r.due_on) for r in open_.itertuples()}
     # every current model is superseded (two promotions at once cannot leave two current targets behind)
-    superseded = [int(i) for i in conn.execute(select(target_models.c.id).where(target_models.c.status == "current")).scalars()]
-    if superseded:
-        conn.execute(update(target_models).where(target_models.c.id.in_(superseded)).values(status="superseded"))
-        p = planned_changes.c
-        conn.execute(update(planned_changes).where(p.target_model_id.in_(superseded), p.status == "planned")
-                     .values(status="dropped", version=p.version + 1, updated_by=v.user[:320], updated_at=now))
-    new_id = int(conn.execute(insert(target_models).values(
-        scenario_id=found.id, scenario_name=found.name, inputs=dump_inputs(target),
+    store.supersede_target_models(conn, by=v.user[:320], at=now)
+    new_id = store.insert_target_model(
+        conn, scenario_id=found.id, scenario_name=found.name, inputs=dump_inputs(target),
         results=evaluate(target).as_record(), status="current", note=(note or "").strip() or None,
         promoted_by=v.user[:320], promoted_at=now,
-    )).inserted_primary_key[0])
+    )
     changes = planned_changes_from(current, target)
+    rows = []
     for change in changes:
         owner, due_on = carried.get((change["function"], round(change["to_share"], 4)), (None, None))
-        conn.execute(insert(planned_changes).values(
-            target_model_id=new_id, status="planned", owner=owner, due_on=due_on, version=1,
-            updated_by=v.user[:320], updated_at=now, **change,
-        ))
+        rows.append(dict(owner=owner, due_on=due_on, **change))
+    store.insert_planned_changes(conn, new_id, rows, by=v.user[:320], at=now)
     what = f"superseding target #{previous.id}" if previous is not None else "the first target model"
     audit.record(conn, v, "cycle_promote", found.name,
                  f"target model #{new_id} from scenario #{found.id}, {what}; {len(changes)} planned change(s)", at=now)
@@ -236,9 +229,8 @@ def update_change(conn: Connection, viewer, change_id: int, *, version: int, own
     changed = {k: val for k, val in values.items() if row[k] != val}
     if not changed:
         return int(row["version"])
-    result = conn.execute(update(planned_changes).where(p.id == change_id, p.version == version)
-                          .values(version=p.version + 1, updated_by=v.user[:320], updated_at=now, **changed))
-    if result.rowcount != 1:  # a concurrent writer got there between our read and this write
+    if not store.update_planned_change(conn, change_id, version, by=v.user[:320], at=now, changes=changed):
+        # a concurrent writer got there between our read and this write
         raise StaleChange(f"“{row['label']}” was changed by someone else just now: reload and try again.")
     detail = ", ".join(f"{k.replace('_', ' ')} {_said(row[k])} → {_said(val)}" for k, val in changed.items())
     audit.record(conn, v, "cycle_change", row["label"], f"change #{change_id}: {detail}", at=now)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, func, or_, select
 
-from dashboard import audit
-from dashboard.db import flow_hourly, kpis, routing_rule_sets, units, users, work_items
+from dashboard import audit, store
+from dashboard.db import kpis, routing_rule_sets, units, users, work_items
 from dashboard.domain.access import Viewer, require
 from dashboard.domain.routing import RuleError, RuleSet, check_targets, parse_rule_set, rules_pointing_to
 from dashboard.queries.routing import StoredRuleSet, active_rule_set, current_draft, get_rule_set
@@ -64,25 +64,18 @@ def save_draft(conn: Connection, viewer, rule_set, *, draft_id: int | None = Non
     now = now or dt.datetime.now(dt.UTC)
     parsed = _validate(conn, rule_set)
     data = parsed.model_dump(mode="json")
-    r = routing_rule_sets.c
     name = (name or "").strip()[:200] or None
     if draft_id is None:
         existing = current_draft(conn, v)
         if existing is not None:
             raise DraftExists(f"{existing.updated_by} is already editing a draft (saved "
                               f"{existing.updated_at:%d %b %H:%M} UTC): open it instead of starting another.")
-        new_id = int(conn.execute(insert(routing_rule_sets).values(
-            status="draft", name=name or "Draft", rules=data, based_on=based_on, version=1,
-            created_by=v.user, created_at=now, updated_by=v.user, updated_at=now)).inserted_primary_key[0])
+        new_id = store.insert_routing_draft(conn, rules=data, name=name or "Draft", based_on=based_on, by=v.user,
+                                            at=now)
         audit.record(conn, v, "routing_save", f"rule set #{new_id}", f"started a draft ({len(parsed.rules)} rules)",
                      at=now)
         return get_rule_set(conn, v, new_id)
-    values = dict(rules=data, version=r.version + 1, updated_by=v.user, updated_at=now)
-    if name:
-        values["name"] = name
-    done = conn.execute(update(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
-                        .values(**values)).rowcount
-    if done != 1:
+    if not store.save_routing_draft(conn, draft_id, version, rules=data, name=name, by=v.user, at=now):
         _explain_stale(conn, draft_id, "saved")
     audit.record(conn, v, "routing_save", f"rule set #{draft_id}", f"saved the draft ({len(parsed.rules)} rules, "
                  f"version {version} -> {version + 1})", at=now)
@@ -108,10 +101,8 @@ def discard_draft(conn: Connection, viewer, draft_id: int, version: int, now: dt
     :class:`StaleDraft` when it was published or changed since ``version``."""
     v = _writer(viewer)
     now = now or dt.datetime.now(dt.UTC)
-    r = routing_rule_sets.c
-    done = conn.execute(delete(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
-                        ).rowcount
-    if done != 1:
+    if not store.delete_routing_draft(conn, draft_id, version):
+        r = routing_rule_sets.c
         if conn.execute(select(r.id).where(r.id == draft_id)).first() is None:
             return False
         _explain_stale(conn, draft_id, "discarded")
@@ -131,19 +122,13 @@ def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, no
     note = (note or "").strip()
     if not note:
         raise ValueError("Say what changed and why in the note: it is what the history shows.")
-    r = routing_rule_sets.c
     draft = get_rule_set(conn, v, draft_id)
     if draft is None or draft.status != "draft" or draft.version != version:
         _explain_stale(conn, draft_id, "published")
     _validate(conn, draft.rule_set)
-    done = conn.execute(update(routing_rule_sets).where(r.id == draft_id, r.status == "draft", r.version == version)
-                        .values(status="active", note=note, published_by=v.user, published_at=now,
-                                updated_by=v.user, updated_at=now)).rowcount
-    if done != 1:  # someone published or saved it between the read and the update
-        _explain_stale(conn, draft_id, "published")
-    archived = list(conn.execute(select(r.id).where(r.status == "active", r.id != draft_id)).scalars())
-    if archived:
-        conn.execute(update(routing_rule_sets).where(r.id.in_(archived)).values(status="archived"))
+    if not store.publish_routing_draft(conn, draft_id, version, note=note, by=v.user, at=now):
+        _explain_stale(conn, draft_id, "published")  # someone published or saved it between the read and the update
+    archived = store.archive_active_rule_sets(conn, keep=draft_id)
     was = ", ".join(f"#{i}" for i in archived) or "none"
     audit.record(conn, v, "routing_publish", f"rule set #{draft_id}", f"published ({len(draft.rule_set.rules)} rules; "
                  f"archived {was}): {note}"[:2000], at=now)
@@ -204,8 +189,6 @@ def delete_unit(conn: Connection, viewer, unit_id: str, now: dt.datetime | None 
         reasons.append("it is the spoke of " + ", ".join(people[:5]) + (" …" if len(people) > 5 else ""))
     if reasons:
         raise UnitInUse(row.name, reasons)
-    fh = flow_hourly.c
-    conn.execute(delete(flow_hourly).where(or_(fh.source_unit == unit_id, fh.target_unit == unit_id)))
-    conn.execute(delete(units).where(units.c.id == unit_id))
+    store.delete_unit(conn, unit_id)
     audit.record(conn, v, "unit_delete", unit_id, f"deleted spoke {row.name}", at=now)
     return True

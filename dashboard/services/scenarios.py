@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
-from dashboard import audit
+from dashboard import audit, store
 from dashboard.db import scenarios
 from dashboard.domain.access import NotPermitted, Role, require
 from dashboard.queries.scenarios import get_scenario
@@ -40,18 +40,17 @@ def save_scenario(conn: Connection, viewer, *, name: str, description: str | Non
     now = now or dt.datetime.now(dt.UTC)
     s = scenarios.c
     existing = conn.execute(select(s.id, s.owner).where(s.name == name)).first()
-    values = dict(description=description, inputs=inputs, inputs_version=inputs_version, results=results, updated_at=now)
+    values = dict(description=description, inputs=inputs, inputs_version=inputs_version, results=results, at=now)
     if existing:
         if not overwrite:
             raise ScenarioExists(f"A scenario called “{name}” exists already: overwrite it or choose another name.")
         if not _may_change(v, existing.owner):
             raise NotPermitted(f"“{name}” belongs to {existing.owner}; save under another name.")
-        conn.execute(update(scenarios).where(s.id == existing.id).values(**values))
+        store.update_scenario(conn, existing.id, **values)
         audit.record(conn, v, "scenario_save", name, f"overwrote scenario #{existing.id}", at=now)
         return int(existing.id)
     try:
-        new_id = int(conn.execute(insert(scenarios).values(name=name, owner=v.user, created_at=now, **values))
-                     .inserted_primary_key[0])
+        new_id = store.insert_scenario(conn, name=name, owner=v.user, **values)
     except IntegrityError:  # a colleague saved the same name a moment ago
         raise ScenarioExists(f"A scenario called “{name}” was just saved by someone else: choose another name.") from None
     audit.record(conn, v, "scenario_save", name, f"saved scenario #{new_id}", at=now)
@@ -79,5 +78,5 @@ def delete_scenario(conn: Connection, viewer, scenario_id: int) -> None:
         return
     if not _may_change(v, found.owner):
         raise NotPermitted(f"“{found.name}” belongs to {found.owner}; only they or an admin can delete it.")
-    conn.execute(delete(scenarios).where(scenarios.c.id == scenario_id))
+    store.delete_scenario(conn, scenario_id)
     audit.record(conn, v, "scenario_delete", found.name, f"deleted scenario #{scenario_id}")

@@ -4,7 +4,7 @@ A unit's office hours say when its people work; the what-if model runs each unit
 They are stored in their canonical spelling (``Mon-Fri 08:00-18:00; Sat 10:00-14:00``, ``24/7``) with the
 IANA zone they are written in; NULL means "not stated", and the what-if model reads them from the data.
 Both are read and checked by :mod:`dashboard.whatif.calendar`, with the same functions the units-file import
-uses (:mod:`loaders.contract`), so a page and a file accept exactly the same text.
+uses (:mod:`dashboard.ingest.contract`), so a page and a file accept exactly the same text.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
-from dashboard import audit
+from dashboard import audit, store
 from dashboard.db import units, users
 from dashboard.domain.access import ROLE_PRECEDENCE, Role, Viewer, parse_role, require
 from dashboard.queries.users import COLUMNS
@@ -45,9 +45,7 @@ def save_users(conn: Connection, viewer: Viewer, edited: pd.DataFrame, now: dt.d
         return problems
     # straight from SQL: through a DataFrame a missing spoke or name comes back as NaN, which != None
     before = {r["user"]: dict(r) for r in conn.execute(select(*[users.c[c] for c in COLUMNS])).mappings()}
-    conn.execute(delete(users))
-    if clean:
-        conn.execute(users.insert(), clean)
+    store.replace_users(conn, clean)
     for r in clean:
         old = before.pop(r["user"], None)
         if old is None or any(old[c] != r[c] for c in ("role", "unit", "active", "name")):

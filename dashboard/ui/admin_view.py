@@ -16,6 +16,7 @@ from dashboard.domain.export import to_safe_csv
 from dashboard.queries import routing, users
 from dashboard.services import routing as routing_service
 from dashboard.services import users as user_service
+from dashboard.services.exports import record_export
 from dashboard.settings import get_settings
 from dashboard.ui import cache, data, flash
 from dashboard.ui.text import md
@@ -129,7 +130,7 @@ def _audit_download(viewer: Viewer, search: dict, total: int) -> None:
             rows, _ = audit.search(conn, viewer, limit=EXPORT_CAP, **search)
         try:
             with data.engine().begin() as conn:
-                audit.record(conn, viewer, "export", "audit trail", f"{fmt.count(len(rows))} entries")
+                record_export(conn, viewer, "audit trail", f"{fmt.count(len(rows))} entries")
         except errors.DATABASE_ERRORS:
             pass  # the entries are already in hand: the download still works, only its audit line is lost
         return audit_csv(rows, s.tz)

@@ -12,12 +12,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit, errors
+from dashboard import errors
 from dashboard.domain import faq
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.domain.export import to_safe_csv
 from dashboard.queries import faq as faq_queries
+from dashboard.services.exports import record_export
 from dashboard.ui import cache, data
 from dashboard.ui.text import md
 
@@ -193,7 +194,7 @@ def _download(viewer: Viewer, table: pd.DataFrame, days: int, items_total: int) 
     def faq_csv() -> bytes:  # built only when clicked; the export is recorded like every other
         try:
             with data.engine().begin() as conn:
-                audit.record(conn, viewer, "export", f"FAQ candidates, last {WINDOWS[days]}")
+                record_export(conn, viewer, f"FAQ candidates, last {WINDOWS[days]}")
         except errors.DATABASE_ERRORS:
             pass  # the rows are already in hand: the download still works, only its audit line is lost
         return export_csv(table, items_total)

@@ -17,9 +17,10 @@ import time
 
 import streamlit as st
 
-from dashboard import audit, errors
+from dashboard import errors
 from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer, viewer_from_claims
 from dashboard.queries import users
+from dashboard.services.sessions import record_sign_in
 from dashboard.settings import get_settings
 
 _KEY = "_viewer"
@@ -64,7 +65,7 @@ def _record_sign_in(viewer: Viewer, why: str | None) -> None:
 
     try:
         with data.engine().begin() as conn:
-            audit.record(conn, viewer, "sign_in", None, why and f"no access: {why}")
+            record_sign_in(conn, viewer, why)
     except Exception:  # the audit must not lock people out when the database is down; the page says why
         pass
 

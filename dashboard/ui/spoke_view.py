@@ -10,7 +10,6 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit
 from dashboard.charts import spoke_charts
 from dashboard.db import hour_start, to_hour
 from dashboard.domain import format as fmt
@@ -21,6 +20,7 @@ from dashboard.domain.vocabulary import OPEN_STATUSES, Status
 from dashboard.queries import spoke as spoke_queries
 from dashboard.queries.kpis import kpi_trend, kpis_with_change
 from dashboard.queries.overview import TREND_BUCKET_HOURS
+from dashboard.services.exports import record_export
 from dashboard.services.items import ACTIONS, DONE, STATUS_LABELS, ActionRefused, act
 from dashboard.settings import get_settings
 from dashboard.ui import cache, data, urlstate
@@ -294,7 +294,7 @@ def _exports(ctx: SpokeContext, f: spoke_queries.InboxFilter, now: dt.datetime) 
     def inbox_csv() -> bytes:  # built only when the user clicks (deferred download)
         with data.engine().begin() as conn:
             rows = spoke_queries.export_rows(conn, ctx.viewer, ctx.unit, f, now, EXPORT_CAP)
-            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} inbox", f"{fmt.count(len(rows))} rows")
+            record_export(conn, ctx.viewer, f"{ctx.unit} inbox", f"{fmt.count(len(rows))} rows")
         return to_safe_csv(inbox_export(rows, ctx.names, s.tz, s.timezone))
 
     st.download_button("Download filtered inbox (CSV)", inbox_csv, file_name=f"{ctx.unit}-inbox.csv", mime="text/csv",
@@ -355,7 +355,7 @@ def kpi_export(ctx: SpokeContext, own: pd.DataFrame) -> None:
 
     def kpi_csv() -> bytes:  # built (and audited) when clicked
         with data.engine().begin() as conn:
-            audit.record(conn, ctx.viewer, "export", f"{ctx.unit} KPIs", f"{fmt.count(len(own))} rows")
+            record_export(conn, ctx.viewer, f"{ctx.unit} KPIs", f"{fmt.count(len(own))} rows")
         return to_safe_csv(kpi_export_frame(own))
 
     st.download_button("Download KPIs (CSV)", kpi_csv, file_name=f"{ctx.unit}-kpis.csv", mime="text/csv",

@@ -1,10 +1,9 @@
 """Access control in the data layer, on SQLite and PostgreSQL: every query refuses to run without a viewer,
 scopes what it returns to that viewer, and every change it makes is audited in the same transaction.
 
-The walk over ``dashboard.queries`` and ``dashboard.services`` (plus ``audit.search`` and
-``loaders.ingest.ingest``) is exhaustive on purpose: a new public query function must either take a ``viewer``
-and be listed in ``CALLS`` (so it is called here without one), or be listed in ``NO_VIEWER`` with the reason it
-needs none.
+The walk over ``dashboard.queries`` and ``dashboard.services`` (plus ``audit.search``) is exhaustive on purpose:
+a new public query function must either take a ``viewer`` and be listed in ``CALLS`` (so it is called here without
+one), or be listed in ``NO_VIEWER`` with the reason it needs none.
 """
 
 from __future__ import annotations
@@ -38,10 +37,10 @@ from dashboard.domain.access import (
 from dashboard.queries import checks, health, kpis, observed, overview, spoke, users
 from dashboard.queries import scenarios as saved
 from dashboard.queries.spoke import InboxFilter
+from dashboard.services import imports as ingest_module
 from dashboard.services import items
 from dashboard.services import scenarios as scenario_service
 from dashboard.services import users as user_service
-from loaders import ingest as ingest_module
 from tests.factories import NOW, at, item, tiny_org
 from tests.unit.access_calls import merged
 
@@ -104,7 +103,7 @@ CALLS = {
     "kpis.visible_kpis": lambda c: dict(frame=pd.DataFrame({"unit_id": ["sales"], "is_goal": [False]})),
     "kpis.scope_kpis": lambda c: dict(frame=pd.DataFrame({"unit_id": ["sales"], "is_goal": [False], "value": [1.0]})),
     "observed.calibration_items": lambda c: dict(conn=c.conn, start=START, end=END),
-    "overview.load_overview": lambda c: dict(engine=c.engine, window="7d", now=NOW, tz=UTC),
+    "overview.load_overview": lambda c: dict(conn=c.conn, window="7d", now=NOW, tz=UTC),
     "scenarios.list_scenarios": lambda c: dict(conn=c.conn),
     "scenarios.get_scenario": lambda c: dict(conn=c.conn, scenario_id=c.scenario_id),
     "services.scenarios.save_scenario": lambda c: dict(conn=c.conn, **(_scenario_inputs() | {"name": "Plan C"})),
@@ -122,15 +121,15 @@ CALLS = {
         [dict(user="new@example.com", name="New", role="executive", unit=None, active=True)])),
     "audit.search": lambda c: dict(conn=c.conn),
     "services.items.act": lambda c: dict(engine=c.engine, unit="sales", items=[("s0", 1)], action="acknowledge", now=NOW),
-    "ingest.ingest": lambda c: dict(engine=c.engine, path=c.units_csv, now=NOW),
+    "services.imports.ingest": lambda c: dict(engine=c.engine, path=c.units_csv, now=NOW),
 }
-WRITERS = {"services.scenarios.save_scenario", "services.scenarios.delete_scenario", "ingest.ingest", "services.items.act",
+WRITERS = {"services.scenarios.save_scenario", "services.scenarios.delete_scenario", "services.imports.ingest", "services.items.act",
            "services.users.save_users", "services.scenarios.duplicate_scenario"}
 _more_calls, _more_writers, _more_no_viewer = merged()  # the features' own parts (tests/unit/access_calls/)
 CALLS |= _more_calls
 WRITERS |= _more_writers
 NO_VIEWER |= _more_no_viewer
-EXTRA = {"audit.search": audit.search, "ingest.ingest": ingest_module.ingest}
+EXTRA = {"audit.search": audit.search}
 
 
 def query_functions() -> dict[str, object]:
@@ -316,7 +315,7 @@ def test_a_spoke_lead_sees_figures_of_their_own_and_the_goal_kpis_only(ctx):
         mine = kpis.kpis_with_change(conn, SALES, START, END).set_index("id")
         everything = kpis.kpis_with_change(conn, ADMIN, START, END).set_index("id")
         trend = kpis.kpi_trend(conn, SALES, ["revenue", "close_days"], START, END, 6)
-        overview_data = overview.load_overview(ctx.engine, SALES, "30d", NOW, dt.UTC)
+        overview_data = overview.load_overview(conn, SALES, "30d", NOW, dt.UTC)
     assert mine.at["revenue", "value"] == 900.0 and everything.at["close_days", "value"] == 7.0
     assert pd.isna(mine.at["close_days", "value"]) and mine.at["close_days", "n"] == 0  # finance's, not a goal
     assert mine.at["close_days", "on_target"] is None and set(mine.index) == set(everything.index)  # the tree stays

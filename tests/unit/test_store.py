@@ -352,7 +352,7 @@ AWKWARD_TEXTS = ["", None, 'say "hi", then\nleave', "=HYPERLINK(\"x\")", "naïve
 
 
 def test_a_bulk_load_into_an_empty_table_builds_indexes_afterwards_and_keeps_every_value(org, monkeypatch):
-    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 5)
+    monkeypatch.setattr(store.bulk, "BULK_INDEX_ROWS", 5)
     with org.connect() as conn:
         indexes, fks = _index_names(conn, "work_items"), _fk_names(conn, "work_items")
     assert {"ix_work_items_open", "ix_work_items_created"} <= indexes
@@ -370,7 +370,7 @@ def test_a_bulk_load_into_an_empty_table_builds_indexes_afterwards_and_keeps_eve
                 calls.append((table.name, n, deferred))
                 yield deferred
 
-        monkeypatch.setattr(store, "deferred_indexes", spy)
+        monkeypatch.setattr(store.inserts, "deferred_indexes", spy)  # where insert_work_items looks it up
         store.set_meta(conn, "bulk", "test")  # a write first, as the demo's emptying of the tables is
         assert store.insert_work_items(conn, rows) == 40
     assert calls == [("work_items", 40, True)]
@@ -384,7 +384,7 @@ def test_a_bulk_load_into_an_empty_table_builds_indexes_afterwards_and_keeps_eve
 
 
 def test_a_failed_bulk_load_leaves_the_indexes_and_nothing_else(org, monkeypatch):
-    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 5)
+    monkeypatch.setattr(store.bulk, "BULK_INDEX_ROWS", 5)
     rows = [item(f"f{i}", "hub", "sales", NOW - dt.timedelta(hours=i)) for i in range(10)]
     rows.append(item("f10", "hub", "nowhere", NOW))  # an unknown unit the foreign key must refuse
     with org.connect() as conn:
@@ -399,7 +399,7 @@ def test_a_failed_bulk_load_leaves_the_indexes_and_nothing_else(org, monkeypatch
 
 
 def test_a_load_into_a_table_that_has_rows_keeps_its_indexes_in_place(org, monkeypatch):
-    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 1)
+    monkeypatch.setattr(store.bulk, "BULK_INDEX_ROWS", 1)
     with org.begin() as conn:
         if conn.dialect.name == "sqlite":  # no write yet, so no transaction: DDL would commit on its own
             with store.deferred_indexes(conn, work_items, 100) as deferred:

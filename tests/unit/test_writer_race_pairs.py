@@ -26,8 +26,8 @@ from dashboard import store
 from dashboard.db import work_items, write_transaction
 from dashboard.domain.access import LOCAL_ADMIN, Role, Viewer
 from dashboard.services import autoroute, items
+from dashboard.services.imports import ingest
 from loaders import simulate
-from loaders.ingest import ingest
 from tests.factories import NOW, at, item, tiny_org
 from tests.unit.test_autoroute import new_item, publish
 from tests.unit.test_store import assert_rollups_match_rebuild
@@ -229,7 +229,7 @@ def rules(org):
 def test_routing_while_a_lead_resolves_the_waiting_item(rules, monkeypatch):
     """The lead read w (PostgreSQL: and holds it). PostgreSQL: routing skips the held item and the lead's
     resolution lands. SQLite: routing moves w first, and the lead is told it changed; nothing is overwritten."""
-    pause = PauseAfter(monkeypatch, store, "_fetch_item")
+    pause = PauseAfter(monkeypatch, store.transitions, "_fetch_item")
     lead, routing, waited = race(rules, action(rules, HUB_LEAD, "hub", "w"), pause, route(rules))
     assert not waited
     (done,) = result(lead)
@@ -248,7 +248,7 @@ def test_a_lead_resolving_an_item_routing_has_listed(rules, monkeypatch):
     SQLite: the lead's resolution lands, and routing, reading w again under the write lock, leaves it alone."""
     pause = PauseAfter(monkeypatch, autoroute, "waiting_items")
     routing, lead, waited = race(rules, route(rules), pause, action(rules, HUB_LEAD, "hub", "w"),
-                                 Arrival(monkeypatch, store, "_fetch_item"))
+                                 Arrival(monkeypatch, store.transitions, "_fetch_item"))
     (done,) = result(lead)
     if postgres(rules):
         assert waited and result(routing) == 1
@@ -263,9 +263,9 @@ def test_a_lead_resolving_an_item_routing_has_listed(rules, monkeypatch):
 def test_a_lead_resolving_an_item_routing_is_about_to_update(rules, monkeypatch):
     """Routing read w for its update (between that read and the update): on both engines the lead waits for it
     and is then told routing changed the item."""
-    pause = PauseAfter(monkeypatch, store, "_check_units_exist")  # in reroute_work_items: after its read
+    pause = PauseAfter(monkeypatch, store.reroute, "check_units_exist")  # in reroute_work_items: after its read
     routing, lead, waited = race(rules, route(rules), pause, action(rules, HUB_LEAD, "hub", "w"),
-                                 Arrival(monkeypatch, store, "_fetch_item"))
+                                 Arrival(monkeypatch, store.transitions, "_fetch_item"))
     (done,) = result(lead)
     assert waited and result(routing) == 1
     assert not done.ok and "already changed by routing rules" in done.message and done.version == 2
@@ -298,7 +298,7 @@ def test_an_import_of_an_item_routing_has_read(rules, monkeypatch, tmp_path, pau
     the import, as if one after the other). SQLite, routing paused after its listing: the import lands first and
     routing, reading w again under the write lock, leaves it alone."""
     pause = (PauseAfter(monkeypatch, autoroute, "waiting_items") if paused_after == "waiting_items"
-             else PauseAfter(monkeypatch, store, "_check_units_exist"))
+             else PauseAfter(monkeypatch, store.reroute, "check_units_exist"))
     routing, imported, waited = race(rules, route(rules), pause, importing(rules, tmp_path, w_line()))
     assert result(imported).updated == 1
     if postgres(rules) or paused_after == "reroute_read":
@@ -316,7 +316,7 @@ def test_an_import_of_an_item_routing_has_read(rules, monkeypatch, tmp_path, pau
 def test_a_simulator_batch_while_a_lead_resolves_an_item(org, monkeypatch):
     """PostgreSQL: the batch skips the item the lead holds, and the resolution lands. SQLite: the batch moves
     it first and the lead is told it changed."""
-    pause = PauseAfter(monkeypatch, store, "_fetch_item")
+    pause = PauseAfter(monkeypatch, store.transitions, "_fetch_item")
     lead, sim, waited = race(org, action(org, SALES_LEAD, "sales", "x"), pause, batch(org))
     assert not waited
     stats = result(sim)
@@ -335,7 +335,7 @@ def test_a_lead_resolving_an_item_a_simulator_batch_moved(org, monkeypatch):
     item; nothing is overwritten."""
     pause = PauseAfter(monkeypatch, simulate, "_move_items")
     sim, lead, waited = race(org, batch(org), pause, action(org, SALES_LEAD, "sales", "x"),
-                             Arrival(monkeypatch, store, "_fetch_item"))
+                             Arrival(monkeypatch, store.transitions, "_fetch_item"))
     assert waited and result(sim).moved > 0
     (done,) = result(lead)
     assert not done.ok and "already changed by simulator" in done.message and done.version == 2

@@ -217,7 +217,7 @@ def test_an_import_of_new_items_another_import_is_inserting_updates_them_once_th
     """Both imports see the ids as new; the second waits on the unique index, is refused when the first
     commits, and is run again (write_transaction): it then finds the rows and compares them, never failing."""
     from dashboard.domain.access import LOCAL_ADMIN
-    from loaders.ingest import ingest
+    from dashboard.services.imports import ingest
 
     created = (NOW - dt.timedelta(hours=2)).isoformat()
     path = tmp_path / "new.csv"
