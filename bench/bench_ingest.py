@@ -1,4 +1,4 @@
-"""File import (``loaders.ingest``) of a large CSV of work items into SQLite.
+"""File import (``dashboard.services.imports``) of a large CSV of work items into SQLite.
 
 Figures (see docs/benchmarks.md):
 - ingest rate: rows per second for ``ingest`` of a CSV of 1M valid work items (streamed in chunks, validated,
@@ -196,7 +196,7 @@ def fresh_db(path: Path) -> str:
     """A fresh SQLite file at the head schema holding the sample units (as an importer starts); its URL."""
     from dashboard.db import make_engine, migrate
     from dashboard.domain.access import LOCAL_ADMIN
-    from loaders.ingest import ingest
+    from dashboard.services.imports import ingest
 
     _remove(path)
     url = f"sqlite:///{path}"
@@ -239,7 +239,7 @@ def _child_ingest(db: str, csv: str, chunk_rows: int | None) -> dict:
 
     from dashboard.db import make_engine
     from dashboard.domain.access import LOCAL_ADMIN
-    from loaders.ingest import ingest
+    from dashboard.services.imports import ingest
 
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect():  # open the pooled connection before the baseline
@@ -350,7 +350,7 @@ def profile(rows: int = 200_000, top: int = 15) -> None:
 
     from dashboard.db import make_engine
     from dashboard.domain.access import LOCAL_ADMIN
-    from loaders.ingest import ingest
+    from dashboard.services.imports import ingest
 
     csv = bench_csv(rows)
     db = BENCH_DIR / "ingest-profile.db"

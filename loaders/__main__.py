@@ -22,7 +22,7 @@ from dashboard.settings import Settings, SettingsError, get_settings, load_setti
 
 # loaders.demo / loaders.simulate (numpy, pandas) are imported by the commands that need them, so `init`
 # and every error path start fast.
-KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns", "journeys")  # loaders.contract.KINDS (not imported: start fast)
+KINDS = ("work_items", "kpi_observations", "kpis", "units", "campaigns", "journeys")  # dashboard.ingest.contract.KINDS (not imported: start fast)
 DEFAULT_SEED = 7
 DEFAULT_WORK_ITEMS = 150_000
 DEFAULT_KPI_OBSERVATIONS = 60_000
@@ -116,39 +116,12 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_ingest(args: argparse.Namespace, engine: Engine, settings: Settings) -> int:
-    import getpass
-
-    from dashboard.domain.access import Role, Viewer
-    from loaders.ingest import KIND_ORDER, IngestError, ingest, peek_kind
+    from loaders.ingest import import_files
 
     _require_schema(engine, settings)
-    # whoever can run this command can already write to the database: they import as an admin
-    operator = Viewer(user=f"{getpass.getuser()} (command line)", role=Role.ADMIN)
-    code = 0
-    paths = args.paths
-    if args.kind is None and len(paths) > 1:  # units before KPIs before observations, whatever the shell's order
-        rank = {k: i for i, k in enumerate(KIND_ORDER)}
-        paths = sorted(paths, key=lambda p: rank.get(peek_kind(p) or "", len(rank)))
-    for path in paths:
-        try:
-            report = ingest(engine, path, viewer=operator, kind=args.kind, mapping=_mapping(args.map),
-                            source=args.source, dry_run=args.dry_run, force=args.force, tz=settings.import_tz,
-                            encoding=args.encoding, delimiter=args.delimiter)
-        except IngestError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = EXIT_CONFIG
-            continue
-        for warning in report.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        for problem in report.problems[: args.show]:
-            print(f"quarantined: {report.file_name} {problem}", file=sys.stderr)
-        if report.quarantined > args.show:
-            print(f"quarantined: … {report.quarantined - min(args.show, len(report.problems)):,} more; see the "
-                  "Data health page or the quarantine table", file=sys.stderr)
-        print(report.summary() + (f" in {report.seconds:.1f} s" if not report.skipped else ""))
-        if report.quarantined and not args.allow_quarantine:
-            code = max(code, EXIT_REFUSED)
-    return code
+    return import_files(engine, args.paths, kind=args.kind, mapping=_mapping(args.map), source=args.source,
+                        dry_run=args.dry_run, force=args.force, tz=settings.import_tz, encoding=args.encoding,
+                        delimiter=args.delimiter, show=args.show, allow_quarantine=args.allow_quarantine)
 
 
 # --- parsing --------------------------------------------------------------------------------------------

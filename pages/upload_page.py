@@ -4,12 +4,14 @@ Nothing is written before the check; bad rows are quarantined with reasons, good
 import streamlit as st
 
 from dashboard.domain import format as fmt
+from dashboard.ingest.errors import IngestError
+from dashboard.ingest.preview import preview
+from dashboard.services import imports
 from dashboard.ui import cache, data
 from dashboard.ui import upload_view as uv
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
 from dashboard.ui.text import md
-from loaders.ingest import IngestError, preview
 
 require_shell()
 
@@ -61,8 +63,8 @@ if report.dry_run:
     if st.button(label, type="primary", icon=":material/database_upload:"):
         with st.spinner(f"Importing {md(uploaded.name)} …"):
             result = uv.run(viewer, path, uploaded.name, kind, mapping, dry_run=False, force=report.skipped)
+        cache.changed(imports.ingest)  # every page shows the new data, or the failed attempt, at once
         if result is not None:
-            cache.invalidate("items", "units", "kpis", "audit")  # what an import writes: every page shows it at once
             st.session_state["upload_check"] = (attempt, result)
             st.rerun()
 else:

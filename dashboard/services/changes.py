@@ -14,6 +14,8 @@ The names (what a reader of each depends on):
 - ``users``: people, their roles and spokes;
 - ``kpis``: KPI definitions and observations;
 - ``faq``: answers to common questions and their feedback;
+- ``imports``: the file import's log (every attempt, failed ones too) and its quarantined rows;
+- ``campaigns``: marketing campaigns (spend, leads, conversions and revenue per channel and period);
 - ``audit``: the audit trail.
 """
 
@@ -22,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-NAMES = frozenset({"items", "routing", "scenarios", "cycle", "units", "users", "kpis", "faq", "audit"})
+NAMES = frozenset({"items", "routing", "scenarios", "cycle", "units", "users", "kpis", "faq", "imports", "campaigns",
+                   "audit"})
 
 F = TypeVar("F", bound=Callable)
 

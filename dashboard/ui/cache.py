@@ -6,7 +6,8 @@ not data and say so where they are: the engine pool in :mod:`dashboard.ui.data` 
 that reads what that use case changes is cleared.
 
 **Declaring a read.** An accessor names the data it reads (the names of :mod:`dashboard.services.changes`:
-``items``, ``routing``, ``scenarios``, ``cycle``, ``units``, ``users``, ``kpis``, ``faq``, ``audit``)::
+``items``, ``routing``, ``scenarios``, ``cycle``, ``units``, ``users``, ``kpis``, ``faq``, ``imports``,
+``campaigns``, ``audit``)::
 
     from dashboard.ui import cache
 

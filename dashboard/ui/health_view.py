@@ -2,8 +2,8 @@
 
 Cached accessors (:mod:`dashboard.ui.cache`) are keyed by the viewer (and the filter), like ``data.py``; the
 clock is read inside them, so a key never changes with time and the lifetime decides how fresh "now" is. The
-import log, quarantine and campaigns are written only by imports, with their audit record in the same
-transaction: their readers read "audit", which every write changes.
+import log and quarantine are read under "imports", campaigns under "campaigns": the names a file import
+declares it writes (:func:`dashboard.services.imports.ingest`), besides the data it loads.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import audit
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
 from dashboard.queries import health
+from dashboard.services.exports import record_export
 from dashboard.settings import get_settings
 from dashboard.ui import cache, data
 from dashboard.ui.text import md
@@ -34,31 +34,31 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@cache.reads("items", "kpis", "units", "audit", max_entries=16)
+@cache.reads("items", "kpis", "units", "campaigns", max_entries=16)
 def _freshness(viewer: Viewer, cadence: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return health.freshness(conn, viewer, _now(), dict(cadence))
 
 
-@cache.reads("audit", max_entries=16)
+@cache.reads("imports", max_entries=16)
 def _imports(viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame]:
     with data.engine().connect() as conn:
         return health.last_imports(conn, viewer), health.recent_imports(conn, viewer, RECENT_IMPORTS)
 
 
-@cache.reads("audit", max_entries=16)
+@cache.reads("imports", max_entries=16)
 def _quarantine_counts(viewer: Viewer) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return health.quarantine_counts(conn, viewer)
 
 
-@cache.reads("audit", max_entries=64)
+@cache.reads("imports", max_entries=64)
 def _open_imports(viewer: Viewer, kind: str | None) -> pd.DataFrame:
     with data.engine().connect() as conn:
         return health.imports_with_open_rows(conn, viewer, kind)
 
 
-@cache.reads("audit", max_entries=64)
+@cache.reads("imports", max_entries=64)
 def _quarantine(viewer: Viewer, kind: str | None, import_id: int | None):
     with data.engine().connect() as conn:
         return (health.quarantine_reasons(conn, viewer, kind, import_id),
@@ -66,7 +66,8 @@ def _quarantine(viewer: Viewer, kind: str | None, import_id: int | None):
 
 
 # the checks scan every work item (~1.5 s at 1M rows on SQLite): minutes old is fresh enough ("checks" lifetime)
-@cache.reads("items", "kpis", "units", lifetime="checks", spinner="Running the quality checks…", max_entries=16)
+@cache.reads("items", "kpis", "units", "campaigns", lifetime="checks", spinner="Running the quality checks…",
+             max_entries=16)
 def _checks(viewer: Viewer) -> tuple[pd.DataFrame, pd.DataFrame, dt.datetime]:
     now = _now()
     with data.engine().connect() as conn:
@@ -223,7 +224,7 @@ def _download(viewer: Viewer, import_id: int | None, choices: pd.DataFrame) -> N
 
     def quarantine_csv() -> bytes:  # built only when the user clicks (deferred download)
         with data.engine().begin() as conn:
-            audit.record(conn, viewer, "export", f"quarantine of import #{import_id}")
+            record_export(conn, viewer, f"quarantine of import #{import_id}")
             return health.quarantine_csv(conn, viewer, import_id)
 
     st.download_button(f"Download open rows of {file_name} (CSV)", quarantine_csv,

@@ -1,7 +1,8 @@
 """The upload page's parts: file in, preview, column mapping, validation report, then the import.
 
 Nothing is written until the user presses Import after a dry run shows what would happen; the import itself
-is the same :func:`loaders.ingest.ingest` the command line uses (one transaction, quarantine, idempotent).
+is the use case :func:`dashboard.services.imports.ingest` the command line uses too (one transaction, quarantine,
+idempotent); the preview is :func:`dashboard.ingest.preview.preview`, which writes nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import streamlit as st
 from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.ingest.contract import KIND_ORDER, KINDS, all_columns, describe, required_columns
+from dashboard.ingest.errors import IngestError
+from dashboard.ingest.preview import Preview
+from dashboard.ingest.report import ImportReport
+from dashboard.ingest.source import delimiter_name
+from dashboard.services.imports import ingest
 from dashboard.settings import get_settings
 from dashboard.ui import data
 from dashboard.ui.text import md
-from loaders.contract import KINDS, all_columns, describe, required_columns
-from loaders.ingest import KIND_ORDER, ImportReport, IngestError, Preview, delimiter_name, ingest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "loaders" / "samples"
 KIND_LABELS = {

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.db import make_engine
 from dashboard.domain.access import LOCAL_ADMIN
-from loaders.ingest import ingest
+from dashboard.services.imports import ingest
 
 PAGE = "pages/health_page.py"
 pytestmark = pytest.mark.slow  # two imports and a whole page

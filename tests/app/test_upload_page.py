@@ -123,7 +123,7 @@ def test_a_truncated_parquet_file_gets_a_message(app, app_db):
 
 
 def test_the_intro_names_every_kind_of_file_the_importer_accepts(app, app_db):
-    from loaders.contract import KINDS
+    from dashboard.ingest.contract import KINDS
 
     at = open_upload(app)
     intro = shown(at.caption[0].value)

@@ -11,18 +11,16 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from loaders.contract import (
+from dashboard.ingest.contract import (
     KEYS,
     KINDS,
     UnitRow,
     all_columns,
     infer_kind,
     normalise_header,
-    parse_timestamps,
     required_columns,
-    validate_frame,
-    validate_row,
 )
+from dashboard.ingest.validate import parse_timestamps, validate_frame, validate_row
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "loaders" / "samples"
@@ -547,7 +545,7 @@ def test_a_time_outside_the_storable_range_or_a_nul_is_refused_in_its_row_naming
 
 def test_the_storable_range_is_the_stores():
     from dashboard import store
-    from loaders.contract import EARLIEST, LATEST
+    from dashboard.ingest.contract import EARLIEST, LATEST
 
     epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
     assert (EARLIEST - epoch) // dt.timedelta(microseconds=1) == store.MIN_TEXT_US

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from loaders.contract import KINDS, describe
+from dashboard.ingest.contract import KINDS, describe
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "data-contract.md"
 

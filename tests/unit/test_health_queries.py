@@ -196,7 +196,7 @@ def test_quarantine_csv_gives_back_the_files_columns_with_formulas_neutralised(q
 
 
 def test_an_ingested_files_refused_rows_come_back_fixable_and_a_fixed_row_imports(engine, tmp_path):
-    from loaders.ingest import ingest
+    from dashboard.services.imports import ingest
 
     with engine.begin() as conn:
         tiny_org(conn)  # no customer_service or marketing unit: those rows are refused too

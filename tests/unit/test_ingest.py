@@ -33,8 +33,9 @@ from dashboard.db import (
     work_items,
 )
 from dashboard.domain.access import LOCAL_ADMIN, NotPermitted, Role, Viewer
+from dashboard.ingest.errors import IngestError
+from dashboard.services.imports import ingest
 from loaders.__main__ import main
-from loaders.ingest import IngestError, ingest
 from tests.factories import tiny_org
 from tests.unit.test_store import assert_rollups_match_rebuild
 
@@ -1093,8 +1094,8 @@ def test_cli_maps_columns_and_reads_the_given_delimiter_and_kind(env, capsys, db
 
 @SQLITE_ONLY
 def test_cli_takes_every_kind_of_the_contract(env, capsys, db_url, engine, tmp_path):
+    from dashboard.ingest.contract import KINDS
     from loaders import __main__ as cli
-    from loaders.contract import KINDS
 
     assert set(cli.KINDS) == set(KINDS)
     path = tmp_path / "conversions.txt"  # a name that says nothing: the kind comes from --kind
@@ -1107,9 +1108,9 @@ def test_cli_takes_every_kind_of_the_contract(env, capsys, db_url, engine, tmp_p
 
 def test_a_big_first_import_builds_the_indexes_afterwards_and_quarantines_as_usual(org, engine, tmp_path, monkeypatch):
     from dashboard import store
-    from loaders import ingest as ingest_module
+    from dashboard.services import imports as ingest_module
 
-    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 2)
+    monkeypatch.setattr(store.bulk, "BULK_INDEX_ROWS", 2)
     monkeypatch.setattr(ingest_module, "BYTES_PER_ROW", 1)  # every file counts as big
     deferred = []
     real = store.deferred_indexes
@@ -1354,7 +1355,7 @@ def test_a_journeys_file_without_revenue_keeps_the_stored_revenue_and_a_dry_run_
 
 
 def test_journeys_across_chunks_and_batches_count_exactly_and_find_duplicates(org, tmp_path, monkeypatch):
-    import loaders.ingest as ingest_module
+    import dashboard.services.imports as ingest_module
 
     monkeypatch.setattr(ingest_module, "JOURNEY_BATCH", 2)  # several compare / write batches per chunk
     rows = [jr(f"J-{i}", converted_at="2026-11-20 09:00" if i % 2 else "", revenue=str(100 * i) if i % 2 else "")

@@ -18,9 +18,12 @@ import pandas as pd
 import pytest
 
 from dashboard.db import campaigns, journeys, kpi_observations, work_items
+from dashboard.ingest.columns import match_columns
+from dashboard.ingest.contract import all_columns
+from dashboard.ingest.errors import IngestError
+from dashboard.ingest.preview import preview
+from dashboard.ingest.source import peek_kind, sniff_encoding
 from loaders.__main__ import main
-from loaders.contract import all_columns
-from loaders.ingest import IngestError, match_columns, peek_kind, preview, sniff_encoding
 from tests.unit.test_ingest import (  # noqa: F401  (fixtures: org, sqlite_template, sqlite_url)
     ITEM_COLUMNS,
     SQLITE_ONLY,
