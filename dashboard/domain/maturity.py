@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dashboard.domain.refusals import Refused
 from dashboard.domain.vocabulary import FUNCTIONS, function_label
 
 COMPONENTS: tuple[str, ...] = ("structure", "processes", "data_management", "technology")
@@ -57,7 +58,7 @@ GUIDANCE: dict[str, dict[int, str]] = {
 }
 
 
-class AssessmentError(ValueError):
+class AssessmentError(Refused):
     """Scores the assessment refuses; ``problems`` holds one readable line per problem."""
 
     def __init__(self, problems: list[str]):

@@ -13,13 +13,15 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from dashboard.domain.refusals import Refused
+
 UNIT_ID_LENGTH = 64  # characters units.id holds (dashboard.db)
 UNIT_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")  # the data contract's rule for unit ids (dashboard.ingest.contract.UNIT_ID)
 ROW_ID_MAX = 2**31 - 1  # integer ids (scenarios, rule sets, target models ...) are signed 32-bit columns
 SHOWN_CHARACTERS = 40  # of a bad value, in the message
 
 
-class UrlValueError(ValueError):
+class UrlValueError(Refused):
     """A value in the link that no page can use; ``str()`` is the sentence to show."""
 
 

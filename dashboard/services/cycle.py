@@ -33,6 +33,7 @@ from dashboard.db import planned_changes
 from dashboard.domain import maturity
 from dashboard.domain.access import NotPermitted, Viewer, require, require_viewer
 from dashboard.domain.maturity import Scores
+from dashboard.domain.refusals import Refused
 from dashboard.queries import scenarios as saved
 from dashboard.queries.cycle import STATUSES, target_model
 from dashboard.queries.kpis import list_units
@@ -45,11 +46,11 @@ from dashboard.whatif.inputs import InputError, ScenarioInputs, default_inputs, 
 from dashboard.whatif.model import evaluate
 
 
-class StaleChange(ValueError):
+class StaleChange(Refused):
     """Someone changed the planned change since it was read (optimistic version check)."""
 
 
-class CycleError(ValueError):
+class CycleError(Refused):
     """A request the cycle refuses (unknown scenario, bad status or date); the message says why."""
 
 

@@ -24,6 +24,7 @@ from dashboard import audit, errors, store
 from dashboard.db import work_items, write_transaction
 from dashboard.domain import format as fmt
 from dashboard.domain.access import require, require_unit
+from dashboard.domain.refusals import Refused
 from dashboard.domain.vocabulary import Status
 from dashboard.services.changes import writes
 from dashboard.settings import get_settings
@@ -37,7 +38,7 @@ STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in Status}  # how peop
 DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "hand_back": "handed back"}  # after the action
 
 
-class ActionRefused(ValueError):
+class ActionRefused(Refused):
     """The action cannot be done as asked (a hand-back without a note, nothing selected): nothing was changed."""
 
 

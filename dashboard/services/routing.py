@@ -16,21 +16,22 @@ from sqlalchemy import Connection, func, or_, select
 from dashboard import audit, store
 from dashboard.db import kpis, routing_rule_sets, units, users, work_items
 from dashboard.domain.access import Viewer, require
+from dashboard.domain.refusals import Refused
 from dashboard.domain.routing import RuleError, RuleSet, check_targets, parse_rule_set, rules_pointing_to
 from dashboard.queries.routing import StoredRuleSet, active_rule_set, current_draft, get_rule_set
 from dashboard.services import autoroute
 from dashboard.services.changes import writes
 
 
-class StaleDraft(ValueError):
+class StaleDraft(Refused):
     """The draft changed (or was published / discarded) since the editor read it; nothing was written."""
 
 
-class DraftExists(ValueError):
+class DraftExists(Refused):
     """A draft exists already: there is one shared draft at a time."""
 
 
-class UnitInUse(ValueError):
+class UnitInUse(Refused):
     """A unit cannot be deleted yet; ``reasons`` lists every reason, one readable line each."""
 
     def __init__(self, unit: str, reasons: list[str]):
@@ -121,7 +122,7 @@ def publish(conn: Connection, viewer, draft_id: int, version: int, note: str, no
     now = now or dt.datetime.now(dt.UTC)
     note = (note or "").strip()
     if not note:
-        raise ValueError("Say what changed and why in the note: it is what the history shows.")
+        raise Refused("Say what changed and why in the note: it is what the history shows.")
     draft = get_rule_set(conn, v, draft_id)
     if draft is None or draft.status != "draft" or draft.version != version:
         _explain_stale(conn, draft_id, "published")

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from dashboard import audit, store
 from dashboard.db import scenarios
 from dashboard.domain.access import NotPermitted, Role, require
+from dashboard.domain.refusals import Refused
 from dashboard.queries.scenarios import get_scenario
 from dashboard.services.changes import writes
 
 
-class ScenarioExists(ValueError):
+class ScenarioExists(Refused):
     """A scenario with that name exists; ask the user to overwrite or rename."""
 
 
@@ -34,9 +35,9 @@ def save_scenario(conn: Connection, viewer, *, name: str, description: str | Non
     v = require(viewer, "can_edit_scenarios", "save scenarios")
     name = (name or "").strip()
     if not name:
-        raise ValueError("Give the scenario a name.")
+        raise Refused("Give the scenario a name.")
     if len(name) > 200:
-        raise ValueError("Scenario names are at most 200 characters.")
+        raise Refused("Scenario names are at most 200 characters.")
     now = now or dt.datetime.now(dt.UTC)
     s = scenarios.c
     existing = conn.execute(select(s.id, s.owner).where(s.name == name)).first()

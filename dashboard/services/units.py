@@ -14,13 +14,14 @@ from sqlalchemy import Connection, select
 from dashboard import audit, store
 from dashboard.db import units
 from dashboard.domain.access import require
+from dashboard.domain.refusals import Refused
 from dashboard.services.changes import writes
 from dashboard.whatif.calendar import check_timezone, format_hours, parse_hours
 
 NOT_STATED = "read from the data"
 
 
-class UnknownUnit(ValueError):
+class UnknownUnit(Refused):
     """The unit id is not in the database; nothing was written."""
 
 
@@ -40,8 +41,8 @@ def set_office_hours(conn: Connection, viewer, unit_id: str, office_hours: str |
 
     Hub leads and admins only (:class:`~dashboard.domain.access.NotPermitted` otherwise). Refuses an unknown
     unit (:class:`UnknownUnit`) and unreadable hours or zones (:class:`~dashboard.whatif.calendar.CalendarError`
-    with the reason); both are ValueErrors, and nothing is written. Hours are stored canonical, so
-    ``mon-fri 8-18`` is kept as ``Mon-Fri 08:00-18:00``. Runs in the caller's transaction.
+    with the reason); both are :class:`~dashboard.domain.refusals.Refused`, and nothing is written. Hours are
+    stored canonical, so ``mon-fri 8-18`` is kept as ``Mon-Fri 08:00-18:00``. Runs in the caller's transaction.
     """
     v = require(viewer, "can_edit_operating_model", "set a unit's office hours")
     u = units.c

@@ -42,7 +42,7 @@ def action_label(action: str) -> str:
 def role_label(role: str) -> str:
     try:
         return ROLE_LABELS[Role(role)]
-    except (ValueError, KeyError):
+    except (ValueError, KeyError):  # a role this app does not know (Role() refuses it): shown as stored
         return str(role)
 
 

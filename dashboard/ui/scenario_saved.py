@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import errors
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.refusals import Refused
 from dashboard.queries import scenarios
 from dashboard.services import scenarios as scenario_service
 from dashboard.settings import get_settings
@@ -35,7 +36,7 @@ def save_form(viewer: Viewer, inputs: ScenarioInputs, result) -> None:
     except scenario_service.ScenarioExists as exc:
         st.warning(f"{md(exc)} Tick “Overwrite” to replace it.", icon=":material/content_copy:")
         return
-    except (ValueError, NotPermitted) as exc:
+    except (NotPermitted, Refused) as exc:  # no name, a name too long, someone else's scenario
         st.warning(md(exc), icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:  # the form above keeps the name and description
@@ -163,7 +164,7 @@ def _compare_saved(viewer: Viewer, ids: list[int], labels: dict[int, str]) -> No
                 continue
             try:
                 inputs = load_inputs({**found.inputs, "inputs_version": found.inputs_version})
-            except (InputError, ValueError):
+            except InputError:
                 refused.append(found.name)
                 continue
             rows[f"{found.name} (#{found.id})"] = sv.result_of(inputs).totals.as_dict()

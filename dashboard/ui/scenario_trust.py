@@ -26,6 +26,7 @@ from dashboard import errors
 from dashboard.charts import scenario_charts
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.refusals import Refused
 from dashboard.domain.vocabulary import FUNCTIONS
 from dashboard.services.units import set_office_hours
 from dashboard.settings import get_settings
@@ -214,7 +215,7 @@ def _save_hours(viewer: Viewer, unit: str, name: str, hours: str, zone: str) -> 
     try:
         with data.engine().begin() as conn:
             set_office_hours(conn, viewer, unit, hours, zone)
-    except (NotPermitted, ValueError) as exc:  # unknown unit, unreadable hours or zone: nothing was written
+    except (NotPermitted, Refused) as exc:  # unknown unit, unreadable hours or zone: nothing was written
         st.error(f"Not saved: {md(exc)}", icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:

@@ -179,7 +179,7 @@ def load_saved(viewer: Viewer, scenario_id) -> bool:
     """Put a saved scenario on screen (controls, name, description, the link); False when there is none."""
     try:
         sid = int(scenario_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # the id as given (a link, a session value): not a number, no scenario
         return False
     if not 0 < sid <= ROW_ID_MAX:  # no stored id is that large (and the database cannot even compare it)
         return False
@@ -189,7 +189,7 @@ def load_saved(viewer: Viewer, scenario_id) -> bool:
         return False
     try:
         inputs = load_inputs({**found.inputs, "inputs_version": found.inputs_version})
-    except (InputError, ValueError) as exc:
+    except InputError as exc:  # load_inputs refuses with InputError only
         st.error(f"“{md(found.name)}” cannot be opened: {md(exc)}", icon=":material/error:")
         return False
     st.session_state["sc_base"] = dump_inputs(inputs)

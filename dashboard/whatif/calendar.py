@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from dashboard.domain.refusals import Refused
+
 WEEK_HOURS = 168
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY_INDEX = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
@@ -47,7 +49,7 @@ OPEN_RATIO = 0.4  # a half hour is open when work is picked up at >= this share 
 QUIET_SHARE = 0.005  # ... and its activity is at least this share of the busiest hour's
 
 
-class CalendarError(ValueError):
+class CalendarError(Refused):
     """Office hours or a time zone that cannot be read; the message says what is wrong."""
 
 

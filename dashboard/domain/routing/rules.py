@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard.domain.refusals import Refused
 from dashboard.domain.routing.folding import fold
 from dashboard.domain.routing.patterns import compile_pattern, folded_set, keywords_regex, pattern_problem
 
@@ -27,7 +28,7 @@ FIELD_LABEL = {"kinds": "kind", "channels": "channel", "topics": "topic", "segme
 Priority = Literal["high", "normal", "low"]
 
 
-class RuleError(ValueError):
+class RuleError(Refused):
     """A rule set that cannot be used; ``problems`` holds one readable line per problem (all of them)."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard.charts.routing_charts import per_day, replay_map, replay_table
 from dashboard.domain import format as fmt
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.refusals import Refused
 from dashboard.domain.routing import RuleError, RuleSet, parse_rule_set
 from dashboard.queries.routing import StoredRuleSet
 from dashboard.services import routing as routing_service
@@ -71,7 +72,7 @@ def _run(viewer: Viewer, current: RoutingData, draft: StoredRuleSet, days: int) 
         with st.spinner(f"Replaying the draft over the last {days} days of items…"):
             items, staffing = state.replay_inputs(viewer, days, now)
             result = replay(draft.rule_set, items, staffing, now=now, days=days, hub_id=current.hub)
-    except (ValueError, NotPermitted) as exc:
+    except (NotPermitted, Refused) as exc:
         st.error(f"The replay failed: {md(exc)}", icon=":material/error:")
         return False
     # the per-item decisions are not shown: keep the session light (they are as long as the window's items)

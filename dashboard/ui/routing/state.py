@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from dashboard import errors
 from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.refusals import Refused
 from dashboard.domain.routing import RuleError
 from dashboard.queries import routing
 from dashboard.queries.kpis import list_units
@@ -208,7 +209,7 @@ def run(work: Callable[[Connection], T], *use_cases: Callable) -> T | None:
     except (routing_service.StaleDraft, routing_service.DraftExists) as exc:
         st.error(md(exc), icon=":material/error:")
         cache.changed(*use_cases)  # a colleague changed the same data: the next run reads their version
-    except (NotPermitted, ValueError) as exc:
+    except (NotPermitted, Refused) as exc:  # e.g. a publish without a note; any other error is a bug, not advice
         st.error(md(exc), icon=":material/error:")
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was saved; your edits are still in the table, so you can try again.")

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.refusals import Refused
 from dashboard.whatif.inputs import FunctionInputs, InputError, ScenarioInputs, function_label
 
 
-class CalibrationError(ValueError):
+class CalibrationError(Refused):
     """The observed data cannot support an as-is scenario (the message says why and what is needed)."""
 
 

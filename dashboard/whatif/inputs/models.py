@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard.domain.refusals import Refused
 from dashboard.domain.vocabulary import function_label
 from dashboard.whatif import calendar as cal
 
@@ -60,7 +61,7 @@ UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
-class InputError(ValueError):
+class InputError(Refused):
     """Inputs the model cannot use; ``problems`` holds one readable line per problem."""
 
     def __init__(self, problems: Sequence[str]):
