@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.domain.access import who_may_open
 from dashboard.ui import admin_view, data
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.shell import require_shell
@@ -10,8 +11,8 @@ require_shell()
 
 viewer = current_viewer()
 st.title("Users & audit")
-if not viewer.is_admin:
-    st.error("Only admins can manage users and read the audit trail.", icon=":material/block:")
+if not viewer.may_open("admin"):
+    st.error(f"Only {who_may_open('admin')} can manage users and read the audit trail.", icon=":material/block:")
     st.stop()
 data.require_database()
 units = data.units(viewer)

@@ -3,6 +3,7 @@ last days' items, publish it; FAQ candidates among routed mentions; the history 
 
 import streamlit as st
 
+from dashboard.domain.access import who_may_open
 from dashboard.ui import data, faq_view
 from dashboard.ui.identity import current_viewer
 from dashboard.ui.routing import history_tab, replay_tab, rules_tab, state, try_tab
@@ -12,8 +13,8 @@ require_shell()
 
 viewer = current_viewer()
 st.title("Routing")
-if not viewer.sees_everything:
-    st.error("The routing rules are for admins, hub leads and executives.", icon=":material/block:")
+if not viewer.may_open("routing"):
+    st.error(f"The routing rules are for {who_may_open('routing')}.", icon=":material/block:")
     st.stop()
 data.require_database()
 current = state.load(viewer)

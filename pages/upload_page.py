@@ -4,6 +4,7 @@ Nothing is written before the check; bad rows are quarantined with reasons, good
 import streamlit as st
 
 from dashboard.domain import format as fmt
+from dashboard.domain.access import who_may_open
 from dashboard.ingest.errors import IngestError
 from dashboard.ingest.preview import preview
 from dashboard.services import imports
@@ -17,8 +18,9 @@ require_shell()
 
 viewer = current_viewer()
 st.title("Import data")
-if not uv.allowed(viewer):
-    st.error("Only hub leads and admins can import data. Ask one of them, or an admin for access.", icon=":material/block:")
+if not viewer.may_open("upload"):
+    st.error(f"Only {who_may_open('upload')} can import data. Ask one of them, or an admin for access.",
+             icon=":material/block:")
     st.stop()
 st.caption(uv.intro())
 data.require_database()

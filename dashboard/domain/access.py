@@ -2,11 +2,16 @@
 
 Deny by default: a query called without a :class:`Viewer` raises :class:`NotPermitted`; a viewer sees a
 unit's detail only when :meth:`Viewer.can_see_unit` says so, and writes only what its role allows
-(``can_import``, ``can_edit_scenarios``, ``can_act_for``, ``is_admin``). Roles:
+(``can_import``, ``can_edit_scenarios``, ``can_act_for``, ``is_admin``).
 
-- executive: every page, read-only;
+Who may open which page is :data:`PAGE_PERMISSIONS`: per page (its URL path) the one Viewer permission that
+opens it, asked through :meth:`Viewer.may_open`. The menu (``dashboard.ui.shell``), the page's own guard, the
+data layer's check (e.g. ``queries.health.require_health_viewer`` asks ``can_see_health``) and the texts naming
+who may open a page (:func:`who_may_open`) all read it, so they cannot disagree. Roles:
+
+- executive: every page but Import data and Users & audit, read-only;
 - hub lead: overview, every spoke (and acting on their items), scenarios, routing rules, the operating-model
-  cycle, data pages;
+  cycle, data health and Import data;
 - spoke lead: the overview (aggregates) and their own spoke; scenarios and the operating model read-only;
 - admin: everything, plus users and the audit trail.
 
@@ -49,6 +54,20 @@ class Viewer:
     def sees_everything(self) -> bool:
         return self.role in (Role.ADMIN, Role.EXECUTIVE, Role.HUB_LEAD)
 
+    @property
+    def has_access(self) -> bool:
+        """Any role: the pages every role opens (a viewer with Role.NONE is signed in but sees nothing)."""
+        return self.role is not Role.NONE
+
+    @property
+    def can_see_routing(self) -> bool:
+        """Open the routing page and read rule sets (executives read-only, see ``can_edit_routing``)."""
+        return self.role in (Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE)
+
+    @property
+    def can_see_health(self) -> bool:
+        """Open the data health page and read freshness, the import log, quarantine and the quality checks."""
+        return self.role in (Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE)
 
     @property
     def can_import(self) -> bool:
@@ -80,10 +99,42 @@ class Viewer:
             return True
         return self.role is Role.SPOKE_LEAD and unit_id == self.unit
 
+    def may_open(self, page: str) -> bool:
+        """Whether this viewer's role opens ``page`` (a URL path of :data:`PAGE_PERMISSIONS`); an unknown page
+        is closed (deny by default)."""
+        permission = PAGE_PERMISSIONS.get(page)
+        return permission is not None and bool(getattr(self, permission))
+
+
+PAGE_PERMISSIONS = {  # page (its URL path) -> the Viewer permission that opens it: the one place this is said
+    "overview": "has_access",
+    "spoke": "has_access",  # which spokes: can_see_unit
+    "scenarios": "has_access",  # saving: can_edit_scenarios
+    "routing": "can_see_routing",  # editing and publishing: can_edit_routing
+    "operating-model": "has_access",  # changing: can_edit_operating_model
+    "data-health": "can_see_health",
+    "upload": "can_import",
+    "admin": "is_admin",
+}
+
 
 ROLE_LABELS = {Role.ADMIN: "Admin", Role.EXECUTIVE: "Executive", Role.HUB_LEAD: "Hub lead",
                Role.SPOKE_LEAD: "Spoke lead", Role.NONE: "No access"}
 ROLE_PRECEDENCE = (Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE, Role.SPOKE_LEAD)  # several claimed: the widest wins
+
+
+def roles_that_may_open(page: str) -> tuple[Role, ...]:
+    """The roles that open ``page``, widest first (permissions depend on the role alone, not on the spoke)."""
+    return tuple(r for r in ROLE_PRECEDENCE if Viewer(user=r.value, role=r).may_open(page))
+
+
+def who_may_open(page: str) -> str:
+    """The people who open ``page``, for a refusal: 'admins', 'admins and hub leads', 'admins, hub leads and
+    executives'."""
+    names = [ROLE_LABELS[r].lower() + "s" for r in roles_that_may_open(page)]
+    if not names:
+        return "nobody"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def parse_role(value: object) -> Role:

@@ -1,8 +1,9 @@
 """Data health: how fresh each table is, what the file imports did, which rows sit in quarantine and why,
 and a few quality checks on the loaded data.
 
-Only hub leads, admins and executives may look (deny by default: :func:`require_health_viewer`); every
-function checks that before touching the database. Aggregation happens in SQL (Core, bound parameters only),
+Only viewers with ``can_see_health`` may look (admins, hub leads and executives: the permission that opens the
+data health page, ``dashboard.domain.access.PAGE_PERMISSIONS``; deny by default: :func:`require_health_viewer`);
+every function checks that before touching the database. Aggregation happens in SQL (Core, bound parameters only),
 and whatever goes to a table on the page is bounded by a LIMIT: quarantine can hold 100,000 rows, the
 browser gets a page of them. Everything here runs on SQLite and PostgreSQL.
 """
@@ -20,13 +21,12 @@ import pandas as pd
 from sqlalchemy import Connection, and_, false, func, or_, select
 
 from dashboard.db import campaigns, imports, journeys, kpi_observations, kpis, quarantine, units, work_items
-from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
+from dashboard.domain.access import NotPermitted, Viewer, require_viewer, who_may_open
 from dashboard.domain.export import to_safe_csv
 from dashboard.domain.kpi_ranges import NATURAL_RANGES, value_range
 from dashboard.domain.vocabulary import Status
 
 UTC = dt.UTC
-HEALTH_ROLES = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.HUB_LEAD})
 DUE_AHEAD = dt.timedelta(days=365)  # work due later than this after now was probably typed wrong (as imports warn)
 
 TABLES = {"work_items": work_items, "kpi_observations": kpi_observations, "kpis": kpis, "units": units,
@@ -52,10 +52,10 @@ KPI_RANGES = {uom: NATURAL_RANGES[uom] for uom in ("%", "EUR", "count", "hours")
 
 
 def require_health_viewer(viewer: object) -> Viewer:
-    """The viewer, when their role may see data health (hub leads, admins, executives); else NotPermitted."""
+    """The viewer, when their role may see data health (``Viewer.can_see_health``); else NotPermitted."""
     v = require_viewer(viewer)
-    if v.role not in HEALTH_ROLES:
-        raise NotPermitted(f"{v.user} may not see data health (hub leads, admins and executives only)")
+    if not v.can_see_health:
+        raise NotPermitted(f"{v.user} may not see data health ({who_may_open('data-health')} only)")
     return v
 
 

@@ -67,7 +67,7 @@ def hub_ids(conn: Connection) -> list[str]:
 
 
 def _reader(viewer) -> Viewer:
-    return require(viewer, "sees_everything", "see the routing rules")
+    return require(viewer, "can_see_routing", "see the routing rules")
 
 
 def _stored(row) -> StoredRuleSet:

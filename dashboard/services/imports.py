@@ -67,7 +67,7 @@ from dashboard.db import (
     work_items,
     write_transaction,
 )
-from dashboard.domain.access import NotPermitted, Role, Viewer, require_viewer
+from dashboard.domain.access import NotPermitted, Viewer, require_viewer, who_may_open
 from dashboard.ingest.columns import Columns, choose_kind
 from dashboard.ingest.contract import KEYS, all_columns
 from dashboard.ingest.errors import IngestError
@@ -83,7 +83,6 @@ from dashboard.services.changes import writes
 REFERENCE_CHUNK_ROWS = 1_000_000  # units, KPIs, campaigns: read whole (a KPI's parent may come later)
 BYTES_PER_ROW = 100  # a rough guess of a row's size, to tell a big file (bulk load) from a small one
 MAX_PROBLEMS = 100  # problems kept in the report; the quarantine table keeps them all
-IMPORTERS = (Role.ADMIN, Role.HUB_LEAD)
 JOURNEY_BATCH = 5_000  # rows per statement when journeys are compared, inserted and updated (store.upsert_journeys)
 
 
@@ -93,8 +92,8 @@ class _DryRun(Exception):
 
 def _require_importer(viewer: object) -> Viewer:
     v = require_viewer(viewer)
-    if v.role not in IMPORTERS:
-        raise NotPermitted(f"{v.user} may not import data (hub leads and admins can)")
+    if not v.can_import:
+        raise NotPermitted(f"{v.user} may not import data ({who_may_open('upload')} can)")
     return v
 
 

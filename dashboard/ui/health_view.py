@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.domain import format as fmt
-from dashboard.domain.access import NotPermitted, Viewer
+from dashboard.domain.access import NotPermitted, Viewer, who_may_open
 from dashboard.queries import health
 from dashboard.services.exports import record_export
 from dashboard.settings import get_settings
@@ -79,7 +79,7 @@ def require_permission(viewer: Viewer) -> None:
     try:
         health.require_health_viewer(viewer)
     except NotPermitted:
-        st.error("Not permitted: data health is for hub leads, admins and executives.", icon=":material/block:")
+        st.error(f"Not permitted: data health is for {who_may_open('data-health')}.", icon=":material/block:")
         st.stop()
 
 

@@ -16,17 +16,20 @@ its query. A page the viewer's role may not open is registered too, hidden, so t
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import errors
-from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer
+from dashboard.domain.access import LOCAL_ADMIN, ROLE_LABELS, Role, Viewer, who_may_open
 from dashboard.settings import SAFE_STREAMLIT_OPTIONS, Settings, SettingsError, get_settings, production_problems
 from dashboard.ui import urlstate
 from dashboard.ui.identity import current_viewer, identity_badge, take_wanted_page
 from dashboard.ui.text import bullets
+
+log = logging.getLogger(__name__)
 
 _MARK = "_entered_via_shell"
 _LANDED = "_landed"  # set after the first page of a session is chosen
@@ -36,18 +39,16 @@ SIDEBAR_WIDTH = 240  # px: the menu fits, and a tablet keeps most of its width f
 DEFAULT_PATH = "home"  # the overview's own url path: unused in links (it is served at "/"), unique by rule
 
 
-PAGES = {  # url path -> (file, title, icon, roles that see it)
-    "overview": ("pages/overview_page.py", "Overview", ":material/hub:", set(Role) - {Role.NONE}),
-    "spoke": ("pages/spoke_page.py", "Spokes", ":material/groups:", set(Role) - {Role.NONE}),
-    "scenarios": ("pages/scenarios_page.py", "Scenarios", ":material/tune:", set(Role) - {Role.NONE}),
-    "routing": ("pages/routing_page.py", "Routing", ":material/alt_route:",
-                {Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE}),
-    "operating-model": ("pages/operating_model_page.py", "Operating model", ":material/autorenew:",
-                        set(Role) - {Role.NONE}),
-    "data-health": ("pages/health_page.py", "Data health", ":material/monitor_heart:",
-                    {Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE}),
-    "upload": ("pages/upload_page.py", "Import data", ":material/upload_file:", {Role.ADMIN, Role.HUB_LEAD}),
-    "admin": ("pages/admin_page.py", "Users & audit", ":material/admin_panel_settings:", {Role.ADMIN}),
+# url path -> (file, title, icon); who opens each page is dashboard.domain.access.PAGE_PERMISSIONS (Viewer.may_open)
+PAGES = {
+    "overview": ("pages/overview_page.py", "Overview", ":material/hub:"),
+    "spoke": ("pages/spoke_page.py", "Spokes", ":material/groups:"),
+    "scenarios": ("pages/scenarios_page.py", "Scenarios", ":material/tune:"),
+    "routing": ("pages/routing_page.py", "Routing", ":material/alt_route:"),
+    "operating-model": ("pages/operating_model_page.py", "Operating model", ":material/autorenew:"),
+    "data-health": ("pages/health_page.py", "Data health", ":material/monitor_heart:"),
+    "upload": ("pages/upload_page.py", "Import data", ":material/upload_file:"),
+    "admin": ("pages/admin_page.py", "Users & audit", ":material/admin_panel_settings:"),
 }
 
 
@@ -60,12 +61,12 @@ def app_pages(viewer: Viewer = LOCAL_ADMIN) -> list:
     pages = [
         st.Page(file, title=title, icon=icon, url_path=DEFAULT_PATH if path == "overview" else path,
                 default=path == "overview")
-        for path, (file, title, icon, roles) in PAGES.items() if viewer.role in roles
+        for path, (file, title, icon) in PAGES.items() if viewer.may_open(path)
     ]
     pages.append(st.Page(_to_overview, title="Overview", url_path="overview", visibility="hidden"))
     pages += [
         st.Page(partial(_refused, path, viewer), title=title, url_path=path, visibility="hidden")
-        for path, (_file, title, _icon, roles) in PAGES.items() if viewer.role not in roles
+        for path, (_file, title, _icon) in PAGES.items() if not viewer.may_open(path)
     ]
     return pages
 
@@ -87,18 +88,21 @@ def _refused(path: str, viewer: Viewer) -> None:
 
 def refusal_note(path: str, viewer: Viewer) -> str:
     """Why a viewer is on this page rather than the one they asked for."""
-    title, roles = PAGES[path][1], PAGES[path][3]
-    allowed = [ROLE_LABELS[r].lower() + "s" for r in (Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE) if r in roles]
-    who = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " and " + allowed[-1]
+    title, who = PAGES[path][1], who_may_open(path)
     role = ROLE_LABELS[viewer.role].lower()
     here = "your spoke's page" if viewer.role is Role.SPOKE_LEAD else "the overview"
     return (f"{title} is open to {who} only. You are signed in as {'an' if role[0] in 'aeiou' else 'a'} {role}, "
             f"so you are on {here} instead.")
 
 
+BUG_MESSAGE = ("Something went wrong on this page: a fault in the app, not in what you did. Nothing was saved. "
+               "Reload the page; if it happens again, tell an admin (the server log has the details).")
+
+
 class GuardedPage:
     """The navigation's page, run so that a database failure anywhere in it becomes a banner at the page's top
-    (with automatic recovery, see :func:`dashboard.ui.data.database_unavailable`) instead of a traceback."""
+    (with automatic recovery, see :func:`dashboard.ui.data.database_unavailable`) instead of a traceback, and any
+    other exception (a bug: refusals meant for people are caught by the pages) one sentence, logged in full."""
 
     def __init__(self, page) -> None:
         self.page = page
@@ -114,6 +118,9 @@ class GuardedPage:
             self.page.run()
         except errors.DATABASE_ERRORS as exc:
             data.database_unavailable(exc, top)
+        except Exception:  # st.stop and st.rerun are BaseExceptions and pass through
+            log.exception("unexpected error on page %s", getattr(self.page, "url_path", "?"))
+            top.error(BUG_MESSAGE, icon=":material/bug_report:")
 
 
 def shell():
@@ -134,7 +141,7 @@ def shell():
         st.session_state[_LANDED] = True
         if page.url_path == "" and not st.query_params:
             wanted = take_wanted_page()  # the page asked for while signed out
-            if wanted and wanted[0] in PAGES and viewer.role in PAGES[wanted[0]][3]:
+            if wanted and wanted[0] in PAGES and viewer.may_open(wanted[0]):
                 st.switch_page(PAGES[wanted[0]][0], query_params=wanted[1])
             if viewer.role is Role.SPOKE_LEAD:  # a spoke lead starts on their spoke
                 st.switch_page(PAGES["spoke"][0])

@@ -52,10 +52,6 @@ def plain(exc: Exception) -> str:
     return str(getattr(exc, "plain", None) or exc)
 
 
-def allowed(viewer: Viewer) -> bool:
-    return viewer.can_import
-
-
 def stored_upload(uploaded) -> Path | None:
     """The upload written to a per-session temp file (the importer streams from disk); None when empty."""
     content = uploaded.getvalue()

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.db import audit_log, make_engine
-from dashboard.domain.access import Role, Viewer
+from dashboard.domain.access import PAGE_PERMISSIONS, Role, Viewer
 from dashboard.services import users as user_service
 from dashboard.ui import identity
 from dashboard.ui.shell import PAGES
@@ -32,7 +32,7 @@ SAM = {"email": "sam@example.com", "role": "spoke_lead", "unit": "sales", "sub":
 CLAIMS = {"admin": ADA, "executive": EVE, "hub_lead": HAL, "spoke_lead": SAM}
 ADMIN = Viewer("ada@example.com", Role.ADMIN)
 
-TITLES = {file: title for file, title, _icon, _roles in PAGES.values()}
+TITLES = {file: title for file, title, _icon in PAGES.values()}
 ALL = ["Overview", "Spokes", "Scenarios", "Routing", "Operating model", "Data health", "Import data", "Users & audit"]
 
 
@@ -52,7 +52,7 @@ def menu(at) -> list[str]:
     """Titles of the pages this session's navigation registered, in menu order (see the module doc).
     Leaves the AppTest pointed at the last page found; switch again before the next run."""
     found = []
-    for file, title, _icon, _roles in PAGES.values():
+    for file, title, _icon in PAGES.values():
         try:
             at.switch_page(file)
         except ValueError as exc:
@@ -93,6 +93,21 @@ def test_each_role_gets_its_pages(app, app_db, sign_in, role, pages, start):
     assert only_sidebar_text(at) == [f"Signed in as **{CLAIMS[role]['email']}** ({label[role]})"]
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
     assert menu(at) == pages
+
+
+def test_every_page_of_the_shell_says_which_permission_opens_it():
+    assert list(PAGES) == list(PAGE_PERMISSIONS)  # a page of the menu without a permission is closed to everyone
+
+
+@pytest.mark.parametrize("role", ["executive", "hub_lead", "spoke_lead", "admin"])
+def test_the_menu_is_the_pages_the_role_may_open(app, app_db, sign_in, role):
+    """The shell asks Viewer.may_open (dashboard.domain.access.PAGE_PERMISSIONS) and nothing else: the menu is
+    exactly the pages it opens, in the shell's order."""
+    sign_in(CLAIMS[role])
+    at = app().run()
+    assert not at.exception, at.exception
+    viewer = Viewer(CLAIMS[role]["email"], Role(role), unit=CLAIMS[role].get("unit"))
+    assert menu(at) == [title for path, (_file, title, _icon) in PAGES.items() if viewer.may_open(path)]
 
 
 def test_every_page_a_role_gets_opens_without_error(app, app_db, sign_in):

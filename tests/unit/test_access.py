@@ -25,6 +25,7 @@ from dashboard.db import audit_log, imports, scenarios, work_items
 from dashboard.db import users as users_table
 from dashboard.domain.access import (
     LOCAL_ADMIN,
+    PAGE_PERMISSIONS,
     NotPermitted,
     Role,
     Viewer,
@@ -32,9 +33,11 @@ from dashboard.domain.access import (
     require,
     require_unit,
     require_viewer,
+    roles_that_may_open,
     viewer_from_claims,
+    who_may_open,
 )
-from dashboard.queries import checks, health, kpis, observed, overview, spoke, users
+from dashboard.queries import checks, health, kpis, observed, overview, routing, spoke, users
 from dashboard.queries import scenarios as saved
 from dashboard.queries.spoke import InboxFilter
 from dashboard.services import imports as ingest_module
@@ -607,6 +610,69 @@ def test_permissions_by_role(role):
     assert v.can_see_unit("sales") is (sees_all or role is Role.SPOKE_LEAD)
     assert v.can_act_for("sales") is acts and v.can_act_for("finance") is (acts and role is not Role.SPOKE_LEAD)
     assert (v.can_edit_scenarios, v.can_import, v.is_admin) == (edits, imports_, admin)
+
+
+# Who opens which page, written out as the spec: dashboard.domain.access.PAGE_PERMISSIONS must give exactly this.
+EVERY_ROLE = {Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE, Role.SPOKE_LEAD}
+PAGE_ROLES = {
+    "overview": EVERY_ROLE,
+    "spoke": EVERY_ROLE,
+    "scenarios": EVERY_ROLE,
+    "routing": {Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE},
+    "operating-model": EVERY_ROLE,
+    "data-health": {Role.ADMIN, Role.HUB_LEAD, Role.EXECUTIVE},
+    "upload": {Role.ADMIN, Role.HUB_LEAD},
+    "admin": {Role.ADMIN},
+}
+
+
+def test_every_page_has_one_permission_and_every_permission_is_a_viewer_property():
+    assert set(PAGE_PERMISSIONS) == set(PAGE_ROLES)
+    for page, permission in PAGE_PERMISSIONS.items():
+        assert isinstance(getattr(Viewer, permission, None), property), (page, permission)
+
+
+@pytest.mark.parametrize("page", list(PAGE_ROLES))
+@pytest.mark.parametrize("role", list(Role))
+def test_who_may_open_each_page(role, page):
+    for unit in (None, "sales", "finance"):  # a page opens by role; the spoke decides only which spoke
+        assert Viewer("v", role, unit=unit).may_open(page) is (role in PAGE_ROLES[page]), (role, page, unit)
+
+
+def test_an_unknown_page_is_closed_to_everyone():
+    assert not any(Viewer("v", role).may_open("nowhere") for role in Role)
+    assert roles_that_may_open("nowhere") == () and who_may_open("nowhere") == "nobody"
+
+
+def test_who_may_open_names_the_roles_widest_first():
+    assert {page: who_may_open(page) for page in ("routing", "data-health", "upload", "admin", "overview")} == {
+        "routing": "admins, hub leads and executives",
+        "data-health": "admins, hub leads and executives",
+        "upload": "admins and hub leads",
+        "admin": "admins",
+        "overview": "admins, hub leads, executives and spoke leads",
+    }
+    assert all(set(roles_that_may_open(page)) == roles for page, roles in PAGE_ROLES.items())
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_data_layer_refuses_whom_the_page_refuses(ctx, role):
+    """The reads behind the data health, routing and admin pages, and an import (a dry run), refuse exactly the
+    roles whose menu lacks the page."""
+    v = Viewer("v", role, unit="sales" if role is Role.SPOKE_LEAD else None)
+    calls = {"data-health": lambda: health.quarantine_counts(ctx.conn, v),
+             "routing": lambda: routing.list_rule_sets(ctx.conn, v),
+             "admin": lambda: users.list_users(ctx.conn, v),
+             "upload": lambda: ingest_module.ingest(ctx.engine, ctx.units_csv, viewer=v, dry_run=True)}
+    for page, call in calls.items():
+        if v.may_open(page):
+            call()
+        else:
+            with pytest.raises(NotPermitted):
+                call()
+    if role is not Role.NONE and not v.may_open("data-health"):  # (no role at all is refused before that)
+        with pytest.raises(NotPermitted, match=r"data health \(admins, hub leads and executives only\)"):
+            health.require_health_viewer(v)
 
 
 def test_require_helpers():
