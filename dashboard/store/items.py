@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select, update
 
 from dashboard.db import units, work_items
 from dashboard.domain.vocabulary import ItemKind, Status
-from dashboard.store.results import InvalidRowsError
+from dashboard.store.results import InvalidRowsError, StoreError
 from dashboard.store.rows import Rows, object_column
 from dashboard.store.sql import IN_CHUNK
-from dashboard.store.timestamps import NAT, US_PER_HOUR, utc_us
+from dashboard.store.timestamps import NAT, US_PER_HOUR, datetimes, utc_us
 
 ITEM_REQUIRED = ("id", "kind", "source_unit", "target_unit", "channel", "created_at", "status", "sla_hours")
 ITEM_TEXT = ("id", "kind", "source_unit", "target_unit", "channel", "topic", "text", "status", "updated_by", "note",
@@ -123,3 +123,24 @@ def existing_ids(conn: Connection, ids: np.ndarray) -> set[str]:
     for chunk in _chunks(ids.tolist(), IN_CHUNK):
         found.update(conn.execute(select(work_items.c.id).where(work_items.c.id.in_(chunk))).scalars())
     return found
+
+
+def update_at_version(conn: Connection, frame: ItemFrame, columns: Sequence[str], versions: np.ndarray,
+                      while_: str) -> None:
+    """Write ``columns`` (and ``updated_by`` / ``updated_at``) of the frame's items, each only if it still has the
+    version that was read, bumping the version. The caller holds the rows (PostgreSQL row locks, the SQLite write
+    lock), so a miss means a bug or a broken lock: refused with :class:`StoreError` ("changed while ``while_``"),
+    never written past."""
+    c = frame.cols
+    names = (*columns, "updated_by", "updated_at")
+    values = {n: (datetimes(c[n]) if n in ITEM_TIMES else
+                  [None if np.isnan(v) else float(v) for v in c[n]] if n in ITEM_FLOATS else c[n].tolist())
+              for n in names}
+    stmt = (update(work_items)
+            .where(work_items.c.id == bindparam("b_id"), work_items.c.version == bindparam("b_version"))
+            .values(**{n: bindparam(f"b_{n}") for n in names}, version=work_items.c.version + 1))
+    params = [{"b_id": item_id, "b_version": int(versions[i]), **{f"b_{n}": values[n][i] for n in names}}
+              for i, item_id in enumerate(c["id"])]
+    result = conn.execute(stmt, params)
+    if result.rowcount not in (-1, len(params)):
+        raise StoreError(f"work_items: {len(params) - result.rowcount} item(s) changed while {while_}")

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, false, select, update
 
 from dashboard.db import work_items
 from dashboard.domain.vocabulary import Status
-from dashboard.store.items import ITEM_COLUMNS, ITEM_FLOATS, ITEM_TIMES, ItemFrame, check_units_exist, item_frame
-from dashboard.store.results import InvalidRowsError, InvalidTransitionError, StoreError
+from dashboard.store.items import ITEM_COLUMNS, check_units_exist, item_frame, update_at_version
+from dashboard.store.results import InvalidRowsError, InvalidTransitionError
 from dashboard.store.rollups import net_flow_deltas, upsert_flow_rows
 from dashboard.store.rows import Rows
 from dashboard.store.sql import where_key_in
-from dashboard.store.timestamps import aware, datetimes
+from dashboard.store.timestamps import aware
 from dashboard.store.transitions import ALLOWED_TRANSITIONS
 
 REROUTE_COLUMNS = ("target_unit", "priority", "rule_id", "sla_hours", "due_at", "status", "routed_at")
@@ -77,7 +76,7 @@ def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datet
            if a != b and Status(b) not in ALLOWED_TRANSITIONS[Status(a)]]
     if bad:
         raise InvalidTransitionError(f"work_items: status change not allowed: {', '.join(bad[:5])}")
-    _reroute_update(conn, new, stored["version"].to_numpy())
+    update_at_version(conn, new, REROUTE_COLUMNS, stored["version"].to_numpy(), "being re-routed")
     upsert_flow_rows(conn, list(net_flow_deltas(new, old).itertuples(index=False, name=None)), cleanup=True)
     return len(new)
 
@@ -88,19 +87,3 @@ def _hold_write_lock(conn: Connection) -> None:
     conn.execute(update(work_items).where(false()).values(version=work_items.c.version))
 
 
-def _reroute_update(conn: Connection, frame: ItemFrame, versions: np.ndarray) -> None:
-    from sqlalchemy import bindparam
-
-    c = frame.cols
-    names = (*REROUTE_COLUMNS, "updated_by", "updated_at")
-    values = {n: (datetimes(c[n]) if n in ITEM_TIMES else
-                  [None if np.isnan(v) else float(v) for v in c[n]] if n in ITEM_FLOATS else c[n].tolist())
-              for n in names}
-    stmt = (update(work_items)
-            .where(work_items.c.id == bindparam("b_id"), work_items.c.version == bindparam("b_version"))
-            .values(**{n: bindparam(f"b_{n}") for n in names}, version=work_items.c.version + 1))
-    params = [{"b_id": item_id, "b_version": int(versions[i]), **{f"b_{n}": values[n][i] for n in names}}
-              for i, item_id in enumerate(c["id"])]
-    result = conn.execute(stmt, params)
-    if result.rowcount not in (-1, len(params)):  # rows were locked (PostgreSQL) or the write lock held (SQLite)
-        raise StoreError(f"work_items: {len(params) - result.rowcount} item(s) changed while being re-routed")

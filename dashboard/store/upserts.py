@@ -5,17 +5,16 @@ identical ones left alone, and the rollups moved by the difference in the same t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from dashboard.db import work_items
 from dashboard.store.bulk import DEFAULT_BATCH, bulk_cache, bulk_write
 from dashboard.store.inserts import item_driver_columns
-from dashboard.store.items import ITEM_COLUMNS, ITEM_FLOATS, ITEM_TIMES, ItemFrame, check_units_exist, item_frame
+from dashboard.store.items import ITEM_COLUMNS, ItemFrame, check_units_exist, item_frame, update_at_version
 from dashboard.store.results import StoreError, UpsertCounts
 from dashboard.store.rollups import (
     FLOW_KEY,
@@ -27,7 +26,7 @@ from dashboard.store.rollups import (
 )
 from dashboard.store.rows import Rows
 from dashboard.store.sql import where_key_in
-from dashboard.store.timestamps import UTC, aware, datetimes
+from dashboard.store.timestamps import UTC, aware
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -123,7 +122,7 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
         counts.unchanged = int(same.sum())
         changed = ~same
         if changed.any():
-            _update_items(conn, new.take(changed), compare, versions[changed])
+            update_at_version(conn, new.take(changed), compare, versions[changed], "being imported")
             upsert_flow_rows(conn, list(net_flow_deltas(new.take(changed), old.take(changed))
                                          .itertuples(index=False, name=None)), cleanup=True)
             counts.updated = int(changed.sum())
@@ -137,25 +136,3 @@ def upsert_work_items(conn: Connection, items: Rows | PreparedItems, *, written_
     return counts
 
 
-def _update_items(conn: Connection, frame: ItemFrame, columns: Sequence[str], versions: np.ndarray) -> None:
-    """Write the changed items, each only if it still has the version that was read (and compared)."""
-    from sqlalchemy import bindparam
-
-    c = frame.cols
-    values = {}
-    for name in (*columns, "updated_by", "updated_at"):
-        if name in ITEM_TIMES:
-            values[name] = datetimes(c[name])
-        elif name in ITEM_FLOATS:
-            values[name] = [None if np.isnan(v) else float(v) for v in c[name]]
-        else:
-            values[name] = c[name].tolist()
-    names = list(values)
-    stmt = (update(work_items)
-            .where(work_items.c.id == bindparam("b_id"), work_items.c.version == bindparam("b_version"))
-            .values(**{n: bindparam(f"b_{n}") for n in names}, version=work_items.c.version + 1))
-    params = [{"b_id": item_id, "b_version": int(versions[i]), **{f"b_{n}": values[n][i] for n in names}}
-              for i, item_id in enumerate(c["id"])]
-    result = conn.execute(stmt, params)
-    if result.rowcount not in (-1, len(params)):  # cannot happen while the rows are locked: refuse, never drift
-        raise StoreError(f"work_items: {len(params) - result.rowcount} item(s) changed while being imported")
