@@ -256,10 +256,10 @@ def _actions(ctx: SpokeContext, selected: list[tuple[str, int]]) -> None:
     try:
         outcomes = cache.after(act, data.engine(), ctx.viewer, ctx.unit, selected, action, note=note)
     except ActionRefused as exc:
-        st.warning(str(exc), icon=":material/info:")
+        st.warning(md(exc), icon=":material/info:")
         return
     except NotPermitted as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(md(exc), icon=":material/block:")
         return
     done = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if o.failed]  # the database failed: these were not changed

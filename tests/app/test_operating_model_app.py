@@ -16,6 +16,7 @@ from dashboard.domain.access import Role, Viewer
 from dashboard.queries import cycle as q
 from dashboard.services import cycle as cycle_service
 from dashboard.services import scenarios as scenario_service
+from dashboard.ui.text import md
 from dashboard.whatif.inputs import dump_inputs, load_inputs
 
 PAGE = "pages/operating_model_page.py"
@@ -197,7 +198,7 @@ def test_a_change_a_colleague_updated_meanwhile_is_not_overwritten(app, app_db, 
     at.selectbox(key="om_done_pick").set_value(change_id)
     at.button(key="FormSubmitter:om_mark_done-Mark done").click().run()
     assert not at.exception, at.exception
-    assert any("was changed by kim@example.com since you opened it" in w.value for w in at.warning)
+    assert any(md("was changed by kim@example.com since you opened it") in w.value for w in at.warning)  # shown literally
     with engine.connect() as conn:
         row = q.target_model(conn, HUB).changes.set_index("id").loc[change_id]
     engine.dispose()

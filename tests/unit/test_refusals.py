@@ -150,3 +150,42 @@ def test_the_ui_catches_a_bare_value_error_only_around_one_parsing_statement():
     assert not found, ("catch the refusal (dashboard.domain.refusals.Refused, NotPermitted, or the specific type) "
                        "rather than ValueError, which a bug raises too; a ValueError catch belongs around the one "
                        "statement that parses a value:\n" + "\n".join(found))
+
+
+SHOWN = {"warning", "error", "info", "success", "markdown", "caption", "write", "toast"}
+
+
+def _raw_exception_shown(tree: ast.AST) -> list[int]:
+    """Lines where an ``except … as exc`` body hands ``exc`` (or ``str(exc)``) to a Streamlit call that renders
+    Markdown: a refusal's message can carry people's text (a scenario's name, an e-mail), so it goes through
+    ``dashboard.ui.text.md`` first."""
+    lines = []
+    for handler in ast.walk(tree):
+        if not isinstance(handler, ast.ExceptHandler) or not handler.name:
+            continue
+        for node in ast.walk(ast.Module(body=handler.body, type_ignores=[])):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SHOWN
+                    and node.args):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id == "str" and arg.args:
+                arg = arg.args[0]
+            if isinstance(arg, ast.Name) and arg.id == handler.name:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_a_refusal_is_shown_literally_not_as_markdown():
+    found = {}
+    for path in sorted([*(ROOT / "dashboard" / "ui").rglob("*.py"), *(ROOT / "pages").glob("*.py")]):
+        lines = _raw_exception_shown(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            found[str(path.relative_to(ROOT))] = lines
+    # the settings check runs before anything else, its messages name settings, never people's text
+    assert found == {"dashboard/ui/shell.py": found.get("dashboard/ui/shell.py", [])}, found
+    assert len(found.get("dashboard/ui/shell.py", [])) <= 1, found
+
+
+def test_the_raw_exception_check_finds_what_it_looks_for():
+    code = "try:\n    f()\nexcept E as exc:\n    st.warning(str(exc))\n    st.error(exc)\n    st.info(md(exc))\n"
+    assert _raw_exception_shown(ast.parse(code)) == [4, 5]

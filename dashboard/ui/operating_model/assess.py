@@ -90,7 +90,7 @@ def _assessment_form(viewer: Viewer, function: str, latest) -> None:
         st.warning("Not saved: " + "; ".join(exc.problems), icon=":material/block:")
         return
     except NotPermitted as exc:
-        st.warning(str(exc), icon=":material/block:")
+        st.warning(md(exc), icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:  # the form keeps the scores and the note
         data.write_failed(exc)

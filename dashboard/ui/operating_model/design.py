@@ -62,7 +62,7 @@ def render(viewer: Viewer) -> None:
             preview = _preview(viewer, int(chosen), current.id if current is not None else None,
                                None if current is not None else _baseline(viewer))
         except cycle_service.CycleError as exc:
-            st.warning(str(exc), icon=":material/block:")
+            st.warning(md(exc), icon=":material/block:")
             return
     if preview is None:
         st.warning("That scenario no longer exists: choose another one.", icon=":material/search_off:")
@@ -107,7 +107,7 @@ def _promote(viewer: Viewer, scenario_id: int, name: str, note: str, current: Ta
             with data.engine().begin() as conn:
                 new_id = cycle_service.promote_scenario(conn, viewer, scenario_id, baseline=baseline, note=note)
     except (cycle_service.CycleError, NotPermitted) as exc:
-        st.warning(str(exc), icon=":material/block:")
+        st.warning(md(exc), icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was promoted.")

@@ -90,7 +90,7 @@ def _mark_done_form(viewer: Viewer, changes: pd.DataFrame) -> None:
     except (cycle_service.StaleChange, cycle_service.CycleError, NotPermitted) as exc:
         if isinstance(exc, cycle_service.StaleChange):
             cache.changed(cycle_service.update_change)  # the next run reads the colleague's version
-        st.warning(str(exc), icon=":material/block:")
+        st.warning(md(exc), icon=":material/block:")
         return
     except errors.DATABASE_ERRORS as exc:
         data.write_failed(exc, "Nothing was marked done.")
