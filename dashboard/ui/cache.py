@@ -48,7 +48,7 @@ clears its readers when it returns or raises (some items may be written before a
 
     outcomes = cache.after(act, data.engine(), viewer, unit, selected, action, note=note)
 
-:func:`invalidate` clears by name when there is no use case (an import: ``cache.invalidate("items", "kpis")``).
+:func:`invalidate` clears by name; :func:`changed` is that, with the names a use case declared.
 ``accessor.clear()`` is left for a person's explicit "compute again" (the quality checks' button), never for
 a write.
 """
