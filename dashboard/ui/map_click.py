@@ -5,7 +5,9 @@ Two things stood between a click and the spoke's page:
 - Streamlit derives a chart's widget id from its figure. The live map's figure changes with its data (every
   refresh, and on any rerun after the cache expired), so the rerun a click starts often draws a map with a new
   id, whose selection is empty: the click was on the previous map and got lost ("the second click works").
-  Each figure is drawn under a key of its own (:func:`map_key`) with a selection *callback* bound to that key:
+  Each figure is drawn under a key of its own (:func:`map_key`, from what the figure shows: a redrawn map with the
+  same figures keeps its key, so the browser keeps the chart instead of replacing it under the pointer) with a
+  selection *callback* bound to that key:
   the callback runs for the map that was clicked, before the page runs again, and reads that map's selection
   whatever the next figure looks like (:func:`remember_click` keeps the clicked spoke for the run it starts).
 - plotly selects a point on click from the point under the pointer at the last hover. A touch screen has no
@@ -15,6 +17,7 @@ Two things stood between a click and the spoke's page:
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 
 import streamlit as st
@@ -26,9 +29,10 @@ _CLICKED = "_map_clicked_unit"
 
 
 def map_key(figure) -> str:
-    """The widget key of one map figure: the same figure (cached, unchanged data) keeps its key and its chart,
-    a new figure gets a new one."""
-    return f"{MAP_KEY}-{id(figure):x}"
+    """The widget key of one map figure, a digest of what it draws (~2 ms for the map): the same figures keep
+    the key and the chart, also when the cache has built the figure again; changed figures get a new one."""
+    digest = hashlib.blake2b(figure.to_json().encode(), digest_size=8).hexdigest()
+    return f"{MAP_KEY}-{digest}"
 
 
 def draw_map(slot, figure):
