@@ -8,7 +8,7 @@ SIM_RATE ?= 6
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test lint bench install dev sysdeps db demo clean test-unit test-app test-browser run-postgres
-.PHONY: run-roles test-fast
+.PHONY: run-roles test-fast run-cluster
 
 ## run: set everything up (virtualenv, install, database, demo data) and serve the app on SQLite
 run: install db
@@ -31,6 +31,17 @@ run-postgres: install sysdeps
 	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null; $(PY) -m loaders.localpg stop --port $(PG_PORT)' EXIT INT TERM; \
 	$(PY) -m dashboard.ui.serve --server.port $(PORT) --server.headless true
 
+## run-cluster: REPLICAS app processes (default 2) behind HAProxy on PORT, against the local PostgreSQL of
+## run-postgres, with the live simulator once beside them; all on 127.0.0.1, all stopped together on Ctrl-C.
+## HAProxy's configuration: deploy/haproxy.cfg.template; how it works: docs/deployment.md.
+REPLICAS ?= 2
+run-cluster: install sysdeps
+	@url=$$($(PY) -m loaders.localpg start --port $(PG_PORT)) || exit 2; \
+	export DASHBOARD_DATABASE_URL=$$url; \
+	trap 'trap - EXIT; $(PY) -m loaders.localpg stop --port $(PG_PORT)' EXIT INT TERM; \
+	$(PY) -m loaders init && $(PY) -m loaders demo --work-items $(DEMO_ITEMS) || exit 2; \
+	$(PY) -m loaders.cluster --replicas $(REPLICAS) --port $(PORT) --simulate-rate $(SIM_RATE)
+
 ## run-roles: the same with real sign-in against a local mock identity provider (loopback only) that lists an admin,
 ## an executive, a hub lead and two spoke leads to sign in as; Ctrl-C stops the app, the provider and the simulator.
 ## Who sees what: docs/roles.md.
@@ -49,11 +60,12 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## sysdeps: Debian packages the tests need (headless Chromium, PostgreSQL server)
+## sysdeps: Debian packages the tests need (headless Chromium, PostgreSQL server, HAProxy for run-cluster)
 sysdeps:
-	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "Installing chromium and postgresql (Debian packages)…"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+			|| ! { command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null; then \
+		echo "Installing chromium, postgresql and haproxy (Debian packages)…"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium postgresql haproxy >/dev/null; \
 	fi
 
 ## db: create or upgrade the schema and load the demo organisation (idempotent)

@@ -30,7 +30,7 @@ import statistics
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from streamlit.proto.Alert_pb2 import Alert
@@ -113,8 +113,11 @@ class StreamlitSession:
     ``query`` (e.g. ``"unit=sales"``). Use :meth:`open`, then :meth:`follow_live` and/or :meth:`close`."""
 
     def __init__(self, base_url: str, page: str = "", query: str = "", *, name: str | None = None,
-                 run_timeout: float = 60.0, error_warnings: Sequence[str] = ()) -> None:
+                 run_timeout: float = 60.0, error_warnings: Sequence[str] = (),
+                 headers: Mapping[str, str] | None = None) -> None:
         self.url = ws_url(base_url)
+        self.headers = dict(headers or {})  # sent with the websocket handshake, e.g. a load balancer's cookie
+        self.response_headers: Mapping[str, str] = {}  # the handshake's answer (e.g. which replica took it)
         self.page, self.query = page.strip("/"), query.lstrip("?")
         self.browser_url = base_url.rstrip("/") + "/" + self.page + (f"?{self.query}" if self.query else "")
         self.stats = SessionStats(name or f"session-{uuid.uuid4().hex[:6]}")
@@ -135,7 +138,9 @@ class StreamlitSession:
         t0 = time.perf_counter()
         try:
             self._ws = await connect(self.url, subprotocols=[Subprotocol("streamlit")], max_size=MAX_MESSAGE,
-                                     proxy=None, open_timeout=self.run_timeout, ping_interval=None)
+                                     proxy=None, open_timeout=self.run_timeout, ping_interval=None,
+                                     additional_headers=self.headers or None)
+            self.response_headers = self._ws.response.headers if self._ws.response is not None else {}
         except Exception as exc:  # noqa: BLE001 - refused, timed out, reset: reported, not raised
             self.stats.errors.append(f"cannot connect: {type(exc).__name__}: {exc}")
             return float("nan")
