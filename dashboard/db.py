@@ -169,6 +169,14 @@ Index(
     sqlite_where=work_items.c.resolved_at.is_(None),
     postgresql_where=work_items.c.resolved_at.is_(None),
 )
+# 0008: a spoke's inbox of open items (its default view) reads only the open items routed to it
+Index(
+    "ix_work_items_open_target",
+    work_items.c.target_unit,
+    work_items.c.created_at,
+    sqlite_where=work_items.c.resolved_at.is_(None),
+    postgresql_where=work_items.c.resolved_at.is_(None),
+)
 
 campaigns = Table(
     "campaigns",
@@ -200,6 +208,33 @@ flow_hourly = Table(
     Column("resolved_in_sla", Integer, nullable=False, default=0),
     Column("cycle_sum_h", Float, nullable=False, default=0),  # sum of (resolved_at - created_at) in hours
     *[Column(name, Integer, nullable=False, default=0) for name in CYCLE_BIN_COLUMNS],
+)
+
+# 0008: what the spoke page lists per window without scanning items (see dashboard.store.rollups): items created
+# per hour by route, kind, channel and topic (filter options, routed topics), and per hour, target and wording
+# (recurring questions). Only rows with created > 0 exist.
+mix_hourly = Table(
+    "mix_hourly",
+    metadata,
+    Column("target_unit", String(64), primary_key=True),
+    Column("hour", Integer, primary_key=True),  # hour of created_at, since epoch (UTC)
+    Column("source_unit", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("topic_key", String(80), primary_key=True),  # "" for no topic, else "#" + topic (NULL cannot be a key)
+    Column("topic", String(64)),
+    Column("created", Integer, nullable=False, default=0),
+)
+Index("ix_mix_hourly_source_unit_hour", mix_hourly.c.source_unit, mix_hourly.c.hour)
+
+text_hourly = Table(
+    "text_hourly",
+    metadata,
+    Column("target_unit", String(64), primary_key=True),
+    Column("hour", Integer, primary_key=True),  # hour of created_at, since epoch (UTC)
+    Column("text_key", String(64), primary_key=True),  # sha256 of the text (UTF-8, hex): texts may be too long for a key
+    Column("text", Text, nullable=False),  # only items with a non-empty text
+    Column("created", Integer, nullable=False, default=0),
 )
 
 kpi_hourly = Table(
@@ -419,6 +454,31 @@ def to_hour(ts: dt.datetime) -> int:
 
 def hour_start(hour: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(hour * 3600, tz=UTC)
+
+
+def hour_parts(start: dt.datetime, end: dt.datetime | None) -> tuple[tuple[int, int | None] | None,
+                                                                       list[tuple[dt.datetime, dt.datetime]]]:
+    """[start, end) split into the whole hours inside it (first and last hour, ``None`` for no end), read from an
+    hourly rollup, and the partial hours at its edges ([lo, hi) pairs), read from raw items (at most an hour each).
+    ``end=None``: no upper bound. Naive times are taken to be UTC."""
+    start = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+    end = end if end is None or end.tzinfo is not None else end.replace(tzinfo=UTC)
+    first = to_hour(start)
+    if hour_start(first) < start:
+        first += 1
+    edges = []
+    if end is None:
+        if hour_start(first) > start:
+            edges.append((start, hour_start(first)))
+        return (first, None), edges
+    stop = to_hour(end)  # the hour holding end: whole only up to the hour before it
+    if first >= stop:  # no whole hour inside
+        return None, [(start, end)] if start < end else []
+    if hour_start(first) > start:
+        edges.append((start, hour_start(first)))
+    if hour_start(stop) < end:
+        edges.append((hour_start(stop), end))
+    return (first, stop - 1), edges
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, literal, select, union_all
 
-from dashboard.db import campaigns, flow_hourly, hour_start, promotions, to_hour, units, work_items
+from dashboard.db import (
+    campaigns,
+    flow_hourly,
+    hour_parts,
+    hour_start,
+    mix_hourly,
+    promotions,
+    text_hourly,
+    to_hour,
+    units,
+    work_items,
+)
 from dashboard.domain.access import require_unit, require_viewer
 
 PROMOTIONS_ENDED_DAYS = 7  # an ended promotion stays listed this long: its complaints often come afterwards
@@ -120,34 +131,68 @@ RECURRING_COLUMNS = ["question", "items", "wordings", "examples"]
 
 def routed_topics(conn: Connection, viewer, unit: str, start: dt.datetime, end: dt.datetime,
                   limit: int = 2_000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Topics of items routed to the unit (counts by kind), and recurring questions: the texts routed to it,
-    grouped by similar wording with the method of the Routing page's FAQ candidates
+    """Topics of items routed to the unit (counts by kind, most items first), and recurring questions: the texts
+    routed to it, grouped by similar wording with the method of the Routing page's FAQ candidates
     (:func:`dashboard.domain.faq.candidates`), keeping the groups that are questions asked at least twice —
     columns question (the most frequent wording), items, wordings, examples (other wordings). ``limit``: the most frequent
-    distinct texts read (the FAQ method's own cap)."""
+    distinct texts read (the FAQ method's own cap). Counted from the hourly rollups ``mix_hourly`` and ``text_hourly``
+    for the whole hours of the window and from the raw items of its partial first and last hours."""
+    require_unit(viewer, unit)
+    return _topic_counts(conn, unit, start, end), _recurring(_text_counts(conn, unit, start, end, limit), limit)
+
+
+def _window_union(unit: str, start: dt.datetime, end: dt.datetime, rollup, rollup_columns: list, raw_columns: list,
+                  *raw_conditions):
+    """One subquery of (columns..., n): the rollup's rows of the window's whole hours (n = their count) and the
+    raw items of its partial hours (n = 1 each); None when the window is empty."""
+    wi = work_items.c
+    hours, edges = hour_parts(start, end)
+    parts = []
+    if hours is not None:
+        parts.append(select(*rollup_columns, rollup.c.created.label("n"))
+                     .where(rollup.c.target_unit == unit, rollup.c.hour >= hours[0], rollup.c.hour <= hours[1]))
+    for lo, hi in edges:
+        parts.append(select(*raw_columns, literal(1).label("n"))
+                     .where(wi.target_unit == unit, wi.created_at >= lo, wi.created_at < hi, *raw_conditions))
+    return union_all(*parts).subquery("counted") if parts else None
+
+
+def _topic_counts(conn: Connection, unit: str, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """Items routed to the unit created in [start, end) per topic ("(no topic)" for none) and kind."""
+    wi, mh = work_items.c, mix_hourly.c
+    found = _window_union(unit, start, end, mix_hourly, [mh.topic, mh.kind], [wi.topic, wi.kind])
+    rows = []
+    if found is not None:
+        t = found.c
+        items = func.sum(t.n).label("items")
+        rows = conn.execute(select(func.coalesce(t.topic, "(no topic)").label("topic"), t.kind, items)
+                            .group_by(t.topic, t.kind)  # not by the coalesce: PostgreSQL binds its literal twice
+                            .order_by(items.desc(), t.topic, t.kind)).all()
+    return pd.DataFrame(rows, columns=["topic", "kind", "items"]).astype({"items": "int64"})
+
+
+def _text_counts(conn: Connection, unit: str, start: dt.datetime, end: dt.datetime, limit: int) -> pd.DataFrame:
+    """The ``limit`` most frequent non-empty texts of items routed to the unit created in [start, end), with how
+    many items carry each (most first, then by text)."""
+    wi, th = work_items.c, text_hourly.c
+    found = _window_union(unit, start, end, text_hourly, [th.text], [wi.text], wi.text.is_not(None), wi.text != "")
+    rows = []
+    if found is not None:
+        x = found.c
+        items = func.sum(x.n).label("items")
+        rows = conn.execute(select(x.text, items).group_by(x.text).order_by(items.desc(), x.text)
+                            .limit(int(limit))).all()
+    return pd.DataFrame(rows, columns=["text", "items"]).astype({"items": "int64"})
+
+
+def _recurring(texts: pd.DataFrame, limit: int) -> pd.DataFrame:
     from dashboard.domain import faq
 
-    require_unit(viewer, unit)
-    wi = work_items.c
-    by_topic = pd.DataFrame(
-        conn.execute(select(func.coalesce(wi.topic, "(no topic)").label("topic"), wi.kind, func.count().label("items"))
-                     .where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end)
-                     .group_by(wi.topic, wi.kind)  # not by the coalesce: PostgreSQL binds its literal twice
-                     .order_by(func.count().desc())).all(),
-        columns=["topic", "kind", "items"],
-    )
-    n = func.count().label("items")
-    texts = pd.DataFrame(
-        conn.execute(select(wi.text, n).where(wi.target_unit == unit, wi.created_at >= start, wi.created_at < end,
-                                              wi.text.is_not(None), wi.text != "")
-                     .group_by(wi.text).order_by(n.desc(), wi.text).limit(int(limit))).all(),
-        columns=["text", "items"],
-    )
     if texts.empty:
-        return by_topic, pd.DataFrame(columns=RECURRING_COLUMNS)
+        return pd.DataFrame(columns=RECURRING_COLUMNS)
     found = faq.candidates(texts, min_items=2, max_texts=int(limit)).clusters
     found = found[found.question.astype(bool)]
     recurring = pd.DataFrame({"question": found.leader, "items": found["items"], "wordings": found.wordings,
                               "examples": [" · ".join(e for e in ex if e != lead)
                                            for ex, lead in zip(found.examples, found.leader)]})
-    return by_topic, recurring.reset_index(drop=True)
+    return recurring.reset_index(drop=True)

@@ -2,7 +2,10 @@
 
 Every function checks that the viewer may see the unit (deny by default) before touching the database.
 The inbox is paginated in SQL (LIMIT/OFFSET on an indexed order), so a spoke with 10,000 open items ships
-one page of rows to the browser, not all of them.
+one page of rows to the browser, not all of them. Its default view (open statuses) and count read the partial
+index of open items (``ix_work_items_open_target``): an item is open exactly when it has no ``resolved_at`` (the
+store refuses any other combination), so the index's condition is added to the query. Filter options come from
+the hourly rollup ``mix_hourly``, plus the raw items of a partial first hour (:func:`dashboard.db.hour_parts`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select, union_all
 
-from dashboard.db import flow_hourly, hour_start, to_hour, work_items
+from dashboard.db import flow_hourly, hour_parts, hour_start, mix_hourly, to_hour, work_items
 from dashboard.domain.access import require_unit
 from dashboard.domain.stats import CYCLE_BIN_COLUMNS
+from dashboard.domain.vocabulary import OPEN_STATUSES, Status
 
 INBOX_COLUMNS = ["id", "kind", "source_unit", "channel", "topic", "text", "status", "created_at", "due_at",
                  "accepted_at", "resolved_at", "sla_hours", "value", "version", "updated_by", "updated_at", "note"]
@@ -61,7 +65,14 @@ def _where(unit: str, f: InboxFilter):
         conds.append(wi.kind.in_(f.kinds))
     if f.statuses:
         conds.append(wi.status.in_(f.statuses))
+        if set(f.statuses) <= OPEN:  # the same rows: lets the open items' partial index serve the query
+            conds.append(wi.resolved_at.is_(None))
+        elif set(f.statuses) == {Status.RESOLVED.value}:
+            conds.append(wi.resolved_at.is_not(None))
     return and_(*conds)
+
+
+OPEN = {s.value for s in OPEN_STATUSES}
 
 
 def inbox_count(conn: Connection, viewer, unit: str, f: InboxFilter) -> int:
@@ -109,13 +120,21 @@ def export_rows(conn: Connection, viewer, unit: str, f: InboxFilter, now: dt.dat
 def inbox_options(conn: Connection, viewer, unit: str, start: dt.datetime | None = None) -> dict[str, list[str]]:
     """Channels and kinds present in the spoke's items (since ``start``), for the filter widgets."""
     require_unit(viewer, unit)
-    wi = work_items.c
-    cond = or_(wi.target_unit == unit, wi.source_unit == unit)
-    if start is not None:
-        cond = and_(cond, wi.created_at >= start)
-    channels = [r[0] for r in conn.execute(select(wi.channel).where(cond).distinct().order_by(wi.channel))]
-    kinds = [r[0] for r in conn.execute(select(wi.kind).where(cond).distinct().order_by(wi.kind))]
-    return {"channels": channels, "kinds": kinds}
+    wi, mh = work_items.c, mix_hourly.c
+    hours, edges = hour_parts(start, None) if start is not None else ((None, None), [])
+    out = {}
+    for name in ("channel", "kind"):
+        parts = []
+        if hours is not None:
+            for side in (mh.target_unit, mh.source_unit):
+                parts.append(select(mh[name].label("v")).where(side == unit, *(
+                    [mh.hour >= hours[0]] if hours[0] is not None else [])))
+        for lo, hi in edges:
+            for side in (wi.target_unit, wi.source_unit):
+                parts.append(select(wi[name].label("v")).where(side == unit, wi.created_at >= lo, wi.created_at < hi))
+        found = union_all(*parts).subquery("found")
+        out[name + "s"] = [r[0] for r in conn.execute(select(found.c.v).distinct().order_by(found.c.v))]
+    return out
 
 
 def item(conn: Connection, viewer, unit: str, item_id: str) -> dict | None:

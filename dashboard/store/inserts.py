@@ -21,7 +21,7 @@ from dashboard.store.items import (
     existing_ids,
     item_frame,
 )
-from dashboard.store.rollups import apply_flow_deltas, flow_deltas
+from dashboard.store.rollups import apply_flow_deltas, apply_item_counts, flow_deltas
 from dashboard.store.rows import Rows
 from dashboard.store.timestamps import sqlite_timestamp_text
 
@@ -76,4 +76,5 @@ def insert_work_items(
             batch = frame.take(slice(start, start + batch_size))
             bulk_write(conn, work_items, ITEM_COLUMNS, item_driver_columns(conn.dialect.name, batch))
             apply_flow_deltas(conn, flow_deltas(batch))
+            apply_item_counts(conn, batch)
     return len(frame)

@@ -1,4 +1,4 @@
-"""Both rollups recomputed from the base tables (:func:`rebuild_rollups`): the oracle.
+"""The rollups recomputed from the base tables (:func:`rebuild_rollups`): the oracle.
 
 Deliberately an independent implementation of what the incremental path does (integer microsecond arithmetic
 in the database, no Python), so the tests can compare the incremental rollups with it.
@@ -6,11 +6,11 @@ in the database, no Python), so the tests can compare the incremental rollups wi
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Connection, and_, case, cast, delete, extract, func, literal, select
+from sqlalchemy import BigInteger, Connection, and_, case, cast, delete, extract, func, literal, literal_column, select
 
-from dashboard.db import flow_hourly, kpi_hourly, kpi_observations, work_items
+from dashboard.db import flow_hourly, kpi_hourly, kpi_observations, mix_hourly, text_hourly, work_items
 from dashboard.domain.stats import CYCLE_BIN_COLUMNS, CYCLE_BIN_EDGES_H
-from dashboard.store.rollups import FLOW_KEY, FLOW_SUMS
+from dashboard.store.rollups import FLOW_KEY, FLOW_SUMS, MIX_KEY, TEXT_KEY, text_key
 from dashboard.store.timestamps import US_PER_HOUR, US_PER_SECOND
 
 
@@ -80,8 +80,32 @@ def _rebuild_kpi_hourly(conn: Connection) -> None:
     conn.execute(kpi_hourly.insert().from_select(["kpi_id", "hour", "n", "sum", "last_ts", "last_value"], rows))
 
 
+def sql_text_key(conn: Connection, column):
+    """SQL for :func:`dashboard.store.rollups.text_key` of a text column: PostgreSQL's own sha256; on SQLite the
+    Python function, registered on this connection."""
+    if conn.dialect.name == "postgresql":
+        return func.encode(func.sha256(func.convert_to(column, literal_column("'UTF8'"))), literal_column("'hex'"))
+    conn.connection.driver_connection.create_function("hubspoke_text_key", 1, text_key, deterministic=True)
+    return func.hubspoke_text_key(column)
+
+
+def _rebuild_item_counts(conn: Connection) -> None:
+    """mix_hourly and text_hourly (empty) filled from work_items: items per hour of creation, route, kind, channel and topic;
+    items with a non-empty text per hour of creation, target and wording."""
+    wi = work_items.c
+    hour = (_epoch_us(conn, wi.created_at) // US_PER_HOUR).label("hour")
+    topic_key = case((wi.topic.is_(None), literal("")), else_=literal("#") + wi.topic).label("topic_key")
+    mix = select(wi.target_unit, hour, wi.source_unit, wi.kind, wi.channel, topic_key, func.min(wi.topic),
+                 func.count()).group_by(wi.target_unit, hour, wi.source_unit, wi.kind, wi.channel, wi.topic)
+    conn.execute(mix_hourly.insert().from_select([*MIX_KEY, "topic", "created"], mix))
+    texts = select(wi.target_unit, hour, sql_text_key(conn, wi.text), wi.text, func.count()).where(
+        wi.text.is_not(None), wi.text != "").group_by(wi.target_unit, hour, wi.text)
+    conn.execute(text_hourly.insert().from_select([*TEXT_KEY, "text", "created"], texts))
+
+
 def rebuild_rollups(conn: Connection) -> dict[str, int]:
-    """Recompute flow_hourly and kpi_hourly from the base tables; returns the row counts written.
+    """Recompute flow_hourly, kpi_hourly, mix_hourly and text_hourly from the base tables; returns the row counts
+    written.
 
     Used after bulk imports that bypass the incremental path, to repair drift, and as the tests' oracle.
     The work happens in the database (two INSERT ... SELECT ... GROUP BY statements), so millions of rows
@@ -89,9 +113,10 @@ def rebuild_rollups(conn: Connection) -> dict[str, int]:
     """
     conn.execute(delete(flow_hourly))
     conn.execute(delete(kpi_hourly))
+    conn.execute(delete(mix_hourly))
+    conn.execute(delete(text_hourly))
     _rebuild_flow_hourly(conn)
     _rebuild_kpi_hourly(conn)
-    return {
-        "flow_hourly": conn.execute(select(func.count()).select_from(flow_hourly)).scalar_one(),
-        "kpi_hourly": conn.execute(select(func.count()).select_from(kpi_hourly)).scalar_one(),
-    }
+    _rebuild_item_counts(conn)
+    return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (flow_hourly, kpi_hourly, mix_hourly, text_hourly)}

@@ -13,7 +13,7 @@ from dashboard.db import work_items
 from dashboard.domain.vocabulary import Status
 from dashboard.store.items import ITEM_COLUMNS, check_units_exist, item_frame, update_at_version
 from dashboard.store.results import InvalidRowsError, InvalidTransitionError
-from dashboard.store.rollups import net_flow_deltas, upsert_flow_rows
+from dashboard.store.rollups import move_item_counts, net_flow_deltas, upsert_flow_rows
 from dashboard.store.rows import Rows
 from dashboard.store.sql import where_key_in
 from dashboard.store.timestamps import aware
@@ -24,7 +24,7 @@ REROUTE_COLUMNS = ("target_unit", "priority", "rule_id", "sla_hours", "due_at", 
 
 def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datetime) -> int:
     """Give stored items a new target (and priority, rule, SLA, due time, status, routed time); returns how many
-    were changed. Their ``flow_hourly`` contributions move with them in the caller's transaction: what each
+    were changed. Their ``flow_hourly`` (and ``mix_hourly``, ``text_hourly``) contributions move with them in the caller's transaction: what each
     item added under its old route (created, value and, if resolved, its resolution) is taken out and added
     under the new one, so the rollups stay equal to :func:`rebuild_rollups`.
 
@@ -78,6 +78,7 @@ def reroute_work_items(conn: Connection, changes: Rows, *, by: str, at: dt.datet
         raise InvalidTransitionError(f"work_items: status change not allowed: {', '.join(bad[:5])}")
     update_at_version(conn, new, REROUTE_COLUMNS, stored["version"].to_numpy(), "being re-routed")
     upsert_flow_rows(conn, list(net_flow_deltas(new, old).itertuples(index=False, name=None)), cleanup=True)
+    move_item_counts(conn, new, old)
     return len(new)
 
 

@@ -10,6 +10,7 @@ INSERT ... ON CONFLICT DO UPDATE per batch (:func:`upsert_many`: ``executemany``
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from dashboard.db import flow_hourly
+from dashboard.db import flow_hourly, mix_hourly, text_hourly
 from dashboard.domain.stats import CYCLE_BIN_COLUMNS, N_CYCLE_BINS, cycle_bin_index
 from dashboard.store.bulk import copy_rows
 from dashboard.store.items import ItemFrame
@@ -172,3 +173,89 @@ def net_flow_deltas(new: ItemFrame, old: ItemFrame) -> pd.DataFrame:
     minus[list(FLOW_SUMS)] = -minus[list(FLOW_SUMS)]
     net = pd.concat([plus, minus]).groupby(list(FLOW_KEY), sort=False)[list(FLOW_SUMS)].sum().reset_index()
     return net[(net[list(FLOW_SUMS)] != 0).any(axis=1)]
+
+
+# --- mix_hourly and text_hourly: what items were created, per hour of created_at -------------------------------
+#
+# ``mix_hourly`` (target_unit, hour, source_unit, kind, channel, topic_key) counts items created in the hour;
+# ``text_hourly`` (target_unit, hour, text_key) counts those with a non-empty text, per wording. Both depend only
+# on columns a transition never changes, so only inserts, upserts (a changed item moves its count) and re-routing
+# move them. Rows whose count drops to zero are deleted: a rebuild has none.
+
+MIX_KEY = ("target_unit", "hour", "source_unit", "kind", "channel", "topic_key")
+TEXT_KEY = ("target_unit", "hour", "text_key")
+
+
+def topic_keys(topics: np.ndarray) -> np.ndarray:
+    """The key of each topic: "" for none (a NULL cannot be part of a primary key), else "#" + topic."""
+    s = pd.Series(topics, dtype=object)
+    return ("#" + s.where(s.notna(), "")).where(s.notna(), "").to_numpy(dtype=object)
+
+
+def text_key(text: str) -> str:
+    """sha256 of the text's UTF-8 bytes, hex: the same as PostgreSQL's encode(sha256(convert_to(t, 'UTF8')), 'hex')."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def mix_counts(frame: ItemFrame) -> pd.DataFrame:
+    """mix_hourly counts of these items (columns MIX_KEY + topic + created)."""
+    c = frame.cols
+    df = pd.DataFrame({
+        "target_unit": c["target_unit"], "hour": c["created_at"] // US_PER_HOUR, "source_unit": c["source_unit"],
+        "kind": c["kind"], "channel": c["channel"], "topic_key": topic_keys(c["topic"]),
+        "topic": pd.Series(c["topic"], dtype=object),
+    })
+    out = df.groupby(list(MIX_KEY), sort=False, dropna=False).agg(topic=("topic", "first"), created=("hour", "size"))
+    return out.reset_index()
+
+
+def text_counts(frame: ItemFrame) -> pd.DataFrame:
+    """text_hourly counts of these items with a non-empty text (columns TEXT_KEY + text + created)."""
+    c = frame.cols
+    text = pd.Series(c["text"], dtype=object)
+    has = (text.notna() & (text != "")).to_numpy()
+    df = pd.DataFrame({"target_unit": c["target_unit"][has], "hour": c["created_at"][has] // US_PER_HOUR,
+                       "text": text[has].to_numpy(dtype=object)})
+    out = df.groupby(["target_unit", "hour", "text"], sort=False).size().rename("created").reset_index()
+    keys = {t: text_key(t) for t in pd.unique(out["text"])}
+    out["text_key"] = out["text"].map(keys)
+    return out[[*TEXT_KEY, "text", "created"]]
+
+
+def _net(plus: pd.DataFrame, minus: pd.DataFrame, key: Sequence[str], label: str) -> pd.DataFrame:
+    minus = minus.assign(created=-minus["created"])
+    both = pd.concat([plus, minus], ignore_index=True)
+    net = both.groupby(list(key), sort=False).agg(**{label: (label, "first")}, created=("created", "sum")).reset_index()
+    return net[net["created"] != 0]
+
+
+def _upsert_counts(conn: Connection, table: Table, key: Sequence[str], label: str, counts: pd.DataFrame,
+                   cleanup: bool) -> None:
+    if counts.empty:
+        return
+    columns = (*key, label, "created")
+    rows = sorted(zip(*[counts[c].to_numpy().tolist() for c in columns]), key=lambda r: r[:len(key)])
+    rows = [tuple(None if isinstance(v, float) and np.isnan(v) else v for v in r) for r in rows]
+    upsert_many(conn, table, key, columns, rows, lambda excluded: {"created": table.c.created + excluded.created})
+    if cleanup:  # counts taken back to zero: the rows go (one statement per target and span of hours)
+        for target, hours in counts.groupby("target_unit")["hour"]:
+            conn.execute(delete(table).where(table.c.target_unit == target, table.c.hour >= int(hours.min()),
+                                             table.c.hour <= int(hours.max()), table.c.created == 0))
+
+
+def apply_item_counts(conn: Connection, frame: ItemFrame) -> None:
+    """Add new items to mix_hourly and text_hourly."""
+    if len(frame) == 0:
+        return
+    _upsert_counts(conn, mix_hourly, MIX_KEY, "topic", mix_counts(frame), cleanup=False)
+    _upsert_counts(conn, text_hourly, TEXT_KEY, "text", text_counts(frame), cleanup=False)
+
+
+def move_item_counts(conn: Connection, new: ItemFrame, old: ItemFrame) -> None:
+    """Turn the old versions' counts into the new versions' (items updated or re-routed)."""
+    if len(new) == 0:
+        return
+    _upsert_counts(conn, mix_hourly, MIX_KEY, "topic", _net(mix_counts(new), mix_counts(old), MIX_KEY, "topic"),
+                   cleanup=True)
+    _upsert_counts(conn, text_hourly, TEXT_KEY, "text", _net(text_counts(new), text_counts(old), TEXT_KEY, "text"),
+                   cleanup=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, or_, update
 
-from dashboard.db import flow_hourly, units
+from dashboard.db import flow_hourly, mix_hourly, text_hourly, units
 
 
 def set_unit_office_hours(conn: Connection, unit_id: str, office_hours: str | None, timezone: str | None) -> bool:
@@ -25,4 +25,7 @@ def delete_unit(conn: Connection, unit_id: str) -> None:
     items, so its rollup rows hold nothing a rebuild would keep; no KPIs, users or routing rules)."""
     fh = flow_hourly.c
     conn.execute(delete(flow_hourly).where(or_(fh.source_unit == unit_id, fh.target_unit == unit_id)))
+    mh = mix_hourly.c
+    conn.execute(delete(mix_hourly).where(or_(mh.source_unit == unit_id, mh.target_unit == unit_id)))
+    conn.execute(delete(text_hourly).where(text_hourly.c.target_unit == unit_id))
     conn.execute(delete(units).where(units.c.id == unit_id))

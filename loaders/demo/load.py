@@ -22,10 +22,12 @@ from dashboard.db import (
     kpi_observations,
     kpis,
     maturity_assessments,
+    mix_hourly,
     planned_changes,
     promotions,
     routing_rule_sets,
     target_models,
+    text_hourly,
     units,
     work_items,
 )
@@ -84,7 +86,7 @@ class _Stopwatch:
 
 
 OWNED_TABLES = (planned_changes, target_models, maturity_assessments, routing_rule_sets, journeys, promotions,
-                kpi_hourly, flow_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
+                kpi_hourly, flow_hourly, mix_hourly, text_hourly, kpi_observations, work_items, campaigns, kpis, units)  # children first
 
 
 def existing_dataset(conn: Connection) -> str | None:
@@ -155,7 +157,7 @@ def load_demo(engine: Engine, *, seed: int = DEFAULT_SEED, now: dt.datetime | No
     watch.lap("commit")
     if engine.dialect.name == "postgresql":  # statistics and the visibility map now, not when autovacuum
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # gets round to it:
-            for table in ("work_items", "kpi_observations", "flow_hourly", "kpi_hourly"):  # 3 s at 10M items;
+            for table in ("work_items", "kpi_observations", "flow_hourly", "kpi_hourly", "mix_hourly", "text_hourly"):  # 3 s at 10M items;
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")  # the backlog query is 5x faster after it
         watch.lap("vacuum_analyze")
     return replace(summary, seconds=time.perf_counter() - started, phases=watch.phases)
