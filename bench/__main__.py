@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 
 MODULES = ["bench_whatif", "bench_routing", "bench_demo", "bench_pages", "bench_ingest", "bench_browser", "bench_load",
-           "bench_writers", "bench_scale"]
+           "bench_writers", "bench_scale", "bench_cluster"]
 HERE = Path(__file__).parent
 RESULTS_JSON = HERE / "results.json"
 RESULTS_MD = HERE / "results.md"
