@@ -218,6 +218,9 @@ def hub_spoke_map(
     max_head = max(float(units.headcount.max() or 1), 1.0)
     radius = {u.id: node_size(u.headcount, max_head) / 2 + NODE_BORDER for u in units.itertuples()}
 
+    # every annotation is collected and set once: plotly validates the whole list again on each add_annotation,
+    # which made adding them one by one cost most of the map's build time
+    annotations: list[dict] = []
     hx, hy, h_colour, h_size, h_text, h_hover, h_unit = [], [], [], [], [], [], []
     for row in flows.itertuples():
         hub, spoke = (row.source_unit, row.target_unit) if kinds.get(row.source_unit) == "hub" \
@@ -225,12 +228,12 @@ def hub_spoke_map(
         colour = BAND_COLOURS[band(None if pd.isna(row.sla_share) else row.sla_share, sla_green, sla_amber)]
         width = edge_width(row.created, max_volume)
         (x0, y0), (x1, y1), (sx, sy) = edge_ends(pos, row.source_unit, row.target_unit, hub, spoke)
-        fig.add_annotation(  # the edge itself: an arrow from rim to rim, the head showing the flow's direction
+        annotations.append(dict(  # the edge itself: an arrow from rim to rim, the head showing the flow's direction
             x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", text="", showarrow=True,
             arrowhead=2, arrowwidth=width, arrowsize=max((9 + width) / (5 * width), 0.3), arrowcolor=colour,
             standoff=rim_standoff(radius[row.target_unit]), startstandoff=rim_standoff(radius[row.source_unit]),
             opacity=0.9,
-        )
+        ))
         length = math.hypot(x1 - x0, y1 - y0) or 1.0
         t0 = rim_standoff(radius[row.source_unit]) / PX_PER_UNIT / length
         t1 = 1 - rim_standoff(radius[row.target_unit]) / PX_PER_UNIT / length
@@ -246,12 +249,12 @@ def hub_spoke_map(
             h_unit.append([spoke])
         # the volume beside the edge's middle, on its outer side (away from the other direction)
         shift = width / 2 + 3
-        fig.add_annotation(
+        annotations.append(dict(
             x=x0 + (x1 - x0) * 0.55, y=y0 + (y1 - y0) * 0.55, xref="x", yref="y", text=label, showarrow=False,
             xshift=sx * shift, yshift=sy * shift, font=dict(size=11, color=TEXT), bgcolor=LABEL_BOX, borderpad=1,
             xanchor="left" if sx > 0.35 else "right" if sx < -0.35 else "center",
             yanchor="bottom" if sy > 0.35 else "top" if sy < -0.35 else "middle",
-        )
+        ))
     fig.add_trace(
         go.Scatter(  # invisible, all along every edge: hover and click anywhere on it
             x=hx, y=hy, mode="markers", name=EDGE_TRACE, text=h_text,
@@ -308,13 +311,13 @@ def hub_spoke_map(
     for u in hub_labels:  # on a light box in the gap nearest 6 o'clock, just outside the hub
         angle = gap_angles(len(pos) - len(hub_labels))[0]
         reach = radius[u.id] + 6
-        fig.add_annotation(
+        annotations.append(dict(
             x=pos[u.id][0], y=pos[u.id][1], xref="x", yref="y", text=wrap_name(u.name, 18), showarrow=False,
             xshift=math.cos(angle) * reach, yshift=math.sin(angle) * reach, font=dict(size=12, color=TEXT),
             bgcolor=LABEL_BOX, borderpad=2,
             xanchor="left" if math.cos(angle) > 0.35 else "right" if math.cos(angle) < -0.35 else "center",
             yanchor="bottom" if math.sin(angle) > 0.35 else "top" if math.sin(angle) < -0.35 else "middle",
-        )
+        ))
 
     waiting = {hub: n for hub, n in unrouted.items() if n > 0 and hub in pos}
     if waiting:  # a small label in a gap near the hub (beyond the hub's name, or in the next gap); same hover
@@ -341,6 +344,7 @@ def hub_spoke_map(
 
     x_range, y_range = plot_ranges(pos)
     fig.update_layout(
+        annotations=annotations,
         height=height,
         margin=dict(l=4, r=4, t=4, b=4),
         xaxis=dict(visible=False, range=list(x_range), fixedrange=True),

@@ -23,6 +23,16 @@ every table the function reads, directly or through another accessor it calls. `
 object per key (``st.cache_resource``: a plotly figure ``st.plotly_chart`` only reads) instead of a copy per
 call. ``spinner`` is ``show_spinner``.
 
+**Expiry and concurrent readers.** However many sessions ask for the same key at once, the function runs once:
+Streamlit holds a lock per key while it computes, and the others wait for that result ("single flight"). With
+``refresh="background"`` (for what many sessions read on a timer: the live overview) an expired entry does not
+make anyone wait: the reader that finds it expired gets the last value and starts one recomputation in a
+background thread (at most one per key), and every later reader gets the new value once it is there. The
+expired value is served for at most one more lifetime (Streamlit's ``runner.cacheBackgroundRefreshTTLMultiplier``,
+2 by default); after that, or when there is no value yet, or after a write cleared it, readers wait for one
+computation as usual. A function refreshed in the background runs without a session: it must use no
+``st.session_state`` and draw nothing. A lifetime of 0 (no caching) always computes in the foreground.
+
 **Pure computations** (a figure or a model result built from arguments hashed by value) read no data and need
 no refresh: ``@cache.computed(lifetime="figures", shared=True, max_entries=512)``; ``lifetime=None`` keeps a
 result until ``max_entries`` evicts it.
@@ -57,7 +67,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypeVar
 
 import streamlit as st
 from sqlalchemy import Connection
@@ -67,6 +77,7 @@ from dashboard.settings import get_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Refresh = Literal["foreground", "background"]
 
 # lifetime name -> the setting (seconds) it is read from; docs/configuration.md gives each default and its source
 LIFETIMES = {
@@ -90,9 +101,9 @@ class Accessor(Generic[P, R]):
     """A cached function: called like the function it wraps; built (with its lifetime) on the first call."""
 
     def __init__(self, fn: Callable[P, R], names: frozenset[str], lifetime: str | None, *, keyed: bool,
-                 shared: bool, max_entries: int | None, spinner: bool | str):
+                 shared: bool, max_entries: int | None, spinner: bool | str, refresh: Refresh = "foreground"):
         functools.update_wrapper(self, fn)
-        self.fn, self.names, self.lifetime, self.keyed = fn, names, lifetime, keyed
+        self.fn, self.names, self.lifetime, self.keyed, self.refresh = fn, names, lifetime, keyed, refresh
         self._options = dict(max_entries=max_entries, show_spinner=spinner)
         self._decorator = st.cache_resource if shared else st.cache_data
         self._built: tuple[float | None, Any] | None = None  # (lifetime it was built with, the cached function)
@@ -111,7 +122,8 @@ class Accessor(Generic[P, R]):
                 # Streamlit names a function's cache by module, qualified name and source, and the positional
                 # arguments by the signature: all the wrapped function's (inspect follows __wrapped__).
                 target = functools.update_wrapper(keyed, fn)
-            built = self._built = (seconds, self._decorator(ttl=seconds, **self._options)(target))
+            mode = self.refresh if seconds else "foreground"  # a background refresh needs a positive lifetime
+            built = self._built = (seconds, self._decorator(ttl=seconds, refresh_mode=mode, **self._options)(target))
         return built[1]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -140,8 +152,9 @@ def _known(names: Iterable[str]) -> frozenset[str]:
 
 
 def reads(*names: str, lifetime: str = "live", shared: bool = False, max_entries: int | None = None,
-          spinner: bool | str = False) -> Callable[[Callable[P, R]], Accessor[P, R]]:
-    """Cache a database read, keyed by its arguments and the database URL, cleared by a write of any of ``names``."""
+          spinner: bool | str = False, refresh: Refresh = "foreground") -> Callable[[Callable[P, R]], Accessor[P, R]]:
+    """Cache a database read, keyed by its arguments and the database URL, cleared by a write of any of ``names``;
+    ``refresh="background"``: see "Expiry and concurrent readers" above."""
     if not names:
         raise ValueError("name the data this accessor reads (dashboard.services.changes.NAMES)")
     declared = _known(names)
@@ -150,7 +163,7 @@ def reads(*names: str, lifetime: str = "live", shared: bool = False, max_entries
 
     def register(fn: Callable[P, R]) -> Accessor[P, R]:
         accessor = Accessor(fn, declared, lifetime, keyed=True, shared=shared, max_entries=max_entries,
-                            spinner=spinner)
+                            spinner=spinner, refresh=refresh)
         _ACCESSORS[f"{fn.__module__}.{fn.__qualname__}"] = accessor
         return accessor
 

@@ -8,6 +8,7 @@ clicks cost nothing while live data stays fresh.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import NoReturn
 
 import streamlit as st
@@ -20,9 +21,10 @@ from dashboard.domain.access import Viewer
 from dashboard.domain.vocabulary import window_bounds
 from dashboard.queries.kpis import list_units
 from dashboard.queries.meta import DEMO, dataset
-from dashboard.queries.overview import OverviewData, load_overview
+from dashboard.queries.overview import OverviewData, load_overview, overview_scope
 from dashboard.settings import get_settings
 from dashboard.ui import cache
+from dashboard.ui.map_click import map_key
 
 
 # Not data, so not in dashboard.ui.cache: the connection pool, one per URL and pool size for the process's life
@@ -123,22 +125,62 @@ def current_bounds(window: str) -> tuple[dt.datetime, dt.datetime]:
     return window_bounds(window, dt.datetime.now(dt.UTC), get_settings().tz)
 
 
-@cache.reads("items", "units", "kpis", max_entries=64)
-def overview(viewer: Viewer, window: str) -> OverviewData:
+MAPS_PER_OVERVIEW = 32  # spoke filters whose maps one shared overview keeps (the whole map is always kept)
+
+
+class LiveOverview:
+    """One scope's overview of one window with its maps, computed once and shared read-only by every session that
+    sees that scope (:func:`dashboard.queries.overview.overview_scope`): the data, the whole map (built with the
+    data, so a refresh in the background builds it off the sessions' path) and, on first use, the map of each spoke
+    filter, each with its widget key. Nothing here may be changed by a reader."""
+
+    def __init__(self, data: OverviewData, settings) -> None:
+        self.data = data
+        self._thresholds = dict(sla_green=settings.sla_green, sla_amber=settings.sla_amber,
+                                kpi_green=settings.kpi_green, kpi_amber=settings.kpi_amber)
+        self._maps: dict[tuple[str, ...], tuple[object, str]] = {}
+        self._lock = threading.Lock()
+        self.map(())
+
+    def map(self, focus: tuple[str, ...] = ()) -> tuple[object, str]:
+        """(figure, widget key) of the map of the spokes ``focus`` (all: empty), built once (a second session
+        asking meanwhile waits for it) from this overview's data, so the map always matches the tiles beside it."""
+        focus = tuple(focus)
+        with self._lock:
+            got = self._maps.get(focus)
+            if got is None:
+                ov = self.data
+                figure = hub_spoke_map(ov.units, ov.flows, ov.health, focus=list(focus) or None, **self._thresholds)
+                got = (figure, map_key(figure))
+                if len(self._maps) > MAPS_PER_OVERVIEW:  # forget the oldest filter's map, never the whole map
+                    del self._maps[next(k for k in self._maps if k)]
+                self._maps[focus] = got
+            return got
+
+
+@cache.reads("items", "units", "kpis", shared=True, refresh="background", max_entries=64)
+def _live_overview(scope: Viewer, window: str) -> LiveOverview:
+    """Computed once per scope, window and lifetime for every session of the process; when it expires, the
+    session that notices gets the last one while one recomputation runs in the background (``cache.reads``)."""
     s = get_settings()
     with engine().connect() as conn:
-        return load_overview(conn, viewer, window, dt.datetime.now(dt.UTC), s.tz)
+        data = load_overview(conn, scope, window, dt.datetime.now(dt.UTC), s.tz)
+    return LiveOverview(data, s)
 
 
-@cache.reads("items", "units", "kpis", shared=True, max_entries=64)
+def live_overview(viewer: Viewer, window: str) -> LiveOverview:
+    """The overview ``viewer`` sees for ``window``: their scope's, shared with everyone of that scope."""
+    return _live_overview(overview_scope(viewer), window)
+
+
+def overview(viewer: Viewer, window: str) -> OverviewData:
+    return live_overview(viewer, window).data
+
+
 def overview_map(viewer: Viewer, window: str, focus: tuple[str, ...]):
-    """The map figure for a window and spoke filter (building a plotly figure costs more than reading the
-    rollups, so it is cached with the data it shows). A shared resource, not a per-call copy: unpickling a
-    plotly Figure re-validates it (~30 ms a run, for every live tab); st.plotly_chart only reads it."""
-    s = get_settings()
-    ov = overview(viewer, window)
-    return hub_spoke_map(ov.units, ov.flows, ov.health, sla_green=s.sla_green, sla_amber=s.sla_amber,
-                         kpi_green=s.kpi_green, kpi_amber=s.kpi_amber, focus=list(focus) or None)
+    """The map figure for a window and spoke filter, built once per shared overview (a shared object, not a copy:
+    st.plotly_chart only reads it)."""
+    return live_overview(viewer, window).map(focus)[0]
 
 
 @cache.reads("units", max_entries=16)

@@ -35,9 +35,10 @@ def map_key(figure) -> str:
     return f"{MAP_KEY}-{digest}"
 
 
-def draw_map(slot, figure):
-    """Draw the map in ``slot`` (a container or an empty slot) as a selectable chart; returns its selection."""
-    key = map_key(figure)
+def draw_map(slot, figure, key: str | None = None):
+    """Draw the map in ``slot`` (a container or an empty slot) as a selectable chart; returns its selection.
+    ``key``: the figure's :func:`map_key`, when the caller keeps it with the figure (computed once, not per run)."""
+    key = key or map_key(figure)
     return slot.plotly_chart(figure, key=key, on_select=partial(remember_click, key), selection_mode="points",
                              config={"displayModeBar": False})
 

@@ -86,8 +86,9 @@ def _live_view(ctx: OverviewContext) -> None:
             st.caption(":material/info: Organisation-wide: the Spokes filter narrows the map and the flows table, "
                        "not these goals.")
     try:
-        with st.spinner("Loading flows…"):
-            ov = data.overview(ctx.viewer, ctx.window)
+        with st.spinner("Loading flows…"):  # one overview per scope and window, shared by every session
+            live = data.live_overview(ctx.viewer, ctx.window)
+        ov = live.data
     except errors.DATABASE_ERRORS as exc:  # the database went away between two refreshes
         if first_paint:
             slot.empty()
@@ -98,7 +99,7 @@ def _live_view(ctx: OverviewContext) -> None:
     with tiles_box:  # sent before the map: the sparklines need plotly's code too
         _goal_tiles(ov, changes)
     with map_box:
-        _map(ctx, slot)
+        _map(ctx, slot, live)
     updated_caption(paused=not ctx.live)
     # a toggle, not a collapsed expander: an expander's content is sent (and its data-grid code loaded) on
     # first paint even while closed, which delays the map; the table is only built when asked for
@@ -117,9 +118,9 @@ def _goal_tiles(ov: OverviewData, changes: tuple) -> None:
     changes_caption(changes)
 
 
-def _map(ctx: OverviewContext, slot) -> None:
-    fig = data.overview_map(ctx.viewer, ctx.window, tuple(ctx.focus))
-    event = draw_map(slot, fig)
+def _map(ctx: OverviewContext, slot, live: data.LiveOverview) -> None:
+    fig, key = live.map(tuple(ctx.focus))  # the shared overview's map: the same data as the tiles beside it
+    event = draw_map(slot, fig, key)
     st.session_state[MAP_DRAWN] = True
     target = clicked_spoke(event)
     if target in ctx.spokes:  # the spoke's page, in the window the overview shows
