@@ -270,17 +270,78 @@ def read_chunks(src: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.Da
         except Exception as exc:
             raise IngestError(f"{src.name}: could not read the Parquet data ({_first_line(exc)})") from None
         return
+    forced: set[str] | None = set(_numeric_looking(src))
+    delivered = 0  # chunks handed out so far: a read started again skips them
+    while True:
+        try:
+            for chunk in _csv_chunks(src, chunk_rows, forced, skip=delivered):
+                delivered += 1
+                yield chunk
+            return
+        except _NotText as exc:  # a column read as numbers: read the file again with it as text
+            forced = forced | exc.columns if forced is not None and exc.columns - forced else None
+
+
+class _NotText(Exception):
+    def __init__(self, columns: set[str]) -> None:
+        super().__init__(", ".join(sorted(columns)))
+        self.columns = columns
+
+
+NUMERIC_LOOKING = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)|true|false",
+                             re.IGNORECASE)
+
+
+def _numeric_looking(src: SourceFile) -> list[str]:
+    """Header columns whose cells in the first bytes of the file are all numbers or true/false (or empty): read as
+    text from the start, so the parser does not read them as numbers (see :func:`_csv_chunks`)."""
+    try:
+        with src.path.open("rb") as fh:
+            text = fh.read(SAMPLE_BYTES).decode(src.encoding, errors="replace").lstrip("\ufeff")
+        rows = list(csv.reader(io.StringIO(text), delimiter=src.delimiter))[1:-1]  # the last may be cut short
+    except (csv.Error, LookupError):
+        return list(src.header)
+    looking = []
+    for i, name in enumerate(src.header):
+        cells = [r[i].strip() for r in rows if len(r) > i and r[i].strip()]
+        if not cells or all(NUMERIC_LOOKING.fullmatch(c) for c in cells):
+            looking.append(name)
+    return looking
+
+
+def _csv_chunks(src: SourceFile, chunk_rows: int, as_text: set[str] | None, skip: int) -> Iterator[pd.DataFrame]:
+    """The CSV in chunks of text, skipping the first ``skip`` chunks.
+
+    Every cell must come out as the text in the file. Asking the parser for text in every column (``dtype=str``)
+    costs about five times as much as letting it infer each column's type, which yields text anyway for any
+    column that is not all numbers or booleans. So only ``as_text`` columns (those that look numeric in the
+    first bytes) are read as text explicitly; a column the parser still reads as numbers or booleans in some
+    chunk raises :class:`_NotText` (the caller reads the file again with that column as text too). A column of
+    only missing cells is text already (NaN). ``as_text=None``: every column as text (the last resort).
+    """
+    dtype: type | dict[str, type] = str if as_text is None else dict.fromkeys(as_text, str)
     reader = pd.read_csv(
-        src.path, sep=src.delimiter, dtype=str, keep_default_na=False, na_values=[], encoding=src.encoding,
+        src.path, sep=src.delimiter, dtype=dtype, keep_default_na=False, na_values=[], encoding=src.encoding,
         chunksize=chunk_rows, skip_blank_lines=True, engine="c", quotechar='"',
         encoding_errors="replace" if src.damaged_utf8 else "strict",  # U+FFFD marks the rows to quarantine
         index_col=False,
     )
     start = 2
+    number = 0
     try:
         for chunk in reader:
             chunk.index = pd.RangeIndex(start, start + len(chunk))
             start += len(chunk)
+            number += 1
+            if number <= skip:
+                continue
+            numeric = {str(c) for c, t in chunk.dtypes.items() if not isinstance(t, pd.StringDtype)}
+            for column in list(numeric):
+                if chunk[column].isna().all():  # only missing cells: nothing was read as a number
+                    chunk[column] = chunk[column].astype("str")
+                    numeric.discard(column)
+            if numeric:
+                raise _NotText(numeric)
             yield chunk
     except pd.errors.ParserError as exc:
         raise IngestError(f"{src.name}: {_parser_message(str(exc), src)}") from None

@@ -95,29 +95,37 @@ def _localize(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
 
 def parse_timestamps(text: pd.Series, tz: ZoneInfo) -> pd.Series:
     """ISO 8601 text (mixed spellings allowed) as UTC; naive values are local to ``tz``. NaT where invalid."""
-    present = text.notna() & (text != "")
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
-    if not present.any():
-        return out
-    values = text[present]
+    present = (text.notna() & (text != "")).to_numpy(dtype=bool)
+    us = np.full(len(text), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    if present.any():
+        us[present] = _parse_us(text if present.all() else text[present], tz)
+    return pd.Series(us.view("datetime64[us]"), index=text.index).dt.tz_localize("UTC")
+
+
+def _as_us(parsed: pd.Series) -> np.ndarray:
+    return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]").array.asi8.copy()
+
+
+def _parse_us(values: pd.Series, tz: ZoneInfo) -> np.ndarray:
+    """Non-empty cells as int64 µs since the epoch (NaT's integer where invalid)."""
     try:  # fast path: a column that is all naive or all one offset parses in one go
         parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
         if parsed.dt.tz is None:
             parsed = _localize(parsed, tz)
-        out.loc[present] = parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        return out
+        return _as_us(parsed)
     except (ValueError, TypeError):
         pass
-    naive = values.str.fullmatch(NAIVE, na=False)
+    naive = values.str.fullmatch(NAIVE, na=False).to_numpy(dtype=bool)
+    us = np.empty(len(values), dtype=np.int64)
     if naive.any():
-        local = pd.to_datetime(values[naive], format="ISO8601", errors="coerce")
-        local = _localize(local, tz).dt.tz_convert("UTC")
-        out.loc[naive[naive].index] = local.astype("datetime64[us, UTC]")
-    aware = values[~naive]
-    if len(aware):
-        parsed = pd.to_datetime(aware, format="ISO8601", errors="coerce", utc=True)
-        out.loc[aware.index] = parsed.astype("datetime64[us, UTC]")
-    return out
+        us[naive] = _as_us(_localize(pd.to_datetime(values[naive], format="ISO8601", errors="coerce"), tz))
+    if not naive.all():
+        us[~naive] = _as_us(pd.to_datetime(values[~naive], format="ISO8601", errors="coerce", utc=True))
+    return us
+
+
+def _is_utc(tz: Any) -> bool:
+    return tz is dt.UTC or getattr(tz, "key", None) in ("UTC", "Etc/UTC")
 
 
 def _key_text(values: pd.Series, ftype: str) -> pd.Series:

@@ -47,7 +47,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -82,6 +82,7 @@ from dashboard.services.changes import writes
 
 REFERENCE_CHUNK_ROWS = 1_000_000  # units, KPIs, campaigns: read whole (a KPI's parent may come later)
 BYTES_PER_ROW = 100  # a rough guess of a row's size, to tell a big file (bulk load) from a small one
+STAGED_ROWS = 50_000  # work items on PostgreSQL: from this many rows (guessed from the size) the staged upsert
 MAX_PROBLEMS = 100  # problems kept in the report; the quarantine table keeps them all
 JOURNEY_BATCH = 5_000  # rows per statement when journeys are compared, inserted and updated (store.upsert_journeys)
 
@@ -231,6 +232,18 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     dialect = conn.dialect.name
     columns = [c for c in all_columns(kind) if c in given]
     rules = _Routing.read(conn) if kind == "work_items" else None
+    rows_guess = src.size // BYTES_PER_ROW
+    # The engine's bulk path for a big file of work items. PostgreSQL: COPY into a temporary table and set-based
+    # statements (store.upsert_staged_work_items). SQLite (one writer at a time, and this import holds the lock
+    # since start_import): into an empty table no stored row is looked up, and (below) indexes are built once.
+    staged = kind == "work_items" and dialect == "postgresql" and rows_guess >= STAGED_ROWS
+    none_stored = (kind == "work_items" and dialect == "sqlite"
+                   and conn.execute(select(work_items.c.id).limit(1)).first() is None)
+
+    def prepare(rows: pd.DataFrame) -> store.PreparedItems | store.StagedItems:
+        if staged:
+            return store.stage_work_items(rows, written_by=written_by, at=now)
+        return store.prepare_work_items(rows, written_by=written_by, at=now, dialect=dialect)
 
     def checked_chunks() -> Iterator[tuple[pd.DataFrame, Checked, list[tuple[np.ndarray, object]], tuple]]:
         """Read, validate and (work items) route and convert to driver rows: all off the connection, one chunk
@@ -251,18 +264,23 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
                 given_target = ~first.index.isin(routed.index)
                 if given_target.any():
                     rows = first[given_target]
-                    parts.append((rows.index.to_numpy(), store.prepare_work_items(
-                        rows[columns], written_by=written_by, at=now, dialect=dialect)))
+                    parts.append((rows.index.to_numpy(), prepare(rows[columns])))
                 rows = routed.loc[routed.index.isin(first.index)]
                 if len(rows):
-                    parts.append((rows.index.to_numpy(), store.prepare_work_items(
-                        rows[list(dict.fromkeys([*columns, *autoroute.ROUTED_COLUMNS]))], written_by=written_by,
-                        at=now, dialect=dialect)))
+                    parts.append((rows.index.to_numpy(),
+                                  prepare(rows[list(dict.fromkeys([*columns, *autoroute.ROUTED_COLUMNS]))])))
             yield chunk, checked, parts, outcome
 
-    # A big file into an empty table (a first import) builds the table's indexes once at the end.
+    # A big file into an empty table (a first import; on SQLite also into a table holding fewer rows than the
+    # file brings) builds the table's indexes once at the end.
     table = {"work_items": work_items, "kpi_observations": kpi_observations}.get(kind)
-    bulk = store.deferred_indexes(conn, table, src.size // BYTES_PER_ROW) if table is not None else nullcontext()
+    bulk: AbstractContextManager[object]
+    if table is None:
+        bulk = nullcontext()
+    elif kind == "work_items" and dialect == "sqlite" and not none_stored:
+        bulk = store.deferred_indexes_when_larger(conn, table, rows_guess)
+    else:
+        bulk = store.deferred_indexes(conn, table, rows_guess)
     with bulk:
         for chunk, checked, parts, outcome in _ahead(checked_chunks()):
             report.rows_read += len(chunk)
@@ -287,7 +305,11 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
                     counts = store.UpsertCounts()
                     for rows, prepared in parts:  # only the rows still kept (not duplicates of earlier rows)
                         kept = np.isin(rows, valid.index.to_numpy())
-                        done = store.upsert_work_items(conn, prepared if kept.all() else prepared.take(kept))
+                        prepared = prepared if kept.all() else prepared.take(kept)
+                        if isinstance(prepared, store.StagedItems):
+                            done = store.upsert_staged_work_items(conn, prepared)
+                        else:
+                            done = store.upsert_work_items(conn, prepared, none_stored=none_stored)
                         counts.inserted += done.inserted
                         counts.updated += done.updated
                         counts.unchanged += done.unchanged

@@ -32,7 +32,7 @@ modules' other public names are shared between the modules of this package only.
 
 from __future__ import annotations
 
-from dashboard.store.bulk import BULK_CACHE_KIB, DEFAULT_BATCH, deferred_indexes
+from dashboard.store.bulk import BULK_CACHE_KIB, DEFAULT_BATCH, deferred_indexes, deferred_indexes_when_larger
 from dashboard.store.cycle import (
     insert_assessment,
     insert_assessments,
@@ -90,7 +90,14 @@ from dashboard.store.sql import IN_CHUNK, where_key_in
 from dashboard.store.timestamps import MAX_TEXT_US, MIN_TEXT_US
 from dashboard.store.transitions import ALLOWED_TRANSITIONS, transition_item
 from dashboard.store.units import delete_unit, set_unit_office_hours
-from dashboard.store.upserts import PreparedItems, prepare_work_items, upsert_work_items
+from dashboard.store.upserts import (
+    PreparedItems,
+    StagedItems,
+    prepare_work_items,
+    stage_work_items,
+    upsert_staged_work_items,
+    upsert_work_items,
+)
 from dashboard.store.users import replace_users
 
 __all__ = [
@@ -100,6 +107,7 @@ __all__ = [
     # work items and their rollups
     "ITEM_COLUMNS", "FLOW_KEY", "FLOW_SUMS", "ALLOWED_TRANSITIONS", "REROUTE_COLUMNS",
     "insert_work_items", "prepare_work_items", "PreparedItems", "upsert_work_items", "transition_item",
+    "stage_work_items", "StagedItems", "upsert_staged_work_items",
     "reroute_work_items", "rebuild_rollups",
     # KPI observations, journeys, reference data
     "insert_kpi_observations", "upsert_kpi_observations", "insert_journeys", "upsert_journeys",
@@ -108,7 +116,7 @@ __all__ = [
     # the file import's log and quarantine
     "start_import", "finish_import", "record_failed_import", "quarantine_rows", "mark_quarantine_fixed",
     # bulk loads
-    "DEFAULT_BATCH", "BULK_CACHE_KIB", "deferred_indexes", "IN_CHUNK", "where_key_in",
+    "DEFAULT_BATCH", "BULK_CACHE_KIB", "deferred_indexes", "deferred_indexes_when_larger", "IN_CHUNK", "where_key_in",
     "MIN_TEXT_US", "MAX_TEXT_US",
     # a load that replaces the data whole (the demo)
     "clear_tables", "insert_rule_sets", "insert_assessments", "insert_planned_change_rows",

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Table, literal, select
+from sqlalchemy import Connection, Table, func, literal, select
 from sqlalchemy.exc import DBAPIError
 
 DEFAULT_BATCH = 50_000  # rows per driver call: big enough to amortise overhead, small enough for memory
@@ -73,7 +73,23 @@ def deferred_indexes(conn: Connection, table: Table, rows: int) -> Iterator[bool
     load to commit (DROP INDEX takes an exclusive lock) instead of seeing the emptied table. Primary keys
     and unique constraints stay: the load still refuses duplicates.
     """
-    if rows < BULK_INDEX_ROWS or conn.execute(select(literal(1)).select_from(table).limit(1)).first():
+    with _deferred(conn, table, rows, 1) as done:
+        yield done
+
+
+@contextmanager
+def deferred_indexes_when_larger(conn: Connection, table: Table, rows: int) -> Iterator[bool]:
+    """:func:`deferred_indexes`, and on SQLite also for a load of more rows than ``table`` holds (a file larger
+    than the table): rebuilding the indexes over all rows once is then cheaper than maintaining them for every
+    new one. SQLite's readers keep reading their snapshot meanwhile, so nobody waits; on PostgreSQL dropping an
+    index would lock the table's readers out for the whole load, so there only an empty table is loaded so."""
+    with _deferred(conn, table, rows, rows if conn.dialect.name == "sqlite" else 1) as done:
+        yield done
+
+
+@contextmanager
+def _deferred(conn: Connection, table: Table, rows: int, table_rows_below: int) -> Iterator[bool]:
+    if rows < BULK_INDEX_ROWS or _holds_rows(conn, table, table_rows_below):
         yield False
         return
     if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
@@ -97,6 +113,12 @@ def deferred_indexes(conn: Connection, table: Table, rows: int) -> Iterator[bool
         conn.execute(AddConstraint(fk))
 
 
+def _holds_rows(conn: Connection, table: Table, at_least: int) -> bool:
+    """Whether ``table`` holds at least ``at_least`` rows (counts no further than that)."""
+    some = select(literal(1).label("one")).select_from(table).limit(at_least).subquery()
+    return conn.execute(select(func.count()).select_from(some)).scalar_one() >= at_least
+
+
 def copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
     """PostgreSQL COPY on the connection's own transaction (far faster than INSERT for bulk loads)."""
     quote = conn.dialect.identifier_preparer.quote
@@ -112,17 +134,24 @@ def copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: list
 
 def _copy_columns(conn: Connection, table: Table, columns: Sequence[str], cols: Sequence[np.ndarray]) -> None:
     """PostgreSQL COPY of column arrays (driver form: text timestamps, None for missing) as CSV written by
-    Arrow in C: formatting rows one by one in Python costs as much as the server's whole load. Arrow
-    quotes every string and leaves nulls unquoted-empty, which is exactly how COPY's CSV format tells an
-    empty string ("") from NULL."""
+    Arrow in C: formatting rows one by one in Python costs as much as the server's whole load."""
+    import pyarrow as pa
+
+    copy_arrow(conn, table.name, pa.table({name: pa.array(values, from_pandas=True) for name, values in zip(columns, cols)}))
+
+
+def copy_arrow(conn: Connection, table_name: str, data: Any) -> None:
+    """PostgreSQL COPY of an Arrow table (its column names are the target's) as CSV written by Arrow in C.
+    Arrow quotes every string and leaves nulls unquoted-empty, which is exactly how COPY's CSV format tells an
+    empty string ("") from NULL; timestamps without a zone are written as ``YYYY-MM-DD HH:MM:SS.ffffff``."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
-    data = pa.table({name: pa.array(values, from_pandas=True) for name, values in zip(columns, cols)})
     buffer = pa.BufferOutputStream()
     pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65_536))
     quote = conn.dialect.identifier_preparer.quote
-    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
+    sql = (f"COPY {quote(table_name)} ({', '.join(quote(c) for c in data.column_names)}) FROM STDIN "
+           "WITH (FORMAT csv)")
     raw = conn.connection.driver_connection
     payload = memoryview(buffer.getvalue())
     try:
