@@ -124,6 +124,7 @@ class Cluster:
     timeout: float = 90.0
     members: list[Replica] = field(default_factory=list, init=False)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)  # replica names, "haproxy", "simulator"
+    _logs: list = field(default_factory=list, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -151,7 +152,9 @@ class Cluster:
                 **{f"DASHBOARD_{k.upper()}": str(v) for k, v in self.env.items()}}
 
     def _spawn(self, name: str, cmd: list[str], environ: dict[str, str]) -> subprocess.Popen:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=self.log(name).open("w"), stderr=subprocess.STDOUT)
+        out = self.log(name).open("w")
+        self._logs.append(out)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
         self.procs[name] = proc
         return proc
 
@@ -205,9 +208,9 @@ class Cluster:
         order = [n for n in ("simulator", "haproxy") if n in self.procs] + [r.name for r in self.members
                                                                           if r.name in self.procs]
         stop([self.procs[n] for n in reversed(order)])  # roles.stop stops the last in the list first
-        for proc in self.procs.values():
-            if proc.stdout is not None:
-                proc.stdout.close()
+        for out in self._logs:
+            out.close()
+        self._logs.clear()
 
     def __enter__(self) -> Cluster:
         return self.start()
