@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, delete, select, tuple_
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -259,3 +259,51 @@ def move_item_counts(conn: Connection, new: ItemFrame, old: ItemFrame) -> None:
                    cleanup=True)
     _upsert_counts(conn, text_hourly, TEXT_KEY, "text", _net(text_counts(new), text_counts(old), TEXT_KEY, "text"),
                    cleanup=True)
+
+
+ITEM_COUNT_COLUMNS = ("target_unit", "source_unit", "kind", "channel", "topic", "text", "created_at")
+
+
+def move_staged_item_counts(conn: Connection, stage: str) -> None:
+    """mix_hourly and text_hourly moved by a set-based upsert's stage table (PostgreSQL), in two statements each.
+
+    ``stage`` holds each row's new version in the work_items columns, ``old_version`` (NULL for a new item),
+    ``same`` (true: unchanged, nothing moves; NULL or false otherwise) and the stored version's ITEM_COUNT_COLUMNS as ``old_<column>``.
+    Each new or changed row adds its new version's count, each changed row takes its old version's back out;
+    rows left at zero are deleted, rows written in key order."""
+    quote = conn.dialect.identifier_preparer.quote
+    s = quote(stage)
+    hour = "floor(extract(epoch FROM {p}created_at) / 3600)::integer"
+    topic = "CASE WHEN {p}topic IS NULL THEN '' ELSE '#' || {p}topic END"
+    key = "encode(sha256(convert_to({p}text, 'UTF8')), 'hex')"
+
+    def version(p: str, sign: int, where: str) -> str:
+        return (f"SELECT {sign} AS sign, {p}target_unit AS target_unit, {hour.format(p=p)} AS hour, "
+                f"{p}source_unit AS source_unit, {p}kind AS kind, {p}channel AS channel, "
+                f"{topic.format(p=p)} AS topic_key, {p}topic AS topic, {p}text AS text FROM {s} WHERE {where}")
+
+    both = (version("", 1, "same IS NOT TRUE") + " UNION ALL "  # same: NULL for a new row
+            + version("old_", -1, "old_version IS NOT NULL AND same IS NOT TRUE"))
+    c = '"C"'
+    mix_key = ("target_unit", "hour", "source_unit", "kind", "channel", "topic_key")
+    emptied = conn.exec_driver_sql(
+        f"WITH v AS ({both}), up AS (INSERT INTO mix_hourly ({', '.join(mix_key)}, topic, created) "
+        f"SELECT {', '.join(mix_key)}, min(topic), sum(sign) FROM v GROUP BY {', '.join(mix_key)} HAVING sum(sign) <> 0 "
+        f"ORDER BY target_unit COLLATE {c}, hour, source_unit COLLATE {c}, kind COLLATE {c}, channel COLLATE {c}, "
+        f"topic_key COLLATE {c} ON CONFLICT ({', '.join(mix_key)}) "
+        f"DO UPDATE SET created = mix_hourly.created + excluded.created RETURNING {', '.join(mix_key)}, created) "
+        f"SELECT {', '.join(mix_key)} FROM up WHERE created = 0").all()
+    _delete_emptied(conn, mix_hourly, mix_key, emptied)
+    emptied = conn.exec_driver_sql(
+        f"WITH v AS ({both}), up AS (INSERT INTO text_hourly (target_unit, hour, text_key, text, created) "
+        f"SELECT target_unit, hour, {key.format(p='')}, text, sum(sign) FROM v WHERE text IS NOT NULL AND text <> '' "
+        f"GROUP BY target_unit, hour, text HAVING sum(sign) <> 0 ORDER BY target_unit COLLATE {c}, hour, {key.format(p='')} COLLATE {c} "
+        f"ON CONFLICT (target_unit, hour, text_key) DO UPDATE SET created = text_hourly.created + excluded.created "
+        f"RETURNING target_unit, hour, text_key, created) SELECT target_unit, hour, text_key FROM up WHERE created = 0").all()
+    _delete_emptied(conn, text_hourly, TEXT_KEY, emptied)
+
+
+def _delete_emptied(conn: Connection, table: Table, key: Sequence[str], rows: Sequence) -> None:
+    for start in range(0, len(rows), 500):
+        keys = [tuple(r) for r in rows[start:start + 500]]
+        conn.execute(delete(table).where(tuple_(*[table.c[k] for k in key]).in_(keys), table.c.created == 0))

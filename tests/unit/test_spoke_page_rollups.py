@@ -222,3 +222,43 @@ def test_the_migration_fills_the_rollups_from_stored_items(org):
     assert len(want[0]) and len(want[1])
     assert got[0].to_dict("records") == want[0].to_dict("records")
     assert got[1].to_dict("records") == want[1].to_dict("records")
+
+
+def test_a_staged_set_based_upsert_moves_the_counts(pg_url):
+    """PostgreSQL's set-based upsert (a stage table of new versions beside the old ones): the counts move by the
+    difference, unchanged rows move nothing, emptied rows go."""
+    from dashboard.db import make_engine
+    from dashboard.store.rollups import ITEM_COUNT_COLUMNS, move_staged_item_counts
+
+    engine = make_engine(pg_url)
+    old = ", ".join(f"w.{c} AS old_{c}" for c in ITEM_COUNT_COLUMNS)
+    run = None
+    try:
+        with engine.begin() as conn:
+            run = conn.exec_driver_sql
+            tiny_org(conn)
+            store.insert_work_items(conn, _items())
+            run(f"CREATE TEMPORARY TABLE st ON COMMIT DROP AS SELECT w.*, NULL::integer AS old_version, "
+                f"false AS same, {old} FROM work_items w WITH NO DATA")
+            run(f"INSERT INTO st SELECT w.*, w.version, w.id > 'i040', {old} FROM work_items w WHERE w.id < 'i050'")
+            run("UPDATE st SET topic = CASE WHEN id < 'i010' THEN NULL ELSE 'staged' END, text = 'Staged?', "
+                "channel = 'email', target_unit = CASE WHEN id < 'i020' THEN 'finance' ELSE target_unit END, "
+                "created_at = created_at - interval '3 hours' WHERE NOT same")
+            new = store.items.item_frame([item(f"s{i}", "hub", "sales", at(5 + i)) | {"text": "Staged?"} for i in range(4)])
+            for i in range(4):
+                run("INSERT INTO st (id, kind, source_unit, target_unit, channel, topic, text, created_at, due_at, "
+                    "status, sla_hours, version, old_version, same) VALUES (%(id)s, 'lead', 'hub', 'sales', 'web', "
+                    "NULL, 'Staged?', %(at)s, %(at)s, 'routed', 4, 1, NULL, NULL)",
+                    {"id": f"s{i}", "at": at(5 + i).replace(tzinfo=None)})
+            assert len(new) == 4
+            run("UPDATE work_items w SET topic = s.topic, text = s.text, channel = s.channel, "
+                "target_unit = s.target_unit, created_at = s.created_at FROM st s WHERE w.id = s.id AND NOT s.same "
+                "AND s.old_version IS NOT NULL")
+            run("INSERT INTO work_items (id, kind, source_unit, target_unit, channel, topic, text, created_at, due_at, "
+                "status, sla_hours, version) SELECT id, kind, source_unit, target_unit, channel, topic, text, created_at, "
+                "due_at, status, sla_hours, version FROM st WHERE old_version IS NULL")
+            move_staged_item_counts(conn, "st")
+            assert_counts_match_rebuild(conn)
+    finally:
+        engine.dispose()
+    assert run is not None
