@@ -25,6 +25,7 @@ from dashboard.queries.overview import OverviewData, load_overview, overview_sco
 from dashboard.settings import get_settings
 from dashboard.ui import cache
 from dashboard.ui.map_click import map_key
+from dashboard.ui.widgets import trend_series
 
 
 # Not data, so not in dashboard.ui.cache: the connection pool, one per URL and pool size for the process's life
@@ -130,12 +131,13 @@ MAPS_PER_OVERVIEW = 32  # spoke filters whose maps one shared overview keeps (th
 
 class LiveOverview:
     """One scope's overview of one window with its maps, computed once and shared read-only by every session that
-    sees that scope (:func:`dashboard.queries.overview.overview_scope`): the data, the whole map (built with the
+    sees that scope (:func:`dashboard.queries.overview.overview_scope`): the data, the tiles' trend series, the whole map (built with the
     data, so a refresh in the background builds it off the sessions' path) and, on first use, the map of each spoke
     filter, each with its widget key. Nothing here may be changed by a reader."""
 
     def __init__(self, data: OverviewData, settings) -> None:
         self.data = data
+        self.series = trend_series(data.trends)  # each goal tile's sparkline points (kpi_tile takes them as they are)
         self._thresholds = dict(sla_green=settings.sla_green, sla_amber=settings.sla_amber,
                                 kpi_green=settings.kpi_green, kpi_amber=settings.kpi_amber)
         self._maps: dict[tuple[str, ...], tuple[object, str]] = {}

@@ -97,7 +97,7 @@ def _live_view(ctx: OverviewContext) -> None:
         return
     changes = recent_changes(ctx.viewer)  # done operating-model changes (cached)
     with tiles_box:  # sent before the map: the sparklines need plotly's code too
-        _goal_tiles(ov, changes)
+        _goal_tiles(ov, live.series, changes)
     with map_box:
         _map(ctx, slot, live)
     updated_caption(paused=not ctx.live)
@@ -107,12 +107,12 @@ def _live_view(ctx: OverviewContext) -> None:
         flows_table(ov.flows, ctx.names, ctx.focus)
 
 
-def _goal_tiles(ov: OverviewData, changes: tuple) -> None:
+def _goal_tiles(ov: OverviewData, series: dict, changes: tuple) -> None:
     with st.container(horizontal=True, gap="small", key="goal_tile_grid"):
         for row in ov.headline.itertuples():
             # stretched: two share the box beside the map, and a phone's width between them
             with st.container(width="stretch", key=f"goal-{row.id}"):
-                kpi_tile(row, ov.trends, changes)
+                kpi_tile(row, series, changes)
     if ov.headline.empty:
         st.caption("No shared-goal KPIs are defined yet (KPIs with is_goal set).")
     changes_caption(changes)

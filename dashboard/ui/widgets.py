@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import pandas as pd
 import streamlit as st
@@ -71,12 +72,13 @@ def compared_with(row) -> str:
     return comparison_label(*(pd.Timestamp(getattr(row, c)).to_pydatetime() for c in needed), get_settings().tz)
 
 
-def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
+def kpi_tile(row, trend: pd.DataFrame | Mapping[str, tuple[tuple, tuple]], changes: tuple = ()) -> None:
     """One KPI in a bordered tile: its name (wrapping rather than cut off), value and change vs the like-for-like
     period (direction-aware colour), a plotly sparkline of the window's trend, and the target with what the
     change compares with. ``changes`` (:func:`recent_changes`): each done operating-model change inside the
-    sparkline's span is a thin dotted line on its date."""
-    times, values = _series(trend).get(row.id, ((), ()))
+    sparkline's span is a thin dotted line on its date. ``trend``: the trend frame, or its :func:`trend_series`
+    already split (a caller that keeps them saves hashing the frame by value for every tile of every rerun)."""
+    times, values = (trend if isinstance(trend, Mapping) else _series(trend)).get(row.id, ((), ()))
     marks = mark_positions(list(times), [c[0] for c in changes]) if changes and len(values) > 1 else ()
     status = {True: "on target", False: "off target", None: "no target data"}[row.on_target]
     with st.container(border=True):
@@ -103,6 +105,11 @@ def kpi_tile(row, trend: pd.DataFrame, changes: tuple = ()) -> None:
 def _series(trend: pd.DataFrame) -> dict[str, tuple[tuple, tuple]]:
     """KPI id -> (times, values) in time order, split once per trend frame (hashed by value) rather than filtered
     and sorted once per tile on every rerun."""
+    return trend_series(trend)
+
+
+def trend_series(trend: pd.DataFrame) -> dict[str, tuple[tuple, tuple]]:
+    """KPI id -> (times, values) of a trend frame (kpi_id, ts, value), in time order."""
     out = {}
     for kpi_id, g in trend.sort_values("ts").groupby("kpi_id", sort=False):
         out[kpi_id] = (tuple(g["ts"].tolist()), tuple(g["value"].tolist()))
