@@ -187,7 +187,7 @@ def _tracebacks(log: Path) -> list[str]:
         return []
     blocks: dict[str, str] = {}
     for i, line in enumerate(lines):
-        if line.startswith("Traceback"):
+        if "Traceback (most recent call last)" in line:
             end = next((j for j in range(i + 1, len(lines)) if lines[j] and not lines[j].startswith(" ")), i)
             block = "\n".join(lines[max(i, end - 11):end + 1])
             blocks.setdefault(lines[end], block)

@@ -3,8 +3,9 @@
 It starts, on loopback only unless told otherwise:
 
 - ``--replicas`` app processes (``python -m dashboard.ui.serve``, one Streamlit server each) on free ports, all
-  against the same database (``DASHBOARD_DATABASE_URL``: PostgreSQL; ``make run-cluster`` starts a local one) and
-  with one shared ``server.cookieSecret``, so a browser that fails over to another replica keeps its cookies;
+  against the same database (``DASHBOARD_DATABASE_URL``: PostgreSQL; ``make run-cluster`` starts a local one),
+  with one shared ``server.cookieSecret``, so a browser that fails over to another replica keeps its cookies, and
+  without Streamlit's file watcher, so all of them run the code they started with;
 - HAProxy (Debian's ``haproxy`` package, ``make sysdeps``) on ``--port``, configured from
   ``deploy/haproxy.cfg.template`` (rendered into ``--run-dir``, by default ``data/cluster/``): sticky sessions by
   cookie, websockets with a long tunnel timeout, health checks on ``/_stcore/health``, a status page on
@@ -171,8 +172,11 @@ class Cluster:
             for i in range(1, self.replicas + 1):
                 replica = Replica(f"r{i}", free_port())
                 self.members.append(replica)
+                # no file watcher: a replica never reloads a module edited under it, so every replica runs the
+                # code the cluster started with (restart the cluster after changing the code)
                 self._spawn(replica.name, [sys.executable, *launcher, "--server.port", str(replica.port),
                                            "--server.address", replica.host, "--server.headless", "true",
+                                           "--server.fileWatcherType", "none",
                                            "--browser.gatherUsageStats", "false"], environ)
             for replica in self.members:  # they start side by side; wait for each in turn
                 wait_for(f"{replica.url}/_stcore/health", self.procs[replica.name], f"replica {replica.name}",
