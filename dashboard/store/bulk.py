@@ -140,20 +140,26 @@ def _copy_columns(conn: Connection, table: Table, columns: Sequence[str], cols: 
     copy_arrow(conn, table.name, pa.table({name: pa.array(values, from_pandas=True) for name, values in zip(columns, cols)}))
 
 
-def copy_arrow(conn: Connection, table_name: str, data: Any) -> None:
-    """PostgreSQL COPY of an Arrow table (its column names are the target's) as CSV written by Arrow in C.
-    Arrow quotes every string and leaves nulls unquoted-empty, which is exactly how COPY's CSV format tells an
-    empty string ("") from NULL; timestamps without a zone are written as ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+def arrow_csv(data: Any) -> Any:
+    """An Arrow table as COPY's CSV, written by Arrow in C. Arrow quotes every string and leaves nulls
+    unquoted-empty, which is exactly how COPY's CSV format tells an empty string ("") from NULL; timestamps
+    without a zone are written as ``YYYY-MM-DD HH:MM:SS.ffffff``."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     buffer = pa.BufferOutputStream()
     pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65_536))
+    return buffer.getvalue()
+
+
+def copy_arrow(conn: Connection, table_name: str, data: Any, csv: Any = None) -> None:
+    """PostgreSQL COPY of an Arrow table (its column names are the target's) as CSV (:func:`arrow_csv`;
+    ``csv``: already rendered)."""
     quote = conn.dialect.identifier_preparer.quote
     sql = (f"COPY {quote(table_name)} ({', '.join(quote(c) for c in data.column_names)}) FROM STDIN "
            "WITH (FORMAT csv)")
     raw = conn.connection.driver_connection
-    payload = memoryview(buffer.getvalue())
+    payload = memoryview(csv if csv is not None else arrow_csv(data))
     try:
         with raw.cursor() as cur, cur.copy(sql) as copy:
             for start in range(0, len(payload), 1 << 20):

@@ -169,6 +169,9 @@ class StagedItems:
 
     table: Any  # pyarrow.Table
     given: list[str]
+    frame: ItemFrame  # the same rows, for the rollups of the new ones
+    deltas: pd.DataFrame  # flow_hourly contributions if every row is new
+    csv: Any = None  # the table as COPY's CSV (rendered in the preparing thread), or None
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -176,7 +179,8 @@ class StagedItems:
     def take(self, mask: np.ndarray) -> StagedItems:
         import pyarrow as pa
 
-        return StagedItems(self.table.filter(pa.array(mask)), self.given)
+        frame = self.frame.take(mask)
+        return StagedItems(self.table.filter(pa.array(mask)), self.given, frame, flow_deltas(frame))
 
 
 def stage_work_items(items: Rows, *, written_by: str | None = None, at: dt.datetime | None = None) -> StagedItems:
@@ -187,7 +191,8 @@ def stage_work_items(items: Rows, *, written_by: str | None = None, at: dt.datet
     df = items if isinstance(items, pd.DataFrame) else pd.DataFrame(list(items))
     given = [c for c in ITEM_COLUMNS if c in df.columns and c not in ("version", "updated_by", "updated_at", "note")]
     at = aware(at or dt.datetime.now(UTC))
-    c = item_frame(df[given].assign(updated_by=written_by, updated_at=at)).cols
+    frame = item_frame(df[given].assign(updated_by=written_by, updated_at=at))
+    c = frame.cols
     arrays = {}
     for name in ITEM_COLUMNS:
         if name == "version":
@@ -198,7 +203,11 @@ def stage_work_items(items: Rows, *, written_by: str | None = None, at: dt.datet
             arrays[name] = pa.array(c[name], mask=np.isnan(c[name]))
         else:
             arrays[name] = pa.array(c[name], type=pa.string(), from_pandas=True)
-    return StagedItems(pa.table(arrays), given)
+    from dashboard.store.bulk import arrow_csv
+
+    data = pa.table(arrays)
+    deltas = flow_deltas(frame) if len(frame) else pd.DataFrame(columns=[*FLOW_KEY, *FLOW_SUMS])
+    return StagedItems(data, given, frame, deltas, arrow_csv(data))
 
 
 def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCounts:
@@ -210,10 +219,11 @@ def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCou
     ones are left alone; changed ones are updated only at the version that was locked (``version + 1``; a miss is
     refused with :class:`StoreError`), keeping the stored value of a column the rows lack; new ones are inserted
     in id order with a plain INSERT, so an id another writer inserted meanwhile fails with a unique violation and
-    the caller's transaction runs again (:func:`dashboard.db.write_transaction`). ``flow_hourly`` moves by the
-    difference in one INSERT ... ON CONFLICT, computed from the staged rows and the old versions saved beside
-    them (integer microseconds, like :mod:`dashboard.store.rebuild`), its rows written in key order; rows a change
-    leaves all zero are deleted.
+    the caller's transaction runs again (:func:`dashboard.db.write_transaction`). The new rows' rollups are added
+    as the row by row path adds them (their deltas were computed beside the Arrow table, off the connection); the
+    changed rows' move set-based: ``flow_hourly`` by the difference in one INSERT ... ON CONFLICT computed from
+    their new versions and the old ones saved beside them in the stage, its rows written in key order, rows a
+    change leaves all zero deleted; ``mix_hourly`` and ``text_hourly`` by :func:`move_staged_item_counts`.
     """
     if conn.dialect.name != "postgresql":
         raise StoreError("the staged upsert is PostgreSQL's (SQLite uses upsert_work_items)")
@@ -227,7 +237,7 @@ def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCou
     run(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ON COMMIT DROP AS SELECT w.*, NULL::integer AS old_version, "
         f"false AS same, {', '.join(f'w.{c} AS old_{c}' for c in _OLD)} FROM work_items w WITH NO DATA")
     run(f"TRUNCATE {STAGE}")
-    copy_arrow(conn, STAGE, staged.table)
+    copy_arrow(conn, STAGE, staged.table, staged.csv)
     # lock the stored rows in id order, save their version and what the rollups need, compare
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM w.{c}" for c in compare) or "true"
     sets = ", ".join(["old_version = w.version", f"same = ({same})", *(f"old_{c} = w.{c}" for c in _OLD),
@@ -246,7 +256,16 @@ def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCou
     if new:
         names = ", ".join(ITEM_COLUMNS)
         run(f"INSERT INTO work_items ({names}) SELECT {names} FROM {STAGE} WHERE old_version IS NULL ORDER BY id")
-    if new or changed:
+        # the new rows' rollups as the row by row path adds them (their deltas were computed with the rows)
+        fresh, deltas = staged.frame, staged.deltas
+        if new < len(staged):
+            stored = run(f"SELECT id FROM {STAGE} WHERE old_version IS NOT NULL").scalars().all()
+            fresh = fresh.take(~np.isin(fresh.cols["id"], stored))
+            deltas = flow_deltas(fresh)
+        apply_flow_deltas(conn, deltas)
+        apply_item_counts(conn, fresh)
+    if changed:  # the changed rows' rollups move set-based, from their old and new versions in the stage
+        run(f"DELETE FROM {STAGE} WHERE old_version IS NULL")
         move_staged_item_counts(conn, STAGE)  # mix_hourly, text_hourly
         emptied = run(_staged_flow_sql()).all()
         if emptied:
@@ -261,7 +280,9 @@ def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCou
 
 def _staged_flow_sql() -> str:
     """flow_hourly moved by the staged rows: + each new or changed row's new version, - each changed row's old
-    one; returns the keys left all zero."""
+    one; returns the keys left all zero. Hours from ``date_trunc`` (an exact multiple of 3600 s, so the float
+    division is exact); cycle times rounded to whole microseconds (exact for cycles shorter than a century, and
+    beyond the histogram's last edge only the sum of hours, a float, could differ in its last digits)."""
     edges = ", ".join(str(int(round(e * US_PER_HOUR))) for e in CYCLE_BIN_EDGES_H)
     key = "hour, source_unit, target_unit, kind"
     bins = ", ".join(f"sum(CASE WHEN bin = {i} THEN bin_sign ELSE 0 END) AS {c}"
@@ -280,15 +301,16 @@ WITH v AS (
     SELECT -1, {old} FROM {STAGE} WHERE old_version IS NOT NULL AND same IS NOT TRUE
 ), r AS (
     SELECT sign, source_unit, target_unit, kind, resolved_at, due_at,
-           ((extract(epoch FROM resolved_at) - extract(epoch FROM created_at)) * 1000000)::bigint AS cycle_us
+           round(date_part('epoch', resolved_at - created_at) * 1000000)::bigint AS cycle_us
     FROM v WHERE resolved_at IS NOT NULL
 ), e AS (
-    SELECT floor(extract(epoch FROM created_at) / 3600)::integer AS hour, source_unit, target_unit, kind,
+    SELECT (date_part('epoch', date_trunc('hour', created_at)) / 3600)::integer AS hour, source_unit, target_unit, kind,
            sign AS created, sign * coalesce(value, 0) AS created_value, 0 AS resolved, 0 AS resolved_in_sla,
            0::float8 AS cycle_sum_h, -1 AS bin, 0 AS bin_sign
     FROM v
     UNION ALL
-    SELECT floor(extract(epoch FROM resolved_at) / 3600)::integer, source_unit, target_unit, kind, 0, 0::float8,
+    SELECT (date_part('epoch', date_trunc('hour', resolved_at)) / 3600)::integer, source_unit, target_unit, kind,
+           0, 0::float8,
            sign, sign * (resolved_at <= due_at)::integer, sign * (cycle_us::float8 / {float(US_PER_HOUR)!r}),
            width_bucket(cycle_us, ARRAY[{edges}]::bigint[]), sign
     FROM r
