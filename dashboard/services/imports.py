@@ -234,10 +234,13 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
     rules = _Routing.read(conn) if kind == "work_items" else None
     rows_guess = src.size // BYTES_PER_ROW
     # The engine's bulk path for a big file of work items. PostgreSQL: COPY into a temporary table and set-based
-    # statements (store.upsert_staged_work_items). SQLite (one writer at a time, and this import holds the lock
-    # since start_import): into an empty table no stored row is looked up, and (below) indexes are built once.
+    # statements (store.upsert_staged_work_items). Into a table that was empty when the import began there is
+    # nothing to compare (ids repeated in the file are quarantined): no stored row is looked up and PostgreSQL
+    # copies straight into work_items (SQLite: this import holds the write lock since start_import; PostgreSQL: an
+    # id another writer inserted meanwhile fails with a unique violation and the import runs again). Indexes
+    # are built once at the end (below).
     staged = kind == "work_items" and dialect == "postgresql" and rows_guess >= STAGED_ROWS
-    none_stored = (kind == "work_items" and dialect == "sqlite"
+    none_stored = (kind == "work_items" and (dialect == "sqlite" or staged)
                    and conn.execute(select(work_items.c.id).limit(1)).first() is None)
 
     def prepare(rows: pd.DataFrame) -> store.PreparedItems | store.StagedItems:
@@ -307,7 +310,7 @@ def _load(conn, src: SourceFile, cols: Columns, report: ImportReport, tz: ZoneIn
                         kept = np.isin(rows, valid.index.to_numpy())
                         prepared = prepared if kept.all() else prepared.take(kept)
                         if isinstance(prepared, store.StagedItems):
-                            done = store.upsert_staged_work_items(conn, prepared)
+                            done = store.upsert_staged_work_items(conn, prepared, none_stored=none_stored)
                         else:
                             done = store.upsert_work_items(conn, prepared, none_stored=none_stored)
                         counts.inserted += done.inserted

@@ -210,7 +210,7 @@ def stage_work_items(items: Rows, *, written_by: str | None = None, at: dt.datet
     return StagedItems(data, given, frame, deltas, arrow_csv(data))
 
 
-def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCounts:
+def upsert_staged_work_items(conn: Connection, staged: StagedItems, *, none_stored: bool = False) -> UpsertCounts:
     """What :func:`upsert_work_items` does, set-based on PostgreSQL: the rows are copied into a temporary table
     (COPY), and a few statements compare, update, insert and move the rollups for all of them at once.
 
@@ -224,6 +224,10 @@ def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCou
     changed rows' move set-based: ``flow_hourly`` by the difference in one INSERT ... ON CONFLICT computed from
     their new versions and the old ones saved beside them in the stage, its rows written in key order, rows a
     change leaves all zero deleted; ``mix_hourly`` and ``text_hourly`` by :func:`move_staged_item_counts`.
+
+    ``none_stored``: the table held no row when the caller's import began and its ids are unique across the
+    import, so there is nothing to compare: the rows are copied straight into ``work_items`` (an id another writer
+    inserted meanwhile still fails with a unique violation, and the transaction runs again).
     """
     if conn.dialect.name != "postgresql":
         raise StoreError("the staged upsert is PostgreSQL's (SQLite uses upsert_work_items)")
@@ -231,6 +235,11 @@ def upsert_staged_work_items(conn: Connection, staged: StagedItems) -> UpsertCou
         return UpsertCounts()
     from dashboard.store.bulk import copy_arrow
 
+    if none_stored:
+        copy_arrow(conn, "work_items", staged.table, staged.csv)
+        apply_flow_deltas(conn, staged.deltas)
+        apply_item_counts(conn, staged.frame)
+        return UpsertCounts(inserted=len(staged))
     compare = list(dict.fromkeys(c for c in (*staged.given, "due_at", "resolved_at") if c != "id"))
     kept = [c for c in _KEPT_WHEN_MISSING if c not in compare]
     run = conn.exec_driver_sql
