@@ -19,7 +19,9 @@ observations) and its two spoke leads (resolves with stale replays, one process 
 tabs (:mod:`bench.st_client`, no cookie, so HAProxy spreads them by least connections) open the overview, their
 starts spread over one refresh interval, and follow its live fragment for ``--seconds``. Afterwards
 :func:`bench.bench_load.check_integrity` checks that no lead's update was lost and that the rollups equal a
-rebuild. HAProxy's status (sessions per replica) is read while the tabs are open.
+rebuild. HAProxy's status (sessions per replica) is read while the tabs are open, and where the machine's time
+goes: the CPU each part used during the load (the replicas, HAProxy, PostgreSQL, the simulator and the leads, this
+process as the load client), as cores busy, printed and in the refresh figure's name.
 
 Floor (same run): the same tabs against ``--replicas`` copies of the load benchmark's floor app (the overview
 fragment's elements from constants, :func:`bench.bench_load.write_floor_app`) behind the same HAProxy set-up; no
@@ -36,6 +38,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -131,7 +134,8 @@ def _complete(server, items: int) -> bool:
 
 @contextlib.contextmanager
 def bench_database(items: int):
-    """(URL of a working copy, label): the bench server's demo at ``items`` when complete, else at 1M."""
+    """(URL of a working copy, label, the server's postmaster.pid): the bench server's demo at ``items`` when
+    complete, else at 1M."""
     from sqlalchemy import create_engine, text
 
     from bench.bench_demo import BENCH_DIR, build_bench_postgres
@@ -153,7 +157,7 @@ def bench_database(items: int):
             conn.execute(text(f'DROP DATABASE IF EXISTS "{WORK_DATABASE}"'))
             conn.execute(text(f'CREATE DATABASE "{WORK_DATABASE}" TEMPLATE "bench_{_size(chosen).lower()}"'))
         _say(f"copied bench_{_size(chosen).lower()} in {time.monotonic() - t0:.0f} s")
-        yield server.url(WORK_DATABASE), f"postgresql {_size(chosen)}"
+        yield server.url(WORK_DATABASE), f"postgresql {_size(chosen)}", server.data / "postmaster.pid"
     finally:
         with contextlib.suppress(Exception), admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{WORK_DATABASE}" WITH (FORCE)'))
@@ -177,6 +181,46 @@ async def _drive(cluster, opts: Options, seconds: float) -> tuple[st_client.Load
     finally:
         await st_client.close_all(tabs)
     return st_client.LoadResult([t.stats for t in tabs], time.monotonic() - t0), per_replica
+
+
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) a process has used, with those of its children it reaped when asked
+    (PostgreSQL's postmaster reaps its ended backends)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu(pid_file: Path | None) -> float:
+    """CPU seconds of the PostgreSQL server: its postmaster, the backends it reaped and the ones running."""
+    try:
+        postmaster = int((pid_file or Path("/nonexistent")).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = _cpu_seconds(postmaster, children=True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int(next(ln for ln in (entry / "status").read_text().splitlines() if ln.startswith("PPid:")).split()[1])
+            except (OSError, StopIteration, ValueError):
+                continue
+            if ppid == postmaster:
+                total += _cpu_seconds(int(entry.name))
+    return total
+
+
+def cpu_use(cluster, sim, leads, pid_file: Path | None) -> dict[str, float]:
+    """CPU seconds used so far by each part of the set-up (this process is the load client)."""
+    return {
+        "replicas": sum(_cpu_seconds(cluster.procs[r.name].pid) for r in cluster.members),
+        "haproxy": _cpu_seconds(cluster.procs["haproxy"].pid),
+        "postgresql": _postgres_cpu(pid_file),
+        "simulator+leads": _cpu_seconds(sim.proc.pid) + sum(_cpu_seconds(p.pid) for p in leads.procs),
+        "load client": _cpu_seconds(os.getpid()),
+    }
 
 
 def _tracebacks(log: Path) -> list[str]:
@@ -210,7 +254,7 @@ def measure_floor(db_url: str, opts: Options, tmp: Path) -> st_client.LoadResult
     return load
 
 
-def run_cluster(db_url: str, label: str, opts: Options) -> list[Figure]:
+def run_cluster(db_url: str, label: str, opts: Options, pg_pid_file: Path | None = None) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="hubspoke-cluster-") as tmpdir:
         tmp = Path(tmpdir)
         floor = None
@@ -229,7 +273,9 @@ def run_cluster(db_url: str, label: str, opts: Options) -> list[Figure]:
                 sim = Simulator(db_url, SIM_RATE_PER_MIN, bound)
                 leads = Leads.start(db_url, LEAD_RATE, bound)
                 sim.first_batch.wait(120)
+                cpu_before, t0 = cpu_use(cluster, sim, leads, pg_pid_file), time.monotonic()
                 load, per_replica = st_client.run_sync(_drive(cluster, opts, opts.seconds))
+                cpu_after, wall = cpu_use(cluster, sim, leads, pg_pid_file), time.monotonic() - t0
                 sim.stop()
                 lead_results = leads.finish()
                 served = {name: int(row["stot"]) for name, row in cluster.stats().items()}
@@ -242,6 +288,10 @@ def run_cluster(db_url: str, label: str, opts: Options) -> list[Figure]:
                     for block in _tracebacks(cluster.log(replica.name))[:2]:
                         _say(f"  {replica.name} log:\n{block}")
         _say(f"load: {load.summary()}; sessions per replica {per_replica}, served in all {served}")
+        cores = {part: (cpu_after[part] - cpu_before[part]) / wall for part in cpu_after}
+        cpu_line = ", ".join(f"{part} {used:.2f}" for part, used in cores.items())
+        _say(f"cores busy over the load ({wall:.0f} s, {os.cpu_count()} cores): {cpu_line}; "
+             f"total {sum(cores.values()):.2f}")
         for e in load.errors[:10]:
             _say(f"  client error: {e}")
         for ln in (sim.failed + sim.problems)[:10]:
@@ -261,7 +311,8 @@ def run_cluster(db_url: str, label: str, opts: Options) -> list[Figure]:
     spread = ", ".join(f"{name} {n}" for name, n in sorted(per_replica.items()))
     figures = [
         Figure(f"cluster live fragment refresh p95 ({who}; {len(load.fragment_runs_s)} runs, {load.overruns} overruns, "
-               f"every {opts.refresh:g} s, tabs opened over {opts.refresh:g} s, {opts.seconds:g} s)",
+               f"every {opts.refresh:g} s, tabs opened over {opts.refresh:g} s, {opts.seconds:g} s; cores busy: "
+               f"{cpu_line} of {os.cpu_count()})",
                frag_p95, "ms", floor_p95, f"<= {TARGET_P95_MS:g} ms and 0 errors",
                frag_p95 <= TARGET_P95_MS and errors == 0 and bool(load.fragment_runs_s)),
         Figure(f"cluster first page render p95 ({who}, starts spread over {opts.refresh:g} s)",
@@ -298,8 +349,8 @@ def run(opts: Options | None = None) -> list[Figure]:
     except (HaproxyUnavailable, PostgresUnavailable) as exc:
         _say(f"skipped: {exc}")
         return []
-    with bench_database(opts.items) as (url, label):
-        return run_cluster(url, label, opts)
+    with bench_database(opts.items) as (url, label, pid_file):
+        return run_cluster(url, label, opts, pid_file)
 
 
 def main(argv: list[str] | None = None) -> int:
