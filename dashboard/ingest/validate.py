@@ -153,54 +153,57 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
     for name, field in model.model_fields.items():
         ftype = field_type(model, name)
         c = constraints(model, name)
-        if name in raw.columns:
-            col = raw[name].astype("string").str.strip()
+        codes: np.ndarray | None = None
+        if name in raw.columns:  # a column that repeats itself is judged once per distinct cell
+            cells, codes = _distinct(raw[name])
+            col = cells.astype("string").str.strip()
         else:
             col = pd.Series(pd.NA, index=index, dtype="string")
+        flag = reasons.flag if codes is None else _Broadcast(reasons, codes).flag
         empty = (col.isna() | (col == "")).to_numpy()
         if field.is_required():
-            reasons.flag(empty, f"{name}: missing")
+            flag(empty, f"{name}: missing")
         if name in raw.columns:
-            reasons.flag(col.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool), f"{name}: {HAS_NUL}")
+            flag(col.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool), f"{name}: {HAS_NUL}")
         if ftype == "datetime":
             val = parse_timestamps(col, tz)
-            reasons.flag(val.isna().to_numpy() & ~empty,
+            flag(val.isna().to_numpy() & ~empty,
                          f"{name}: not an ISO 8601 timestamp such as 2026-11-23 10:30 or 2026-11-23T10:30:00+01:00")
             outside = (val.notna() & ((val < EARLIEST) | (val > LATEST))).to_numpy()
-            reasons.flag(outside, f"{name}: {NOT_IN_RANGE}")
+            flag(outside, f"{name}: {NOT_IN_RANGE}")
             val = val.where(~outside)  # like an unreadable cell: no rule between columns blames it again
         elif ftype == "date":
             iso = col.str.fullmatch(ISO_DATE).fillna(False).to_numpy(dtype=bool)
             parsed = pd.to_datetime(col.where(iso), format="%Y-%m-%d", errors="coerce")
-            reasons.flag(parsed.isna().to_numpy() & ~empty, f"{name}: not a date such as 2026-11-23")
-            val = pd.Series(np.array(parsed.dt.date.to_numpy(), dtype=object), index=index)
+            flag(parsed.isna().to_numpy() & ~empty, f"{name}: not a date such as 2026-11-23")
+            val = pd.Series(np.array(parsed.dt.date.to_numpy(), dtype=object), index=col.index)
             val[parsed.isna().to_numpy()] = None
         elif ftype in ("float", "int"):
             num = pd.to_numeric(col.where(~empty), errors="coerce").astype("float64")
             arr = num.to_numpy()
             not_number = np.isnan(arr) & ~empty
-            reasons.flag(not_number, f"{name}: not a number")
+            flag(not_number, f"{name}: not a number")
             finite = np.isfinite(arr)
-            reasons.flag(~finite & ~np.isnan(arr), f"{name}: not a finite number")
-            reasons.flag(finite & (np.abs(arr) > MAX_MAGNITUDE), f"{name}: {TOO_BIG}")
+            flag(~finite & ~np.isnan(arr), f"{name}: not a finite number")
+            flag(finite & (np.abs(arr) > MAX_MAGNITUDE), f"{name}: {TOO_BIG}")
             if ftype == "int":
                 whole = col.str.fullmatch(WHOLE).fillna(False).to_numpy(dtype=bool)
-                reasons.flag(finite & ~whole, f"{name}: not a whole number")
+                flag(finite & ~whole, f"{name}: not a whole number")
             else:
-                reasons.flag(col.str.contains("_", regex=False).fillna(False).to_numpy(dtype=bool) & ~empty,
+                flag(col.str.contains("_", regex=False).fillna(False).to_numpy(dtype=bool) & ~empty,
                              f"{name}: not a number")
             if "ge" in c:
-                reasons.flag(finite & (arr < c["ge"]), f"{name}: must be ≥ {c['ge']:g}")
+                flag(finite & (arr < c["ge"]), f"{name}: must be ≥ {c['ge']:g}")
             if "gt" in c:
-                reasons.flag(finite & (arr <= c["gt"]), f"{name}: must be > {c['gt']:g}")
+                flag(finite & (arr <= c["gt"]), f"{name}: must be > {c['gt']:g}")
             if "le" in c:
-                reasons.flag(finite & (arr > c["le"]), f"{name}: must be ≤ {c['le']:,}")
+                flag(finite & (arr > c["le"]), f"{name}: must be ≤ {c['le']:,}")
             if not field.is_required() and field.default is not None:
                 num = num.where(~empty, float(field.default))
             val = num
         elif ftype == "bool":
             val = col.str.lower().map(BOOLS)
-            reasons.flag(val.isna().to_numpy() & ~empty, f"{name}: not true or false")
+            flag(val.isna().to_numpy() & ~empty, f"{name}: not true or false")
             val = val.astype(object).where(val.notna(), field.default if not field.is_required() else None)
         else:
             val = col.astype(object).where(~empty, None)
@@ -208,25 +211,26 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
             readable = ~empty
             if ftype == "enum":
                 allowed = [m.value for m in base_type(field.annotation)]
-                reasons.flag(~empty & ~col.isin(allowed).fillna(False).to_numpy(dtype=bool),
+                flag(~empty & ~col.isin(allowed).fillna(False).to_numpy(dtype=bool),
                              f"{name}: not one of {', '.join(allowed)}")
             if "max_length" in c:
                 too_long = (col.str.len() > c["max_length"]).fillna(False).to_numpy(dtype=bool)
-                reasons.flag(too_long, f"{name}: longer than {c['max_length']} characters")
+                flag(too_long, f"{name}: longer than {c['max_length']} characters")
                 readable &= ~too_long
             if "pattern" in c:
                 ok = col.str.fullmatch(c["pattern"]).fillna(False).to_numpy(dtype=bool)
-                reasons.flag(~empty & ~ok, f"{name}: only {PATTERN_HELP[c['pattern']]}")
+                flag(~empty & ~ok, f"{name}: only {PATTERN_HELP[c['pattern']]}")
             elif checks:
-                val = _run_checks(name, val, readable, checks, reasons)
+                val = _run_checks(name, val, readable, checks, flag)
             elif ftype == "str":
-                formula_cells += int(col.str.startswith(FORMULA_START).fillna(False).sum())
+                formula = col.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+                formula_cells += int((formula if codes is None else formula[codes]).sum())
             if ftype == "enum" and not field.is_required() and field.default is not None:
                 val = val.where(~empty, getattr(field.default, "value", field.default))
-        out[name] = val
+        out[name] = _rows(val, codes, index)
         if name in KEYS[kind]:
             typed = _key_text(val, ftype)
-            key_parts[name] = typed.where(typed.notna(), col.astype(object))
+            key_parts[name] = _rows(typed.where(typed.notna(), col.astype(object)), codes, index)
     _cross_field_checks(kind, out, reasons, known_units, known_kpis)
     parts = [key_parts[k].astype("string").fillna("") for k in KEYS[kind]]
     keys = parts[0]
@@ -238,7 +242,44 @@ def validate_frame(kind: str, raw: pd.DataFrame, tz: ZoneInfo, *, known_units: s
     return Checked(valid=valid, errors=errors, keys=keys, formula_cells=formula_cells)
 
 
-def _run_checks(name: str, cells: pd.Series, readable: np.ndarray, checks: list[Any], reasons: _Reasons) -> pd.Series:
+DISTINCT_MIN_ROWS = 2_000  # from this many rows a column may be judged per distinct cell ...
+DISTINCT_SAMPLE = 1_000  # ... when its first rows hold at most a tenth as many distinct cells
+
+
+def _distinct(values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    """(the cells to judge, each row's position among them or None). A column that repeats itself (kinds, units,
+    channels, statuses, SLAs) is judged once per distinct cell: every check is a function of the cell alone,
+    so the rows take their cell's outcome (:func:`_rows`, :class:`_Broadcast`). Other columns as they are."""
+    if len(values) < DISTINCT_MIN_ROWS or values.iloc[:DISTINCT_SAMPLE].nunique(dropna=False) > DISTINCT_SAMPLE // 10:
+        return values, None
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) > len(values) // 4:
+        return values, None
+    return pd.Series(uniques, dtype=values.dtype, name=values.name), codes
+
+
+def _rows(values: pd.Series, codes: np.ndarray | None, index: pd.Index) -> pd.Series:
+    """Per-cell outcomes as per-row ones (``codes`` from :func:`_distinct`)."""
+    if codes is None:
+        return values
+    if isinstance(values.dtype, np.dtype):  # numpy-backed (object, float): kept as it is, never re-inferred
+        return pd.Series(values.to_numpy()[codes], index=index, dtype=values.dtype, name=values.name)
+    return pd.Series(values.array.take(codes), index=index, name=values.name)
+
+
+class _Broadcast:
+    """``flag`` for per-distinct-cell masks: each row is flagged as its cell is."""
+
+    def __init__(self, reasons: _Reasons, codes: np.ndarray) -> None:
+        self.reasons, self.codes = reasons, codes
+
+    def flag(self, mask: Any, reason: str) -> None:
+        m = np.asarray(mask, dtype=bool)
+        if m.any():
+            self.reasons.flag(m[self.codes], reason)
+
+
+def _run_checks(name: str, cells: pd.Series, readable: np.ndarray, checks: list[Any], flag: Any) -> pd.Series:
     """Each distinct readable cell through the field's functions once: a refused cell gets the function's
     message (``office_hours: 'Mo-Fr' is not ...``), an accepted one becomes what the functions return."""
     accepted: dict[str, Any] = {}
@@ -254,7 +295,7 @@ def _run_checks(name: str, cells: pd.Series, readable: np.ndarray, checks: list[
             accepted[text] = value
     messages = np.array([refused.get(t) if ok else None for t, ok in zip(cells, readable)], dtype=object)
     for message in dict.fromkeys(refused.values()):
-        reasons.flag(messages == message, message)
+        flag(messages == message, message)
     return pd.Series([accepted.get(t) if ok else t for t, ok in zip(cells, readable)], index=cells.index, dtype=object)
 
 

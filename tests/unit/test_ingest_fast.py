@@ -228,3 +228,41 @@ def test_cells_that_look_like_numbers_or_booleans_are_read_as_the_text_in_the_fi
     for column in want.columns:
         assert got[column].tolist() == want[column].tolist(), column
         assert isinstance(got[column].dtype, pd.StringDtype), column
+
+
+def test_a_big_chunk_judged_per_distinct_cell_gives_what_small_chunks_judged_cell_by_cell_give():
+    """validate_frame judges a column that repeats itself once per distinct cell in a big chunk (kinds, units,
+    SLAs ...); every row must come out as the same rows do in chunks too small for that (typed values, each row's
+    reasons in order, keys, formula cells), good and bad cells alike."""
+    from zoneinfo import ZoneInfo
+
+    from dashboard.ingest import validate
+
+    rng = np.random.default_rng(7)
+    cells = {"id": ["a1", "=x", "", " b2 ", "c\x00", "d" * 70, "e_3"], "kind": ["lead", "LEAD", "", "mention", "x"],
+             "source_unit": ["hub", "sales", "nowhere", "", "Hub"], "target_unit": ["sales", "", "hub", "bad unit"],
+             "channel": ["web", "", "=cmd", "a" * 40, "social"], "topic": ["", "x", "=SUM(A1)", "-5"],
+             "text": ["", "=1+1", "hi", "@me"], "created_at": ["2026-11-20 09:00", "2026-11-20T09:00:00+01:00", "bad",
+                                                          "", "0999-01-01", "9999-12-31 23:59"],
+             "resolved_at": ["", "2026-11-21 09:00", "2026-11-19 09:00"], "status": ["routed", "resolved", "new", "x"],
+             "sla_hours": ["24", "-1", "0", "1e13", "inf", "abc", "", "1_0", "2.5"], "value": ["", "10", "-3", "nan"],
+             "segment": ["", "vip", "v i p"], "priority": ["", "high", "urgent"], "journey_id": ["", "J-1", "#"]}
+    n = 3 * validate.DISTINCT_MIN_ROWS
+    frame = pd.DataFrame({c: np.asarray(v, dtype=object)[rng.integers(0, len(v), n)] for c, v in cells.items()},
+                         dtype="str")
+    frame["kind"] = "lead"  # mostly one value, a few others
+    frame.loc[::97, "kind"] = "mention"
+    frame.loc[::89, "kind"] = "LEAD"
+    frame.index = pd.RangeIndex(2, 2 + n)
+    units = {"hub", "sales", "finance"}
+    tz = ZoneInfo("Europe/Berlin")
+    whole = validate.validate_frame("work_items", frame, tz, known_units=units)
+    step = validate.DISTINCT_MIN_ROWS // 4
+    parts = [validate.validate_frame("work_items", frame.iloc[i:i + step], tz, known_units=units)
+             for i in range(0, n, step)]
+    assert validate._distinct(frame["kind"])[1] is not None and validate._distinct(frame["kind"].iloc[:step])[1] is None
+    pd.testing.assert_frame_equal(whole.valid, pd.concat([p.valid for p in parts]))
+    pd.testing.assert_series_equal(whole.errors, pd.concat([p.errors for p in parts]))
+    pd.testing.assert_series_equal(whole.keys, pd.concat([p.keys for p in parts]))
+    assert whole.formula_cells == sum(p.formula_cells for p in parts) > 0
+    assert len(whole.valid) > 0 and len(whole.errors) > 0
