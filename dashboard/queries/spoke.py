@@ -3,8 +3,9 @@
 Every function checks that the viewer may see the unit (deny by default) before touching the database.
 The inbox is paginated in SQL (LIMIT/OFFSET on an indexed order), so a spoke with 10,000 open items ships
 one page of rows to the browser, not all of them. Its default view (open statuses) and count read the partial
-index of open items (``ix_work_items_open_target``): an item is open exactly when it has no ``resolved_at`` (the
-store refuses any other combination), so the index's condition is added to the query. Filter options come from
+indexes of open items (``ix_work_items_open_inbox``, ``ix_work_items_open_target``): an item is open exactly when it has no ``resolved_at`` (the
+store refuses any other combination), so the index's condition is added to the query; the index holds what that
+view filters and sorts by, so its count and a page's ids are read from the index alone. Filter options come from
 the hourly rollup ``mix_hourly``, plus the raw items of a partial first hour (:func:`dashboard.db.hour_parts`).
 """
 
@@ -92,9 +93,10 @@ def inbox(conn: Connection, viewer, unit: str, f: InboxFilter, now: dt.datetime)
     where = _where(unit, f)
     total = inbox_count(conn, viewer, unit, f)
     order = wi[f.sort].desc() if f.descending else wi[f.sort].asc()
-    stmt = (select(*[wi[c] for c in INBOX_COLUMNS]).where(where)
-            .order_by(order, wi.id).limit(f.limit).offset(f.offset))
-    rows = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=INBOX_COLUMNS)
+    # the page's ids first (in the default view from the open items' index alone), then their rows
+    ids = list(conn.execute(select(wi.id).where(where).order_by(order, wi.id).limit(f.limit).offset(f.offset)).scalars())
+    stmt = select(*[wi[c] for c in INBOX_COLUMNS]).where(wi.id.in_(ids)).order_by(order, wi.id)
+    rows = pd.DataFrame(conn.execute(stmt).mappings().all() if ids else [], columns=INBOX_COLUMNS)
     for col in ("created_at", "due_at", "accepted_at", "resolved_at", "updated_at"):
         rows[col] = pd.to_datetime(rows[col], utc=True).astype("datetime64[us, UTC]")
     now_ts = pd.Timestamp(now).as_unit("us")
