@@ -100,7 +100,7 @@ def _live_view(ctx: OverviewContext) -> None:
         _goal_tiles(ov, live.series, changes)
     with map_box:
         _map(ctx, slot, live)
-    updated_caption(paused=not ctx.live)
+    updated_caption(paused=not ctx.live, as_of=ov.end)
     # a toggle, not a collapsed expander: an expander's content is sent (and its data-grid code loaded) on
     # first paint even while closed, which delays the map; the table is only built when asked for
     if st.toggle("Show flows as a table", key="flows_table"):

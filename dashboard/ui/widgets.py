@@ -168,9 +168,11 @@ def _trend_colour(row) -> str:
     return GREEN if good else RED
 
 
-def updated_caption(paused: bool) -> None:
+def updated_caption(paused: bool, as_of: dt.datetime) -> None:
+    """When the figures shown were read (``as_of``, aware): a shared overview can be a refresh older than the
+    page's run."""
     s = get_settings()
-    now = dt.datetime.now(s.tz).strftime("%H:%M:%S")
+    now = as_of.astimezone(s.tz).strftime("%H:%M:%S")
     if paused:
         st.caption(f":material/pause_circle: Live updates paused · data as of {now} ({s.timezone})")
     else:

@@ -296,3 +296,18 @@ def test_the_demo_organisation_carries_a_badge_and_other_data_does_not(app, app_
         at = app(page, unit="sales").run()
         assert not at.exception
         assert any("Demo data" in m.value for m in at.markdown), page
+
+
+def test_the_updated_time_is_when_the_figures_shown_were_read(app, app_db):
+    """The live overview is shared and may be served a refresh late: the caption gives the time its figures were
+    read, not the time of the page's run."""
+    import re
+    import time
+
+    at = app().run()
+    first = next(c.value for c in at.caption if "Updated" in c.value)
+    time.sleep(1.1)  # a rerun a second later, within the cache's 5 s lifetime: the same figures
+    at.run()
+    again = next(c.value for c in at.caption if "Updated" in c.value)
+    assert re.search(r"Updated \d\d:\d\d:\d\d", first)
+    assert again == first
