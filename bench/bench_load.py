@@ -323,17 +323,21 @@ async def idle_memory(base_url: str, pid: int, n: int) -> tuple[float, float, st
 # --- checks after the load ------------------------------------------------------------------------------
 
 
-def _rollup_frames(conn):
+def _rollup_frames(conn) -> dict:
+    """Each rollup table as a frame in primary-key order."""
     import pandas as pd
     from sqlalchemy import select
 
-    from dashboard.db import flow_hourly, kpi_hourly
+    from dashboard.db import flow_hourly, kpi_hourly, mix_hourly, text_hourly
 
-    flows = pd.DataFrame(conn.execute(select(flow_hourly)).mappings().all(), columns=list(flow_hourly.c.keys()))
-    kpi = pd.DataFrame(conn.execute(select(kpi_hourly)).mappings().all(), columns=list(kpi_hourly.c.keys()))
-    kpi["last_ts"] = pd.to_datetime(kpi["last_ts"], utc=True)
-    return (flows.sort_values(["hour", "source_unit", "target_unit", "kind"]).reset_index(drop=True),
-            kpi.sort_values(["kpi_id", "hour"]).reset_index(drop=True))
+    frames = {}
+    for table in (flow_hourly, kpi_hourly, mix_hourly, text_hourly):
+        frame = pd.DataFrame(conn.execute(select(table)).mappings().all(), columns=list(table.c.keys()))
+        if "last_ts" in frame:
+            frame["last_ts"] = pd.to_datetime(frame["last_ts"], utc=True)
+        key = [c.name for c in table.primary_key.columns]
+        frames[table.name] = frame.sort_values(key).reset_index(drop=True)
+    return frames
 
 
 def _rollup_differences(got, want) -> list[str]:
@@ -353,19 +357,19 @@ def _rollup_differences(got, want) -> list[str]:
 
 
 def rollup_drift(conn) -> list[tuple[str, list[str]]]:
-    """(rollup table, columns that differ) for each of flow_hourly and kpi_hourly that differs from what
-    ``store.rebuild_rollups`` computes from the rows; the rebuild is rolled back, nothing is changed."""
+    """(rollup table, columns that differ) for each rollup table (flow_hourly, kpi_hourly, mix_hourly,
+    text_hourly) that differs from what ``store.rebuild_rollups`` computes from the rows; the rebuild is rolled
+    back, nothing is changed."""
     from dashboard import store
 
     trans = conn.begin()
     try:
-        flows, kpi = _rollup_frames(conn)
+        got = _rollup_frames(conn)
         store.rebuild_rollups(conn)
-        want_flows, want_kpi = _rollup_frames(conn)
+        want = _rollup_frames(conn)
     finally:
         trans.rollback()
-    return [(label, diff) for label, got, want in (("flow_hourly", flows, want_flows), ("kpi_hourly", kpi, want_kpi))
-            if (diff := _rollup_differences(got, want))]
+    return [(name, diff) for name in got if (diff := _rollup_differences(got[name], want[name]))]
 
 
 def item_rows(conn, ids: list[str]) -> dict:

@@ -21,7 +21,7 @@ Figures per engine (targets: nothing lost, nothing drifts, nothing surfaces to p
 - lost updates: a lead's resolve reported done whose row later holds an older version, or that version with
   another writer's content; a stale replay accepted; audit entries not matching the resolves; target 0.
   (A later import or simulator move on the same item is a newer write, not a lost one.)
-- rollup drift: cells of ``flow_hourly``/``kpi_hourly`` that differ from ``store.rebuild_rollups``; target 0.
+- rollup drift: cells of the rollup tables (flow, KPI, mix and text per hour) that differ from ``store.rebuild_rollups``; target 0.
 - conflicts survived by retry (context): PostgreSQL's own count of deadlocks it broke in this database
   (``pg_stat_database.deadlocks``); each was rolled back and run again by ``dashboard.db.write_transaction``
   or the simulator's next batch.
