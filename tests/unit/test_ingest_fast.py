@@ -266,3 +266,68 @@ def test_a_big_chunk_judged_per_distinct_cell_gives_what_small_chunks_judged_cel
     pd.testing.assert_series_equal(whole.keys, pd.concat([p.keys for p in parts]))
     assert whole.formula_cells == sum(p.formula_cells for p in parts) > 0
     assert len(whole.valid) > 0 and len(whole.errors) > 0
+
+
+# --- the staged upsert among other writers (PostgreSQL: row locks in id order) -------------------------------
+
+from tests.unit.test_writer_races import (  # noqa: E402
+    finished,
+    imported_row,
+    in_thread,
+    pg_org,  # noqa: F401  (fixture)
+    waiting_on_a_lock,
+)
+from tests.unit.test_writer_races import stored as stored_item  # noqa: E402
+
+
+def staged_upsert(engine, rows: list[dict], by: str, **kw):
+    from dashboard.db import write_transaction
+
+    return write_transaction(engine, lambda conn: store.upsert_staged_work_items(
+        conn, store.stage_work_items(rows, written_by=by, at=NOW)), also=ingest_module._inserted_meanwhile, **kw)
+
+
+def test_a_staged_import_waits_for_an_inbox_action_and_compares_with_the_row_it_wrote(pg_org):  # noqa: F811
+    with pg_org.begin() as lead:
+        assert store.transition_item(lead, "x", expected_version=1, status="resolved", at=NOW, by="lead").ok
+        thread, outcome = in_thread(lambda: staged_upsert(pg_org, [imported_row(text="from the file")], "import"))
+        waiting_on_a_lock(pg_org, outcome)
+    assert finished(thread, outcome).updated == 1
+    assert tuple(stored_item(pg_org, "x")) == ("routed", 3, "from the file")  # the action, then the import
+    with pg_org.begin() as conn:
+        assert_rollups_match_rebuild(conn)
+
+
+def test_an_inbox_action_that_waits_for_a_staged_import_is_refused_not_applied(pg_org):  # noqa: F811
+    with pg_org.begin() as importing:
+        store.upsert_staged_work_items(importing, store.stage_work_items([imported_row(text="from the file")],
+                                                                        written_by="import", at=NOW))
+        thread, outcome = in_thread(lambda: _transition_in_own_transaction(pg_org))
+        waiting_on_a_lock(pg_org, outcome)
+    result = finished(thread, outcome)
+    assert result.conflict and result.item["version"] == 2
+    assert tuple(stored_item(pg_org, "x")) == ("routed", 2, "from the file")
+    with pg_org.begin() as conn:
+        assert_rollups_match_rebuild(conn)
+
+
+def _transition_in_own_transaction(engine):
+    from dashboard.db import write_transaction
+
+    return write_transaction(engine, lambda conn: store.transition_item(
+        conn, "x", expected_version=1, status="resolved", at=NOW, by="lead"))
+
+
+def test_a_staged_import_of_an_id_another_import_is_inserting_runs_again_and_updates_it(pg_org):  # noqa: F811
+    """The plain INSERT waits on the unique index, fails once the other commits, and the whole upsert runs
+    again: the second time it finds the row, compares and updates it (no merge into a row it did not lock)."""
+    new = dict(imported_row(), id="n1", text="first")
+    with pg_org.begin() as other:
+        store.upsert_staged_work_items(other, store.stage_work_items([new], written_by="import-1", at=NOW))
+        thread, outcome = in_thread(lambda: staged_upsert(pg_org, [new | {"text": "second"}], "import-2"))
+        waiting_on_a_lock(pg_org, outcome)
+    counts = finished(thread, outcome)
+    assert (counts.inserted, counts.updated) == (0, 1)
+    assert tuple(stored_item(pg_org, "n1")) == ("routed", 2, "second")
+    with pg_org.begin() as conn:
+        assert_rollups_match_rebuild(conn)
