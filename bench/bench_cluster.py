@@ -17,7 +17,9 @@ and the load benchmark's 5 s query cache.
 The load is :mod:`bench.bench_load`'s, over the balancer: its simulator (50 new items/s plus moves and KPI
 observations) and its two spoke leads (resolves with stale replays, one process each) write while ``--sessions``
 tabs (:mod:`bench.st_client`, no cookie, so HAProxy spreads them by least connections) open the overview, their
-starts spread over one refresh interval, and follow its live fragment for ``--seconds``. Afterwards
+starts spread over one refresh interval, each following its live fragment from the moment it opened, as a
+browser's timer does (:func:`bench.bench_load.staggered_load`; ``--herd``: all from one moment, every refresh in
+step, the worst case), for ``--seconds``. Afterwards
 :func:`bench.bench_load.check_integrity` checks that no lead's update was lost and that the rollups equal a
 rebuild. HAProxy's status (sessions per replica) is read while the tabs are open, and where the machine's time
 goes: the CPU each part used during the load (the replicas, HAProxy, PostgreSQL, the simulator and the leads, this
@@ -55,6 +57,7 @@ from bench.bench_load import (
     Leads,
     Simulator,
     check_integrity,
+    staggered_load,
     write_floor_app,
 )
 from bench.common import Figure
@@ -80,6 +83,7 @@ class Options:
     refresh: float = REFRESH_SECONDS
     items: int = ITEMS
     floor: bool = True
+    herd: bool = False  # every tab follows from one moment: all refreshes fire together (worst case)
 
 
 def _say(text: str) -> None:
@@ -169,18 +173,20 @@ def bench_database(items: int):
 
 
 async def _drive(cluster, opts: Options, seconds: float) -> tuple[st_client.LoadResult, dict[str, int]]:
-    """Open the tabs through the balancer (starts spread over one refresh interval), follow their live fragments
-    for ``seconds``, and read HAProxy's sessions per replica while they are all open."""
-    t0 = time.monotonic()
-    tabs = await st_client.open_sessions(cluster.url, opts.sessions, ramp=opts.refresh, prefix="c",
-                                         error_warnings=ERROR_WARNINGS)
-    try:
-        per_replica = {name: int(row["scur"]) for name, row in cluster.stats().items()}
-        until = time.monotonic() + seconds
-        await asyncio.gather(*(t.follow_live(until) for t in tabs if t.connected))
-    finally:
-        await st_client.close_all(tabs)
-    return st_client.LoadResult([t.stats for t in tabs], time.monotonic() - t0), per_replica
+    """The load benchmark's tabs through the balancer — opened over one refresh interval, each following its live
+    fragment from the moment it opened (:func:`bench.bench_load.staggered_load`; ``herd``: all from one moment) —
+    and HAProxy's sessions per replica, read once every tab is open."""
+
+    async def sessions_per_replica() -> dict[str, int]:
+        await asyncio.sleep(opts.refresh + min(5.0, seconds / 2))
+        return await asyncio.to_thread(lambda: {name: int(row["scur"]) for name, row in cluster.stats().items()})
+
+    if opts.herd:
+        tabs = st_client.load(cluster.url, opts.sessions, seconds, ramp=opts.refresh, error_warnings=ERROR_WARNINGS)
+    else:
+        tabs = staggered_load(cluster.url, opts.sessions, seconds, ramp=opts.refresh)
+    load, per_replica = await asyncio.gather(tabs, sessions_per_replica())
+    return load, per_replica
 
 
 def _cpu_seconds(pid: int, children: bool = False) -> float:
@@ -311,7 +317,8 @@ def run_cluster(db_url: str, label: str, opts: Options, pg_pid_file: Path | None
     spread = ", ".join(f"{name} {n}" for name, n in sorted(per_replica.items()))
     figures = [
         Figure(f"cluster live fragment refresh p95 ({who}; {len(load.fragment_runs_s)} runs, {load.overruns} overruns, "
-               f"every {opts.refresh:g} s, tabs opened over {opts.refresh:g} s, {opts.seconds:g} s; cores busy: "
+               f"every {opts.refresh:g} s, tabs opened over {opts.refresh:g} s"
+               f"{', all refreshing in step' if opts.herd else ''}, {opts.seconds:g} s; cores busy: "
                f"{cpu_line} of {os.cpu_count()})",
                frag_p95, "ms", floor_p95, f"<= {TARGET_P95_MS:g} ms and 0 errors",
                frag_p95 <= TARGET_P95_MS and errors == 0 and bool(load.fragment_runs_s)),
@@ -362,11 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refresh", type=float, default=REFRESH_SECONDS, help="the live fragment's run_every (s)")
     ap.add_argument("--items", type=int, default=ITEMS, choices=(FALLBACK_ITEMS, ITEMS))
     ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument("--herd", action="store_true", help="every tab follows from the same moment: refreshes in step")
     args = ap.parse_args(argv)
     if not (1 <= args.sessions <= 200 and 1 <= args.replicas <= 8 and 1 <= args.seconds <= 3600):
         ap.error("bounded: 1..200 sessions, 1..8 replicas, 1..3600 s")
     opts = Options(sessions=args.sessions, replicas=args.replicas, seconds=args.seconds,
-                   floor_seconds=args.floor_seconds, refresh=args.refresh, items=args.items, floor=not args.no_floor)
+                   floor_seconds=args.floor_seconds, refresh=args.refresh, items=args.items, floor=not args.no_floor,
+                   herd=args.herd)
     for fig in run(opts):
         print(fig.line(), flush=True)
     return 0
