@@ -454,7 +454,7 @@ def live_view() -> None:
     st.subheader("Flows · last 7 days")
     st.plotly_chart(fig, key="map", on_select="rerun", selection_mode="points", config={{"displayModeBar": False}})
     st.caption("Click a spoke or an edge to open that spoke's page.")
-    updated_caption(paused=False)
+    updated_caption(paused=False, as_of=ov.end)
     with st.expander("Flows as a table"):
         flows_table(ov.flows, names, [])
 
