@@ -29,7 +29,7 @@ events, the websocket's messages decoded, the page's long tasks; ms after the vi
 - Streamlit's file watcher, on by default for ``streamlit run`` (so for ``make run``): each new session costs
   the server 0.3-0.5 s. The first run spans 400-570 ms from its new_session message to script_finished with
   it, 70-200 ms without, and the static files asked for meanwhile (plotly's chunk among them) come late. This
-  is the context figure (1.66 x floor in the run of docs/benchmarks.md, against 1.43 x as deployed).
+  is the context figure (1.62-1.66 x floor in two runs, against 1.33-1.43 x as deployed).
 - As deployed the server is off the path: the app's session starts when the floor's does, and its first run
   sends the sidebar, navigation, title, controls, an empty map-sized chart, the tiles and the map (a 95 KB
   figure) within 70-200 ms. The shared overview comes from memory; a refresh that is due runs in the background.
@@ -42,13 +42,17 @@ events, the websocket's messages decoded, the page's long tasks; ms after the vi
 - Evaluating the chunk is one 680-730 ms main-thread task in both, so it is not part of the gap.
 - The first plot takes 140-165 ms (floor 65-110 ms): the map and the four sparklines are drawn in one task.
 
-Tried: an invisible chart at the page's top on a session's first paint, so that plotly's code is asked for
-before the controls' code: no gain above the noise (the request came at most 50 ms earlier, because the browser
-renders the first messages as one batch). The page without its tiles, under the file watcher: 1.43 x floor in
-two visits, against 1.5-1.9 x with them in the same hour; so the tiles may cost ~0.2 s, which single visits
-cannot settle. What is left is the browser's work for the rest of the page while plotly's code downloads and
-compiles. Cutting it means sending less on first paint (the controls or the tiles after the map), which
-changes what a visitor sees first.
+Tried (the bench runs once each; two runs of the page as it is gave 1.33 and 1.43 x):
+- an invisible chart at the page's top on a session's first paint, so that plotly's code is asked for before
+  the controls' code: no gain in profiled visits (the request came at most 50 ms earlier, because the browser
+  renders the first messages as one batch);
+- the page without its goal tiles: 2.71 s, floor 1.81 s, 1.50 x (the page as it is: 1.33-1.43 x), so the
+  tiles are not the gap;
+- the page without its controls (window, spokes, live toggle: fixed values instead): 3.35 s, floor 2.67 s,
+  1.26 x, on a busier machine. Their code (the multiselect brings ~15 small chunks) competes with plotly's.
+What is left is the browser's work for the rest of the page, the controls first, while plotly's code downloads
+and compiles. Cutting it means the controls arriving after the map is drawn, i.e. a second round trip started
+by the browser, which the page does not have.
 """
 
 from __future__ import annotations
