@@ -229,13 +229,21 @@ def _net(plus: pd.DataFrame, minus: pd.DataFrame, key: Sequence[str], label: str
     return net[net["created"] != 0]
 
 
+def _driver_values(column: pd.Series) -> list:
+    """A column's cells as Python values, missing ones (NaN, None) as None."""
+    if column.dtype.kind in "iub":
+        return column.to_numpy().tolist()
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
 def _upsert_counts(conn: Connection, table: Table, key: Sequence[str], label: str, counts: pd.DataFrame,
                    cleanup: bool) -> None:
     if counts.empty:
         return
     columns = (*key, label, "created")
-    rows = sorted(zip(*[counts[c].to_numpy().tolist() for c in columns]), key=lambda r: r[:len(key)])
-    rows = [tuple(None if isinstance(v, float) and np.isnan(v) else v for v in r) for r in rows]
+    ordered = counts.sort_values(list(key), kind="stable")  # every writer locks rows in key order
+    values = [_driver_values(ordered[c]) for c in columns]
+    rows = list(zip(*values))
     upsert_many(conn, table, key, columns, rows, lambda excluded: {"created": table.c.created + excluded.created})
     if cleanup:  # counts taken back to zero: the rows go (one statement per target and span of hours)
         for target, hours in counts.groupby("target_unit")["hour"]:
