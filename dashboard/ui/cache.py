@@ -42,8 +42,9 @@ first call), not at import, and built again when the setting changes: ``"live"``
 the figures pages show), ``"slow"`` (``DASHBOARD_CACHE_SLOW_SECONDS``: lists that change rarely), ``"checks"``
 (``DASHBOARD_CACHE_CHECKS_SECONDS``: the data-quality scan), ``"calibration"``
 (``DASHBOARD_CACHE_CALIBRATION_SECONDS``: the what-if as-is), ``"figures"`` (``DASHBOARD_CACHE_FIGURE_SECONDS``:
-computed figures). A lifetime only bounds how stale data written *elsewhere* (the simulator, another replica,
-the command line) may look; a write made through this process refreshes its readers at once.
+computed figures). A lifetime only bounds how stale data written *elsewhere* (the simulator, the command line)
+may look; a write made through this process refreshes its readers at once, and on PostgreSQL those of the other
+replicas too, before their next cached read (:mod:`dashboard.ui.changefeed`).
 
 **After a write.** Every use case in :mod:`dashboard.services` declares what it changes
 (``@writes("routing")``, always with ``"audit"``). Once its transaction has committed::
@@ -74,6 +75,7 @@ from sqlalchemy import Connection
 
 from dashboard.services.changes import NAMES, changed_by
 from dashboard.settings import get_settings
+from dashboard.ui import changefeed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -127,8 +129,11 @@ class Accessor(Generic[P, R]):
         return built[1]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        url = get_settings().database_url
+        if other := changefeed.received(url):  # another replica's writes: no query, nothing on SQLite
+            _clear(other)
         if self.keyed:
-            kwargs[_DATABASE] = get_settings().database_url
+            kwargs[_DATABASE] = url
         return self._cached()(*args, **kwargs)
 
     def clear(self) -> None:
@@ -189,10 +194,19 @@ def readers(*names: str) -> list[Accessor]:
     return [a for a in _ACCESSORS.values() if a.names & wanted]
 
 
-def invalidate(*names: str) -> None:
-    """Clear every accessor that reads any of ``names`` (in this process: other replicas follow by lifetime)."""
-    for accessor in readers(*_known(names)) if names else ():
+def _clear(names: Iterable[str]) -> None:
+    for accessor in readers(*names):
         accessor.clear()
+
+
+def invalidate(*names: str) -> None:
+    """Clear every accessor that reads any of ``names``, in this process and, on PostgreSQL, in every other app
+    process on the same database (:mod:`dashboard.ui.changefeed`; replicas clear them before their next read)."""
+    if not names:
+        return
+    known = _known(names)
+    _clear(known)
+    changefeed.announce(get_settings().database_url, known)
 
 
 def changed(*use_cases: Callable) -> None:
