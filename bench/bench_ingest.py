@@ -199,14 +199,12 @@ def _remove(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def fresh_db(path: Path) -> str:
-    """A fresh SQLite file at the head schema holding the sample units (as an importer starts); its URL."""
+def _with_units(url: str) -> str:
+    """Migrate ``url``'s database to the head schema and import the sample units (as an importer starts)."""
     from dashboard.db import make_engine, migrate
     from dashboard.domain.access import LOCAL_ADMIN
     from dashboard.services.imports import ingest
 
-    _remove(path)
-    url = f"sqlite:///{path}"
     engine = make_engine(url)
     try:
         migrate(engine)
@@ -215,6 +213,12 @@ def fresh_db(path: Path) -> str:
     finally:
         engine.dispose()
     return url
+
+
+def fresh_db(path: Path) -> str:
+    """A fresh SQLite file at the head schema holding the sample units; its URL."""
+    _remove(path)
+    return _with_units(f"sqlite:///{path}")
 
 
 def _status_mib(field: str) -> float | None:
@@ -370,24 +374,14 @@ def fresh_pg(server, name: str) -> str:
     """A fresh migrated database ``name`` on ``server`` holding the sample units; its URL."""
     from sqlalchemy import create_engine, text
 
-    from dashboard.db import make_engine, migrate
-    from dashboard.domain.access import LOCAL_ADMIN
-    from dashboard.services.imports import ingest
-
     admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     finally:
         admin.dispose()
-    engine = make_engine(server.create_database(name))
-    try:
-        migrate(engine)
-        report = ingest(engine, UNITS_CSV, viewer=LOCAL_ADMIN, kind="units")
-        assert report.inserted == 4 and not report.quarantined, report.summary()
-    finally:
-        engine.dispose()
-    return server.url(name)
+    server.create_database(name)
+    return _with_units(server.url(name))
 
 
 def postgres_figures(rows: int = ROWS) -> list[Figure]:
