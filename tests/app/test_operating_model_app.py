@@ -244,4 +244,4 @@ def test_the_predicted_effects_are_green_when_better_and_red_when_worse(app, app
             better = (after < before) == lower_is_better
             assert (GREEN if better else RED) in css, (column, cell, css)
             painted += 1
-    assert painted >= 3
+    assert painted >= 2, "too few changes to check the colours"

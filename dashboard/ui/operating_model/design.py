@@ -156,14 +156,15 @@ def _predicted_columns(predicted: dict | None) -> dict[str, str]:
 
 
 def _predicted_direction(predicted: dict | None) -> dict[str, bool | None]:
-    """Per predicted column: True when the change makes it better, False worse, None unchanged or unknown."""
+    """Per predicted column: True when the change makes it better, False worse, None unchanged or unknown, or
+    when before and after read the same as shown (a change that rounds to nothing is not painted)."""
     out = {}
     for key, (label, lower) in PREDICTED.items():
         pair = (predicted or {}).get(key) or {}
         before, after = pair.get("before"), pair.get("after")
         if key == "lead_time_h" and (before is None) != (after is None) and pair:  # None: an unbounded queue
             out[label] = after is not None
-        elif before is None or after is None or abs(after - before) <= 1e-9 * max(1.0, abs(before)):
+        elif before is None or after is None or _predicted_value(key, before) == _predicted_value(key, after):
             out[label] = None
         else:
             out[label] = (after < before) == lower
