@@ -198,8 +198,11 @@ def test_show_the_working_splits_the_mean_lead_time_as_is_and_scenario(app, app_
     rows = {f: split[split.Function == f].set_index("Scenario")[[*parts, "Mean lead time"]]
             for f in ("Content production", "Analytics & reporting")}
     moved, stayed = rows["Content production"], rows["Analytics & reporting"]
-    # content requests move from the hub's team to Sales' own people: their lead time changes ...
-    assert moved.loc["This scenario", "Mean lead time"] != pytest.approx(moved.loc["As-is", "Mean lead time"], rel=1e-3)
+    # content requests move from the hub's team to Sales' own people: who waits and who works them changes (the
+    # mean itself can barely move when out-of-hours time dominates, as at night on the demo) ...
+    working = ["Waiting for a person", "In progress"]
+    assert moved.loc["This scenario", working].to_numpy() != pytest.approx(moved.loc["As-is", working].to_numpy(),
+                                                                            rel=1e-2)
     # ... while Finance already works the hub's reports itself, in a team that gets nothing new
     assert stayed.loc["This scenario"].to_numpy() == pytest.approx(stayed.loc["As-is"].to_numpy(), rel=1e-4)
     chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
